@@ -1,0 +1,8 @@
+// Public surface of @synthmri/ml. Each area has its own index so that areas can grow independently.
+export * from "./backend/index.js";
+export * from "./transforms/index.js";
+export * from "./unet/index.js";
+export * from "./gan/index.js";
+export * from "./metrics/index.js";
+export * from "./stats/index.js";
+export * from "./quality/index.js";
