@@ -1,0 +1,6 @@
+// Placeholder until its issue lands; replaced by the real command.
+export const summary = "phantom (not available yet)";
+export async function run(_argv: string[]): Promise<number> {
+  console.error("synthmri phantom: not available in this build yet");
+  return 2;
+}
