@@ -1,0 +1,79 @@
+#!/usr/bin/env node
+// Package borders, checked without a build:
+//  1. a workspace imports another @synthmri package only if its package.json declares it;
+//  2. the declared graph between workspaces has no cycle;
+//  3. domain code (services/*/src/domain, packages/volume, packages/ml) never imports gRPC or S3 modules.
+import { readFileSync, readdirSync, statSync, existsSync } from "node:fs";
+import { join, relative } from "node:path";
+
+const root = new URL("..", import.meta.url).pathname;
+const rootPkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
+const problems = [];
+
+function walk(dir, out = []) {
+  if (!existsSync(dir)) return out;
+  for (const name of readdirSync(dir)) {
+    if (name === "node_modules" || name === "gen") continue;
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) walk(p, out);
+    else if (/\.(ts|mts|js|mjs)$/.test(name)) out.push(p);
+  }
+  return out;
+}
+
+const importRe = /(?:from\s+|import\s*\(\s*|import\s+)["']([^"']+)["']/g;
+function importsOf(file) {
+  const src = readFileSync(file, "utf8");
+  return [...src.matchAll(importRe)].map((m) => m[1]);
+}
+
+const workspaces = rootPkg.workspaces.map((w) => {
+  const pkg = JSON.parse(readFileSync(join(root, w, "package.json"), "utf8"));
+  return { dir: w, name: pkg.name, deps: new Set(Object.keys({ ...pkg.dependencies, ...pkg.devDependencies })) };
+});
+const byName = new Map(workspaces.map((w) => [w.name, w]));
+
+for (const ws of workspaces) {
+  for (const file of walk(join(root, ws.dir))) {
+    for (const spec of importsOf(file)) {
+      const m = spec.match(/^(@synthmri\/[^/]+)/);
+      if (m && m[1] !== ws.name && !ws.deps.has(m[1])) {
+        problems.push(`${relative(root, file)} imports ${m[1]} but ${ws.dir}/package.json does not declare it`);
+      }
+    }
+  }
+}
+
+// Cycle check over declared workspace dependencies (DFS with colours).
+const colour = new Map();
+function visit(name, path) {
+  colour.set(name, "grey");
+  for (const dep of byName.get(name).deps) {
+    if (!byName.has(dep)) continue;
+    if (colour.get(dep) === "grey") problems.push(`dependency cycle: ${[...path, name, dep].join(" -> ")}`);
+    else if (!colour.has(dep)) visit(dep, [...path, name]);
+  }
+  colour.set(name, "black");
+}
+for (const ws of workspaces) if (!colour.has(ws.name)) visit(ws.name, []);
+
+const forbiddenInDomain = /^(@grpc\/|grpc-health-check|minio$|s3rver$|@synthmri\/rpc$|@synthmri\/contracts$)/;
+const domainDirs = [
+  ...readdirSync(join(root, "services")).map((s) => join(root, "services", s, "src", "domain")),
+  join(root, "packages", "volume", "src"),
+  join(root, "packages", "ml", "src"),
+];
+for (const dir of domainDirs) {
+  for (const file of walk(dir)) {
+    for (const spec of importsOf(file)) {
+      if (forbiddenInDomain.test(spec)) problems.push(`${relative(root, file)}: domain code imports ${spec}`);
+    }
+  }
+}
+
+if (problems.length) {
+  for (const p of problems) console.error(p);
+  console.error(`${problems.length} boundary problem(s)`);
+  process.exit(1);
+}
+console.log(`package borders ok (${workspaces.length} workspaces)`);
