@@ -1,0 +1,20 @@
+// One figure of `npm run bench`. Times in ms (lower is better) or throughputs in MB/s (higher is better);
+// `ratio` is always oriented so that lower is better: product_ms / peer_ms, or peer_mb_s / product_mb_s.
+export interface BenchResult {
+  bench: string;
+  product_ms?: number;
+  peer_ms?: number;
+  product_mb_s?: number;
+  peer_mb_s?: number;
+  ratio?: number;
+  threads?: number;
+  backend?: string;
+  note?: string;
+}
+
+/** A bench module that `bench/src/main.ts` runs: returns its figures (or none when skipped, with a note). */
+export interface BenchModuleOptions {
+  threads: number[];
+  only?: Set<string>;
+  log: (line: string) => void;
+}
