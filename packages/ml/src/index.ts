@@ -1,6 +1,7 @@
 // Public surface of @synthmri/ml. Each area has its own index so that areas can grow independently.
 export * from "./random/index.js";
 export * from "./backend/index.js";
+export * from "./layers/index.js";
 export * from "./transforms/index.js";
 export * from "./unet/index.js";
 export * from "./gan/index.js";

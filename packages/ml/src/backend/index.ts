@@ -1,1 +1,1 @@
-export {};
+export { tf } from "./tf.js";

@@ -1,0 +1,4 @@
+export * from "./ops.js";
+export * from "./optimizers.js";
+export * from "./param-store.js";
+export * from "./tensor-blob.js";

@@ -1,0 +1,131 @@
+// Functional layer ops, NHWC. Every op here is safe under second-order autodiff (nested tf.grad inside
+// tf.variableGrads: WGAN-GP / R1) unless its comment says otherwise; see shared/notes/tfjs-facts.md.
+import { tf } from "../backend/tf.js";
+
+export type Padding = "same" | "valid" | number;
+
+function padArg(pad: Padding): "same" | "valid" | [[0, 0], [number, number], [number, number], [0, 0]] {
+  return typeof pad === "number"
+    ? [
+        [0, 0],
+        [pad, pad],
+        [pad, pad],
+        [0, 0],
+      ]
+    : pad;
+}
+
+/** 2-D convolution, x [B,H,W,Cin], w [kh,kw,Cin,Cout], optional bias [Cout]. A numeric pad pads every side. */
+export function conv2d(
+  x: tf.Tensor4D,
+  w: tf.Tensor4D,
+  b: tf.Tensor1D | null,
+  stride = 1,
+  pad: Padding = "same",
+): tf.Tensor4D {
+  return tf.tidy(() => {
+    const y = tf.conv2d(x, w, stride, padArg(pad));
+    return b ? (tf.add(y, b) as tf.Tensor4D) : y;
+  });
+}
+
+/**
+ * Transposed conv 2x2 stride 2 (doubles H and W). w has tfjs' conv2dTranspose layout [2,2,Cout,Cin].
+ * Computed as one matMul plus a pixel shuffle: its gradients are matMul/transpose, fast on every backend.
+ */
+export function convTranspose2x2(x: tf.Tensor4D, w: tf.Tensor4D, b: tf.Tensor1D | null): tf.Tensor4D {
+  return tf.tidy(() => {
+    const [B, H, W, cin] = x.shape;
+    const cout = w.shape[2];
+    const wm = tf.reshape(tf.transpose(w, [3, 0, 1, 2]), [cin, 4 * cout]) as tf.Tensor2D; // [Cin, (ky,kx,Cout)]
+    const y = tf.matMul(tf.reshape(x, [B * H * W, cin]) as tf.Tensor2D, wm); // [BHW, 2*2*Cout]
+    const shuffled = tf.transpose(tf.reshape(y, [B, H, W, 2, 2, cout]), [0, 1, 3, 2, 4, 5]);
+    const out = tf.reshape(shuffled, [B, 2 * H, 2 * W, cout]) as tf.Tensor4D;
+    return b ? (tf.add(out, b) as tf.Tensor4D) : out;
+  });
+}
+
+/** x [B,In] @ w [In,Out] + b [Out]. */
+export function dense(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D | null): tf.Tensor2D {
+  return tf.tidy(() => {
+    const y: tf.Tensor2D = tf.matMul(x, w);
+    return b ? (tf.add(y, b) as tf.Tensor2D) : y;
+  });
+}
+
+/** Instance norm over H,W per sample and channel (biased variance), affine gamma/beta [C]. */
+export function instanceNorm(
+  x: tf.Tensor4D,
+  gamma: tf.Tensor1D | null,
+  beta: tf.Tensor1D | null,
+  eps = 1e-5,
+): tf.Tensor4D {
+  return tf.tidy(() => {
+    const mean = tf.mean(x, [1, 2], true);
+    const centered = tf.sub(x, mean);
+    const variance = tf.mean(tf.square(centered), [1, 2], true);
+    // div by sqrt (not mul by rsqrt): both have second-order gradients that pass finite differences.
+    let y: tf.Tensor4D = tf.div(centered, tf.sqrt(tf.add(variance, eps)));
+    if (gamma) y = tf.mul(y, gamma);
+    if (beta) y = tf.add(y, beta);
+    return y;
+  });
+}
+
+/** LeakyReLU as a*x + (1-a)*relu(x): tf.leakyRelu has no second-order gradient in tfjs. */
+export function leakyRelu<T extends tf.Tensor>(x: T, a = 0.2): T {
+  return tf.tidy(() => tf.add(tf.mul(x, a), tf.mul(tf.relu(x), 1 - a)) as T);
+}
+
+/** 2x2 stride-2 average pooling as reshape + mean (tf.avgPool has no second-order gradient). H, W even. */
+export function avgPool2x2(x: tf.Tensor4D): tf.Tensor4D {
+  return tf.tidy(() => {
+    const [B, H, W, C] = x.shape;
+    return tf.mean(tf.reshape(x, [B, H / 2, 2, W / 2, 2, C]), [2, 4]) as tf.Tensor4D;
+  });
+}
+
+/**
+ * Nearest-neighbour x2 upsampling (each pixel to a 2x2 block). Uses the backend's resize kernel, whose
+ * backward is registered on cpu and wasm; it has no second-order gradient, so keep it out of a
+ * discriminator's gradient-penalty path (generators do not need one).
+ */
+export function upsampleNearest2x(x: tf.Tensor4D): tf.Tensor4D {
+  const [, H, W] = x.shape;
+  return tf.image.resizeNearestNeighbor(x, [2 * H, 2 * W], false, false);
+}
+
+/** ProGAN pixel norm: x / sqrt(mean over channels of x^2 + eps). */
+export function pixelNorm(x: tf.Tensor4D | tf.Tensor2D, eps = 1e-8): tf.Tensor {
+  return tf.tidy(() => tf.div(x, tf.sqrt(tf.add(tf.mean(tf.square(x), -1, true), eps))));
+}
+
+/**
+ * Minibatch standard deviation (ProGAN): the std of each feature over the batch, averaged to one
+ * scalar, appended as an extra constant channel. x [B,H,W,C] -> [B,H,W,C+1].
+ */
+export function minibatchStdDev(x: tf.Tensor4D, eps = 1e-8): tf.Tensor4D {
+  return tf.tidy(() => {
+    const [B, H, W] = x.shape;
+    const mean = tf.mean(x, 0, true);
+    const std = tf.sqrt(tf.add(tf.mean(tf.square(tf.sub(x, mean)), 0), eps));
+    const s = tf.mean(std); // scalar
+    const channel = tf.mul(tf.ones([B, H, W, 1]), s);
+    return tf.concat([x, channel], 3) as tf.Tensor4D;
+  });
+}
+
+/** He constant for equalized learning rate: gain / sqrt(fanIn), fanIn = product of all but the last dim. */
+export function heConstant(shape: number[], gain = Math.SQRT2): number {
+  const fanIn = shape.length <= 1 ? shape[0] || 1 : shape.slice(0, -1).reduce((a, b) => a * b, 1);
+  return gain / Math.sqrt(fanIn);
+}
+
+/**
+ * Equalized learning rate: weights are stored N(0,1) and scaled at run time by the He constant, so
+ * Adam sees every layer at the same scale. For conv2dTranspose layout [kh,kw,Cout,Cin] pass fanIn.
+ */
+export function equalized<T extends tf.Tensor>(w: T, gain = Math.SQRT2, fanIn?: number): T {
+  const c = fanIn === undefined ? heConstant(w.shape, gain) : gain / Math.sqrt(fanIn);
+  return tf.mul(w, c) as T;
+}
