@@ -1,1 +1,2 @@
-export {};
+export * from "./descriptive.js";
+export * from "./permutation.js";
