@@ -153,7 +153,7 @@ describe("optimizers", () => {
         [w.name]: tf.add(grads[w.name], tf.mul(w, 3e-5)),
         [b.name]: tf.add(grads[b.name], tf.mul(b, 3e-5)),
       };
-      ref.applyGradients(decayed);
+      ref.applyGradients(decayed as unknown as Parameters<typeof ref.applyGradients>[0]);
       tf.dispose([value, grads, decayed]);
     }
     const refW = w.dataSync();
@@ -179,7 +179,7 @@ describe("optimizers", () => {
         () => tf.mean(tf.square(tf.add(tf.matMul(x, w as tf.Variable<tf.Rank.R2>), b))) as tf.Scalar,
         [w, b],
       );
-      ref.applyGradients(grads);
+      ref.applyGradients(grads as unknown as Parameters<typeof ref.applyGradients>[0]);
       tf.dispose([value, grads]);
     }
     const refW = w.dataSync();
