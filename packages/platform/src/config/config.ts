@@ -1,0 +1,176 @@
+// ONE configuration object for the whole suite, read from environment variables (documented in docs.ts,
+// rendered to packages/platform/CONFIG.md) and validated up front so a bad value stops the process at start.
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
+import type { LoggerLevel } from "../log/logger.js";
+import { ConfigError } from "./config-error.js";
+import { bool, type Env, hostPort, int, oneOf, optionalPort, port, raw } from "./parse.js";
+
+export const SERVICE_NAMES = ["ingest", "generator", "segmenter", "evaluator"] as const;
+export type ServiceName = (typeof SERVICE_NAMES)[number];
+export const TF_BACKENDS = ["auto", "tensorflow-gpu", "tensorflow", "wasm", "cpu"] as const;
+export type TfBackendChoice = (typeof TF_BACKENDS)[number];
+
+export interface ServiceEndpoint {
+  /** Port this service listens on (0 = any free port). */
+  port: number;
+  /** Where clients reach it; undefined when the port is 0 and no *_ADDR was given (the supervisor passes it). */
+  addr: string | undefined;
+}
+
+export interface S3Config {
+  /** Normalised "http(s)://host:port"; undefined = start the embedded s3rver. */
+  endpoint: string | undefined;
+  accessKey: string | undefined;
+  secretKey: string | undefined;
+  bucket: string;
+  region: string;
+  useSsl: boolean;
+}
+
+export interface TlsConfig {
+  certFile: string | undefined;
+  keyFile: string | undefined;
+  caFile: string | undefined;
+  clientAuth: boolean;
+  /** true when TLS_CERT and TLS_KEY are set. */
+  enabled: boolean;
+}
+
+export interface Config {
+  host: string;
+  services: Record<ServiceName, ServiceEndpoint>;
+  dataDir: string;
+  s3: S3Config;
+  logLevel: LoggerLevel;
+  tfBackend: TfBackendChoice;
+  grpc: { maxMessageBytes: number; shutdownGraceMs: number };
+  tls: TlsConfig;
+  /** From DEID_SALT; when undefined use ensureDeidSalt(config) (random, persisted per data dir). */
+  deidSalt: string | undefined;
+  keepIdMapping: boolean;
+  partnerTokensFile: string | undefined;
+  /** undefined = no metrics endpoint. */
+  metricsPort: number | undefined;
+  jobConcurrency: number;
+}
+
+const DEFAULT_PORTS: Record<ServiceName, number> = {
+  ingest: 50051,
+  generator: 50052,
+  segmenter: 50053,
+  evaluator: 50054,
+};
+
+export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): Config {
+  const host = raw(env, "HOST") ?? "127.0.0.1";
+  if (!/^[A-Za-z0-9._:-]+$/.test(host)) throw new ConfigError("HOST", `"${host}" is not a host name or IP address`);
+  const clientHost = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host;
+  const services = {} as Record<ServiceName, ServiceEndpoint>;
+  for (const s of SERVICE_NAMES) {
+    const P = s.toUpperCase();
+    const p = port(env, `${P}_PORT`, DEFAULT_PORTS[s]);
+    const hostForAddr = clientHost.includes(":") ? `[${clientHost}]` : clientHost;
+    services[s] = { port: p, addr: hostPort(env, `${P}_ADDR`, p === 0 ? undefined : `${hostForAddr}:${p}`) };
+  }
+  const dataDir = resolve(cwd, raw(env, "SYNTHMRI_DATA_DIR") ?? ".data");
+  const tls = loadTls(env, cwd);
+  const deidSalt = raw(env, "DEID_SALT");
+  if (deidSalt !== undefined && deidSalt.length < 16) {
+    throw new ConfigError(
+      "DEID_SALT",
+      `is ${deidSalt.length} characters; use at least 16 random characters or unset it`,
+    );
+  }
+  const partnerTokensFile = raw(env, "PARTNER_TOKENS_FILE");
+  return {
+    host,
+    services,
+    dataDir,
+    s3: loadS3(env),
+    logLevel: oneOf(env, "LOG_LEVEL", ["debug", "info", "warn", "error", "silent"] as const, "info"),
+    tfBackend: oneOf(env, "TF_BACKEND", TF_BACKENDS, "auto"),
+    grpc: {
+      maxMessageBytes: int(env, "GRPC_MAX_MESSAGE_BYTES", 8 * 1024 * 1024, 64 * 1024, 2 ** 31 - 1),
+      shutdownGraceMs: int(env, "GRPC_SHUTDOWN_GRACE_MS", 10_000, 0, 3_600_000),
+    },
+    tls,
+    deidSalt,
+    keepIdMapping: bool(env, "KEEP_ID_MAPPING", false),
+    partnerTokensFile: partnerTokensFile === undefined ? undefined : resolve(cwd, partnerTokensFile),
+    metricsPort: optionalPort(env, "METRICS_PORT"),
+    jobConcurrency: int(env, "JOB_CONCURRENCY", 1, 1, 64),
+  };
+}
+
+function loadS3(env: Env): S3Config {
+  const useSsl = bool(env, "S3_USE_SSL", false);
+  const bucket = raw(env, "S3_BUCKET") ?? "synthmri";
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket) || bucket.includes("..")) {
+    throw new ConfigError(
+      "S3_BUCKET",
+      `"${bucket}" is not a bucket name (3-63 of a-z 0-9 . -, starting and ending alphanumeric)`,
+    );
+  }
+  const region = raw(env, "S3_REGION") ?? "us-east-1";
+  if (!/^[a-z0-9-]+$/.test(region))
+    throw new ConfigError("S3_REGION", `"${region}" is not a region name (e.g. us-east-1)`);
+  const rawEndpoint = raw(env, "S3_ENDPOINT");
+  const accessKey = raw(env, "S3_ACCESS_KEY");
+  const secretKey = raw(env, "S3_SECRET_KEY");
+  let endpoint: string | undefined;
+  if (rawEndpoint !== undefined) {
+    const withScheme = /^[a-z]+:\/\//i.test(rawEndpoint)
+      ? rawEndpoint
+      : `${useSsl ? "https" : "http"}://${rawEndpoint}`;
+    let url: URL;
+    try {
+      url = new URL(withScheme);
+    } catch {
+      throw new ConfigError("S3_ENDPOINT", `"${rawEndpoint}" is not http(s)://host[:port] or host[:port]`);
+    }
+    if ((url.protocol !== "http:" && url.protocol !== "https:") || (url.pathname !== "/" && url.pathname !== "")) {
+      throw new ConfigError("S3_ENDPOINT", `"${rawEndpoint}" is not http(s)://host[:port] or host[:port] (no path)`);
+    }
+    endpoint = `${url.protocol}//${url.host}`;
+    if (!accessKey) throw new ConfigError("S3_ACCESS_KEY", "must be set when S3_ENDPOINT is set");
+    if (!secretKey) throw new ConfigError("S3_SECRET_KEY", "must be set when S3_ENDPOINT is set");
+  }
+  return { endpoint, accessKey, secretKey, bucket, region, useSsl };
+}
+
+function loadTls(env: Env, cwd: string): TlsConfig {
+  const file = (name: string): string | undefined => {
+    const v = raw(env, name);
+    if (v === undefined) return undefined;
+    const p = resolve(cwd, v);
+    if (!existsSync(p)) throw new ConfigError(name, `file "${p}" does not exist (expected a PEM file)`);
+    return p;
+  };
+  const certFile = file("TLS_CERT");
+  const keyFile = file("TLS_KEY");
+  const caFile = file("TLS_CA");
+  const clientAuth = bool(env, "TLS_CLIENT_AUTH", false);
+  if (certFile && !keyFile) throw new ConfigError("TLS_KEY", "must be set when TLS_CERT is set");
+  if (keyFile && !certFile) throw new ConfigError("TLS_CERT", "must be set when TLS_KEY is set");
+  if (clientAuth && !(certFile && caFile)) {
+    throw new ConfigError(
+      "TLS_CLIENT_AUTH",
+      "true needs TLS_CERT, TLS_KEY and TLS_CA (the CA that signs client certificates)",
+    );
+  }
+  return { certFile, keyFile, caFile, clientAuth, enabled: Boolean(certFile && keyFile) };
+}
+
+/** For mains: load the config or print the one-line reason and exit 2. */
+export function loadConfigOrExit(env: Env = process.env): Config {
+  try {
+    return loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`synthmri: bad configuration: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+}

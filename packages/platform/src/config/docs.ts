@@ -1,0 +1,115 @@
+// The documented configuration surface. CONFIG.md is generated from this table (npm run config:docs -w
+// @synthmri/platform) and a test fails when it is stale or when loadConfig reads a variable not listed here.
+
+export interface ConfigDoc {
+  name: string;
+  default: string;
+  meaning: string;
+}
+
+const SERVICES = [
+  ["INGEST", 50051, "ingest"],
+  ["GENERATOR", 50052, "generator"],
+  ["SEGMENTER", 50053, "segmenter"],
+  ["EVALUATOR", 50054, "evaluator"],
+] as const;
+
+const DOCS: ConfigDoc[] = [
+  { name: "HOST", default: "127.0.0.1", meaning: "Interface the gRPC servers bind (0.0.0.0 in containers)." },
+  ...SERVICES.map(([p, port, s]) => ({
+    name: `${p}_PORT`,
+    default: String(port),
+    meaning: `Port of the ${s} service; 0 picks a free port.`,
+  })),
+  ...SERVICES.map(([p, port, s]) => ({
+    name: `${p}_ADDR`,
+    default: `127.0.0.1:${port} (HOST:${p}_PORT)`,
+    meaning: `Where clients reach the ${s} service (host:port).`,
+  })),
+  {
+    name: "SYNTHMRI_DATA_DIR",
+    default: ".data (under the working directory)",
+    meaning: "Local state: embedded object store, de-identification salt.",
+  },
+  {
+    name: "S3_ENDPOINT",
+    default: "(unset: embedded s3rver)",
+    meaning:
+      "S3/MinIO endpoint, http(s)://host:port or host:port; unset starts an in-process store under SYNTHMRI_DATA_DIR/s3.",
+  },
+  { name: "S3_ACCESS_KEY", default: "(required with S3_ENDPOINT)", meaning: "Access key for S3_ENDPOINT." },
+  { name: "S3_SECRET_KEY", default: "(required with S3_ENDPOINT)", meaning: "Secret key for S3_ENDPOINT." },
+  { name: "S3_BUCKET", default: "synthmri", meaning: "Bucket holding every artifact and job status." },
+  { name: "S3_REGION", default: "us-east-1", meaning: "Region of the bucket." },
+  { name: "S3_USE_SSL", default: "false", meaning: "Use https when S3_ENDPOINT has no scheme." },
+  { name: "LOG_LEVEL", default: "info", meaning: "debug|info|warn|error|silent; logs are JSON lines on stderr." },
+  {
+    name: "TF_BACKEND",
+    default: "auto",
+    meaning: "auto|tensorflow-gpu|tensorflow|wasm|cpu; auto picks the fastest that loads.",
+  },
+  {
+    name: "GRPC_MAX_MESSAGE_BYTES",
+    default: "8388608 (8 MiB)",
+    meaning: "Largest gRPC message sent or received; tensors travel as chunked streams.",
+  },
+  {
+    name: "GRPC_SHUTDOWN_GRACE_MS",
+    default: "10000",
+    meaning: "On SIGTERM, how long in-flight calls may finish before they are cancelled.",
+  },
+  {
+    name: "TLS_CERT",
+    default: "(unset: plaintext)",
+    meaning: "PEM certificate file of this server/client; needs TLS_KEY.",
+  },
+  { name: "TLS_KEY", default: "(unset)", meaning: "PEM private key file matching TLS_CERT." },
+  { name: "TLS_CA", default: "(unset)", meaning: "PEM CA bundle that peers' certificates must chain to." },
+  {
+    name: "TLS_CLIENT_AUTH",
+    default: "false",
+    meaning: "Require client certificates (mTLS); needs TLS_CERT, TLS_KEY and TLS_CA.",
+  },
+  {
+    name: "DEID_SALT",
+    default: "(random, persisted in SYNTHMRI_DATA_DIR/deid-salt)",
+    meaning: "Secret salt for pseudonymising subject ids; at least 16 characters.",
+  },
+  {
+    name: "KEEP_ID_MAPPING",
+    default: "false",
+    meaning: "Keep the original-id -> pseudonym table (stays inside the hospital).",
+  },
+  { name: "PARTNER_TOKENS_FILE", default: "(unset: partner API off)", meaning: "File of partner bearer tokens." },
+  {
+    name: "METRICS_PORT",
+    default: "(unset: no metrics endpoint)",
+    meaning: "Port of the Prometheus /metrics endpoint; 0 picks a free port.",
+  },
+  {
+    name: "JOB_CONCURRENCY",
+    default: "1",
+    meaning: "How many long jobs (training, ingest, evaluation) one service runs at once.",
+  },
+];
+
+export function configDocs(): ConfigDoc[] {
+  return DOCS.map((d) => ({ ...d }));
+}
+
+export function renderConfigMarkdown(): string {
+  const esc = (s: string) => s.replace(/\|/g, "\\|");
+  const rows = DOCS.map((d) => `| \`${d.name}\` | ${esc(d.default)} | ${esc(d.meaning)} |`);
+  return [
+    "# synthmri configuration",
+    "",
+    "Every service, the CLI and `npm start` read these environment variables (`loadConfig` in `@synthmri/platform`).",
+    "A bad value stops the process with one line naming the variable and exit status 2.",
+    "Generated from `packages/platform/src/config/docs.ts` by `npm run config:docs -w @synthmri/platform`; do not edit by hand.",
+    "",
+    "| Variable | Default | Meaning |",
+    "| --- | --- | --- |",
+    ...rows,
+    "",
+  ].join("\n");
+}

@@ -1,0 +1,51 @@
+// Chooses the object store from config: S3_ENDPOINT when set, otherwise the embedded s3rver under the data dir.
+import type { Config } from "../config/config.js";
+import type { Logger } from "../logger-types.js";
+import { startEmbeddedS3 } from "./embedded-s3.js";
+import { MinioObjectStore } from "./minio-object-store.js";
+
+export interface OpenedObjectStore {
+  store: MinioObjectStore;
+  /** The embedded server's endpoint when one was started (other processes can share it). */
+  embeddedEndpoint: string | undefined;
+  /** Stops the embedded server, if this call started one. */
+  close(): Promise<void>;
+}
+
+export async function openObjectStore(
+  config: Pick<Config, "s3" | "dataDir">,
+  logger: Logger,
+  options: { partSize?: number } = {},
+): Promise<OpenedObjectStore> {
+  const { s3 } = config;
+  if (s3.endpoint) {
+    const store = new MinioObjectStore({
+      endpoint: s3.endpoint,
+      accessKey: s3.accessKey ?? "",
+      secretKey: s3.secretKey ?? "",
+      bucket: s3.bucket,
+      region: s3.region,
+      partSize: options.partSize,
+    });
+    await store.ensureBucket();
+    logger.info("object store connected", { endpoint: s3.endpoint, bucket: s3.bucket });
+    return { store, embeddedEndpoint: undefined, close: async () => {} };
+  }
+  const embedded = await startEmbeddedS3({ dataDir: config.dataDir, port: 0 });
+  const store = new MinioObjectStore({
+    endpoint: embedded.endpoint,
+    accessKey: embedded.accessKey,
+    secretKey: embedded.secretKey,
+    bucket: s3.bucket,
+    region: embedded.region,
+    partSize: options.partSize,
+  });
+  try {
+    await store.ensureBucket();
+  } catch (err) {
+    await embedded.close();
+    throw err;
+  }
+  logger.info("embedded object store started", { endpoint: embedded.endpoint, bucket: s3.bucket });
+  return { store, embeddedEndpoint: embedded.endpoint, close: () => embedded.close() };
+}
