@@ -1,0 +1,157 @@
+#include "conv.h"
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "gemm.h"
+#include "pool.h"
+
+namespace synthmri {
+namespace {
+bool is_pointwise(const ConvShape& s) {
+  return s.kH == 1 && s.kW == 1 && s.sH == 1 && s.sW == 1 && s.padTop == 0 && s.padLeft == 0 && s.inH == s.outH &&
+         s.inW == s.outW;
+}
+
+// Writes rows [row0, row0 + rows) of the im2col matrix (one row per output pixel, K = kH*kW*inC columns).
+void im2col_rows(const ConvShape& s, const float* x, long row0, long rows, float* col) {
+  const long K = s.kH * s.kW * s.inC, plane = s.outH * s.outW;
+  for (long r = 0; r < rows; ++r) {
+    long row = row0 + r, b = row / plane, p = row % plane, oy = p / s.outW, ox = p % s.outW;
+    const float* img = x + b * s.inH * s.inW * s.inC;
+    float* dst = col + r * K;
+    for (long ky = 0; ky < s.kH; ++ky) {
+      long iy = oy * s.sH - s.padTop + ky;
+      for (long kx = 0; kx < s.kW; ++kx, dst += s.inC) {
+        long ix = ox * s.sW - s.padLeft + kx;
+        if (iy < 0 || iy >= s.inH || ix < 0 || ix >= s.inW)
+          std::memset(dst, 0, s.inC * sizeof(float));
+        else
+          std::memcpy(dst, img + (iy * s.inW + ix) * s.inC, s.inC * sizeof(float));
+      }
+    }
+  }
+}
+
+// dx rows [iy0, iy1) of one image from its column-gradient matrix (gather form: no two tasks write one pixel).
+void col2im_rows(const ConvShape& s, const float* col, long iy0, long iy1, float* dx) {
+  const long K = s.kH * s.kW * s.inC;
+  for (long iy = iy0; iy < iy1; ++iy) {
+    for (long ix = 0; ix < s.inW; ++ix) {
+      float* out = dx + (iy * s.inW + ix) * s.inC;
+      std::fill(out, out + s.inC, 0.f);
+      for (long ky = 0; ky < s.kH; ++ky) {
+        long ty = iy + s.padTop - ky;
+        if (ty < 0 || ty % s.sH) continue;
+        long oy = ty / s.sH;
+        if (oy >= s.outH) continue;
+        for (long kx = 0; kx < s.kW; ++kx) {
+          long tx = ix + s.padLeft - kx;
+          if (tx < 0 || tx % s.sW) continue;
+          long ox = tx / s.sW;
+          if (ox >= s.outW) continue;
+          const float* src = col + (oy * s.outW + ox) * K + (ky * s.kW + kx) * s.inC;
+          for (long c = 0; c < s.inC; ++c) out[c] += src[c];
+        }
+      }
+    }
+  }
+}
+
+constexpr long ROW_BLOCK = 144;  // output pixels per forward task: im2col block of 144 x K stays cache-resident
+}  // namespace
+
+void conv2d_forward(const ConvShape& s, const float* x, const float* w, float* y) {
+  const long M = s.n * s.outH * s.outW, K = s.kH * s.kW * s.inC;
+  const long tasks = (M + ROW_BLOCK - 1) / ROW_BLOCK;
+  const bool pointwise = is_pointwise(s);
+  parallel_for(tasks, [&](long t, int) {
+    long row0 = t * ROW_BLOCK, rows = std::min(ROW_BLOCK, M - row0);
+    const float* a = x + row0 * s.inC;
+    thread_local std::vector<float> col;
+    if (!pointwise) {
+      col.resize((size_t)(ROW_BLOCK * K));
+      im2col_rows(s, x, row0, rows, col.data());
+      a = col.data();
+    }
+    gemm(rows, s.outC, K, a, K, 1, w, s.outC, 1, y + row0 * s.outC, s.outC, false);
+  });
+}
+
+void conv2d_backprop_filter(const ConvShape& s, const float* x, const float* dy, float* dw) {
+  const long M = s.n * s.outH * s.outW, K = s.kH * s.kW * s.inC, block = 256;
+  const long tasks = (M + block - 1) / block;
+  const int workers = get_threads();
+  std::vector<std::vector<float>> partial(workers);
+  const bool pointwise = is_pointwise(s);
+  parallel_for(tasks, [&](long t, int worker) {
+    auto& acc = partial[worker];
+    if (acc.empty()) acc.assign((size_t)(K * s.outC), 0.f);
+    long row0 = t * block, rows = std::min(block, M - row0);
+    const float* a = x + row0 * s.inC;
+    thread_local std::vector<float> col;
+    if (!pointwise) {
+      col.resize((size_t)(block * K));
+      im2col_rows(s, x, row0, rows, col.data());
+      a = col.data();
+    }
+    // dW[K x outC] += col^T[K x rows] * dy[rows x outC]
+    gemm(K, s.outC, rows, a, 1, K, dy + row0 * s.outC, s.outC, 1, acc.data(), s.outC, true);
+  });
+  std::fill(dw, dw + K * s.outC, 0.f);
+  for (auto& acc : partial)
+    if (!acc.empty())
+      for (long i = 0; i < K * s.outC; ++i) dw[i] += acc[i];
+}
+
+void conv2d_backprop_input(const ConvShape& s, const float* dy, const float* w, float* dx) {
+  const long K = s.kH * s.kW * s.inC, plane = s.outH * s.outW, inPlane = s.inH * s.inW * s.inC;
+  if (is_pointwise(s)) {
+    const long M = s.n * plane, tasks = (M + ROW_BLOCK - 1) / ROW_BLOCK;
+    parallel_for(tasks, [&](long t, int) {
+      long row0 = t * ROW_BLOCK, rows = std::min(ROW_BLOCK, M - row0);
+      gemm(rows, s.inC, s.outC, dy + row0 * s.outC, s.outC, 1, w, 1, s.outC, dx + row0 * s.inC, s.inC, false);
+    });
+    return;
+  }
+  // cols[plane x K] = dy_b[plane x outC] * W^T, then gathered into dx_b.
+  const int threads = get_threads();
+  if (s.n >= threads) {
+    parallel_for(s.n, [&](long b, int) {
+      thread_local std::vector<float> col;
+      col.resize((size_t)(plane * K));
+      gemm(plane, K, s.outC, dy + b * plane * s.outC, s.outC, 1, w, 1, s.outC, col.data(), K, false);
+      col2im_rows(s, col.data(), 0, s.inH, dx + b * inPlane);
+    });
+    return;
+  }
+  std::vector<float> col((size_t)(plane * K));
+  for (long b = 0; b < s.n; ++b) {
+    const long tasks = (plane + ROW_BLOCK - 1) / ROW_BLOCK;
+    parallel_for(tasks, [&](long t, int) {
+      long row0 = t * ROW_BLOCK, rows = std::min(ROW_BLOCK, plane - row0);
+      gemm(rows, K, s.outC, dy + (b * plane + row0) * s.outC, s.outC, 1, w, 1, s.outC, col.data() + row0 * K, K, false);
+    });
+    const long rowTasks = std::min<long>(s.inH, threads * 4);
+    parallel_for(rowTasks, [&](long t, int) {
+      long iy0 = s.inH * t / rowTasks, iy1 = s.inH * (t + 1) / rowTasks;
+      col2im_rows(s, col.data(), iy0, iy1, dx + b * inPlane);
+    });
+  }
+}
+
+void batch_matmul(long batchA, long batchB, long M, long N, long K, bool transA, bool transB, const float* A, const float* B,
+                  float* C) {
+  const long batch = std::max(batchA, batchB), MB = 96, NB = 512;
+  const long mBlocks = (M + MB - 1) / MB, nBlocks = (N + NB - 1) / NB;
+  const long rsA = transA ? 1 : K, csA = transA ? M : 1, rsB = transB ? 1 : N, csB = transB ? K : 1;
+  parallel_for(batch * mBlocks * nBlocks, [&](long t, int) {
+    long b = t / (mBlocks * nBlocks), rem = t % (mBlocks * nBlocks), mi = rem / nBlocks, ni = rem % nBlocks;
+    long m0 = mi * MB, n0 = ni * NB, mc = std::min(MB, M - m0), nc = std::min(NB, N - n0);
+    const float* a = A + (batchA == 1 ? 0 : b) * M * K + m0 * rsA;
+    const float* bb = B + (batchB == 1 ? 0 : b) * K * N + n0 * csB;
+    gemm(mc, nc, K, a, rsA, csA, bb, rsB, csB, C + b * M * N + m0 * N + n0, N, false);
+  });
+}
+}  // namespace synthmri

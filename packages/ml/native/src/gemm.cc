@@ -1,0 +1,127 @@
+#include "gemm.h"
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#if defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+#define SYNTHMRI_AVX2 1
+#endif
+
+namespace synthmri {
+namespace {
+constexpr long MR = 6, NR = 16;  // register tile: 6 rows x 2 AVX vectors = 12 accumulators
+constexpr long KC = 256;         // K block: a 16-wide B panel (16 KiB) stays in L1
+constexpr long MC = 72;          // M block: packed A block (72 KiB) stays in L2
+constexpr long NC = 2048;
+
+void pack_a(long mc, long kc, const float* A, long rsA, long csA, float* out) {
+  for (long i = 0; i < mc; i += MR) {
+    long rows = std::min(MR, mc - i);
+    for (long k = 0; k < kc; ++k) {
+      const float* src = A + i * rsA + k * csA;
+      long r = 0;
+      for (; r < rows; ++r) out[r] = src[r * rsA];
+      for (; r < MR; ++r) out[r] = 0.f;
+      out += MR;
+    }
+  }
+}
+
+void pack_b(long kc, long nc, const float* B, long rsB, long csB, float* out) {
+  for (long j = 0; j < nc; j += NR) {
+    long cols = std::min(NR, nc - j);
+    for (long k = 0; k < kc; ++k) {
+      const float* src = B + k * rsB + j * csB;
+      long c = 0;
+      if (csB == 1) {
+        std::memcpy(out, src, cols * sizeof(float));
+        c = cols;
+      } else {
+        for (; c < cols; ++c) out[c] = src[c * csB];
+      }
+      for (; c < NR; ++c) out[c] = 0.f;
+      out += NR;
+    }
+  }
+}
+
+// acc = Ap(MR x kc) * Bp(kc x NR), written to C with (rows, cols) clipping; add selects += over =.
+void micro(long kc, const float* Ap, const float* Bp, float* C, long ldc, long rows, long cols, bool add) {
+#ifdef SYNTHMRI_AVX2
+  __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps(), c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
+  __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps(), c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
+  __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps(), c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
+  for (long k = 0; k < kc; ++k) {
+    __m256 b0 = _mm256_loadu_ps(Bp), b1 = _mm256_loadu_ps(Bp + 8);
+    __m256 a;
+    a = _mm256_broadcast_ss(Ap + 0); c00 = _mm256_fmadd_ps(a, b0, c00); c01 = _mm256_fmadd_ps(a, b1, c01);
+    a = _mm256_broadcast_ss(Ap + 1); c10 = _mm256_fmadd_ps(a, b0, c10); c11 = _mm256_fmadd_ps(a, b1, c11);
+    a = _mm256_broadcast_ss(Ap + 2); c20 = _mm256_fmadd_ps(a, b0, c20); c21 = _mm256_fmadd_ps(a, b1, c21);
+    a = _mm256_broadcast_ss(Ap + 3); c30 = _mm256_fmadd_ps(a, b0, c30); c31 = _mm256_fmadd_ps(a, b1, c31);
+    a = _mm256_broadcast_ss(Ap + 4); c40 = _mm256_fmadd_ps(a, b0, c40); c41 = _mm256_fmadd_ps(a, b1, c41);
+    a = _mm256_broadcast_ss(Ap + 5); c50 = _mm256_fmadd_ps(a, b0, c50); c51 = _mm256_fmadd_ps(a, b1, c51);
+    Ap += MR;
+    Bp += NR;
+  }
+  alignas(32) float acc[MR * NR];
+  _mm256_store_ps(acc + 0, c00); _mm256_store_ps(acc + 8, c01);
+  _mm256_store_ps(acc + 16, c10); _mm256_store_ps(acc + 24, c11);
+  _mm256_store_ps(acc + 32, c20); _mm256_store_ps(acc + 40, c21);
+  _mm256_store_ps(acc + 48, c30); _mm256_store_ps(acc + 56, c31);
+  _mm256_store_ps(acc + 64, c40); _mm256_store_ps(acc + 72, c41);
+  _mm256_store_ps(acc + 80, c50); _mm256_store_ps(acc + 88, c51);
+#else
+  float acc[MR * NR] = {0};
+  for (long k = 0; k < kc; ++k) {
+    for (long r = 0; r < MR; ++r)
+      for (long c = 0; c < NR; ++c) acc[r * NR + c] += Ap[r] * Bp[c];
+    Ap += MR;
+    Bp += NR;
+  }
+#endif
+  for (long r = 0; r < rows; ++r) {
+    float* dst = C + r * ldc;
+    const float* src = acc + r * NR;
+    if (add)
+      for (long c = 0; c < cols; ++c) dst[c] += src[c];
+    else
+      for (long c = 0; c < cols; ++c) dst[c] = src[c];
+  }
+}
+}  // namespace
+
+void gemm(long M, long N, long K, const float* A, long rsA, long csA, const float* B, long rsB, long csB, float* C, long ldc,
+          bool accumulate) {
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0) {
+    if (!accumulate)
+      for (long i = 0; i < M; ++i) std::fill(C + i * ldc, C + i * ldc + N, 0.f);
+    return;
+  }
+  thread_local std::vector<float> abuf, bbuf;
+  long ncMax = std::min(NC, N), kcMax = std::min(KC, K);
+  bbuf.resize((size_t)(((ncMax + NR - 1) / NR) * NR * kcMax));
+  abuf.resize((size_t)(((std::min(MC, M) + MR - 1) / MR) * MR * kcMax));
+  for (long jc = 0; jc < N; jc += NC) {
+    long nc = std::min(NC, N - jc);
+    for (long pc = 0; pc < K; pc += KC) {
+      long kc = std::min(KC, K - pc);
+      bool add = accumulate || pc > 0;
+      pack_b(kc, nc, B + pc * rsB + jc * csB, rsB, csB, bbuf.data());
+      for (long ic = 0; ic < M; ic += MC) {
+        long mc = std::min(MC, M - ic);
+        pack_a(mc, kc, A + ic * rsA + pc * csA, rsA, csA, abuf.data());
+        for (long jr = 0; jr < nc; jr += NR) {
+          const float* bp = bbuf.data() + (jr / NR) * NR * kc;
+          for (long ir = 0; ir < mc; ir += MR) {
+            micro(kc, abuf.data() + (ir / MR) * MR * kc, bp, C + (ic + ir) * ldc + jc + jr, ldc, std::min(MR, mc - ir),
+                  std::min(NR, nc - jr), add);
+          }
+        }
+      }
+    }
+  }
+}
+}  // namespace synthmri

@@ -1,0 +1,50 @@
+// Finds and loads the compiled kernel addon (packages/ml/native/build/Release/synthmri_kernels.node).
+// Absence is a normal state (no compiler at install, or SYNTHMRI_NATIVE=0): callers get null and stay on JS kernels.
+import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** The functions exported by native/src/addon.cc. Every call is synchronous and writes into `out`. */
+export interface NativeAddon {
+  /** shape: Int32Array [n, inH, inW, inC, outH, outW, outC, kH, kW, sH, sW, padTop, padLeft]. */
+  conv2d(x: Float32Array, filter: Float32Array, out: Float32Array, shape: Int32Array): void;
+  conv2dBackpropInput(dy: Float32Array, filter: Float32Array, out: Float32Array, shape: Int32Array): void;
+  conv2dBackpropFilter(x: Float32Array, dy: Float32Array, out: Float32Array, shape: Int32Array): void;
+  /** shape: Int32Array [batchA, batchB, M, N, K, transposeA, transposeB]. */
+  matmul(a: Float32Array, b: Float32Array, out: Float32Array, shape: Int32Array): void;
+  setThreads(n: number): void;
+  getThreads(): number;
+  /** "avx2+fma" or "portable": which micro-kernel the build selected. */
+  simd(): string;
+}
+
+const here = dirname(fileURLToPath(import.meta.url));
+/** Where scripts/build-native.mjs (node-gyp) puts the addon. */
+export const NATIVE_ADDON_PATH = join(here, "..", "..", "native", "build", "Release", "synthmri_kernels.node");
+
+let cached: NativeAddon | null | undefined;
+let loadError: string | undefined;
+
+/** The addon, or null when it is not built, fails to load, or SYNTHMRI_NATIVE=0 turns it off. */
+export function loadNativeAddon(): NativeAddon | null {
+  if (cached !== undefined) return cached;
+  cached = null;
+  if (process.env.SYNTHMRI_NATIVE === "0") {
+    loadError = "disabled by SYNTHMRI_NATIVE=0";
+  } else if (!existsSync(NATIVE_ADDON_PATH)) {
+    loadError = `not built (${NATIVE_ADDON_PATH} missing; run: node scripts/build-native.mjs)`;
+  } else {
+    try {
+      cached = createRequire(import.meta.url)(NATIVE_ADDON_PATH) as NativeAddon;
+    } catch (err) {
+      loadError = `failed to load ${NATIVE_ADDON_PATH}: ${(err as Error).message}`;
+    }
+  }
+  return cached;
+}
+
+/** Why loadNativeAddon() returned null (undefined when it loaded or was not tried). */
+export function nativeAddonLoadError(): string | undefined {
+  return loadError;
+}

@@ -1,0 +1,73 @@
+// Native CPU kernels for the tfjs `cpu` backend (packages/ml/native, built by scripts/build-native.mjs at install).
+// registerNativeKernels() swaps the hot kernels in place; absent addon -> false, and the stock kernels stay.
+import { getKernel, type KernelConfig, type KernelFunc, registerKernel, unregisterKernel } from "@tensorflow/tfjs-core";
+import { loadNativeAddon, nativeAddonLoadError } from "./addon.js";
+import { type CpuBackendLike, makeKernels } from "./kernels.js";
+
+export { NATIVE_ADDON_PATH, type NativeAddon, loadNativeAddon, nativeAddonLoadError } from "./addon.js";
+
+const BACKEND = "cpu";
+const originals = new Map<string, KernelConfig>();
+
+/**
+ * Replaces Conv2D, FusedConv2D, Conv2DBackpropInput (also conv2dTranspose), Conv2DBackpropFilter, BatchMatMul and
+ * _FusedMatMul on the cpu backend with the native addon's. Idempotent. Returns false (and changes nothing) when the
+ * addon is not available. Inputs the addon does not handle (NCHW, dilation, int dtypes) go to the stock kernel.
+ */
+export function registerNativeKernels(options: { threads?: number } = {}): boolean {
+  const addon = loadNativeAddon();
+  if (addon == null) return false;
+  if (options.threads != null) setNativeThreads(options.threads);
+  if (originals.size > 0) return true;
+  for (const [kernelName, native] of Object.entries(makeKernels(addon))) {
+    const stock = getKernel(kernelName, BACKEND);
+    if (stock == null) continue; // cpu backend not imported: nothing to replace for it
+    originals.set(kernelName, stock);
+    const kernelFunc: KernelFunc = (args) => {
+      const out = native(
+        args.inputs as Record<string, never>,
+        args.backend as unknown as CpuBackendLike,
+        args.attrs ?? {},
+      );
+      return out ?? stock.kernelFunc(args);
+    };
+    unregisterKernel(kernelName, BACKEND);
+    registerKernel({ ...stock, kernelFunc });
+  }
+  return originals.size > 0;
+}
+
+/** Puts the stock cpu kernels back (tests compare against them). */
+export function unregisterNativeKernels(): void {
+  for (const [kernelName, stock] of originals) {
+    unregisterKernel(kernelName, BACKEND);
+    registerKernel(stock);
+  }
+  originals.clear();
+}
+
+/** Whether registerNativeKernels() is currently in effect. */
+export function nativeKernelsActive(): boolean {
+  return originals.size > 0;
+}
+
+/** Sets the native worker pool size (1 = run on the calling thread). No-op without the addon. */
+export function setNativeThreads(threads: number): void {
+  if (!Number.isInteger(threads) || threads < 1) {
+    throw new RangeError(`native kernel threads must be a positive integer, got ${threads}`);
+  }
+  loadNativeAddon()?.setThreads(threads);
+}
+
+/** What the native layer is doing, for status pages and bench notes. */
+export function nativeKernelInfo(): {
+  available: boolean;
+  active: boolean;
+  threads?: number;
+  simd?: string;
+  reason?: string;
+} {
+  const addon = loadNativeAddon();
+  if (addon == null) return { available: false, active: false, reason: nativeAddonLoadError() };
+  return { available: true, active: nativeKernelsActive(), threads: addon.getThreads(), simd: addon.simd() };
+}

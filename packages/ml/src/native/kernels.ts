@@ -1,0 +1,199 @@
+// tfjs kernel functions over the cpu backend that run the native addon. Each returns null when its inputs are outside
+// what the addon handles (NCHW, dilation, non-float32 data); the registrar then calls the stock kernel instead.
+import { backend_util, type NamedAttrMap, type TensorInfo } from "@tensorflow/tfjs-core";
+import type { NativeAddon } from "./addon.js";
+
+/** The slice of MathBackendCPU these kernels use. */
+export interface CpuBackendLike {
+  data: { get(dataId: object): { values?: unknown } };
+  makeTensorInfo(shape: number[], dtype: "float32", values: Float32Array): TensorInfo;
+}
+export type NativeKernel = (
+  inputs: Record<string, TensorInfo>,
+  backend: CpuBackendLike,
+  attrs: NamedAttrMap,
+) => TensorInfo | null;
+
+function floats(backend: CpuBackendLike, t: TensorInfo | undefined): Float32Array | null {
+  if (t == null || t.dtype !== "float32") return null;
+  const values = backend.data.get(t.dataId).values;
+  return values instanceof Float32Array ? values : null;
+}
+
+type Pad = "same" | "valid" | number | backend_util.ExplicitPadding;
+type Rounding = "floor" | "round" | "ceil" | undefined;
+
+function convInfo(
+  xShape: number[],
+  filterShape: number[],
+  attrs: NamedAttrMap,
+  dilations: number | [number, number] = 1,
+): backend_util.Conv2DInfo | null {
+  if ((attrs.dataFormat ?? "NHWC") !== "NHWC") return null;
+  const info = backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    attrs.strides as number | [number, number],
+    dilations,
+    attrs.pad as Pad,
+    attrs.dimRoundingMode as Rounding,
+    false,
+    "channelsLast",
+  );
+  if (info.dilationHeight !== 1 || info.dilationWidth !== 1) return null;
+  return info;
+}
+
+function shapeArgs(c: backend_util.Conv2DInfo): Int32Array {
+  return Int32Array.from([
+    c.batchSize,
+    c.inHeight,
+    c.inWidth,
+    c.inChannels,
+    c.outHeight,
+    c.outWidth,
+    c.outChannels,
+    c.filterHeight,
+    c.filterWidth,
+    c.strideHeight,
+    c.strideWidth,
+    c.padInfo.top,
+    c.padInfo.left,
+  ]);
+}
+
+/** Adds bias (broadcast over the last axis) and applies a fused activation in place; false if unsupported. */
+function biasAndActivation(
+  out: Float32Array,
+  channels: number,
+  bias: Float32Array | null,
+  activation: string,
+  alpha: number,
+): boolean {
+  if (bias != null && bias.length !== channels && bias.length !== 1) return false;
+  if (!["linear", "relu", "relu6", "leakyrelu"].includes(activation)) return false;
+  if (bias != null) {
+    if (bias.length === 1) for (let i = 0; i < out.length; i++) out[i] += bias[0];
+    else for (let i = 0; i < out.length; i += channels) for (let c = 0; c < channels; c++) out[i + c] += bias[c];
+  }
+  if (activation === "relu") for (let i = 0; i < out.length; i++) out[i] = Math.max(out[i], 0);
+  else if (activation === "relu6") for (let i = 0; i < out.length; i++) out[i] = Math.min(Math.max(out[i], 0), 6);
+  else if (activation === "leakyrelu")
+    for (let i = 0; i < out.length; i++) out[i] = out[i] > 0 ? out[i] : alpha * out[i];
+  return true;
+}
+
+export function makeKernels(addon: NativeAddon): Record<string, NativeKernel> {
+  const conv2d: NativeKernel = ({ x, filter }, backend, attrs) => {
+    const xv = floats(backend, x);
+    const wv = floats(backend, filter);
+    if (xv == null || wv == null) return null;
+    const c = convInfo(x.shape, filter.shape, attrs, attrs.dilations as number | [number, number]);
+    if (c == null) return null;
+    const out = new Float32Array(c.batchSize * c.outHeight * c.outWidth * c.outChannels);
+    addon.conv2d(xv, wv, out, shapeArgs(c));
+    return backend.makeTensorInfo(c.outShape, "float32", out);
+  };
+
+  const fusedConv2d: NativeKernel = (inputs, backend, attrs) => {
+    const { bias, preluActivationWeights } = inputs;
+    const activation = (attrs.activation as string | undefined) ?? "linear";
+    if (preluActivationWeights != null || activation === "prelu") return null;
+    const biasValues = bias == null ? null : floats(backend, bias);
+    if (bias != null && biasValues == null) return null;
+    const xv = floats(backend, inputs.x);
+    const wv = floats(backend, inputs.filter);
+    if (xv == null || wv == null) return null;
+    const c = convInfo(inputs.x.shape, inputs.filter.shape, attrs, attrs.dilations as number | [number, number]);
+    if (c == null) return null;
+    const out = new Float32Array(c.batchSize * c.outHeight * c.outWidth * c.outChannels);
+    addon.conv2d(xv, wv, out, shapeArgs(c));
+    if (!biasAndActivation(out, c.outChannels, biasValues, activation, (attrs.leakyreluAlpha as number) ?? 0.2))
+      return null;
+    return backend.makeTensorInfo(c.outShape, "float32", out);
+  };
+
+  const backpropInput: NativeKernel = ({ dy, filter }, backend, attrs) => {
+    const dyv = floats(backend, dy);
+    const wv = floats(backend, filter);
+    if (dyv == null || wv == null) return null;
+    const inputShape = attrs.inputShape as number[];
+    const c = convInfo(inputShape, filter.shape, attrs);
+    if (c == null) return null;
+    const out = new Float32Array(c.batchSize * c.inHeight * c.inWidth * c.inChannels);
+    addon.conv2dBackpropInput(dyv, wv, out, shapeArgs(c));
+    return backend.makeTensorInfo([...inputShape], "float32", out);
+  };
+
+  const backpropFilter: NativeKernel = ({ x, dy }, backend, attrs) => {
+    const xv = floats(backend, x);
+    const dyv = floats(backend, dy);
+    if (xv == null || dyv == null) return null;
+    const filterShape = attrs.filterShape as number[];
+    const c = convInfo(x.shape, filterShape, attrs);
+    if (c == null) return null;
+    const out = new Float32Array(filterShape[0] * filterShape[1] * filterShape[2] * filterShape[3]);
+    addon.conv2dBackpropFilter(xv, dyv, out, shapeArgs(c));
+    return backend.makeTensorInfo([...filterShape], "float32", out);
+  };
+
+  // Returns [output, outChannels] so _FusedMatMul can add bias per column.
+  const matmulCore = (
+    a: TensorInfo,
+    b: TensorInfo,
+    backend: CpuBackendLike,
+    attrs: NamedAttrMap,
+  ): [Float32Array, number[]] | null => {
+    const av = floats(backend, a);
+    const bv = floats(backend, b);
+    if (av == null || bv == null || a.shape.length < 2 || b.shape.length < 2) return null;
+    const transposeA = attrs.transposeA === true;
+    const transposeB = attrs.transposeB === true;
+    const ra = a.shape.length;
+    const rb = b.shape.length;
+    const M = transposeA ? a.shape[ra - 1] : a.shape[ra - 2];
+    const K = transposeA ? a.shape[ra - 2] : a.shape[ra - 1];
+    const Kb = transposeB ? b.shape[rb - 1] : b.shape[rb - 2];
+    const N = transposeB ? b.shape[rb - 2] : b.shape[rb - 1];
+    if (K !== Kb) return null;
+    const outerA = a.shape.slice(0, -2);
+    const outerB = b.shape.slice(0, -2);
+    const batchA = outerA.reduce((p, d) => p * d, 1);
+    const batchB = outerB.reduce((p, d) => p * d, 1);
+    let outer: number[];
+    if (batchA === batchB) outer = outerA.length >= outerB.length ? outerA : outerB;
+    else if (batchB === 1) outer = outerA;
+    else if (batchA === 1) outer = outerB;
+    else return null; // general broadcasting: stock kernel
+    const out = new Float32Array(Math.max(batchA, batchB) * M * N);
+    addon.matmul(av, bv, out, Int32Array.from([batchA, batchB, M, N, K, transposeA ? 1 : 0, transposeB ? 1 : 0]));
+    return [out, [...outer, M, N]];
+  };
+
+  const batchMatMul: NativeKernel = ({ a, b }, backend, attrs) => {
+    const r = matmulCore(a, b, backend, attrs);
+    return r == null ? null : backend.makeTensorInfo(r[1], "float32", r[0]);
+  };
+
+  const fusedMatMul: NativeKernel = (inputs, backend, attrs) => {
+    const { bias, preluActivationWeights } = inputs;
+    const activation = (attrs.activation as string | undefined) ?? "linear";
+    if (preluActivationWeights != null || activation === "prelu") return null;
+    const biasValues = bias == null ? null : floats(backend, bias);
+    if (bias != null && (biasValues == null || bias.shape.length > 1)) return null;
+    const r = matmulCore(inputs.a, inputs.b, backend, attrs);
+    if (r == null) return null;
+    const n = r[1][r[1].length - 1];
+    if (!biasAndActivation(r[0], n, biasValues, activation, (attrs.leakyreluAlpha as number) ?? 0.2)) return null;
+    return backend.makeTensorInfo(r[1], "float32", r[0]);
+  };
+
+  return {
+    Conv2D: conv2d,
+    FusedConv2D: fusedConv2d,
+    Conv2DBackpropInput: backpropInput,
+    Conv2DBackpropFilter: backpropFilter,
+    BatchMatMul: batchMatMul,
+    _FusedMatMul: fusedMatMul,
+  };
+}

@@ -1,0 +1,207 @@
+// Native kernels vs the stock tfjs cpu kernels on random shapes (strides 1/2, same/valid, odd sizes), plus a
+// finite-difference gradient check. Skips when the addon is not built (the product then runs on the JS kernels).
+import "@tensorflow/tfjs-backend-cpu";
+import "@tensorflow/tfjs-core/dist/register_all_gradients.js";
+import * as tf from "@tensorflow/tfjs-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  loadNativeAddon,
+  registerNativeKernels,
+  setNativeThreads,
+  unregisterNativeKernels,
+} from "../src/native/index.js";
+
+const addon = loadNativeAddon();
+// Max |native - stock| / (1 + max |stock|) allowed: float32 sums in a different order.
+const TOL = 2e-5;
+
+function seeded(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32 - 0.5;
+  };
+}
+function rand(shape: number[], next: () => number): tf.Tensor {
+  const n = shape.reduce((a, b) => a * b, 1);
+  return tf.tensor(Float32Array.from({ length: n }, next), shape);
+}
+
+/** Runs f on stock kernels, then on native ones, and returns the relative max error over all outputs. */
+function compare(f: () => tf.Tensor[]): number {
+  unregisterNativeKernels();
+  const ref = tf.tidy(f).map((t) => {
+    const v = t.dataSync().slice();
+    t.dispose();
+    return v;
+  });
+  expect(registerNativeKernels()).toBe(true);
+  const got = tf.tidy(f).map((t) => {
+    const v = t.dataSync().slice();
+    t.dispose();
+    return v;
+  });
+  let err = 0;
+  ref.forEach((r, i) => {
+    expect(got[i].length).toBe(r.length);
+    let scale = 0;
+    for (const v of r) scale = Math.max(scale, Math.abs(v));
+    for (let j = 0; j < r.length; j++) err = Math.max(err, Math.abs(got[i][j] - r[j]) / (1 + scale));
+  });
+  return err;
+}
+
+interface ConvCase {
+  x: number[];
+  k: number;
+  cout: number;
+  stride: 1 | 2;
+  pad: "same" | "valid";
+}
+const convCases: ConvCase[] = [
+  { x: [2, 9, 7, 3], k: 3, cout: 5, stride: 1, pad: "same" },
+  { x: [2, 9, 7, 3], k: 3, cout: 5, stride: 2, pad: "same" },
+  { x: [1, 11, 13, 4], k: 3, cout: 17, stride: 2, pad: "valid" },
+  { x: [3, 8, 8, 16], k: 3, cout: 32, stride: 1, pad: "valid" },
+  { x: [2, 6, 5, 7], k: 1, cout: 9, stride: 1, pad: "same" },
+  { x: [1, 10, 10, 5], k: 2, cout: 6, stride: 2, pad: "valid" },
+  { x: [1, 12, 9, 2], k: 5, cout: 3, stride: 2, pad: "same" },
+];
+const maxErr: Record<string, number> = {};
+
+describe.skipIf(addon == null)("native kernels vs stock cpu", () => {
+  let before = 0;
+  beforeAll(async () => {
+    await tf.setBackend("cpu");
+    before = tf.memory().numTensors;
+  });
+  afterAll(() => {
+    expect(tf.memory().numTensors).toBe(before);
+    unregisterNativeKernels();
+    console.log(`native kernel max relative errors: ${JSON.stringify(maxErr)}`);
+  });
+
+  for (const threads of [1, 2]) {
+    for (const c of convCases) {
+      const name = `${threads}t x${c.x.join("x")} k${c.k} cout${c.cout} s${c.stride} ${c.pad}`;
+      it(`conv2d forward + both gradients, ${name}`, () => {
+        setNativeThreads(threads);
+        const next = seeded(c.x[1] * 31 + c.k);
+        const x = rand(c.x, next);
+        const w = rand([c.k, c.k, c.x[3], c.cout], next);
+        const gy = tf.tidy(() => rand(tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, c.stride, c.pad).shape, next));
+        const err = compare(() => {
+          const f = (a: tf.Tensor, b: tf.Tensor) => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.stride, c.pad);
+          const y = f(x, w);
+          const [dx, dw] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(f(a, b), gy)))([x, w]);
+          return [y, dx, dw];
+        });
+        tf.dispose([x, w, gy]);
+        maxErr.conv2d = Math.max(maxErr.conv2d ?? 0, err);
+        expect(err).toBeLessThan(TOL);
+      });
+    }
+
+    it(`conv2dTranspose 2x2 s2 and 3x3 s2 same (${threads}t)`, () => {
+      setNativeThreads(threads);
+      const next = seeded(7);
+      const x = rand([3, 5, 7, 6], next);
+      const w2 = rand([2, 2, 4, 6], next);
+      const w3 = rand([3, 3, 4, 6], next);
+      const err = compare(() => [
+        tf.conv2dTranspose(x as tf.Tensor4D, w2 as tf.Tensor4D, [3, 10, 14, 4], 2, "valid"),
+        tf.conv2dTranspose(x as tf.Tensor4D, w3 as tf.Tensor4D, [3, 10, 14, 4], 2, "same"),
+        ...tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+          tf.sum(tf.square(tf.conv2dTranspose(a as tf.Tensor4D, b as tf.Tensor4D, [3, 10, 14, 4], 2, "valid"))),
+        )([x, w2]),
+      ]);
+      tf.dispose([x, w2, w3]);
+      maxErr.conv2dTranspose = Math.max(maxErr.conv2dTranspose ?? 0, err);
+      expect(err).toBeLessThan(TOL);
+    });
+
+    it(`matMul / batched / transposed / fused bias + leakyRelu (${threads}t)`, () => {
+      setNativeThreads(threads);
+      const next = seeded(11);
+      const a = rand([16, 129], next);
+      const b = rand([129, 200], next);
+      const bt = rand([200, 129], next);
+      const ba = rand([3, 7, 33], next);
+      const bb = rand([3, 33, 5], next);
+      const bias = rand([200], next);
+      const err = compare(() => [
+        tf.matMul(a, b),
+        tf.matMul(a, bt, false, true),
+        tf.matMul(b, a, true, true),
+        tf.matMul(ba, bb),
+        tf.matMul(ba, tf.slice(bb, [0, 0, 0], [1, 33, 5])),
+        tf.fused.matMul({ a, b, bias, activation: "leakyrelu", leakyreluAlpha: 0.2 }),
+      ]);
+      tf.dispose([a, b, bt, ba, bb, bias]);
+      maxErr.matMul = Math.max(maxErr.matMul ?? 0, err);
+      expect(err).toBeLessThan(TOL);
+    });
+
+    it(`fused conv2d with bias + relu (${threads}t)`, () => {
+      setNativeThreads(threads);
+      const next = seeded(5);
+      const x = rand([2, 9, 9, 4], next);
+      const filter = rand([3, 3, 4, 8], next);
+      const bias = rand([8], next);
+      const err = compare(() => [
+        tf.fused.conv2d({
+          x: x as tf.Tensor4D,
+          filter: filter as tf.Tensor4D,
+          strides: 1,
+          pad: "same",
+          bias,
+          activation: "relu",
+        }),
+      ]);
+      tf.dispose([x, filter, bias]);
+      maxErr.fusedConv2d = Math.max(maxErr.fusedConv2d ?? 0, err);
+      expect(err).toBeLessThan(TOL);
+    });
+  }
+
+  it("gradients agree with central finite differences", () => {
+    expect(registerNativeKernels({ threads: 2 })).toBe(true);
+    const next = seeded(3);
+    const x = rand([2, 7, 6, 3], next);
+    const w1 = rand([3, 3, 3, 4], next);
+    const w2 = rand([2, 2, 5, 4], next);
+    // conv (stride 2) -> transposed conv back up -> smooth loss: exercises all three conv kernels.
+    const loss = (xi: tf.Tensor, a: tf.Tensor, b: tf.Tensor) =>
+      tf.tidy(() => {
+        const h = tf.tanh(tf.conv2d(xi as tf.Tensor4D, a as tf.Tensor4D, 2, "same"));
+        const u = tf.conv2dTranspose(h as tf.Tensor4D, b as tf.Tensor4D, [2, 8, 6, 5], 2, "valid");
+        return tf.sum(tf.square(u));
+      });
+    const grads = tf.grads(loss)([x, w1, w2]);
+    const eps = 1e-2;
+    let worst = 0;
+    [x, w1, w2].forEach((p, pi) => {
+      const base = p.dataSync().slice();
+      const g = grads[pi].dataSync();
+      let gmax = 0;
+      for (const v of g) gmax = Math.max(gmax, Math.abs(v));
+      for (let trial = 0; trial < 12; trial++) {
+        const i = Math.floor((trial * base.length) / 12);
+        const at = (delta: number) => {
+          const v = base.slice();
+          v[i] += delta;
+          const args = [x, w1, w2].map((q, qi) => (qi === pi ? tf.tensor(v, p.shape) : q));
+          const l = loss(args[0], args[1], args[2]);
+          const out = l.dataSync()[0];
+          tf.dispose([l, args[pi]]);
+          return out;
+        };
+        const fd = (at(eps) - at(-eps)) / (2 * eps);
+        worst = Math.max(worst, Math.abs(fd - g[i]) / (gmax + 1e-6));
+      }
+    });
+    tf.dispose([x, w1, w2, ...grads]);
+    maxErr.finiteDifference = worst;
+    expect(worst).toBeLessThan(5e-3);
+  });
+});
