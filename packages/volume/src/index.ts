@@ -1,1 +1,9 @@
-export {};
+export * from "./nifti/affine.js";
+export * from "./nifti/conformance.js";
+export * from "./nifti/datatypes.js";
+export * from "./nifti/header.js";
+export * from "./nifti/info.js";
+export * from "./nifti/read.js";
+export * from "./nifti/stats.js";
+export * from "./nifti/write.js";
+export * from "./orientation.js";
