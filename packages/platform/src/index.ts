@@ -10,3 +10,7 @@ export * from "./store/embedded-s3.js";
 export * from "./store/minio-object-store.js";
 export * from "./store/object-store.js";
 export * from "./store/open-object-store.js";
+export * from "./artifacts/artifact-store.js";
+export * from "./artifacts/artifact-writer.js";
+export * from "./artifacts/manifest.js";
+export * from "./artifacts/stable-hash.js";
