@@ -1,1 +1,6 @@
-export {};
+export * from "./image-set.js";
+export * from "./laplacian.js";
+export * from "./sliced-wasserstein.js";
+export * from "./linalg.js";
+export * from "./feature-distance.js";
+export * from "./memorization.js";

@@ -1,0 +1,96 @@
+// A Fréchet feature distance ("FID-like") from a small FIXED network. What it is: pooled activations of a
+// seeded random-weight conv net (4 conv 3x3 stride-2 layers with ReLU, widths 16-32-64-64, He-normal weights
+// from Rng(FEATURE_NET_SEED), zero biases), summarised per image by per-feature mean and standard deviation over
+// space (128 numbers), then the Fréchet distance between the Gaussian fits of the two sets' features.
+// What it is NOT: Inception FID. Its numbers are not comparable with published FID values, nor across versions
+// of this product if FEATURE_NET_VERSION changes; compare them only between sets scored by the same version.
+// Random conv features still respond to intensity statistics, texture and structure, which is what a relative
+// comparison (ensemble vs single GAN, synthetic vs real) needs.
+import * as tf from "@tensorflow/tfjs";
+import { InvalidInput } from "@synthmri/platform";
+import { Rng } from "../random/index.js";
+import { type ImageSet, checkCompatible, checkImageSet } from "./image-set.js";
+import { frechetDistance, meanCov } from "./linalg.js";
+
+export const FEATURE_NET_SEED = 20_240_611;
+export const FEATURE_NET_VERSION = "random-conv-v1";
+const WIDTHS = [16, 32, 64, 64];
+
+export interface FeatureDistanceOptions {
+  /** Images per forward pass (memory vs speed). */
+  batchSize?: number;
+  /** Divide inputs by this before the net; default 255 for uint8 sets, 1 for float32 sets. */
+  scale?: number;
+}
+
+export interface FeatureDistanceResult {
+  distance: number;
+  featureDim: number;
+  nA: number;
+  nB: number;
+  network: string;
+}
+
+function weights(inChannels: number): { w: Float32Array; shape: [number, number, number, number] }[] {
+  const rng = new Rng(FEATURE_NET_SEED + inChannels);
+  let cin = inChannels;
+  return WIDTHS.map((cout) => {
+    const w = new Float32Array(3 * 3 * cin * cout);
+    rng.fillNormal(w, 0, Math.sqrt(2 / (9 * cin)));
+    const shape: [number, number, number, number] = [3, 3, cin, cout];
+    cin = cout;
+    return { w, shape };
+  });
+}
+
+/** Per-image features (rows x 2*64): spatial mean and std of the last layer's activations. */
+export function featureNetEmbed(set: ImageSet, options: FeatureDistanceOptions = {}): Float32Array {
+  checkImageSet("feature net input", set, 16);
+  const scale = options.scale ?? (set.data instanceof Uint8Array ? 255 : 1);
+  const batch = options.batchSize ?? 16;
+  const ws = weights(set.c);
+  const kernels = ws.map((w) => tf.tensor4d(w.w, w.shape));
+  const dim = 2 * WIDTHS[WIDTHS.length - 1];
+  const out = new Float32Array(set.n * dim);
+  const per = set.h * set.w * set.c;
+  try {
+    for (let start = 0; start < set.n; start += batch) {
+      const count = Math.min(batch, set.n - start);
+      const slice = Float32Array.from(set.data.subarray(start * per, (start + count) * per));
+      const feats = tf.tidy(() => {
+        let x: tf.Tensor4D = tf.tensor4d(slice, [count, set.h, set.w, set.c]).div(scale);
+        for (const k of kernels) x = tf.relu(tf.conv2d(x, k, 2, "same"));
+        const { mean, variance } = tf.moments(x, [1, 2]);
+        return tf.concat([mean, tf.sqrt(variance)], 1);
+      });
+      out.set(feats.dataSync(), start * dim);
+      feats.dispose();
+    }
+  } finally {
+    for (const k of kernels) k.dispose();
+  }
+  return out;
+}
+
+/** Fréchet distance between the fixed net's features of two sets (see the file comment for what it means). */
+export function featureFrechetDistance(
+  a: ImageSet,
+  b: ImageSet,
+  options: FeatureDistanceOptions = {},
+): FeatureDistanceResult {
+  checkImageSet("first image set", a, 16);
+  checkImageSet("second image set", b, 16);
+  checkCompatible(a, b, "feature distance");
+  if (a.n < 2 || b.n < 2)
+    throw new InvalidInput(`feature distance needs at least 2 images per set for a covariance (got ${a.n} and ${b.n})`);
+  const dim = 2 * WIDTHS[WIDTHS.length - 1];
+  const fa = meanCov(featureNetEmbed(a, options), a.n, dim);
+  const fb = meanCov(featureNetEmbed(b, options), b.n, dim);
+  return {
+    distance: frechetDistance(fa.mean, fa.cov, fb.mean, fb.cov, dim),
+    featureDim: dim,
+    nA: a.n,
+    nB: b.n,
+    network: `${FEATURE_NET_VERSION} (seed ${FEATURE_NET_SEED}, conv3x3/2 x4 ${WIDTHS.join("-")}, mean+std pooling)`,
+  };
+}
