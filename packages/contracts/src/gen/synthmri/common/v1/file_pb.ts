@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file synthmri/common/v1/file.proto.
  */
 export const file_synthmri_common_v1_file: GenFile = /*@__PURE__*/
-  fileDesc("Ch1zeW50aG1yaS9jb21tb24vdjEvZmlsZS5wcm90bxISc3ludGhtcmkuY29tbW9uLnYxIoIBCgpGaWxlSGVhZGVyEgwKBG5hbWUYASABKAkSLgoIbW9kYWxpdHkYAiABKA4yHC5zeW50aG1yaS5jb21tb24udjEuTW9kYWxpdHkSEAoEc2l6ZRgDIAEoBEICMAISDgoGc2hhMjU2GAQgASgJEhQKDGNvbnRlbnRfdHlwZRgFIAEoCSItCglGaWxlQ2h1bmsSEgoGb2Zmc2V0GAEgASgEQgIwAhIMCgRkYXRhGAIgASgMInYKCUZpbGVGcmFtZRIwCgZoZWFkZXIYASABKAsyHi5zeW50aG1yaS5jb21tb24udjEuRmlsZUhlYWRlckgAEi4KBWNodW5rGAIgASgLMh0uc3ludGhtcmkuY29tbW9uLnYxLkZpbGVDaHVua0gAQgcKBWZyYW1lYgZwcm90bzM", [file_synthmri_common_v1_domain]);
+  fileDesc("Ch1zeW50aG1yaS9jb21tb24vdjEvZmlsZS5wcm90bxISc3ludGhtcmkuY29tbW9uLnYxIn4KCkZpbGVIZWFkZXISDAoEbmFtZRgBIAEoCRIuCghtb2RhbGl0eRgCIAEoDjIcLnN5bnRobXJpLmNvbW1vbi52MS5Nb2RhbGl0eRIMCgRzaXplGAMgASgEEg4KBnNoYTI1NhgEIAEoCRIUCgxjb250ZW50X3R5cGUYBSABKAkiKQoJRmlsZUNodW5rEg4KBm9mZnNldBgBIAEoBBIMCgRkYXRhGAIgASgMInYKCUZpbGVGcmFtZRIwCgZoZWFkZXIYASABKAsyHi5zeW50aG1yaS5jb21tb24udjEuRmlsZUhlYWRlckgAEi4KBWNodW5rGAIgASgLMh0uc3ludGhtcmkuY29tbW9uLnYxLkZpbGVDaHVua0gAQgcKBWZyYW1lYgZwcm90bzM", [file_synthmri_common_v1_domain]);
 
 /**
  * Announces a file whose bytes follow in FileChunk frames (NIfTI volumes, bundle archives, reports).
@@ -37,7 +37,7 @@ export type FileHeader = Message<"synthmri.common.v1.FileHeader"> & {
   /**
    * Total size in bytes, 0 when unknown in advance (then the stream ends the file at the next header or at end of stream).
    *
-   * @generated from field: uint64 size = 3 [jstype = JS_NUMBER];
+   * @generated from field: uint64 size = 3;
    */
   size: bigint;
 
@@ -72,7 +72,7 @@ export type FileChunk = Message<"synthmri.common.v1.FileChunk"> & {
   /**
    * Byte offset of `data` within the file.
    *
-   * @generated from field: uint64 offset = 1 [jstype = JS_NUMBER];
+   * @generated from field: uint64 offset = 1;
    */
   offset: bigint;
 

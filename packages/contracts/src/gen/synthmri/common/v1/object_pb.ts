@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file synthmri/common/v1/object.proto.
  */
 export const file_synthmri_common_v1_object: GenFile = /*@__PURE__*/
-  fileDesc("Ch9zeW50aG1yaS9jb21tb24vdjEvb2JqZWN0LnByb3RvEhJzeW50aG1yaS5jb21tb24udjEiYAoJT2JqZWN0UmVmEg4KBmJ1Y2tldBgBIAEoCRILCgNrZXkYAiABKAkSDgoGc2hhMjU2GAMgASgJEhAKBHNpemUYBCABKARCAjACEhQKDGNvbnRlbnRfdHlwZRgFIAEoCSI0CgtQYWdlUmVxdWVzdBIRCglwYWdlX3NpemUYASABKA0SEgoKcGFnZV90b2tlbhgCIAEoCWIGcHJvdG8z");
+  fileDesc("Ch9zeW50aG1yaS9jb21tb24vdjEvb2JqZWN0LnByb3RvEhJzeW50aG1yaS5jb21tb24udjEiXAoJT2JqZWN0UmVmEg4KBmJ1Y2tldBgBIAEoCRILCgNrZXkYAiABKAkSDgoGc2hhMjU2GAMgASgJEgwKBHNpemUYBCABKAQSFAoMY29udGVudF90eXBlGAUgASgJIjQKC1BhZ2VSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoDRISCgpwYWdlX3Rva2VuGAIgASgJYgZwcm90bzM");
 
 /**
  * A reference to an object in the object store (MinIO/S3 or the embedded s3rver).
@@ -42,7 +42,7 @@ export type ObjectRef = Message<"synthmri.common.v1.ObjectRef"> & {
   /**
    * Size in bytes.
    *
-   * @generated from field: uint64 size = 4 [jstype = JS_NUMBER];
+   * @generated from field: uint64 size = 4;
    */
   size: bigint;
 

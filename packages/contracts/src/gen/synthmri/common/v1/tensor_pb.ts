@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file synthmri/common/v1/tensor.proto.
  */
 export const file_synthmri_common_v1_tensor: GenFile = /*@__PURE__*/
-  fileDesc("Ch9zeW50aG1yaS9jb21tb24vdjEvdGVuc29yLnByb3RvEhJzeW50aG1yaS5jb21tb24udjEiYAoGVGVuc29yEisKBWR0eXBlGAEgASgOMhwuc3ludGhtcmkuY29tbW9uLnYxLkRhdGFUeXBlEg0KBXNoYXBlGAIgAygNEgwKBGRhdGEYAyABKAwSDAoEbmFtZRgEIAEoCSL9AQoMVGVuc29ySGVhZGVyEisKBWR0eXBlGAEgASgOMhwuc3ludGhtcmkuY29tbW9uLnYxLkRhdGFUeXBlEg0KBXNoYXBlGAIgAygNEhcKC3RvdGFsX2J5dGVzGAMgASgEQgIwAhIMCgRuYW1lGAQgASgJEhEKBWluZGV4GAUgASgEQgIwAhJECgphdHRyaWJ1dGVzGAYgAygLMjAuc3ludGhtcmkuY29tbW9uLnYxLlRlbnNvckhlYWRlci5BdHRyaWJ1dGVzRW50cnkaMQoPQXR0cmlidXRlc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiLwoLVGVuc29yQ2h1bmsSEgoGb2Zmc2V0GAEgASgEQgIwAhIMCgRkYXRhGAIgASgMInwKC1RlbnNvckZyYW1lEjIKBmhlYWRlchgBIAEoCzIgLnN5bnRobXJpLmNvbW1vbi52MS5UZW5zb3JIZWFkZXJIABIwCgVjaHVuaxgCIAEoCzIfLnN5bnRobXJpLmNvbW1vbi52MS5UZW5zb3JDaHVua0gAQgcKBWZyYW1lKvsBCghEYXRhVHlwZRIZChVEQVRBX1RZUEVfVU5TUEVDSUZJRUQQABIVChFEQVRBX1RZUEVfRkxPQVQzMhABEhUKEURBVEFfVFlQRV9GTE9BVDY0EAISEgoOREFUQV9UWVBFX0lOVDgQAxITCg9EQVRBX1RZUEVfVUlOVDgQBBITCg9EQVRBX1RZUEVfSU5UMTYQBRIUChBEQVRBX1RZUEVfVUlOVDE2EAYSEwoPREFUQV9UWVBFX0lOVDMyEAcSFAoQREFUQV9UWVBFX1VJTlQzMhAIEhMKD0RBVEFfVFlQRV9JTlQ2NBAJEhIKDkRBVEFfVFlQRV9CT09MEApiBnByb3RvMw");
+  fileDesc("Ch9zeW50aG1yaS9jb21tb24vdjEvdGVuc29yLnByb3RvEhJzeW50aG1yaS5jb21tb24udjEiYAoGVGVuc29yEisKBWR0eXBlGAEgASgOMhwuc3ludGhtcmkuY29tbW9uLnYxLkRhdGFUeXBlEg0KBXNoYXBlGAIgAygNEgwKBGRhdGEYAyABKAwSDAoEbmFtZRgEIAEoCSL1AQoMVGVuc29ySGVhZGVyEisKBWR0eXBlGAEgASgOMhwuc3ludGhtcmkuY29tbW9uLnYxLkRhdGFUeXBlEg0KBXNoYXBlGAIgAygNEhMKC3RvdGFsX2J5dGVzGAMgASgNEgwKBG5hbWUYBCABKAkSDQoFaW5kZXgYBSABKA0SRAoKYXR0cmlidXRlcxgGIAMoCzIwLnN5bnRobXJpLmNvbW1vbi52MS5UZW5zb3JIZWFkZXIuQXR0cmlidXRlc0VudHJ5GjEKD0F0dHJpYnV0ZXNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIisKC1RlbnNvckNodW5rEg4KBm9mZnNldBgBIAEoDRIMCgRkYXRhGAIgASgMInwKC1RlbnNvckZyYW1lEjIKBmhlYWRlchgBIAEoCzIgLnN5bnRobXJpLmNvbW1vbi52MS5UZW5zb3JIZWFkZXJIABIwCgVjaHVuaxgCIAEoCzIfLnN5bnRobXJpLmNvbW1vbi52MS5UZW5zb3JDaHVua0gAQgcKBWZyYW1lKvsBCghEYXRhVHlwZRIZChVEQVRBX1RZUEVfVU5TUEVDSUZJRUQQABIVChFEQVRBX1RZUEVfRkxPQVQzMhABEhUKEURBVEFfVFlQRV9GTE9BVDY0EAISEgoOREFUQV9UWVBFX0lOVDgQAxITCg9EQVRBX1RZUEVfVUlOVDgQBBITCg9EQVRBX1RZUEVfSU5UMTYQBRIUChBEQVRBX1RZUEVfVUlOVDE2EAYSEwoPREFUQV9UWVBFX0lOVDMyEAcSFAoQREFUQV9UWVBFX1VJTlQzMhAIEhMKD0RBVEFfVFlQRV9JTlQ2NBAJEhIKDkRBVEFfVFlQRV9CT09MEApiBnByb3RvMw");
 
 /**
  * A small tensor in one message (use the chunked TensorFrame stream for anything over ~1 MiB).
@@ -77,10 +77,11 @@ export type TensorHeader = Message<"synthmri.common.v1.TensorHeader"> & {
 
   /**
    * Total payload size in bytes (= product(shape) * sizeof(dtype)); the receiver preallocates this.
+   * A tensor is below 4 GiB: send larger data as several tensors.
    *
-   * @generated from field: uint64 total_bytes = 3 [jstype = JS_NUMBER];
+   * @generated from field: uint32 total_bytes = 3;
    */
-  totalBytes: bigint;
+  totalBytes: number;
 
   /**
    * Optional tensor name ("images", "labels", "probabilities", ...).
@@ -92,9 +93,9 @@ export type TensorHeader = Message<"synthmri.common.v1.TensorHeader"> & {
   /**
    * Position of this tensor in its stream, counted from 0 (batches of a StreamSlices call, for instance).
    *
-   * @generated from field: uint64 index = 5 [jstype = JS_NUMBER];
+   * @generated from field: uint32 index = 5;
    */
-  index: bigint;
+  index: number;
 
   /**
    * Free-form small attributes (no voxel data, no identifiers).
@@ -120,9 +121,9 @@ export type TensorChunk = Message<"synthmri.common.v1.TensorChunk"> & {
   /**
    * Byte offset of `data` within the tensor payload; chunks arrive in order, so this is a check.
    *
-   * @generated from field: uint64 offset = 1 [jstype = JS_NUMBER];
+   * @generated from field: uint32 offset = 1;
    */
-  offset: bigint;
+  offset: number;
 
   /**
    * Payload bytes, at most 1 MiB.
