@@ -1,0 +1,103 @@
+// Where training slices come from. The segmenter service adapts dataset manifests to these interfaces; this
+// package never touches storage. Samples are host arrays (SegSample: HWC float32 image + uint8 labels).
+import { InvalidInput } from "@synthmri/platform";
+import { Rng } from "../random/index.js";
+import type { SegSample } from "../transforms/types.js";
+
+/** A random-access collection of slices (one dataset, or a view of one). */
+export interface SliceSource {
+  readonly length: number;
+  get(index: number): SegSample | Promise<SegSample>;
+  /** Optional grouping key (e.g. subject id) so that a hold-out split keeps a subject's slices together. */
+  groupOf?(index: number): string;
+}
+
+export interface TrainData {
+  /**
+   * Training pools, drawn equally often whatever their sizes (seed 000: real + synthetic "sampled equally
+   * often"). One pool for real-only or synthetic-only training.
+   */
+  train: SliceSource[];
+  /** Held-out slices for validation Dice (see `holdOut`); may be empty. */
+  validation: SliceSource;
+}
+
+/** A view of `source` restricted to `indices`. */
+export function subsetSource(source: SliceSource, indices: number[]): SliceSource {
+  return {
+    length: indices.length,
+    get: (i) => source.get(indices[i]),
+    groupOf: source.groupOf ? (i) => source.groupOf!(indices[i]) : undefined,
+  };
+}
+
+/** Several sources back to back. */
+export function concatSources(sources: SliceSource[]): SliceSource {
+  const starts: number[] = [];
+  let total = 0;
+  for (const s of sources) {
+    starts.push(total);
+    total += s.length;
+  }
+  const locate = (i: number): [SliceSource, number] => {
+    if (i < 0 || i >= total) throw new InvalidInput(`slice index ${i} outside 0..${total - 1}`);
+    let k = sources.length - 1;
+    while (starts[k] > i) k--;
+    return [sources[k], i - starts[k]];
+  };
+  return {
+    length: total,
+    get: (i) => {
+      const [s, j] = locate(i);
+      return s.get(j);
+    },
+    groupOf: (i) => {
+      const [s, j] = locate(i);
+      return `${starts[sources.indexOf(s)]}:${s.groupOf ? s.groupOf(j) : String(j)}`;
+    },
+  };
+}
+
+/**
+ * Seeded split: `fraction` (seed 000: 20 %) of the groups (subjects when `groupOf` exists, else single
+ * slices) go to validation. Slices of one subject are highly correlated, so splitting by subject is what
+ * makes the validation Dice honest. The service calls this once per training pool and concatenates the
+ * validation parts.
+ */
+export function holdOut(
+  source: SliceSource,
+  fraction = 0.2,
+  seed = 0,
+): { train: SliceSource; validation: SliceSource } {
+  if (!(fraction >= 0 && fraction < 1))
+    throw new InvalidInput(`validation fraction must be in [0, 1), got ${fraction}`);
+  const groups = new Map<string, number[]>();
+  for (let i = 0; i < source.length; i++) {
+    const g = source.groupOf ? source.groupOf(i) : String(i);
+    const list = groups.get(g);
+    if (list) list.push(i);
+    else groups.set(g, [i]);
+  }
+  const keys = [...groups.keys()].sort();
+  new Rng(seed).shuffle(keys);
+  const nVal = Math.round(keys.length * fraction);
+  const val = keys.slice(0, nVal).flatMap((k) => groups.get(k)!);
+  const train = keys.slice(nVal).flatMap((k) => groups.get(k)!);
+  if (!train.length)
+    throw new InvalidInput(`holding out ${fraction * 100}% of ${keys.length} groups leaves no training data`);
+  return {
+    train: subsetSource(
+      source,
+      train.sort((a, b) => a - b),
+    ),
+    validation: subsetSource(
+      source,
+      val.sort((a, b) => a - b),
+    ),
+  };
+}
+
+/** In-memory source, for tests and small cohorts. */
+export function arraySource(samples: SegSample[], groupOf?: (i: number) => string): SliceSource {
+  return { length: samples.length, get: (i) => samples[i], groupOf };
+}

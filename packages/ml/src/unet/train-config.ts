@@ -1,0 +1,62 @@
+import { InvalidInput } from "@synthmri/platform";
+import type { AugmentationOptions } from "../transforms/index.js";
+import type { UNetConfig } from "./config.js";
+
+/** Training recipe; defaults are seed 000 section 3.2 / nnU-Net. */
+export interface SegTrainConfig {
+  unet: Partial<UNetConfig>;
+  batchSize: number;
+  /** Epochs of `iterationsPerEpoch` iterations; poly decay runs over all of them. */
+  epochs: number;
+  iterationsPerEpoch: number;
+  lr: number;
+  momentum: number;
+  weightDecay: number;
+  polyExponent: number;
+  /** Global gradient-norm clip (nnU-Net: 12); 0 disables it. */
+  gradClipNorm: number;
+  augmentation: AugmentationOptions;
+  /** Stop after this many training samples (seed 000: 3e7), whichever comes first with `epochs`. */
+  maxSamples?: number;
+  /** Validation: at most this many held-out slices per epoch (all by default), this many per forward pass. */
+  maxValidationSamples?: number;
+  validationBatchSize: number;
+  /** Also checkpoint every this many iterations inside an epoch (0: only at epoch ends and on cancel). */
+  checkpointEveryIterations: number;
+}
+
+export const DEFAULT_SEG_TRAIN: SegTrainConfig = {
+  unet: {},
+  batchSize: 8,
+  epochs: 100,
+  iterationsPerEpoch: 250,
+  lr: 5e-2,
+  momentum: 0.99,
+  weightDecay: 3e-5,
+  polyExponent: 0.9,
+  gradClipNorm: 12,
+  augmentation: {},
+  validationBatchSize: 8,
+  checkpointEveryIterations: 0,
+};
+
+export function segTrainConfig(partial: Partial<SegTrainConfig> = {}): SegTrainConfig {
+  const c = { ...DEFAULT_SEG_TRAIN, ...partial };
+  const positiveInts: (keyof SegTrainConfig)[] = ["batchSize", "epochs", "iterationsPerEpoch", "validationBatchSize"];
+  for (const k of positiveInts) {
+    const v = c[k];
+    if (typeof v !== "number" || !Number.isInteger(v) || v < 1)
+      throw new InvalidInput(`training ${k} must be a positive integer, got ${v}`);
+  }
+  if (!(c.lr > 0)) throw new InvalidInput(`training lr must be > 0, got ${c.lr}`);
+  if (!(c.momentum >= 0 && c.momentum < 1))
+    throw new InvalidInput(`training momentum must be in [0, 1), got ${c.momentum}`);
+  if (!(c.weightDecay >= 0)) throw new InvalidInput(`training weightDecay must be >= 0, got ${c.weightDecay}`);
+  return c;
+}
+
+/** Iterations the run will do: epochs x iterationsPerEpoch, capped by maxSamples. */
+export function totalIterations(c: SegTrainConfig): number {
+  const byEpochs = c.epochs * c.iterationsPerEpoch;
+  return c.maxSamples ? Math.min(byEpochs, Math.ceil(c.maxSamples / c.batchSize)) : byEpochs;
+}

@@ -1,0 +1,300 @@
+// The segmentation training loop (seed 000 section 3.2): seeded sampling and augmentation on the host,
+// deep-supervised CE + Dice, SGD Nesterov with poly decay, validation Dice each epoch, best checkpoint kept,
+// cancellable between iterations and resumable bit-for-bit from its serialised state.
+import { InvalidInput } from "@synthmri/platform";
+import { tf } from "../backend/tf.js";
+import { polyLr, sgdNesterov } from "../layers/optimizers.js";
+import { Rng } from "../random/index.js";
+import { segmentationAugmentation } from "../transforms/index.js";
+import type { SegSample } from "../transforms/types.js";
+import type { TrainData } from "./data.js";
+import { deepSupervisionLoss, deepSupervisionTargets } from "./loss.js";
+import { UNet } from "./model.js";
+import { MixedSampler } from "./sampler.js";
+import { loadUNet, loadUNetWeightsInto, saveUNet } from "./serialize.js";
+import { type SegTrainConfig, segTrainConfig, totalIterations } from "./train-config.js";
+import type { BestModel, EpochRecord, SegTrainState } from "./train-state.js";
+import { type ValidationDice, validate } from "./validation.js";
+
+export interface SegTrainProgress {
+  kind: "iteration" | "epoch";
+  /** 1-based epoch the iteration belongs to (or that just ended). */
+  epoch: number;
+  epochs: number;
+  iteration: number;
+  totalIterations: number;
+  /** Loss of this iteration ("iteration") or mean loss over the epoch ("epoch"). */
+  loss: number;
+  lr: number;
+  imagesPerSecond: number;
+  etaSeconds: number;
+  /** On "epoch": this epoch's validation Dice (null without validation data). */
+  validation?: ValidationDice | null;
+  best?: { epoch: number; meanDice: number } | null;
+}
+
+export interface TrainCheckpoint {
+  save(state: SegTrainState): Promise<void>;
+  /** The last saved state, or null to start fresh. */
+  load(): Promise<SegTrainState | null>;
+}
+
+export interface TrainSegmenterOptions {
+  config?: Partial<SegTrainConfig>;
+  data: TrainData;
+  /** Determines initial weights, sampling and augmentation: same seed, same run. */
+  seed: number;
+  signal?: AbortSignal;
+  onProgress?: (p: SegTrainProgress) => void;
+  checkpoint?: TrainCheckpoint;
+  /** Optional wall-clock budget (seed 000: 3 days); the run stops cleanly when exceeded. */
+  maxDurationMs?: number;
+}
+
+export interface SegTrainResult {
+  /** The best model by validation mean Dice (the last one without validation data). Caller disposes. */
+  model: UNet;
+  best: BestModel;
+  history: EpochRecord[];
+  /** True when stopped by the signal; `state` then resumes the run. */
+  cancelled: boolean;
+  state: SegTrainState;
+}
+
+function freshState(config: SegTrainConfig, seed: number): { state: SegTrainState; model: UNet; rng: Rng } {
+  const master = new Rng(seed);
+  const model = new UNet(config.unet, master.nextU32());
+  const rng = master.fork();
+  const state: SegTrainState = {
+    version: 1,
+    seed,
+    config,
+    iteration: 0,
+    validatedIteration: 0,
+    weights: new Uint8Array(0),
+    optimizer: {
+      kind: "sgd-nesterov",
+      step: 0,
+      lr: config.lr,
+      index: { format: "synthmri-f32le", version: 1, entries: [] },
+      data: new Uint8Array(0),
+    },
+    rng: rng.getState(),
+    sampler: { round: [] },
+    epochLossSum: 0,
+    epochLossCount: 0,
+    best: null,
+    history: [],
+    elapsedMs: 0,
+  };
+  return { state, model, rng };
+}
+
+/** Stacks augmented samples into NHWC + labels; every sample must have the batch's shape. */
+function stack(samples: SegSample[]): { x: Float32Array; labels: Uint8Array; h: number; w: number; c: number } {
+  const { height: h, width: w, channels: c } = samples[0];
+  const x = new Float32Array(samples.length * h * w * c);
+  const labels = new Uint8Array(samples.length * h * w);
+  samples.forEach((s, i) => {
+    if (s.height !== h || s.width !== w || s.channels !== c)
+      throw new InvalidInput(
+        `training slices differ in shape (${h}x${w}x${c} and ${s.height}x${s.width}x${s.channels}); resample the datasets to one size`,
+      );
+    x.set(s.image, i * h * w * c);
+    labels.set(s.label, i * h * w);
+  });
+  return { x, labels, h, w, c };
+}
+
+/** One optimisation step; returns the loss. Gradients are clipped to a global norm (nnU-Net: 12). */
+async function step(
+  model: UNet,
+  opt: ReturnType<typeof sgdNesterov>,
+  batch: ReturnType<typeof stack>,
+  clip: number,
+  n: number,
+): Promise<number> {
+  const { numClasses, deepSupervisionHeads } = model.config;
+  const targets = deepSupervisionTargets(batch.labels, n, batch.h, batch.w, deepSupervisionHeads, numClasses);
+  const x = tf.tensor4d(batch.x, [n, batch.h, batch.w, batch.c]);
+  try {
+    const { value, grads } = model.params.valueAndGrads(() =>
+      deepSupervisionLoss(model.forward(x, { training: true }), targets),
+    );
+    let applied = grads;
+    if (clip > 0) {
+      const norm = tf.tidy(() => tf.sqrt(tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g))))));
+      const total = (await norm.data())[0];
+      norm.dispose();
+      if (total > clip) {
+        applied = {};
+        for (const [k, g] of Object.entries(grads)) {
+          applied[k] = tf.mul(g, clip / (total + 1e-6));
+          g.dispose();
+        }
+      }
+    }
+    opt.apply(model.params, applied);
+    const loss = (await value.data())[0];
+    value.dispose();
+    return loss;
+  } finally {
+    x.dispose();
+    for (const t of targets) t.dispose();
+  }
+}
+
+export async function trainSegmenter(options: TrainSegmenterOptions): Promise<SegTrainResult> {
+  const { data, signal, onProgress, checkpoint } = options;
+  if (!data.train.length) throw new InvalidInput("training needs at least one data pool");
+  let resumed = checkpoint ? await checkpoint.load() : null;
+  if (resumed && resumed.seed !== options.seed)
+    throw new InvalidInput(
+      `checkpoint belongs to seed ${resumed.seed}, not ${options.seed}; use a new checkpoint location per run`,
+    );
+  const config = resumed ? resumed.config : segTrainConfig(options.config);
+  const fresh = freshState(config, options.seed);
+  const model = fresh.model;
+  const opt = sgdNesterov({ lr: config.lr, momentum: config.momentum, weightDecay: config.weightDecay });
+  let state = fresh.state;
+  let rng = fresh.rng;
+  if (resumed) {
+    loadUNetWeightsInto(model, resumed.weights);
+    if (resumed.optimizer.index.entries.length) opt.setState(resumed.optimizer);
+    rng = Rng.fromState(resumed.rng);
+    state = resumed;
+    resumed = null;
+  }
+  const sampler = new MixedSampler(
+    data.train.map((s) => s.length),
+    state.sampler,
+  );
+  const augment = segmentationAugmentation(config.augmentation);
+  const total = totalIterations(config);
+  const ipe = config.iterationsPerEpoch;
+  const started = Date.now();
+  const elapsedBefore = state.elapsedMs;
+  let imagesThisRun = 0;
+  let cancelled = false;
+
+  const snapshot = (): SegTrainState => ({
+    ...state,
+    weights: saveUNet(model),
+    optimizer: opt.getState(),
+    rng: rng.getState(),
+    sampler: sampler.getState(),
+    elapsedMs: elapsedBefore + (Date.now() - started),
+  });
+  const rate = () => imagesThisRun / Math.max((Date.now() - started) / 1000, 1e-3);
+  const eta = () => ((total - state.iteration) * config.batchSize) / Math.max(rate(), 1e-9);
+
+  const endEpoch = async (): Promise<boolean> => {
+    const epoch = Math.ceil(state.iteration / ipe);
+    const validation = await validate(model, data.validation, {
+      batchSize: config.validationBatchSize,
+      maxSamples: config.maxValidationSamples,
+      signal,
+    });
+    if (signal?.aborted) return false;
+    const lr = polyLr(config.lr, epoch - 1, config.epochs, config.polyExponent);
+    const record: EpochRecord = {
+      epoch,
+      meanLoss: state.epochLossCount ? state.epochLossSum / state.epochLossCount : Number.NaN,
+      lr,
+      validation,
+      seconds: (elapsedBefore + Date.now() - started) / 1000,
+    };
+    const better =
+      !state.best ||
+      (validation !== null && (state.best.validation === null || validation.mean > state.best.validation.mean));
+    state = {
+      ...state,
+      history: [...state.history, record],
+      validatedIteration: state.iteration,
+      epochLossSum: 0,
+      epochLossCount: 0,
+      // Without validation data the latest weights are "best".
+      best: better || validation === null ? { epoch, validation, weights: saveUNet(model) } : state.best,
+    };
+    onProgress?.({
+      kind: "epoch",
+      epoch,
+      epochs: config.epochs,
+      iteration: state.iteration,
+      totalIterations: total,
+      loss: record.meanLoss,
+      lr,
+      imagesPerSecond: rate(),
+      etaSeconds: eta(),
+      validation,
+      best: state.best ? { epoch: state.best.epoch, meanDice: state.best.validation?.mean ?? Number.NaN } : null,
+    });
+    return true;
+  };
+
+  try {
+    while (true) {
+      // An epoch that ended (possibly before a kill) but was not validated yet.
+      if (state.iteration > state.validatedIteration && (state.iteration % ipe === 0 || state.iteration >= total)) {
+        if (!(await endEpoch())) {
+          cancelled = true;
+          break;
+        }
+        if (checkpoint) await checkpoint.save(snapshot());
+      }
+      if (state.iteration >= total) break;
+      if (
+        signal?.aborted ||
+        (options.maxDurationMs !== undefined && state.elapsedMs + Date.now() - started > options.maxDurationMs)
+      ) {
+        cancelled = !!signal?.aborted;
+        break;
+      }
+      const epochIndex = Math.floor(state.iteration / ipe);
+      opt.lr = polyLr(config.lr, epochIndex, config.epochs, config.polyExponent);
+      const samples: SegSample[] = [];
+      for (let b = 0; b < config.batchSize; b++) {
+        const { pool, index } = sampler.next(rng);
+        samples.push(augment.apply(await data.train[pool].get(index), rng));
+      }
+      const loss = await step(model, opt, stack(samples), config.gradClipNorm, samples.length);
+      if (!Number.isFinite(loss))
+        throw new InvalidInput(
+          `training diverged at iteration ${state.iteration + 1} (loss ${loss}); lower lr or check the input data`,
+        );
+      imagesThisRun += samples.length;
+      state = {
+        ...state,
+        iteration: state.iteration + 1,
+        epochLossSum: state.epochLossSum + loss,
+        epochLossCount: state.epochLossCount + 1,
+      };
+      onProgress?.({
+        kind: "iteration",
+        epoch: epochIndex + 1,
+        epochs: config.epochs,
+        iteration: state.iteration,
+        totalIterations: total,
+        loss,
+        lr: opt.lr,
+        imagesPerSecond: rate(),
+        etaSeconds: eta(),
+      });
+      if (
+        checkpoint &&
+        config.checkpointEveryIterations > 0 &&
+        state.iteration % config.checkpointEveryIterations === 0 &&
+        state.iteration % ipe !== 0
+      )
+        await checkpoint.save(snapshot());
+    }
+    const final = snapshot();
+    // Stopped early (cancel or time budget): leave a state to resume from.
+    if (checkpoint && final.iteration < total) await checkpoint.save(final);
+    const best = final.best ?? { epoch: Math.ceil(final.iteration / ipe), validation: null, weights: final.weights };
+    return { model: loadUNet(best.weights), best, history: final.history, cancelled, state: final };
+  } finally {
+    model.dispose();
+    opt.dispose();
+  }
+}
