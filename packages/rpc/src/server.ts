@@ -1,0 +1,338 @@
+// Server builder: protobuf-es services on grpc-js with health, reflection, status mapping, interceptors,
+// cancellation signals, backpressure and graceful shutdown.
+import { performance } from "node:perf_hooks";
+import type { DescMethod } from "@bufbuild/protobuf";
+import type { GenService, GenServiceMethods } from "@bufbuild/protobuf/codegenv2";
+import * as grpc from "@grpc/grpc-js";
+import { Cancelled, InvalidInput, type Logger } from "@synthmri/platform";
+import { HealthImplementation, type ServingStatus } from "grpc-health-check";
+import { isDecodeFailure } from "./codec.js";
+import type { CallContext, CallInfo, ServerInterceptor } from "./context.js";
+import { serverCredentials, type TlsOptions } from "./credentials.js";
+import type { ServiceImpl } from "./handler-types.js";
+import { noopLogger } from "./logger.js";
+import { addReflection } from "./reflection.js";
+import { methodPath, toServiceDefinition } from "./service-definition.js";
+import { statusFromError, toServiceError } from "./status.js";
+
+export interface KeepaliveOptions {
+  /** Ping an idle connection after this many ms (default 60 s). */
+  timeMs?: number;
+  /** Close the connection when a ping is not answered within this many ms (default 20 s). */
+  timeoutMs?: number;
+}
+
+export interface ServerOptions {
+  logger?: Logger;
+  /** Largest message accepted or sent (default 8 MiB; tensors travel as ≤ 1 MiB chunks). */
+  maxMessageBytes?: number;
+  keepalive?: KeepaliveOptions;
+  /** TLS / mTLS from PEM files; plaintext when absent. */
+  tls?: TlsOptions;
+  /** Run in order before each handler; onEnd hooks run after each call. */
+  interceptors?: ServerInterceptor[];
+  /** Extra grpc-js channel options (e.g. tuning for benchmarks). */
+  channelOptions?: grpc.ChannelOptions;
+}
+
+export interface RpcServer {
+  /** Registers a service; methods missing from `impl` answer UNIMPLEMENTED. Marks it SERVING. */
+  add<S extends GenServiceMethods>(service: GenService<S>, impl: Partial<ServiceImpl<S>>): RpcServer;
+  /** Sets the grpc.health.v1 status of a service ("" is the whole server). */
+  setServing(serviceName: string, serving: boolean): void;
+  /** Binds and starts; returns the bound port (port 0 picks a free one). Adds reflection for added services. */
+  listen(host: string, port: number): Promise<number>;
+  /** Stops accepting, lets in-flight calls finish for up to timeoutMs, then aborts them and closes. */
+  shutdown(timeoutMs?: number): Promise<void>;
+  /** Number of calls whose handlers are running. */
+  readonly inFlight: number;
+  readonly grpcServer: grpc.Server;
+}
+
+/** What every kind of grpc-js server call offers. */
+type SurfaceCall = Pick<grpc.ServerUnaryCall<unknown, unknown>, "metadata" | "getPeer" | "getDeadline" | "cancelled"> &
+  NodeJS.EventEmitter;
+
+export const DEFAULT_MAX_MESSAGE_BYTES = 8 * 1024 * 1024;
+
+export function createServer(options: ServerOptions = {}): RpcServer {
+  const logger = options.logger ?? noopLogger;
+  const maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+  const interceptors = options.interceptors ?? [];
+  const server = new grpc.Server({
+    "grpc.max_receive_message_length": maxMessageBytes,
+    "grpc.max_send_message_length": maxMessageBytes,
+    "grpc.keepalive_time_ms": options.keepalive?.timeMs ?? 60_000,
+    "grpc.keepalive_timeout_ms": options.keepalive?.timeoutMs ?? 20_000,
+    "grpc.keepalive_permit_without_calls": 1,
+    "grpc.http2.min_ping_interval_without_data_ms": 10_000,
+    ...options.channelOptions,
+  });
+  const health = new HealthImplementation({ "": "SERVING" });
+  health.addToServer(server);
+  const services: GenService<GenServiceMethods>[] = [];
+  const running = new Set<AbortController>();
+  let listening = false;
+  let stopping: Promise<void> | undefined;
+
+  function setStatus(name: string, status: ServingStatus) {
+    health.setStatus(name, status);
+  }
+
+  function wrap(method: DescMethod, handler: unknown): grpc.UntypedHandleCall {
+    const path = methodPath(method);
+    const serviceName = method.parent.typeName;
+    const log = logger.child({ method: path });
+
+    // Shared call lifecycle: context, signal, interceptors, status mapping, onEnd hooks.
+    async function run(
+      call: SurfaceCall,
+      body: (ctx: CallContext) => Promise<void>,
+      fail: (status: grpc.StatusObject) => void,
+    ): Promise<void> {
+      const started = performance.now();
+      const controller = new AbortController();
+      running.add(controller);
+      const onCancel = () => controller.abort(new Cancelled(`call ${path} cancelled by the client or its deadline`));
+      call.on("cancelled", onCancel);
+      const deadline = call.getDeadline();
+      const info: CallInfo = {
+        method: path,
+        service: serviceName,
+        metadata: call.metadata,
+        peer: call.getPeer(),
+        state: {},
+      };
+      const ctx: CallContext = {
+        signal: controller.signal,
+        metadata: call.metadata,
+        peer: info.peer,
+        method: path,
+        deadline: deadline instanceof Date ? deadline.getTime() : deadline,
+        logger: log,
+        state: info.state,
+      };
+      let code: grpc.status = grpc.status.OK;
+      let details: string | undefined;
+      try {
+        for (const i of interceptors) await i.onCall?.(info);
+        await body(ctx);
+      } catch (e) {
+        const status = controller.signal.aborted && !(e instanceof Error && "kind" in e) ? cancelledStatus(e) : null;
+        const s = status ?? statusFromError(e, path, log);
+        code = s.code;
+        details = s.details;
+        if (!call.cancelled) fail(s);
+      } finally {
+        running.delete(controller);
+        call.removeListener("cancelled", onCancel);
+        if (call.cancelled && code === grpc.status.OK) code = grpc.status.CANCELLED;
+        const outcome = { code, details, durationMs: performance.now() - started };
+        for (const i of interceptors) {
+          try {
+            i.onEnd?.(info, outcome);
+          } catch (e) {
+            log.warn("interceptor onEnd threw", { error: String(e) });
+          }
+        }
+      }
+    }
+
+    if (typeof handler !== "function") {
+      return (call: SurfaceCall, callback?: grpc.sendUnaryData<unknown>) => {
+        const err = toServiceError({
+          code: grpc.status.UNIMPLEMENTED,
+          details: `${path} is not implemented yet by this server`,
+          metadata: new grpc.Metadata(),
+        });
+        if (callback) callback(err);
+        else (call as grpc.ServerWritableStream<unknown, unknown>).emit("error", err);
+      };
+    }
+    const fn = handler as (...args: unknown[]) => unknown;
+
+    switch (method.methodKind) {
+      case "unary":
+        return (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+          let replied = false;
+          void run(
+            call,
+            async (ctx) => {
+              const req = checkDecoded(call.request);
+              const res = await fn(req, ctx);
+              replied = true;
+              callback(null, res);
+            },
+            (s) => {
+              if (!replied) callback(toServiceError(s));
+            },
+          );
+        };
+      case "server_streaming":
+        return (call: grpc.ServerWritableStream<unknown, unknown>) => {
+          void run(
+            call,
+            async (ctx) => {
+              const req = checkDecoded(call.request);
+              await pump(fn(req, ctx) as AsyncIterable<unknown>, call, ctx.signal);
+            },
+            (s) => call.emit("error", toServiceError(s)),
+          );
+        };
+      case "client_streaming":
+        return (call: grpc.ServerReadableStream<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+          let replied = false;
+          void run(
+            call,
+            async (ctx) => {
+              const res = await fn(readRequests(call, ctx.signal), ctx);
+              replied = true;
+              callback(null, res);
+            },
+            (s) => {
+              if (!replied) callback(toServiceError(s));
+            },
+          );
+        };
+      default:
+        return (call: grpc.ServerDuplexStream<unknown, unknown>) => {
+          void run(
+            call,
+            async (ctx) => {
+              await pump(fn(readRequests(call, ctx.signal), ctx) as AsyncIterable<unknown>, call, ctx.signal);
+            },
+            (s) => call.emit("error", toServiceError(s)),
+          );
+        };
+    }
+  }
+
+  const api: RpcServer = {
+    add(service, impl) {
+      if (listening) throw new Error(`cannot add ${service.typeName} after listen()`);
+      const definition = toServiceDefinition(service);
+      const handlers: grpc.UntypedServiceImplementation = {};
+      for (const m of service.methods) {
+        handlers[m.name] = wrap(m, (impl as Record<string, unknown>)[m.localName]);
+      }
+      server.addService(definition, handlers);
+      services.push(service as GenService<GenServiceMethods>);
+      setStatus(service.typeName, "SERVING");
+      return api;
+    },
+    setServing(serviceName, serving) {
+      setStatus(serviceName, serving ? "SERVING" : "NOT_SERVING");
+    },
+    async listen(host, port) {
+      if (listening) throw new Error("listen() was already called on this server");
+      listening = true;
+      addReflection(server, services);
+      const creds = options.tls ? await serverCredentials(options.tls) : grpc.ServerCredentials.createInsecure();
+      const target = host.includes(":") && !host.startsWith("[") ? `[${host}]:${port}` : `${host}:${port}`;
+      const bound = await new Promise<number>((resolve, reject) => {
+        server.bindAsync(target, creds, (err, p) => (err ? reject(bindError(target, err)) : resolve(p)));
+      });
+      logger.info("grpc server listening", {
+        address: `${host}:${bound}`,
+        services: services.map((s) => s.typeName),
+        tls: Boolean(options.tls),
+      });
+      return bound;
+    },
+    shutdown(timeoutMs = 10_000) {
+      stopping ??= new Promise<void>((resolve) => {
+        setStatus("", "NOT_SERVING");
+        for (const s of services) setStatus(s.typeName, "NOT_SERVING");
+        logger.info("grpc server draining", { inFlight: running.size, timeoutMs });
+        const timer = setTimeout(() => {
+          logger.warn("grpc server drain timed out; cancelling in-flight calls", { inFlight: running.size });
+          for (const c of running) c.abort(new Cancelled("server is shutting down"));
+          server.forceShutdown();
+          resolve();
+        }, timeoutMs);
+        server.tryShutdown(() => {
+          clearTimeout(timer);
+          logger.info("grpc server stopped");
+          resolve();
+        });
+      });
+      return stopping;
+    },
+    get inFlight() {
+      return running.size;
+    },
+    grpcServer: server,
+  };
+  return api;
+}
+
+function checkDecoded<T>(request: T): T {
+  if (isDecodeFailure(request)) throw new InvalidInput(request.message());
+  return request;
+}
+
+function cancelledStatus(e: unknown): grpc.StatusObject {
+  return {
+    code: grpc.status.CANCELLED,
+    details: e instanceof Error ? e.message : "call cancelled",
+    metadata: new grpc.Metadata(),
+  };
+}
+
+function bindError(target: string, err: Error): Error {
+  return new Error(`cannot listen on ${target}: ${err.message} (is the port in use or the host wrong?)`, {
+    cause: err,
+  });
+}
+
+/** Writes an async iterable to a grpc-js writable call, waiting for 'drain' when write() returns false. */
+async function pump(
+  source: AsyncIterable<unknown>,
+  call: grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>,
+  signal: AbortSignal,
+): Promise<void> {
+  for await (const msg of source) {
+    if (signal.aborted) break;
+    if (!call.write(msg)) await waitForDrain(call, signal);
+  }
+  if (signal.aborted) throw signal.reason ?? new Cancelled("call cancelled");
+  call.end();
+}
+
+export function waitForDrain(stream: NodeJS.EventEmitter, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      stream.removeListener("drain", done);
+      stream.removeListener("close", done);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    };
+    stream.once("drain", done);
+    stream.once("close", done);
+    signal?.addEventListener("abort", done, { once: true });
+  });
+}
+
+/**
+ * The request stream as an async iterable: a message that failed to decode throws InvalidInput, and an aborted
+ * call (cancel, deadline) throws Cancelled instead of hanging.
+ */
+async function* readRequests(call: AsyncIterable<unknown>, signal: AbortSignal): AsyncGenerator<unknown> {
+  const it = call[Symbol.asyncIterator]();
+  let abort: (() => void) | undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    abort = () => reject(signal.reason ?? new Cancelled("call cancelled"));
+    if (signal.aborted) abort();
+    else signal.addEventListener("abort", abort, { once: true });
+  });
+  aborted.catch(() => {});
+  try {
+    while (true) {
+      const r = await Promise.race([it.next(), aborted]);
+      if (r.done) return;
+      yield checkDecoded(r.value);
+    }
+  } finally {
+    if (abort) signal.removeEventListener("abort", abort);
+  }
+}
