@@ -14,3 +14,6 @@ export * from "./artifacts/artifact-store.js";
 export * from "./artifacts/artifact-writer.js";
 export * from "./artifacts/manifest.js";
 export * from "./artifacts/stable-hash.js";
+export * from "./jobs/eta.js";
+export * from "./jobs/job-runner.js";
+export * from "./jobs/job-types.js";
