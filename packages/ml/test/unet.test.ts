@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import {
-  arraySource,
+  arraySegSource,
   BENCH_UNET,
   decodeTrainState,
   deepSupervisionWeights,
@@ -118,7 +118,7 @@ describe("sampler and data split", () => {
 
   it("holds out 20 % of subjects, keeping each subject's slices together", () => {
     const samples = Array.from({ length: 50 }, () => discSample(new Rng(1)));
-    const src = arraySource(samples, (i) => `s${Math.floor(i / 5)}`);
+    const src = arraySegSource(samples, (i) => `s${Math.floor(i / 5)}`);
     const { train, validation } = holdOut(src, 0.2, 7);
     expect(validation.length).toBe(10);
     expect(train.length).toBe(40);
@@ -146,8 +146,8 @@ function memoryCheckpoint(): TrainCheckpoint & { saved: Uint8Array | null; saves
 
 describe("trainSegmenter", () => {
   const rng = new Rng(42);
-  const train = arraySource(Array.from({ length: 24 }, () => discSample(rng)));
-  const validation = arraySource(Array.from({ length: 8 }, () => discSample(rng)));
+  const train = arraySegSource(Array.from({ length: 24 }, () => discSample(rng)));
+  const validation = arraySegSource(Array.from({ length: 8 }, () => discSample(rng)));
   const config = {
     unet: TINY,
     batchSize: 4,

@@ -5,7 +5,7 @@ import { Rng } from "../random/index.js";
 import type { SegSample } from "../transforms/types.js";
 
 /** A random-access collection of slices (one dataset, or a view of one). */
-export interface SliceSource {
+export interface SegSliceSource {
   readonly length: number;
   get(index: number): SegSample | Promise<SegSample>;
   /** Optional grouping key (e.g. subject id) so that a hold-out split keeps a subject's slices together. */
@@ -17,13 +17,13 @@ export interface TrainData {
    * Training pools, drawn equally often whatever their sizes (seed 000: real + synthetic "sampled equally
    * often"). One pool for real-only or synthetic-only training.
    */
-  train: SliceSource[];
+  train: SegSliceSource[];
   /** Held-out slices for validation Dice (see `holdOut`); may be empty. */
-  validation: SliceSource;
+  validation: SegSliceSource;
 }
 
 /** A view of `source` restricted to `indices`. */
-export function subsetSource(source: SliceSource, indices: number[]): SliceSource {
+export function subsetSegSource(source: SegSliceSource, indices: number[]): SegSliceSource {
   return {
     length: indices.length,
     get: (i) => source.get(indices[i]),
@@ -32,14 +32,14 @@ export function subsetSource(source: SliceSource, indices: number[]): SliceSourc
 }
 
 /** Several sources back to back. */
-export function concatSources(sources: SliceSource[]): SliceSource {
+export function concatSegSources(sources: SegSliceSource[]): SegSliceSource {
   const starts: number[] = [];
   let total = 0;
   for (const s of sources) {
     starts.push(total);
     total += s.length;
   }
-  const locate = (i: number): [SliceSource, number] => {
+  const locate = (i: number): [SegSliceSource, number] => {
     if (i < 0 || i >= total) throw new InvalidInput(`slice index ${i} outside 0..${total - 1}`);
     let k = sources.length - 1;
     while (starts[k] > i) k--;
@@ -65,10 +65,10 @@ export function concatSources(sources: SliceSource[]): SliceSource {
  * validation parts.
  */
 export function holdOut(
-  source: SliceSource,
+  source: SegSliceSource,
   fraction = 0.2,
   seed = 0,
-): { train: SliceSource; validation: SliceSource } {
+): { train: SegSliceSource; validation: SegSliceSource } {
   if (!(fraction >= 0 && fraction < 1))
     throw new InvalidInput(`validation fraction must be in [0, 1), got ${fraction}`);
   const groups = new Map<string, number[]>();
@@ -86,11 +86,11 @@ export function holdOut(
   if (!train.length)
     throw new InvalidInput(`holding out ${fraction * 100}% of ${keys.length} groups leaves no training data`);
   return {
-    train: subsetSource(
+    train: subsetSegSource(
       source,
       train.sort((a, b) => a - b),
     ),
-    validation: subsetSource(
+    validation: subsetSegSource(
       source,
       val.sort((a, b) => a - b),
     ),
@@ -98,6 +98,6 @@ export function holdOut(
 }
 
 /** In-memory source, for tests and small cohorts. */
-export function arraySource(samples: SegSample[], groupOf?: (i: number) => string): SliceSource {
+export function arraySegSource(samples: SegSample[], groupOf?: (i: number) => string): SegSliceSource {
   return { length: samples.length, get: (i) => samples[i], groupOf };
 }

@@ -5,7 +5,7 @@ export * from "./inference.js";
 export * from "./loss.js";
 export * from "./model.js";
 export * from "./sampler.js";
-export * from "./serialize.js";
+export { loadUNet, loadUNetWeightsInto, saveUNet } from "./serialize.js";
 export * from "./train.js";
 export * from "./train-config.js";
 export * from "./train-state.js";

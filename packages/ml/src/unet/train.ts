@@ -14,7 +14,7 @@ import { MixedSampler } from "./sampler.js";
 import { loadUNet, loadUNetWeightsInto, saveUNet } from "./serialize.js";
 import { type SegTrainConfig, segTrainConfig, totalIterations } from "./train-config.js";
 import type { BestModel, EpochRecord, SegTrainState } from "./train-state.js";
-import { type ValidationDice, validate } from "./validation.js";
+import { type ValidationDice, validateSegmenter } from "./validation.js";
 
 export interface SegTrainProgress {
   kind: "iteration" | "epoch";
@@ -190,7 +190,7 @@ export async function trainSegmenter(options: TrainSegmenterOptions): Promise<Se
 
   const endEpoch = async (): Promise<boolean> => {
     const epoch = Math.ceil(state.iteration / ipe);
-    const validation = await validate(model, data.validation, {
+    const validation = await validateSegmenter(model, data.validation, {
       batchSize: config.validationBatchSize,
       maxSamples: config.maxValidationSamples,
       signal,

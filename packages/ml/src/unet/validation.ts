@@ -4,7 +4,7 @@
 import { tf } from "../backend/tf.js";
 import type { SegSample } from "../transforms/types.js";
 import { zScoreInPlace } from "../transforms/zscore.js";
-import type { SliceSource } from "./data.js";
+import type { SegSliceSource } from "./data.js";
 import { predictProbabilities } from "./inference.js";
 import type { UNet } from "./model.js";
 
@@ -52,9 +52,9 @@ export class DiceCounter {
 }
 
 /** Runs the net over (at most `maxSamples` of) the validation source, batch by batch. */
-export async function validate(
+export async function validateSegmenter(
   model: UNet,
-  source: SliceSource,
+  source: SegSliceSource,
   options: { batchSize?: number; maxSamples?: number; signal?: AbortSignal } = {},
 ): Promise<ValidationDice | null> {
   const count = Math.min(source.length, options.maxSamples ?? source.length);
