@@ -8,3 +8,5 @@ export * from "./gan/index.js";
 export * from "./metrics/index.js";
 export * from "./stats/index.js";
 export * from "./quality/index.js";
+export * from "./figures/index.js";
+export * from "./report/index.js";

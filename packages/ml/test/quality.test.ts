@@ -1,5 +1,5 @@
-import * as tf from "@tensorflow/tfjs";
-import { describe, expect, it } from "vitest";
+import { tf } from "../src/backend/tf.js";
+import { beforeAll, describe, expect, it } from "vitest";
 import {
   featureFrechetDistance,
   frechetDistance,
@@ -103,6 +103,10 @@ describe("Fréchet maths", () => {
 });
 
 describe("feature Fréchet distance (random conv net)", () => {
+  beforeAll(async () => {
+    await tf.setBackend("cpu");
+  });
+
   it("is ~0 for identical sets, smaller for the same distribution, and leaks no tensors", () => {
     const before = tf.memory().numTensors;
     const a = blobs(12, 32, 32, 2, 11);

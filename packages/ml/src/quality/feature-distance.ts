@@ -6,7 +6,7 @@
 // of this product if FEATURE_NET_VERSION changes; compare them only between sets scored by the same version.
 // Random conv features still respond to intensity statistics, texture and structure, which is what a relative
 // comparison (ensemble vs single GAN, synthetic vs real) needs.
-import * as tf from "@tensorflow/tfjs";
+import { tf } from "../backend/tf.js";
 import { InvalidInput } from "@synthmri/platform";
 import { Rng } from "../random/index.js";
 import { type ImageSet, checkCompatible, checkImageSet } from "./image-set.js";

@@ -1,0 +1,3 @@
+export * from "./conditions.js";
+export * from "./csv.js";
+export * from "./report.js";
