@@ -1,0 +1,16 @@
+// One entry point that picks the implementation from config.family.
+import { DcganModel } from "./dcgan.js";
+import type { GanConfig } from "./config.js";
+import type { GanModel, GanState } from "./model.js";
+import { PganModel } from "./pgan.js";
+
+export function createGan(config: GanConfig, seed: number): GanModel {
+  return config.family === "pgan" ? new PganModel(config, seed) : new DcganModel(config, seed);
+}
+
+/** Rebuilds a model from a saved state (its own config and seed), then loads weights, moments and Rng. */
+export function ganFromState(state: GanState): GanModel {
+  const model = createGan(state.config, state.seed);
+  model.loadState(state);
+  return model;
+}

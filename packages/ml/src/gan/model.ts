@@ -1,0 +1,203 @@
+// The GanModel contract and the adversarial training step shared by every family. A concrete model supplies
+// its two networks (generator, discriminator) over its own Params; this class owns the optimizers, the Rng
+// that draws latents and GP mixing weights, and the state a checkpoint needs.
+import { InvalidInput } from "@synthmri/platform";
+import { Rng, type RngState } from "../random/index.js";
+import { Adam, type AdamState } from "./adam.js";
+import type { GanConfig } from "./config.js";
+import { discriminatorLoss, generatorLoss, gradientPenalty, type LossKind } from "./losses.js";
+import type { NamedArray, Params } from "./params.js";
+import { tf } from "./tf.js";
+
+export interface StepLosses {
+  d: number;
+  g: number;
+  /** Gradient penalty (wgan-gp only). */
+  gp?: number;
+}
+
+/** Progressive-growing position: level 0 = 4x4; alpha in [0,1] fades the newest block in. */
+export interface Growth {
+  level: number;
+  alpha: number;
+}
+
+export interface GanState {
+  format: "synthmri-gan-state";
+  version: 1;
+  config: GanConfig;
+  seed: number;
+  growth: Growth;
+  rng: { s: RngState; spare: number | null };
+  steps: number;
+  generator: NamedArray[];
+  discriminator: NamedArray[];
+  generatorOptimizer: AdamState;
+  discriminatorOptimizer: AdamState;
+}
+
+export interface GanModel {
+  readonly config: GanConfig;
+  readonly seed: number;
+  /** Trainable parameters of generator + discriminator (all resolutions). */
+  readonly paramCount: number;
+  /** Current image side: grows during PGAN training, fixed for the baselines. */
+  readonly currentResolution: number;
+  growth(): Growth;
+  /** PGAN only: moves to a level/alpha (baselines accept only their single level). */
+  setGrowth(g: Growth): void;
+  /** Latents [n, latentSize] drawn from the model's Rng (N(0,1)). */
+  sampleLatents(n: number): tf.Tensor2D;
+  /** z [n, latent] -> images [n, r, r, channels] at the current resolution (PGAN: linear, roughly [-1,1]). */
+  generate(z: tf.Tensor2D): tf.Tensor4D;
+  /** images at the current resolution -> scores [n, 1]. */
+  discriminate(x: tf.Tensor4D): tf.Tensor2D;
+  /** One D update then one G update on a real batch at the current resolution. */
+  trainStep(realBatch: tf.Tensor4D): StepLosses;
+  state(): GanState;
+  loadState(s: GanState): void;
+  dispose(): void;
+}
+
+export abstract class AdversarialModel implements GanModel {
+  protected rng: Rng;
+  protected readonly gParams: Params;
+  protected readonly dParams: Params;
+  private gOpt: Adam | null = null;
+  private dOpt: Adam | null = null;
+  protected steps = 0;
+
+  protected constructor(
+    readonly config: GanConfig,
+    readonly seed: number,
+    protected readonly loss: LossKind,
+    makeParams: (rng: Rng) => { g: Params; d: Params },
+  ) {
+    this.rng = new Rng(seed);
+    const { g, d } = makeParams(this.rng);
+    this.gParams = g;
+    this.dParams = d;
+  }
+
+  /** Subclasses call this at the end of their constructor, once every variable exists. */
+  protected initOptimizers(): void {
+    this.gOpt = new Adam(this.config.adam, this.gParams);
+    this.dOpt = new Adam(this.config.adam, this.dParams);
+  }
+
+  get paramCount(): number {
+    return this.gParams.count() + this.dParams.count();
+  }
+
+  get currentResolution(): number {
+    return 4 * 2 ** this.growth().level;
+  }
+
+  abstract growth(): Growth;
+  abstract setGrowth(g: Growth): void;
+  abstract generate(z: tf.Tensor2D): tf.Tensor4D;
+  abstract discriminate(x: tf.Tensor4D): tf.Tensor2D;
+
+  sampleLatents(n: number): tf.Tensor2D {
+    const z = this.rng.fillNormal(new Float32Array(n * this.config.latentSize));
+    return tf.tensor2d(z, [n, this.config.latentSize]);
+  }
+
+  trainStep(real: tf.Tensor4D): StepLosses {
+    const r = this.currentResolution;
+    const [n, h, w, c] = real.shape;
+    if (h !== r || w !== r || c !== this.config.channels) {
+      throw new InvalidInput(`real batch is ${h}x${w}x${c}; the model is at ${r}x${r}x${this.config.channels}`);
+    }
+    const gOpt = this.gOpt as Adam;
+    const dOpt = this.dOpt as Adam;
+    const out: StepLosses = { d: 0, g: 0 };
+    // Discriminator step. The fake batch is made outside the gradient scope, so G's ops are not taped.
+    const z = this.sampleLatents(n);
+    const fake = tf.tidy(() => this.generate(z));
+    z.dispose();
+    const u = this.loss === "wgan-gp" ? this.rng.fillUniform(new Float32Array(n)) : null;
+    let gpValue: tf.Scalar | null = null;
+    const dStep = tf.variableGrads(() => {
+      const dReal = this.discriminate(real);
+      const dFake = this.discriminate(fake);
+      let loss = discriminatorLoss(this.loss, dReal, dFake, this.config.driftEpsilon);
+      if (u) {
+        const gp = gradientPenalty((x) => this.discriminate(x), real, fake, u);
+        gpValue = tf.keep(gp.clone());
+        loss = loss.add(gp.mul(this.config.gpLambda)) as tf.Scalar;
+      }
+      return loss;
+    }, this.dParams.list());
+    fake.dispose();
+    dOpt.apply(dStep.grads);
+    out.d = dStep.value.dataSync()[0];
+    dStep.value.dispose();
+    if (gpValue) {
+      out.gp = (gpValue as tf.Scalar).dataSync()[0];
+      (gpValue as tf.Scalar).dispose();
+    }
+    // Generator step with fresh latents.
+    const z2 = this.sampleLatents(n);
+    const gStep = tf.variableGrads(
+      () => generatorLoss(this.loss, this.discriminate(this.generate(z2))),
+      this.gParams.list(),
+    );
+    z2.dispose();
+    gOpt.apply(gStep.grads);
+    out.g = gStep.value.dataSync()[0];
+    gStep.value.dispose();
+    this.steps += 1;
+    return out;
+  }
+
+  state(): GanState {
+    return {
+      format: "synthmri-gan-state",
+      version: 1,
+      config: this.config,
+      seed: this.seed,
+      growth: this.growth(),
+      rng: this.rng.getState(),
+      steps: this.steps,
+      generator: this.gParams.toArrays(),
+      discriminator: this.dParams.toArrays(),
+      generatorOptimizer: (this.gOpt as Adam).state(),
+      discriminatorOptimizer: (this.dOpt as Adam).state(),
+    };
+  }
+
+  loadState(s: GanState): void {
+    if (s.format !== "synthmri-gan-state" || s.version !== 1)
+      throw new InvalidInput("not a synthmri GAN state (format/version)");
+    if (canonical(s.config) !== canonical(this.config)) {
+      throw new InvalidInput(
+        "checkpoint was written with a different GAN config; build the model from the checkpoint's config",
+      );
+    }
+    this.gParams.load(s.generator);
+    this.dParams.load(s.discriminator);
+    (this.gOpt as Adam).loadState(s.generatorOptimizer);
+    (this.dOpt as Adam).loadState(s.discriminatorOptimizer);
+    // Restore the Rng in place: same stream continues.
+    this.rng = Rng.fromState(s.rng);
+    this.steps = s.steps;
+    this.setGrowth(s.growth);
+  }
+
+  dispose(): void {
+    this.gParams.dispose();
+    this.dParams.dispose();
+    this.gOpt?.dispose();
+    this.dOpt?.dispose();
+  }
+}
+
+/** JSON with sorted keys, so configs compare equal whatever order their fields were written in. */
+export function canonical(v: unknown): string {
+  return JSON.stringify(v, (_k, val) =>
+    val && typeof val === "object" && !Array.isArray(val)
+      ? Object.fromEntries(Object.entries(val).sort(([a], [b]) => (a < b ? -1 : 1)))
+      : val,
+  );
+}

@@ -1,0 +1,177 @@
+// Sampling: seeded latents -> 5-channel images; the mask channel snapped to the nearest label value and mapped
+// back to the internal label scheme; ensembles split the count equally across members (seed 000: 5 GANs x
+// 20,000 = 100,000); every sample carries its provenance so it can be regenerated exactly.
+import { InvalidInput } from "@synthmri/platform";
+import { Rng } from "../random/index.js";
+import type { GanModel } from "./model.js";
+import { tf } from "./tf.js";
+
+/** Mask values on the 0-255 scale (seed 000) indexed by internal label: 0 bg, 1 NCR, 2 ED, 3 ET. */
+export const MASK_LEVELS_255 = [0, 51, 102, 204] as const;
+/** The same levels on the network's [-1, 1] scale: v / 127.5 - 1. */
+export const MASK_LEVELS = MASK_LEVELS_255.map((v) => v / 127.5 - 1);
+export const MAX_SAMPLES = 10_000_000;
+
+export interface SampleProvenance {
+  ensembleId?: string;
+  member: number;
+  /** Training progress of the checkpoint that made the sample. */
+  kimg: number;
+  /** Seed of the latent stream; with `index`, regenerates the sample: Rng(seed), skip index latents. */
+  seed: number;
+  index: number;
+}
+
+export interface SampleBatch {
+  count: number;
+  size: number;
+  channels: number;
+  /** [count, size, size, channels] in [-1, 1]; the last channel holds the quantized mask levels. */
+  images: Float32Array;
+  /** [count, size, size] internal labels 0..3 from the mask channel. */
+  labels: Uint8Array;
+  provenance: SampleProvenance[];
+}
+
+/** Snaps mask values ([-1, 1] scale) to the nearest label level; returns the levels and the label indices. */
+export function quantizeMask(values: Float32Array): { levels: Float32Array; labels: Uint8Array } {
+  const levels = new Float32Array(values.length);
+  const labels = new Uint8Array(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    let best = 0;
+    for (let k = 1; k < MASK_LEVELS.length; k++)
+      if (Math.abs(v - MASK_LEVELS[k]) < Math.abs(v - MASK_LEVELS[best])) best = k;
+    labels[i] = best;
+    levels[i] = MASK_LEVELS[best];
+  }
+  return { levels, labels };
+}
+
+export interface SampleOptions {
+  batchSize?: number;
+  member?: number;
+  ensembleId?: string;
+  kimg?: number;
+}
+
+function checkCount(count: number): void {
+  if (!Number.isInteger(count) || count < 0 || count > MAX_SAMPLES) {
+    throw new InvalidInput(`sample count must be an integer in 0..${MAX_SAMPLES}, got ${count}`);
+  }
+}
+
+/**
+ * Streams `count` samples from one model at its current resolution in batches (for gRPC streaming).
+ * Latent i is the i-th draw of Rng(seed), so the result does not depend on the batch size.
+ */
+export function* sampleBatches(
+  model: GanModel,
+  count: number,
+  seed: number,
+  opts: SampleOptions = {},
+): Generator<SampleBatch> {
+  checkCount(count);
+  const batchSize = opts.batchSize ?? 16;
+  if (!Number.isInteger(batchSize) || batchSize < 1)
+    throw new InvalidInput(`sample batch size must be a positive integer, got ${batchSize}`);
+  const rng = new Rng(seed);
+  const latent = model.config.latentSize;
+  const size = model.currentResolution;
+  const ch = model.config.channels;
+  for (let start = 0; start < count; start += batchSize) {
+    const n = Math.min(batchSize, count - start);
+    const z = tf.tensor2d(rng.fillNormal(new Float32Array(n * latent)), [n, latent]);
+    const t = tf.tidy(() => model.generate(z).clipByValue(-1, 1));
+    const out = new Float32Array(t.dataSync());
+    tf.dispose([t, z]);
+    const mask = new Float32Array(n * size * size);
+    for (let p = 0; p < mask.length; p++) mask[p] = out[p * ch + ch - 1];
+    const { levels, labels } = quantizeMask(mask);
+    for (let p = 0; p < mask.length; p++) out[p * ch + ch - 1] = levels[p];
+    yield {
+      count: n,
+      size,
+      channels: ch,
+      images: out,
+      labels,
+      provenance: Array.from({ length: n }, (_, k) => ({
+        ...(opts.ensembleId ? { ensembleId: opts.ensembleId } : {}),
+        member: opts.member ?? 0,
+        kimg: opts.kimg ?? 0,
+        seed,
+        index: start + k,
+      })),
+    };
+  }
+}
+
+/** `count` samples from one model, concatenated. */
+export function sample(model: GanModel, count: number, seed: number, opts: SampleOptions = {}): SampleBatch {
+  return concatBatches([...sampleBatches(model, count, seed, opts)], model.currentResolution, model.config.channels);
+}
+
+export interface EnsembleMember {
+  model: GanModel;
+  member: number;
+  kimg: number;
+}
+
+/** Samples per member: count split equally, the remainder going one each to the first members. */
+export function splitCount(count: number, members: number): number[] {
+  checkCount(count);
+  if (!Number.isInteger(members) || members < 1)
+    throw new InvalidInput(`an ensemble needs at least one member, got ${members}`);
+  return Array.from({ length: members }, (_, m) => Math.floor(count / members) + (m < count % members ? 1 : 0));
+}
+
+/** Per-member latent seed derived from the request seed (distinct streams, reproducible). */
+export function memberSeed(seed: number, member: number): number {
+  return (Math.imul((seed >>> 0) ^ 0x85ebca6b, 0x9e3779b1) + Math.imul(member + 1, 0xc2b2ae35)) >>> 0;
+}
+
+/** Streams an ensemble's samples: member after member, `splitCount` each. */
+export function* sampleEnsembleBatches(
+  members: EnsembleMember[],
+  count: number,
+  seed: number,
+  opts: { batchSize?: number; ensembleId?: string } = {},
+): Generator<SampleBatch> {
+  const counts = splitCount(count, members.length);
+  for (let i = 0; i < members.length; i++) {
+    const m = members[i];
+    yield* sampleBatches(m.model, counts[i], memberSeed(seed, m.member), { ...opts, member: m.member, kimg: m.kimg });
+  }
+}
+
+export function sampleEnsemble(
+  members: EnsembleMember[],
+  count: number,
+  seed: number,
+  opts: { batchSize?: number; ensembleId?: string } = {},
+): SampleBatch {
+  if (!members.length) throw new InvalidInput("an ensemble needs at least one member");
+  const size = members[0].model.currentResolution;
+  const ch = members[0].model.config.channels;
+  for (const m of members) {
+    if (m.model.currentResolution !== size || m.model.config.channels !== ch) {
+      throw new InvalidInput(
+        `ensemble member ${m.member} makes ${m.model.currentResolution}px images, member 0 makes ${size}px`,
+      );
+    }
+  }
+  return concatBatches([...sampleEnsembleBatches(members, count, seed, opts)], size, ch);
+}
+
+export function concatBatches(batches: SampleBatch[], size: number, channels: number): SampleBatch {
+  const count = batches.reduce((a, b) => a + b.count, 0);
+  const images = new Float32Array(count * size * size * channels);
+  const labels = new Uint8Array(count * size * size);
+  let at = 0;
+  for (const b of batches) {
+    images.set(b.images, at * size * size * channels);
+    labels.set(b.labels, at * size * size);
+    at += b.count;
+  }
+  return { count, size, channels, images, labels, provenance: batches.flatMap((b) => b.provenance) };
+}
