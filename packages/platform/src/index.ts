@@ -17,3 +17,4 @@ export * from "./artifacts/stable-hash.js";
 export * from "./jobs/eta.js";
 export * from "./jobs/job-runner.js";
 export * from "./jobs/job-types.js";
+export * from "./store/memory-object-store.js";

@@ -3,6 +3,7 @@ import type { Readable } from "node:stream";
 import { Client } from "minio";
 import { InvalidInput } from "../errors.js";
 import { chunked, toAsyncIterable } from "./chunk.js";
+import { checkKey } from "./check-key.js";
 import type { ObjectInfo, ObjectStat, ObjectStore, PutBody, PutOptions, PutResult } from "./object-store.js";
 import { translateStoreError } from "./translate-error.js";
 
@@ -224,12 +225,6 @@ export class MinioObjectStore implements ObjectStore {
     } catch (err) {
       throw this.fail(err, key);
     }
-  }
-}
-
-function checkKey(key: string): void {
-  if (!key || key.startsWith("/") || key.length > 1024) {
-    throw new InvalidInput(`object key "${key.slice(0, 80)}" must be 1-1024 characters and not start with "/"`);
   }
 }
 
