@@ -1,7 +1,9 @@
 import { tf } from "../src/backend/tf.js";
 import { beforeAll, describe, expect, it } from "vitest";
 import {
+  FeatureStatsAccumulator,
   featureFrechetDistance,
+  frechetBetween,
   frechetDistance,
   type ImageSet,
   laplacianPyramid,
@@ -117,6 +119,20 @@ describe("feature Fréchet distance (random conv net)", () => {
     expect(same.featureDim).toBe(128);
     expect(featureFrechetDistance(a, b).distance).toBeLessThan(featureFrechetDistance(a, far).distance);
     expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it("streaming accumulators give the one-shot distance", () => {
+    const a = blobs(10, 16, 16, 1, 31);
+    const b = blobs(10, 16, 16, 1, 32, 40, 2);
+    const accA = new FeatureStatsAccumulator();
+    const accB = new FeatureStatsAccumulator();
+    const half = 6 * 16 * 16;
+    accA.add({ ...a, n: 6, data: a.data.subarray(0, half) });
+    accA.add({ ...a, n: 4, data: a.data.subarray(half) });
+    accB.add(b);
+    const oneShot = featureFrechetDistance(a, b).distance;
+    expect(frechetBetween(accA, accB).distance).toBeCloseTo(oneShot, 6);
+    expect(() => accA.add(blobs(2, 16, 16, 2, 1))).toThrow(/earlier batches/);
   });
 });
 

@@ -15,6 +15,7 @@ import { frechetDistance, meanCov } from "./linalg.js";
 export const FEATURE_NET_SEED = 20_240_611;
 export const FEATURE_NET_VERSION = "random-conv-v1";
 const WIDTHS = [16, 32, 64, 64];
+const NETWORK_DESCRIPTION = `${FEATURE_NET_VERSION} (seed ${FEATURE_NET_SEED}, conv3x3/2 x4 ${WIDTHS.join("-")}, mean+std pooling)`;
 
 export interface FeatureDistanceOptions {
   /** Images per forward pass (memory vs speed). */
@@ -72,6 +73,74 @@ export function featureNetEmbed(set: ImageSet, options: FeatureDistanceOptions =
   return out;
 }
 
+/**
+ * Streaming feature statistics: add batches as they arrive (e.g. from a StreamSlices stream), then compare two
+ * accumulators with `frechetBetween`. Sums and sums of outer products in float64, so the result equals the
+ * one-shot computation up to rounding.
+ */
+export class FeatureStatsAccumulator {
+  readonly dim = 2 * WIDTHS[WIDTHS.length - 1];
+  private readonly sum = new Float64Array(this.dim);
+  private readonly outer = new Float64Array(this.dim * this.dim);
+  private count = 0;
+  private shape: [number, number, number] | null = null;
+
+  constructor(private readonly options: FeatureDistanceOptions = {}) {}
+
+  get n(): number {
+    return this.count;
+  }
+
+  add(batch: ImageSet): void {
+    checkImageSet("feature batch", batch, 16);
+    if (this.shape && (this.shape[0] !== batch.h || this.shape[1] !== batch.w || this.shape[2] !== batch.c))
+      throw new InvalidInput(
+        `feature batch is ${batch.h}x${batch.w}x${batch.c} but earlier batches were ${this.shape.join("x")}`,
+      );
+    this.shape = [batch.h, batch.w, batch.c];
+    const f = featureNetEmbed(batch, this.options);
+    const d = this.dim;
+    for (let r = 0; r < batch.n; r++) {
+      const o = r * d;
+      for (let i = 0; i < d; i++) {
+        const fi = f[o + i];
+        this.sum[i] += fi;
+        for (let j = i; j < d; j++) this.outer[i * d + j] += fi * f[o + j];
+      }
+    }
+    this.count += batch.n;
+  }
+
+  /** Mean and sample covariance (n - 1) of the features seen so far. */
+  stats(): { mean: Float64Array; cov: Float64Array; n: number } {
+    const d = this.dim;
+    const n = this.count;
+    if (n < 2) throw new InvalidInput(`feature statistics need at least 2 images, got ${n}`);
+    const mean = this.sum.map((s) => s / n);
+    const cov = new Float64Array(d * d);
+    for (let i = 0; i < d; i++)
+      for (let j = i; j < d; j++) {
+        const c = (this.outer[i * d + j] - n * mean[i] * mean[j]) / (n - 1);
+        cov[i * d + j] = c;
+        cov[j * d + i] = c;
+      }
+    return { mean, cov, n };
+  }
+}
+
+/** Fréchet distance between two accumulators' feature statistics. */
+export function frechetBetween(a: FeatureStatsAccumulator, b: FeatureStatsAccumulator): FeatureDistanceResult {
+  const sa = a.stats();
+  const sb = b.stats();
+  return {
+    distance: frechetDistance(sa.mean, sa.cov, sb.mean, sb.cov, a.dim),
+    featureDim: a.dim,
+    nA: sa.n,
+    nB: sb.n,
+    network: NETWORK_DESCRIPTION,
+  };
+}
+
 /** Fréchet distance between the fixed net's features of two sets (see the file comment for what it means). */
 export function featureFrechetDistance(
   a: ImageSet,
@@ -91,6 +160,6 @@ export function featureFrechetDistance(
     featureDim: dim,
     nA: a.n,
     nB: b.n,
-    network: `${FEATURE_NET_VERSION} (seed ${FEATURE_NET_SEED}, conv3x3/2 x4 ${WIDTHS.join("-")}, mean+std pooling)`,
+    network: NETWORK_DESCRIPTION,
   };
 }
