@@ -144,6 +144,13 @@ async function step(
   }
 }
 
+/**
+ * Trains one U-Net. With a checkpoint that holds a state, the run resumes from it (its config wins over
+ * `options.config`; the seed must match) and ends with exactly the weights an uninterrupted run would have.
+ * Each epoch ends with validation Dice on `data.validation` (the caller holds out 20 %, e.g. with `holdOut`)
+ * and a checkpoint save; the best epoch by mean NCR/ED/ET Dice is kept. `signal` is checked between
+ * iterations (and between validation batches); on abort the state is saved and `cancelled` is true.
+ */
 export async function trainSegmenter(options: TrainSegmenterOptions): Promise<SegTrainResult> {
   const { data, signal, onProgress, checkpoint } = options;
   if (!data.train.length) throw new InvalidInput("training needs at least one data pool");
