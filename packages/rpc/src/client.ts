@@ -8,6 +8,7 @@ import { deserializerFor, serializerFor } from "./codec.js";
 import { clientCredentials, type TlsOptions } from "./credentials.js";
 import { methodPath } from "./service-definition.js";
 import { RpcError, rpcErrorFromServiceError } from "./status.js";
+import { readMessages } from "./stream-reader.js";
 
 export interface RetryPolicy {
   /** Attempts in total, first included (default 4). */
@@ -216,7 +217,7 @@ async function* readStream(
   stream.on("error", () => {});
   let finished = false;
   try {
-    for await (const msg of stream) yield msg;
+    for await (const msg of readMessages<unknown>(stream)) yield msg;
     finished = true;
   } catch (e) {
     finished = true;

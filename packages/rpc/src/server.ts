@@ -1,6 +1,7 @@
 // Server builder: protobuf-es services on grpc-js with health, reflection, status mapping, interceptors,
 // cancellation signals, backpressure and graceful shutdown.
 import { performance } from "node:perf_hooks";
+import type { Readable } from "node:stream";
 import type { DescMethod } from "@bufbuild/protobuf";
 import type { GenService, GenServiceMethods } from "@bufbuild/protobuf/codegenv2";
 import * as grpc from "@grpc/grpc-js";
@@ -14,6 +15,7 @@ import { noopLogger } from "./logger.js";
 import { addReflection } from "./reflection.js";
 import { methodPath, toServiceDefinition } from "./service-definition.js";
 import { statusFromError, toServiceError } from "./status.js";
+import { readMessages } from "./stream-reader.js";
 
 export interface KeepaliveOptions {
   /** Ping an idle connection after this many ms (default 60 s). */
@@ -317,22 +319,6 @@ export function waitForDrain(stream: NodeJS.EventEmitter, signal?: AbortSignal):
  * The request stream as an async iterable: a message that failed to decode throws InvalidInput, and an aborted
  * call (cancel, deadline) throws Cancelled instead of hanging.
  */
-async function* readRequests(call: AsyncIterable<unknown>, signal: AbortSignal): AsyncGenerator<unknown> {
-  const it = call[Symbol.asyncIterator]();
-  let abort: (() => void) | undefined;
-  const aborted = new Promise<never>((_, reject) => {
-    abort = () => reject(signal.reason ?? new Cancelled("call cancelled"));
-    if (signal.aborted) abort();
-    else signal.addEventListener("abort", abort, { once: true });
-  });
-  aborted.catch(() => {});
-  try {
-    while (true) {
-      const r = await Promise.race([it.next(), aborted]);
-      if (r.done) return;
-      yield checkDecoded(r.value);
-    }
-  } finally {
-    if (abort) signal.removeEventListener("abort", abort);
-  }
+async function* readRequests(call: Readable, signal: AbortSignal): AsyncGenerator<unknown> {
+  for await (const m of readMessages<unknown>(call, signal)) yield checkDecoded(m);
 }
