@@ -1,0 +1,1 @@
+export { isProjectKernel, projectKernels, registerProjectKernels } from "./register.js";
