@@ -36,7 +36,10 @@ export function gunzipPrefix(bytes: Uint8Array, want: number, name: string): Uin
  */
 export function gunzipCapped(bytes: Uint8Array, cap: number, name: string): Buffer {
   try {
-    return zlib.gunzipSync(bytes, { maxOutputLength: cap });
+    // One output chunk of about the expected size: zlib's default 16 KiB chunks make node
+    // concatenate thousands of pieces, which took longer than the inflate itself.
+    const chunkSize = Math.max(64 * 1024, Math.min(cap, 64 << 20));
+    return zlib.gunzipSync(bytes, { maxOutputLength: cap, chunkSize });
   } catch (e) {
     if (e instanceof RangeError || (e as NodeJS.ErrnoException).code === "ERR_BUFFER_TOO_LARGE") {
       throw new InvalidInput(

@@ -49,6 +49,8 @@ export interface NiftiHeader {
 
 /** Largest voxel count we accept: beyond it the data cannot fit in one JS typed array anyway. */
 export const MAX_VOXELS = 2 ** 31 - 1;
+/** Largest image (bytes) we accept: node buffers stop at 4 GiB; no MRI volume comes close. */
+export const MAX_IMAGE_BYTES = 2 ** 32 - 1;
 
 function cString(bytes: Uint8Array, offset: number, length: number): string {
   // The raw header text up to the first NUL (what nibabel reports), latin1 so no byte is lost.
@@ -209,6 +211,11 @@ function validateGeometry(h: NiftiHeader, name: string): void {
     }
   }
   const dt = datatypeOf(h, name);
+  if (n * dt.bytes > MAX_IMAGE_BYTES) {
+    throw new InvalidInput(
+      `${name}: image of ${n} ${dt.name} voxels needs ${n * dt.bytes} bytes, over the ${MAX_IMAGE_BYTES}-byte limit`,
+    );
+  }
   if (h.bitpix !== dt.bytes * 8) {
     throw new InvalidInput(`${name}: bitpix ${h.bitpix} does not match datatype ${dt.name} (${dt.bytes * 8} bits)`);
   }

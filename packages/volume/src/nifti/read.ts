@@ -120,10 +120,10 @@ function decodeData(raw: Uint8Array, h: NiftiHeader, dt: DatatypeInfo, nvox: num
 function scaleData(data: StoredArray, dt: DatatypeInfo, slope: number, inter: number): Float32Array | Float64Array {
   const wide = dt.scalarBytes >= 4 && dt.name !== "float32" && dt.name !== "complex64";
   const out = wide ? new Float64Array(data.length) : new Float32Array(data.length);
-  if (slope === 1 && inter === 0) {
-    out.set(data);
-    return out;
-  }
-  for (let i = 0; i < data.length; i++) out[i] = data[i] * slope + inter;
+  // TypedArray.set converts in native code; a JS loop over the StoredArray union is megamorphic.
+  out.set(data);
+  if (slope === 1 && inter === 0) return out;
+  const n = out.length;
+  for (let i = 0; i < n; i++) out[i] = out[i] * slope + inter;
   return out;
 }
