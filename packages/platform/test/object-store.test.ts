@@ -52,6 +52,13 @@ describe("MinioObjectStore on embedded s3rver", () => {
     expect(await collect(store.listObjects("c/"))).toEqual([]);
   });
 
+  it("deletes many keys of one folder in parallel without tripping s3rver's directory clean-up race", async () => {
+    const keys = Array.from({ length: 40 }, (_, i) => `many/dir/k${i}.bin`);
+    await Promise.all(keys.map((k) => store.putObject(k, "v")));
+    expect(await store.deletePrefix("many/")).toBe(40);
+    expect(await collect(store.listObjects("many/"))).toEqual([]);
+  });
+
   it("streams a 20 MiB body of unknown length as a multipart upload and reads it back", async () => {
     const data = randomBytes(20 * MiB + 123);
     // Odd-sized chunks so part boundaries never align with source chunks.

@@ -47,11 +47,24 @@ export async function startEmbeddedS3(options: EmbeddedS3Options): Promise<Embed
   const host = options.host ?? "127.0.0.1";
   const s3rver = new S3rver({ directory, silent: true, vhostBuckets: false, address: host, port: 0 });
   const handle = s3rver.callback();
+  let deletes: Promise<void> = Promise.resolve();
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     if (isListUploadsRequest(req.method, req.url)) {
       const bucket = decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname.split("/")[1] ?? "");
       res.writeHead(200, { "content-type": "application/xml" });
       res.end(EMPTY_UPLOADS_XML(bucket));
+      return;
+    }
+    if (req.method === "DELETE" || (req.method === "POST" && isMultiDelete(req.url))) {
+      // s3rver removes emptied directories after a delete; two deletes at once race on that and one
+      // fails with a 500. Run deletes one at a time.
+      deletes = deletes.then(
+        () =>
+          new Promise<void>((done) => {
+            res.once("close", done);
+            handle(req, res);
+          }),
+      );
       return;
     }
     handle(req, res);
@@ -79,6 +92,10 @@ export async function startEmbeddedS3(options: EmbeddedS3Options): Promise<Embed
         server.closeAllConnections();
       }),
   };
+}
+
+function isMultiDelete(url: string | undefined): boolean {
+  return new URL(url ?? "/", "http://x").searchParams.has("delete");
 }
 
 function escapeXml(s: string): string {
