@@ -11,7 +11,8 @@ import { InvalidInput } from "@synthmri/platform";
 import { percentile } from "../stats/descriptive.js";
 import { type ImageSet, checkCompatible, checkImageSet } from "./image-set.js";
 
-const BLOCK = 8;
+// Synthetic samples per block: each real slice is unpacked once per block.
+const BLOCK = 32;
 
 export interface ChannelMatch {
   /** Highest NCC to any real slice (-1..1); 0 where either slice is constant in this channel. */
@@ -129,9 +130,11 @@ export class MemorizationGate {
       perChannel: this.channels.map(() => ({ maxNcc: -Infinity, nccIndex: -1, minL2: Infinity, l2Index: -1 })),
       maxNcc: -Infinity,
     }));
+    // Synthetic block as planar float32 [b][p] and one real slice's channel as a contiguous row: every dot
+    // product is then a tight loop over two contiguous arrays with the sum in a register.
+    const block = new Float32Array(BLOCK * P);
+    const row = new Float32Array(P);
     const dots = new Float64Array(BLOCK);
-    // Synthetic block as planar float64, [b][p]: BLOCK x P values, small.
-    const block = new Float64Array(BLOCK * P);
     this.channels.forEach((ch, ci) => {
       const rData = real.data;
       const rc = real.c;
@@ -143,12 +146,12 @@ export class MemorizationGate {
         }
         for (let r = 0; r < nReal; r++) {
           const rBase = r * P * rc + ch;
-          dots.fill(0);
-          // Each real value is read once and used for the whole block.
-          for (let p = 0; p < P; p++) {
-            const rv = rData[rBase + p * rc];
-            if (rv === 0) continue; // zero padding and background: nothing to add
-            for (let b = 0; b < bs; b++) dots[b] += block[b * P + p] * rv;
+          for (let p = 0; p < P; p++) row[p] = rData[rBase + p * rc];
+          for (let b = 0; b < bs; b++) {
+            const off = b * P;
+            let acc = 0;
+            for (let p = 0; p < P; p++) acc += block[off + p] * row[p];
+            dots[b] = acc;
           }
           const rSum = this.real.sums[ci][r];
           const rNorm = this.real.centredNorms[ci][r];
