@@ -154,9 +154,14 @@ describe("ArtifactStore", () => {
       await w.putFile("out.txt", "result");
       return { params: { members: 3 } };
     };
-    const first = await artifacts.ensureArtifact("ensemble", { members: 3 }, produce);
+    const [first, concurrent] = await Promise.all([
+      artifacts.ensureArtifact("ensemble", { members: 3 }, produce),
+      artifacts.ensureArtifact("ensemble", { members: 3 }, produce),
+    ]);
     const second = await artifacts.ensureArtifact("ensemble", { members: 3 }, produce);
-    expect(first.cached).toBe(false);
+    // Whichever of the two concurrent calls came first produced; the other shared its result.
+    expect([first.cached, concurrent.cached].sort()).toEqual([false, true]);
+    expect(concurrent.manifest.id).toBe(first.manifest.id);
     expect(second.cached).toBe(true);
     expect(second.manifest.id).toBe(first.manifest.id);
     expect(runs).toBe(1);

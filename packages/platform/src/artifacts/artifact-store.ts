@@ -53,6 +53,7 @@ export class ArtifactStore {
   private readonly now: () => Date;
   // Committed manifests are immutable, so caching them is safe; deleteArtifact evicts.
   private readonly cache = new Map<string, Manifest>();
+  private readonly producing = new Map<string, Promise<Manifest>>();
 
   constructor(options: ArtifactStoreOptions) {
     this.objects = options.store;
@@ -201,17 +202,32 @@ export class ArtifactStore {
     const id = artifactIdFor(kind, material);
     const existing = await this.tryGetManifest<E>(kind, id);
     if (existing) return { manifest: existing, cached: true };
-    // A crashed earlier attempt may have left files: start clean.
-    await this.objects.deletePrefix(`${kind}/${id}/`);
-    const writer = await this.beginArtifact(kind, id);
-    let result: CommitResult<E>;
-    try {
-      result = await writer.commit(await produce(writer));
-    } catch (err) {
-      await writer.abort().catch(() => undefined);
-      throw err;
+    // Two callers in this process asking for the same artifact share one production.
+    const key = `${kind}/${id}`;
+    const inFlight = this.producing.get(key);
+    if (inFlight) {
+      const m = (await inFlight) as Manifest<E>;
+      return { manifest: m, cached: true };
     }
-    return { manifest: result.manifest, cached: false };
+    const production = (async () => {
+      // Files a crashed earlier attempt left are overwritten path by path (not deleted first, which could
+      // remove the files of another process producing the same artifact).
+      const writer = await this.beginArtifact(kind, id);
+      let result: CommitResult<E>;
+      try {
+        result = await writer.commit(await produce(writer));
+      } catch (err) {
+        await writer.abort().catch(() => undefined);
+        throw err;
+      }
+      return result.manifest;
+    })();
+    this.producing.set(key, production as Promise<Manifest>);
+    try {
+      return { manifest: await production, cached: false };
+    } finally {
+      this.producing.delete(key);
+    }
   }
 
   /**
