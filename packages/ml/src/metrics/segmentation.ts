@@ -2,7 +2,7 @@
 // ET and the BraTS regions WT and TC. The empty-case policy is explicit and travels with every result.
 import { InvalidInput } from "@synthmri/platform";
 import { CLASS_LABELS, MAX_LABEL, SEG_CLASSES, type SegClass } from "./classes.js";
-import { hausdorffPercentile, type Shape3 } from "./surface-distance.js";
+import { cropVolume, hausdorffPercentile, type Shape3, unionBox } from "./surface-distance.js";
 
 /**
  * - "both-empty-1" (BraTS convention, default): a class absent from both prediction and truth scores Dice 1,
@@ -123,8 +123,16 @@ export function segmentationMetrics(
   for (let i = 0; i < n; i++) conf[truth.data[i] * (MAX_LABEL + 1) + pred.data[i]]++;
 
   const classes: Partial<Record<SegClass, ClassMetrics>> = {};
-  const pm = new Uint8Array(n);
-  const tm = new Uint8Array(n);
+  // Every class is inside the tumour (labels > 0) of prediction or truth: crop both to that box once, so the
+  // per-class masks and distance transforms cover the tumour, not the whole head. Exact: outside the box both
+  // volumes are background for every class.
+  const box = unionBox(pred.data, truth.data, shape);
+  const boxShape: Shape3 = box ? [box[1] - box[0], box[3] - box[2], box[5] - box[4]] : [1, 1, 1];
+  const predBox = box ? cropVolume(pred.data, shape, box) : new Uint8Array(1);
+  const truthBox = box ? cropVolume(truth.data, shape, box) : new Uint8Array(1);
+  const nBox = predBox.length;
+  const pm = new Uint8Array(nBox);
+  const tm = new Uint8Array(nBox);
   for (const cls of options.classes ?? SEG_CLASSES) {
     const labels = CLASS_LABELS[cls];
     const inCls = (l: number) => labels.includes(l);
@@ -155,11 +163,11 @@ export function segmentationMetrics(
     else {
       const lut = new Uint8Array(256);
       for (const l of labels) lut[l] = 1;
-      for (let i = 0; i < n; i++) {
-        pm[i] = lut[pred.data[i]];
-        tm[i] = lut[truth.data[i]];
+      for (let i = 0; i < nBox; i++) {
+        pm[i] = lut[predBox[i]];
+        tm[i] = lut[truthBox[i]];
       }
-      hd95 = hausdorffPercentile(pm, tm, shape, sp, 95) ?? oneEmptyHd;
+      hd95 = hausdorffPercentile(pm, tm, boxShape, sp, 95) ?? oneEmptyHd;
     }
     classes[cls] = { dice, hd95, sensitivity, specificity, tp, fp, fn, tn, emptyCase };
   }

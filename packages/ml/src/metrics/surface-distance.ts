@@ -9,7 +9,7 @@ import { percentile } from "../stats/descriptive.js";
 export type Shape3 = readonly [number, number, number];
 
 /** Bounding box [z0,z1) x [y0,y1) x [x0,x1) of non-zero voxels of either mask, or null if both are empty. */
-function unionBox(
+export function unionBox(
   a: Uint8Array,
   b: Uint8Array,
   shape: Shape3,
@@ -63,7 +63,8 @@ export function surfaceVoxels(mask: Uint8Array, shape: Shape3): Uint8Array {
   return out;
 }
 
-function crop(vol: Uint8Array, shape: Shape3, box: readonly number[]): Uint8Array {
+/** Copy of the voxels of `vol` inside `box` ([z0,z1,y0,y1,x0,x1], as from unionBox). */
+export function cropVolume(vol: Uint8Array, shape: Shape3, box: readonly number[]): Uint8Array {
   const [, ny, nx] = shape;
   const [z0, z1, y0, y1, x0, x1] = box;
   const cx = x1 - x0;
@@ -112,8 +113,8 @@ export function hausdorffPercentile(
   const box = unionBox(pred, truth, shape);
   if (!box) return null;
   const cshape: Shape3 = [box[1] - box[0], box[3] - box[2], box[5] - box[4]];
-  const p = crop(pred, shape, box);
-  const t = crop(truth, shape, box);
+  const p = cropVolume(pred, shape, box);
+  const t = cropVolume(truth, shape, box);
   const ps = surfaceVoxels(p, cshape);
   const ts = surfaceVoxels(t, cshape);
   const dpt = directedDistances(ps, ts, cshape, spacing);
