@@ -33,11 +33,10 @@ export class Adam {
     for (const a of params.toArrays()) {
       const v = params.get(a.name);
       this.nameOf.set(v, a.name);
-      this.slots.set(a.name, {
-        m: tf.variable(tf.zerosLike(v), false),
-        v: tf.variable(tf.zerosLike(v), false),
-        step: 0,
-      });
+      const zeros = tf.zeros(v.shape);
+      // tf.variable shares the initial value's data; the zeros tensor itself must still be freed.
+      this.slots.set(a.name, { m: tf.variable(zeros, false), v: tf.variable(zeros, false), step: 0 });
+      zeros.dispose();
     }
   }
 

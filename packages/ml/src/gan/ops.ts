@@ -2,20 +2,18 @@
 // gradients on tfjs (the WGAN-GP penalty differentiates D's input gradient w.r.t. D's weights). Per
 // shared/notes/tfjs-facts.md: tf.leakyRelu / tf.avgPool have no second-order kernels, and tanh / sigmoid /
 // exp / maxPool give silently wrong ones, so they are re-expressed here with ops whose gradients are
-// differentiable (relu, mul, reshape, mean, conv2d). Local until `layers/` provides the shared versions.
+// differentiable (relu, mul, reshape, mean, conv2d). leakyRelu / avgPool / pixelNorm come from layers/;
+// upsample (layers/ uses resizeNearestNeighbor, first-order only) and the GROUPED minibatch stddev of the
+// PGAN paper (layers/ pools the whole batch) are here.
+import { avgPool2x2, leakyRelu, pixelNorm } from "../layers/ops.js";
 import type { Params } from "./params.js";
 import { tf } from "./tf.js";
 
-/** leakyRelu(x, 0.2) as 0.2x + 0.8 relu(x): identical values, and relu's gradient (step) differentiates. */
-export function lrelu(x: tf.Tensor, slope = 0.2): tf.Tensor {
-  return x.mul(slope).add(tf.relu(x).mul(1 - slope));
-}
+/** leakyRelu(x, 0.2) as 0.2x + 0.8 relu(x) (layers/): same values, differentiable gradient. */
+export const lrelu = leakyRelu;
 
-/** 2x2 average pool as reshape + mean (tf.avgPool's gradient is not differentiable on tfjs). NHWC. */
-export function downsample2x(x: tf.Tensor4D): tf.Tensor4D {
-  const [n, h, w, c] = x.shape;
-  return x.reshape([n, h / 2, 2, w / 2, 2, c]).mean([2, 4]) as tf.Tensor4D;
-}
+/** 2x2 average pool as reshape + mean (layers/; tf.avgPool's gradient is not differentiable on tfjs). */
+export const downsample2x = avgPool2x2;
 
 /** Nearest-neighbour 2x upsampling as a broadcast multiply (differentiable to any order). NHWC. */
 export function upsample2x(x: tf.Tensor4D): tf.Tensor4D {
@@ -26,10 +24,7 @@ export function upsample2x(x: tf.Tensor4D): tf.Tensor4D {
     .reshape([n, h * 2, w * 2, c]) as tf.Tensor4D;
 }
 
-/** Pixelwise feature normalisation (PGAN generator). */
-export function pixelNorm(x: tf.Tensor, eps = 1e-8): tf.Tensor {
-  return x.mul(tf.rsqrt(x.square().mean(-1, true).add(eps)));
-}
+export { pixelNorm };
 
 /**
  * Minibatch standard deviation (PGAN): one extra feature map holding the average over features and pixels

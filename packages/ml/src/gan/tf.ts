@@ -1,5 +1,3 @@
-// The tfjs namespace the GAN code uses. Switch to `../backend/tf.js` once the backend area exports it: both are
-// `@tensorflow/tfjs`, so there is one tfjs-core engine either way.
-import * as tf from "@tensorflow/tfjs";
-
-export { tf };
+// The GAN code's tfjs namespace: the product's single one (backend/tf.ts), re-exported so gan/ files have
+// one import site.
+export { tf } from "../backend/tf.js";
