@@ -63,7 +63,8 @@ export function pairedSignFlipTest(
   const maxExact = options.maxExact ?? 1e6;
   const meanDifference = sum / n;
 
-  if (2 ** n <= maxExact) {
+  // n <= 30 also keeps the Gray-code bit arithmetic within 32-bit integers.
+  if (n <= 30 && 2 ** n <= maxExact) {
     // Gray-code walk: each step flips one sign, so the sum updates in O(1); 2^20 vectors take milliseconds.
     const signs = new Int8Array(n).fill(1);
     let s = sum;
