@@ -19,3 +19,4 @@ export * from "./cohort/layouts.js";
 export * from "./cohort/scan-fs.js";
 export * from "./cohort/split.js";
 export * from "./cohort/validate.js";
+export * from "./cohort/prepare.js";

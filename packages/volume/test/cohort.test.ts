@@ -4,7 +4,13 @@ import { join } from "node:path";
 import { InvalidInput } from "@synthmri/platform";
 import { describe, expect, it } from "vitest";
 import {
+  applyReorientation,
+  axcodes,
   deidentifiedWriteInput,
+  fromCanonical,
+  inv4,
+  prepareSubject,
+  toCanonical,
   detectLayout,
   fromInternalLabels,
   generatePhantomSubject,
@@ -208,5 +214,75 @@ describe("scanDirectory", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe("prepareSubject", () => {
+  it("runs decode, validation, de-identification, LPS reorientation and slicing in one call", () => {
+    const s = generatePhantomSubject(0, { size: [24, 24, 12], seed: 5 });
+    const named = Object.fromEntries(
+      Object.entries(phantomSubjectFiles(s)).map(([name, bytes]) => [
+        name.replace(/^.*_([a-z0-9]+)\.nii\.gz$/, "$1"),
+        { name, bytes },
+      ]),
+    );
+    const r = prepareSubject(s.id, named, { scheme: "brats2020", salt: "pepper" });
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.value.storedId).toBe(hashSubjectId(s.id, "pepper"));
+    expect(r.value.slices.batch.subject.every((x) => x === r.value.storedId)).toBe(true);
+    expect(r.value.slices.batch.height).toBe(32);
+    expect(readNifti(r.value.volumes.t1, "t1").header.descrip).toBe("");
+
+    // A RAS-stored copy (x and y flipped) comes out identical after reorientation.
+    const flipped = { ...named };
+    for (const role of ["t1", "t1ce", "t2", "flair", "seg"] as const) {
+      const v = readNifti(named[role].bytes, role);
+      const { volume } = toCanonical({ shape: v.shape, data: v.data, affine: v.affine });
+      const ras = applyReorientation(volume, { perm: [0, 1, 2], flip: [true, true, false] });
+      flipped[role] = {
+        name: named[role].name,
+        bytes: writeNifti({ shape: ras.shape, data: ras.data, affine: ras.affine }),
+      };
+    }
+    const r2 = prepareSubject(s.id, flipped, { scheme: "brats2020", salt: "pepper" });
+    expect(r2.ok && Buffer.from(r2.value.slices.batch.data).equals(Buffer.from(r.value.slices.batch.data))).toBe(true);
+
+    const bad = prepareSubject(
+      s.id,
+      { ...named, t2: { name: "t2.nii.gz", bytes: new Uint8Array(10) } },
+      { scheme: "brats2020" },
+    );
+    expect(!bad.ok && bad.problems[0].file).toBe("t2.nii.gz");
+  });
+});
+
+describe("orientation", () => {
+  it("round-trips exactly and reaches LPS from any axis order", () => {
+    const data = new Int16Array(4 * 3 * 2).map((_, i) => i);
+    const affine = [
+      [0, 0, 2, 1],
+      [1, 0, 0, 2],
+      [0, -1, 0, 3],
+      [0, 0, 0, 1],
+    ]; // voxel axes: A, I, R
+    const { volume, transform } = toCanonical({ shape: [4, 3, 2], data, affine });
+    expect(axcodes(volume.affine)).toEqual(["L", "P", "S"]);
+    expect(volume.shape).toEqual([2, 4, 3]);
+    // every voxel keeps its value at the same world position
+    const inv = inv4(affine);
+    for (let c = 0; c < 3; c++)
+      for (let b = 0; b < 4; b++)
+        for (let a = 0; a < 2; a++) {
+          const w = volume.affine.map((row) => row[0] * a + row[1] * b + row[2] * c + row[3]);
+          const [i, j, k] = inv
+            .slice(0, 3)
+            .map((row) => Math.round(row[0] * w[0] + row[1] * w[1] + row[2] * w[2] + row[3]));
+          expect(volume.data[a + 2 * (b + 4 * c)]).toBe(data[i + 4 * (j + 3 * k)]);
+        }
+    const back = fromCanonical(volume, transform);
+    expect(back.shape).toEqual([4, 3, 2]);
+    expect(Array.from(back.data)).toEqual(Array.from(data));
+    expect(back.affine).toEqual(affine);
   });
 });

@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { generatePhantomCohort, generatePhantomSubject, phantomSubjectFiles, readNifti } from "../src/index.js";
+import {
+  generatePhantomCohort,
+  generatePhantomSubject,
+  phantomSubjectFiles,
+  readNifti,
+  sliceSubject,
+} from "../src/index.js";
 
 const size: [number, number, number] = [48, 48, 32];
 
@@ -79,5 +85,45 @@ describe("phantom cohort", () => {
     const seg = readNifti(files["BraTS20_Training_001_seg.nii.gz"], "seg");
     expect(seg.datatype.name).toBe("uint8");
     expect(seg.affine).toEqual(s.affine);
+  });
+});
+
+describe("phantom learnability", () => {
+  it("a one-parameter FLAIR threshold fitted on one subject segments the whole tumour of others (Dice > 0.7)", () => {
+    const subjects = generatePhantomCohort({ subjects: 4, size: [64, 64, 40], seed: 11 });
+    const sliced = subjects.map(
+      (s) => sliceSubject(s.id, { ...s, seg: Uint8Array.from(s.seg, (v) => (v === 4 ? 3 : v)) }).batch,
+    );
+    const flairAndWt = (b: (typeof sliced)[number]) => {
+      const f: number[] = [];
+      const wt: boolean[] = [];
+      for (let p = 0; p < b.data.length; p += 5) {
+        f.push(b.data[p + 3]);
+        wt.push(b.data[p + 4] > 0);
+      }
+      return { f, wt };
+    };
+    const dice = (b: (typeof sliced)[number], t: number) => {
+      const { f, wt } = flairAndWt(b);
+      let inter = 0;
+      let a = 0;
+      let g = 0;
+      f.forEach((v, i) => {
+        const pred = v > t;
+        if (pred && wt[i]) inter++;
+        if (pred) a++;
+        if (wt[i]) g++;
+      });
+      return (2 * inter) / (a + g);
+    };
+    // (measured: threshold 175 gives Dice ~0.98 on the held-out subjects)
+    let best = 0;
+    let bestT = 0;
+    for (let t = 0; t < 255; t += 5) {
+      const d = dice(sliced[0], t);
+      if (d > best) [best, bestT] = [d, t];
+    }
+    const held = sliced.slice(1).map((b) => dice(b, bestT));
+    for (const d of held) expect(d).toBeGreaterThan(0.7);
   });
 });

@@ -111,67 +111,98 @@ export function generatePhantomSubject(index: number, opts: Omit<PhantomOptions,
 
   const seqs = [new Int16Array(n), new Int16Array(n), new Int16Array(n), new Int16Array(n)];
   const seg = new Uint8Array(n);
+  // Pass 1: anatomy. cls: 0 outside, 1 skull, 2 CSF, 3 parenchyma (GM/WM mix by wm), then labels.
+  const cls = new Uint8Array(n);
+  const wm = new Float32Array(n);
   const reach = rEd * 1.4;
-  let noiseState = rng.nextU32();
+  const [v0x, v1x, vy, vz] = [vent[0].x, vent[1].x, vent[0].y, vent[0].z];
+  for (let k = 0; k < Z; k++) {
+    const uz = (k - cz) / az;
+    for (let j = 0; j < Y; j++) {
+      const uy = (j - cy) / ay;
+      const rest = 1 - uy * uy - uz * uz;
+      if (rest < 0) continue;
+      // only the x-range inside the head ellipsoid; background stays exactly 0, as in BraTS
+      const half = Math.sqrt(rest) * ax;
+      const i0 = Math.max(0, Math.ceil(cx - half));
+      const i1 = Math.min(X - 1, Math.floor(cx + half));
+      const dy = (j - vy) / vr[1];
+      const dz = (k - vz) / vr[2];
+      const dyz = dy * dy + dz * dz;
+      const ddy = j - tc[1];
+      const ddz = k - tc[2];
+      const nearY = Math.abs(ddy) < reach && Math.abs(ddz) < reach;
+      for (let i = i0; i <= i1; i++) {
+        const ux = (i - cx) / ax;
+        const r = Math.sqrt(ux * ux + uy * uy + uz * uz);
+        const idx = i + X * (j + Y * k);
+        if (r > 0.92) {
+          cls[idx] = 1;
+          continue;
+        }
+        if (r > 0.87) {
+          cls[idx] = 2;
+          continue;
+        }
+        cls[idx] = 3;
+        if (dyz < 1) {
+          const d0 = (i - v0x) / vr[0];
+          const d1 = (i - v1x) / vr[0];
+          if (d0 * d0 + dyz < 1 || d1 * d1 + dyz < 1) cls[idx] = 2;
+        }
+        if (cls[idx] === 3) {
+          // smooth sigmoid of (texture + depth): white matter deep, grey matter outside
+          const x = 5 * (0.6 * tissueNoise.at(i, j, k) + 1.6 * (0.62 - r));
+          wm[idx] = 0.5 + (0.5 * x) / (1 + Math.abs(x));
+        }
+        const ddx = i - tc[0];
+        if (nearY && Math.abs(ddx) < reach) {
+          const d = Math.sqrt(ddx * ddx + ddy * ddy + ddz * ddz) / (1 + 0.22 * shapeNoise.at(i, j, k));
+          if (d < rNcr) seg[idx] = 1;
+          else if (d < rEt) seg[idx] = 4;
+          else if (d < rEd) seg[idx] = 2;
+        }
+      }
+    }
+  }
+  // Pass 2: intensities per sequence, with gain, bias field, fine texture and noise.
+  const tex = new Float32Array(n);
   for (let k = 0; k < Z; k++) {
     const uz = (k - cz) / az;
     for (let j = 0; j < Y; j++) {
       const uy = (j - cy) / ay;
       for (let i = 0; i < X; i++) {
-        const ux = (i - cx) / ax;
-        const r = Math.sqrt(ux * ux + uy * uy + uz * uz);
-        if (r > 1) continue; // background stays exactly 0, as in BraTS
         const idx = i + X * (j + Y * k);
-        // tissue mixture: [CSF, GM, WM, SKULL] weights, then tumour overrides
-        let wCsf = 0;
-        let wGm = 0;
-        let wWm = 0;
-        let wSkull = 0;
-        let label = 0;
-        if (r > 0.92) wSkull = 1;
-        else if (r > 0.87) wCsf = 1;
-        else {
-          const score = 0.6 * tissueNoise.at(i, j, k) + 1.6 * (0.62 - r);
-          const f = 1 / (1 + Math.exp(-10 * score));
-          wWm = f;
-          wGm = 1 - f;
-          const dy = (j - vent[0].y) / vr[1];
-          const dz = (k - vent[0].z) / vr[2];
-          const dyz = dy * dy + dz * dz;
-          if (dyz < 1) {
-            const d0 = (i - vent[0].x) / vr[0];
-            const d1 = (i - vent[1].x) / vr[0];
-            if (d0 * d0 + dyz < 1 || d1 * d1 + dyz < 1) {
-              wCsf = 1;
-              wGm = 0;
-              wWm = 0;
-            }
-          }
-          const ddx = i - tc[0];
-          const ddy = j - tc[1];
-          const ddz = k - tc[2];
-          if (Math.abs(ddx) < reach && Math.abs(ddy) < reach && Math.abs(ddz) < reach) {
-            const d = Math.sqrt(ddx * ddx + ddy * ddy + ddz * ddz) / (1 + 0.22 * shapeNoise.at(i, j, k));
-            if (d < rNcr) label = 1;
-            else if (d < rEt) label = 4;
-            else if (d < rEd) label = 2;
-          }
-        }
-        seg[idx] = label;
-        const bias = 1 + bias3[0] * ux + bias3[1] * uy + bias3[2] * uz;
-        const tex = 1 + 0.05 * fineNoise.at(i, j, k);
-        for (let s = 0; s < 4; s++) {
-          const c = contrast[s];
-          let v: number;
-          if (label === 1) v = c[T.NCR];
-          else if (label === 4) v = c[T.ET];
-          else if (label === 2) v = 0.75 * c[T.ED] + 0.25 * (wGm * c[T.GM] + wWm * c[T.WM] + wCsf * c[T.CSF]);
-          else v = wCsf * c[T.CSF] + wGm * c[T.GM] + wWm * c[T.WM] + wSkull * c[T.SKULL];
-          noiseState = (Math.imul(noiseState, 1664525) + 1013904223) | 0;
-          v = v * gains[s] * bias * tex + noiseSigma * normals[noiseState >>> 16];
-          seqs[s][idx] = v < 1 ? 1 : Math.round(v);
-        }
+        if (cls[idx] === 0) continue;
+        const ux = (i - cx) / ax;
+        tex[idx] = (1 + bias3[0] * ux + bias3[1] * uy + bias3[2] * uz) * (1 + 0.05 * fineNoise.at(i, j, k));
       }
+    }
+  }
+  let noiseState = rng.nextU32();
+  for (let s = 0; s < 4; s++) {
+    const c = contrast[s];
+    const [cCsf, cGm, cWm, cSkull, cEd, cEt, cNcr] = [
+      c[T.CSF],
+      c[T.GM],
+      c[T.WM],
+      c[T.SKULL],
+      c[T.ED],
+      c[T.ET],
+      c[T.NCR],
+    ];
+    const g = gains[s];
+    const out = seqs[s];
+    for (let idx = 0; idx < n; idx++) {
+      const kind = cls[idx];
+      if (kind === 0) continue;
+      const w = wm[idx];
+      const tissue = kind === 1 ? cSkull : kind === 2 ? cCsf : w * cWm + (1 - w) * cGm;
+      const label = seg[idx];
+      const v0 = label === 0 ? tissue : label === 2 ? 0.75 * cEd + 0.25 * tissue : label === 4 ? cEt : cNcr;
+      noiseState = (Math.imul(noiseState, 1664525) + 1013904223) | 0;
+      const v = v0 * g * tex[idx] + noiseSigma * normals[noiseState >>> 16];
+      out[idx] = v < 1 ? 1 : (v + 0.5) | 0;
     }
   }
   const affine: Mat4 = [
