@@ -5,6 +5,8 @@ import "@tensorflow/tfjs-core/dist/register_all_gradients.js";
 import * as tf from "@tensorflow/tfjs-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  instanceNormLeakyRelu,
+  instanceNormReference,
   loadNativeAddon,
   registerNativeKernels,
   setNativeThreads,
@@ -161,6 +163,37 @@ describe.skipIf(addon == null)("native kernels vs stock cpu", () => {
       tf.dispose([x, filter, bias]);
       maxErr.fusedConv2d = Math.max(maxErr.fusedConv2d ?? 0, err);
       expect(err).toBeLessThan(TOL);
+    });
+  }
+
+  for (const [alpha, threads] of [
+    [0.01, 1],
+    [1, 2],
+  ]) {
+    it(`fused instance norm + leakyRelu(${alpha}) forward and gradients vs stock ops (${threads}t)`, () => {
+      expect(registerNativeKernels({ threads })).toBe(true);
+      const next = seeded(17);
+      const x = tf.tidy(() => tf.add(tf.mul(rand([3, 7, 9, 12], next), 3), 0.5)) as tf.Tensor4D;
+      const gamma = tf.tidy(() => tf.add(rand([12], next), 1)) as tf.Tensor1D;
+      const beta = rand([12], next) as tf.Tensor1D;
+      const gy = rand([3, 7, 9, 12], next);
+      const run = (f: typeof instanceNormReference) =>
+        tf.tidy(() => {
+          const loss = (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) =>
+            tf.sum(tf.mul(f(a as tf.Tensor4D, g as tf.Tensor1D, b as tf.Tensor1D, 1e-5, alpha), gy));
+          return [f(x, gamma, beta, 1e-5, alpha), ...tf.grads(loss)([x, gamma, beta])].map((t) => t.dataSync().slice());
+        });
+      const ref = run(instanceNormReference);
+      const got = run((a, g, b, eps, al) => instanceNormLeakyRelu(a, g, b, { eps, alpha: al }));
+      let err = 0;
+      ref.forEach((r, i) => {
+        let scale = 0;
+        for (const v of r) scale = Math.max(scale, Math.abs(v));
+        for (let j = 0; j < r.length; j++) err = Math.max(err, Math.abs(got[i][j] - r[j]) / (1 + scale));
+      });
+      tf.dispose([x, gamma, beta, gy]);
+      maxErr.instanceNorm = Math.max(maxErr.instanceNorm ?? 0, err);
+      expect(err).toBeLessThan(1e-4);
     });
   }
 

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "conv.h"
+#include "norm.h"
 #include "pool.h"
 
 namespace {
@@ -127,6 +128,59 @@ napi_value MatMul(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// instanceNorm(x, gamma, beta, y, Int32Array[n, hw, c], Float32Array[eps, alpha])
+// instanceNormGrad(x, gamma, beta, dy, dx, dgamma, dbeta, Int32Array[n, hw, c], Float32Array[eps, alpha])
+bool read_norm(napi_env env, napi_value shape, napi_value scalars, long* n, long* hw, long* c, float* eps, float* alpha) {
+  const int32_t* p;
+  size_t len;
+  Floats f;
+  if (!get_ints(env, shape, &p, &len, 3, "norm shape") || !get_floats(env, scalars, &f, "norm scalars")) return false;
+  if (f.length != 2) return fail(env, "norm scalars must be [eps, alpha]");
+  if (p[0] < 1 || p[1] < 1 || p[2] < 1) return fail(env, "norm shape entries must be positive");
+  *n = p[0];
+  *hw = p[1];
+  *c = p[2];
+  *eps = f.data[0];
+  *alpha = f.data[1];
+  return true;
+}
+
+napi_value InstanceNorm(napi_env env, napi_callback_info info) {
+  napi_value args[6];
+  if (!read_args(env, info, 6, args)) return nullptr;
+  long n, hw, c;
+  float eps, alpha;
+  Floats x, g, b, y;
+  if (!read_norm(env, args[4], args[5], &n, &hw, &c, &eps, &alpha) || !get_floats(env, args[0], &x, "x") ||
+      !get_floats(env, args[1], &g, "gamma") || !get_floats(env, args[2], &b, "beta") || !get_floats(env, args[3], &y, "y"))
+    return nullptr;
+  if (!check_len(env, x, n * hw * c, "x") || !check_len(env, y, n * hw * c, "y") || !check_len(env, g, c, "gamma") ||
+      !check_len(env, b, c, "beta"))
+    return nullptr;
+  instance_norm_forward(n, hw, c, x.data, g.data, b.data, eps, alpha, y.data);
+  return nullptr;
+}
+
+napi_value InstanceNormGrad(napi_env env, napi_callback_info info) {
+  napi_value args[9];
+  if (!read_args(env, info, 9, args)) return nullptr;
+  long n, hw, c;
+  float eps, alpha;
+  Floats x, g, b, dy, dx, dg, db;
+  if (!read_norm(env, args[7], args[8], &n, &hw, &c, &eps, &alpha) || !get_floats(env, args[0], &x, "x") ||
+      !get_floats(env, args[1], &g, "gamma") || !get_floats(env, args[2], &b, "beta") ||
+      !get_floats(env, args[3], &dy, "dy") || !get_floats(env, args[4], &dx, "dx") ||
+      !get_floats(env, args[5], &dg, "dgamma") || !get_floats(env, args[6], &db, "dbeta"))
+    return nullptr;
+  long size = n * hw * c;
+  if (!check_len(env, x, size, "x") || !check_len(env, dy, size, "dy") || !check_len(env, dx, size, "dx") ||
+      !check_len(env, g, c, "gamma") || !check_len(env, b, c, "beta") || !check_len(env, dg, c, "dgamma") ||
+      !check_len(env, db, c, "dbeta"))
+    return nullptr;
+  instance_norm_backward(n, hw, c, x.data, g.data, b.data, eps, alpha, dy.data, dx.data, dg.data, db.data);
+  return nullptr;
+}
+
 napi_value SetThreads(napi_env env, napi_callback_info info) {
   napi_value arg;
   size_t argc = 1;
@@ -162,6 +216,8 @@ napi_value Init(napi_env env, napi_value exports) {
       {"conv2dBackpropInput", nullptr, Conv2DBackpropInput, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"conv2dBackpropFilter", nullptr, Conv2DBackpropFilter, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"matmul", nullptr, MatMul, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"instanceNorm", nullptr, InstanceNorm, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"instanceNormGrad", nullptr, InstanceNormGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"getThreads", nullptr, GetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"simd", nullptr, SimdInfo, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -13,6 +13,26 @@ export interface NativeAddon {
   conv2dBackpropFilter(x: Float32Array, dy: Float32Array, out: Float32Array, shape: Int32Array): void;
   /** shape: Int32Array [batchA, batchB, M, N, K, transposeA, transposeB]. */
   matmul(a: Float32Array, b: Float32Array, out: Float32Array, shape: Int32Array): void;
+  /** scalars: Float32Array [eps, alpha]; shape: Int32Array [n, h*w, c]. */
+  instanceNorm(
+    x: Float32Array,
+    gamma: Float32Array,
+    beta: Float32Array,
+    y: Float32Array,
+    shape: Int32Array,
+    scalars: Float32Array,
+  ): void;
+  instanceNormGrad(
+    x: Float32Array,
+    gamma: Float32Array,
+    beta: Float32Array,
+    dy: Float32Array,
+    dx: Float32Array,
+    dgamma: Float32Array,
+    dbeta: Float32Array,
+    shape: Int32Array,
+    scalars: Float32Array,
+  ): void;
   setThreads(n: number): void;
   getThreads(): number;
   /** "avx2+fma" or "portable": which micro-kernel the build selected. */

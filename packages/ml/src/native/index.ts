@@ -3,11 +3,19 @@
 import { getKernel, type KernelConfig, type KernelFunc, registerKernel, unregisterKernel } from "@tensorflow/tfjs-core";
 import { loadNativeAddon, nativeAddonLoadError } from "./addon.js";
 import { type CpuBackendLike, makeKernels } from "./kernels.js";
+import { makeNormKernels } from "./norm.js";
 
+export {
+  INSTANCE_NORM_GRAD_KERNEL,
+  INSTANCE_NORM_KERNEL,
+  instanceNormLeakyRelu,
+  instanceNormReference,
+} from "./norm.js";
 export { NATIVE_ADDON_PATH, type NativeAddon, loadNativeAddon, nativeAddonLoadError } from "./addon.js";
 
 const BACKEND = "cpu";
 const originals = new Map<string, KernelConfig>();
+const added: string[] = [];
 
 /**
  * Replaces Conv2D, FusedConv2D, Conv2DBackpropInput (also conv2dTranspose), Conv2DBackpropFilter, BatchMatMul and
@@ -34,6 +42,11 @@ export function registerNativeKernels(options: { threads?: number } = {}): boole
     unregisterKernel(kernelName, BACKEND);
     registerKernel({ ...stock, kernelFunc });
   }
+  for (const config of makeNormKernels(addon)) {
+    if (getKernel(config.kernelName, BACKEND) != null) continue;
+    registerKernel(config);
+    added.push(config.kernelName);
+  }
   return originals.size > 0;
 }
 
@@ -44,6 +57,7 @@ export function unregisterNativeKernels(): void {
     registerKernel(stock);
   }
   originals.clear();
+  for (const kernelName of added.splice(0)) unregisterKernel(kernelName, BACKEND);
 }
 
 /** Whether registerNativeKernels() is currently in effect. */
