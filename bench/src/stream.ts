@@ -103,11 +103,20 @@ export async function benchStream(opts: StreamBenchOptions = {}): Promise<BenchR
   const peer = await startPeerServer(payload, chunkBytes);
   const productMs: number[] = [];
   const peerMs: number[] = [];
+  // CPU seconds of the whole process (both ends) per run: steadier than wall time on a shared machine.
+  const productCpu: number[] = [];
+  const peerCpu: number[] = [];
+  const cpuOf = async (run: () => Promise<number>, into: number[], cpu: number[]) => {
+    const c0 = process.cpuUsage();
+    into.push(await run());
+    const c = process.cpuUsage(c0);
+    cpu.push((c.user + c.system) / 1e6);
+  };
   try {
     // Interleave so both sides see the same machine load; the first run of each warms up.
     for (let r = 0; r < repeats; r++) {
-      productMs.push(await productRun(`127.0.0.1:${port}`, total));
-      peerMs.push(await peerRun(peer.port, total));
+      await cpuOf(() => productRun(`127.0.0.1:${port}`, total), productMs, productCpu);
+      await cpuOf(() => peerRun(peer.port, total), peerMs, peerCpu);
     }
   } finally {
     peer.server.close();
@@ -122,7 +131,7 @@ export async function benchStream(opts: StreamBenchOptions = {}): Promise<BenchR
     product_mb_s: round(product),
     peer_mb_s: round(peerThroughput),
     ratio: round(peerThroughput / product),
-    note: `${opts.mb ?? 256} MiB float32, ${chunkBytes / 1024} KiB chunks, loopback; product = grpc-js server stream reassembled by receiveTensor, peer = raw TCP socket copied into one buffer; best of ${repeats}, MB = 1e6 bytes`,
+    note: `${opts.mb ?? 256} MiB float32, ${chunkBytes / 1024} KiB chunks, loopback; product = grpc-js server stream reassembled by receiveTensor, peer = raw TCP socket copied into one buffer; best of ${repeats}, MB = 1e6 bytes; CPU s per run (both ends, best) product ${round(Math.min(...productCpu))} vs peer ${round(Math.min(...peerCpu))}`,
   };
   opts.log?.(JSON.stringify(result));
   return [result];

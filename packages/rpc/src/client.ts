@@ -77,6 +77,8 @@ export function createClient<S extends GenServiceMethods>(
     "grpc.max_send_message_length": maxMessageBytes,
     // Let grpc-js' own retry layer stay out of the way: retries are decided here, per idempotency.
     "grpc.enable_retries": 0,
+    // Receive window: grpc-js' 64 KiB default makes a streaming sender wait a round trip every 64 KiB.
+    "grpc-node.flow_control_window": 16 * 1024 * 1024,
     ...options.channelOptions,
   });
   const defaultDeadlineMs = options.defaultDeadlineMs ?? DEFAULT_DEADLINE_MS;
