@@ -2,6 +2,7 @@
 export * from "./random/index.js";
 export * from "./backend/index.js";
 export * from "./layers/index.js";
+export * from "./nets/index.js";
 export * from "./transforms/index.js";
 export * from "./unet/index.js";
 export * from "./gan/index.js";

@@ -7,4 +7,8 @@ import "@tensorflow/tfjs-backend-wasm";
 // Production mode: no per-op debug checks, and no "install tfjs-node" banner on stdout at first use.
 tf.enableProdMode();
 
+// Until initBackend picks one, make the always-synchronous cpu backend current: with wasm registered
+// (higher priority) tfjs would otherwise refuse synchronous ops before an `await tf.ready()`.
+void tf.setBackend("cpu");
+
 export { tf };

@@ -1,0 +1,187 @@
+// `npm run bench [-- --json] [-- --only unet-train,gan-train,grpc-stream] [-- --threads 1,2] [-- --steps 10 --warmup 3]`
+// Product figures (bench-unet / bench-gan on the resolved backend) next to the PyTorch peer measured in
+// the same run, then the other bench modules. One JSON line per figure; ratio = product / peer (lower is better).
+import os from "node:os";
+import { initBackend, tf } from "@synthmri/ml";
+import { benchGanTrain } from "./gan.js";
+import { type PeerFigure, peerUnavailable, runTorchPeer } from "./peer.js";
+import type { BenchResult } from "./types.js";
+import { benchUnetInfer, benchUnetTrain } from "./unet.js";
+
+interface Args {
+  json: boolean;
+  only: Set<string> | null;
+  threads: number[];
+  steps: number;
+  warmup: number;
+}
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = { json: false, only: null, threads: [1, os.cpus().length], steps: 10, warmup: 3 };
+  for (let i = 0; i < argv.length; i++) {
+    const k = argv[i];
+    const v = () => {
+      const x = argv[++i];
+      if (x === undefined) throw new Error(`${k} needs a value`);
+      return x;
+    };
+    if (k === "--json") a.json = true;
+    else if (k === "--only")
+      a.only = new Set(
+        v()
+          .split(",")
+          .map((s) => s.trim()),
+      );
+    else if (k === "--threads")
+      a.threads = [
+        ...new Set(
+          v()
+            .split(",")
+            .map((s) => (s === "all" ? os.cpus().length : Number(s))),
+        ),
+      ];
+    else if (k === "--steps") a.steps = Number(v());
+    else if (k === "--warmup") a.warmup = Number(v());
+    else throw new Error(`unknown option ${k}; use --json, --only a,b, --threads 1,2, --steps N, --warmup N`);
+  }
+  if (a.threads.some((t) => !Number.isInteger(t) || t < 1))
+    throw new Error("--threads takes positive integers or 'all'");
+  return a;
+}
+
+/**
+ * Other bench modules, imported when present (written by other areas). Each returns BenchResult[];
+ * `names` are the --only names that select it. Add new modules here.
+ */
+const MODULES: {
+  names: string[];
+  file: string;
+  fn: string;
+  options: (a: Args, log: (l: string) => void) => Record<string, unknown>;
+}[] = [
+  { names: ["grpc-stream", "stream"], file: "./stream.js", fn: "benchStream", options: (_a, log) => ({ log }) },
+  { names: ["nifti-parse", "nifti"], file: "./nifti.js", fn: "benchNifti", options: (_a, log) => ({ log }) },
+  {
+    names: ["volume-infer"],
+    file: "./volume-infer.js",
+    fn: "benchVolumeInfer",
+    options: (a, log) => ({ threads: a.threads, log }),
+  },
+];
+
+const round = (v: number) => Math.round(v * 100) / 100;
+
+async function setProductThreads(n: number, nativeKernels: boolean): Promise<number> {
+  if (!nativeKernels) return 1; // wasm in Node and the JS cpu backend run on one thread
+  const modPath = "../../packages/ml/src/native/index.js";
+  const mod = (await import(modPath)) as { setNativeThreads?: (n: number) => void };
+  mod.setNativeThreads?.(n);
+  return n;
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const log = (l: string) => process.stderr.write(`# ${l}\n`);
+  const emit = (r: BenchResult) => {
+    if (args.json) process.stdout.write(`${JSON.stringify(r)}\n`);
+    else {
+      const fig =
+        r.product_ms !== undefined
+          ? `${r.product_ms} ms`
+          : r.product_mb_s !== undefined
+            ? `${r.product_mb_s} MB/s`
+            : "-";
+      const peer =
+        r.peer_ms !== undefined ? `${r.peer_ms} ms` : r.peer_mb_s !== undefined ? `${r.peer_mb_s} MB/s` : "-";
+      process.stdout.write(
+        `${r.bench.padEnd(14)} threads=${r.threads ?? "-"} product=${fig.padEnd(12)} peer=${peer.padEnd(12)} ratio=${r.ratio ?? "-"} ${r.backend ?? ""} ${r.note ?? ""}\n`,
+      );
+    }
+  };
+  const want = (name: string) => !args.only || args.only.has(name);
+
+  const info = await initBackend({ threads: Math.max(...args.threads) });
+  const backend = `${info.provider}${info.nativeKernels ? "+native" : ""}${info.simd ? "+simd" : ""}`;
+  log(`backend ${backend}, tfjs ${tf.version_core}`);
+
+  const productBenches = ["unet-train", "unet-infer", "gan-train"].filter(want);
+  if (productBenches.length > 0) {
+    const unavailable = peerUnavailable();
+    if (unavailable) log(`peer skipped: ${unavailable}`);
+    const product = new Map<string, { ms: number; threads: number }>();
+    for (const n of args.threads) {
+      const used = await setProductThreads(n, info.nativeKernels);
+      for (const b of productBenches) {
+        log(`product ${b} threads=${n} (backend threads ${used}) ...`);
+        const r =
+          b === "unet-train"
+            ? benchUnetTrain(args.steps, args.warmup)
+            : b === "unet-infer"
+              ? benchUnetInfer(args.steps, args.warmup)
+              : benchGanTrain(args.steps, args.warmup);
+        log(`product ${b} threads=${n}: median ${r.median} ms, min ${r.min} ms, params ${r.params}`);
+        product.set(`${b}@${n}`, { ms: r.median, threads: used });
+      }
+    }
+    let peer: PeerFigure[] = [];
+    if (!unavailable) {
+      const benches = [...new Set(productBenches.map((b) => (b.startsWith("unet") ? "unet" : "gan")))] as (
+        | "unet"
+        | "gan"
+      )[];
+      peer = runTorchPeer({ benches, threads: args.threads, steps: args.steps, warmup: args.warmup, log });
+    }
+    for (const n of args.threads) {
+      for (const b of productBenches) {
+        const p = product.get(`${b}@${n}`);
+        const q = peer.find((f) => f.bench === b && f.threads === n);
+        const note = [
+          p && p.threads !== n ? `product backend runs ${p.threads} thread(s)` : "",
+          unavailable ? `peer skipped: ${unavailable}` : q ? `peer torch ${q.torch}` : "peer gave no figure",
+        ]
+          .filter(Boolean)
+          .join("; ");
+        emit({
+          bench: b,
+          product_ms: p?.ms,
+          peer_ms: q?.ms_median,
+          ratio: p && q ? round(p.ms / q.ms_median) : undefined,
+          threads: n,
+          backend,
+          note,
+        });
+      }
+    }
+  }
+
+  for (const m of MODULES) {
+    if (args.only && !m.names.some((n) => args.only?.has(n))) continue;
+    let mod: Record<string, unknown>;
+    try {
+      mod = (await import(m.file)) as Record<string, unknown>;
+    } catch (e) {
+      log(`${m.names[0]}: module ${m.file} not present, skipped (${(e as Error).message.split("\n")[0]})`);
+      continue;
+    }
+    const fn = mod[m.fn];
+    if (typeof fn !== "function") {
+      log(`${m.names[0]}: ${m.file} has no ${m.fn}(), skipped`);
+      continue;
+    }
+    try {
+      const results = (await fn(m.options(args, log))) as BenchResult[];
+      for (const r of results) emit(r);
+    } catch (e) {
+      log(`${m.names[0]} failed: ${(e as Error).message}`);
+      emit({ bench: m.names[0], note: `failed: ${(e as Error).message}` });
+    }
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (e) => {
+    process.stderr.write(`bench failed: ${(e as Error).message}\n`);
+    process.exit(1);
+  },
+);

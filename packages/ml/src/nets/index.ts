@@ -1,0 +1,3 @@
+export * from "./bench-gan.js";
+export * from "./bench-unet.js";
+export * from "./protocol.js";
