@@ -20,3 +20,6 @@ export * from "./cohort/scan-fs.js";
 export * from "./cohort/split.js";
 export * from "./cohort/validate.js";
 export * from "./cohort/prepare.js";
+export * from "./dataset/manifest.js";
+export * from "./dataset/shard-reader.js";
+export * from "./dataset/shard-writer.js";

@@ -2,7 +2,7 @@ import { InvalidInput } from "@synthmri/platform";
 import { baseAffine, type Mat4, qformAffine, sformAffine, voxelSizes } from "./affine.js";
 import type { DatatypeInfo, StoredArray } from "./datatypes.js";
 import { gunzipCapped, gunzipPrefix, isGzip } from "./gunzip.js";
-import { datatypeOf, imageBytes, type NiftiHeader, parseHeader, sniffNifti } from "./header.js";
+import { datatypeOf, imageBytes, type NiftiHeader, parseHeader } from "./header.js";
 
 export type AffineSource = "sform" | "qform" | "fallback";
 
@@ -51,9 +51,6 @@ export function readNifti(bytes: Uint8Array, name = "input"): NiftiVolume {
     raw = gunzipCapped(bytes, cap, name);
   } else {
     raw = bytes;
-  }
-  if (!sniffNifti(raw)) {
-    header = parseHeader(raw, name); // throws the "not NIfTI" message
   }
   header = parseHeader(raw, name, raw.length);
   const datatype = datatypeOf(header, name);
