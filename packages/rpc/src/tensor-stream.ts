@@ -5,6 +5,8 @@ import { DataType, type TensorFrame, TensorFrameSchema, type TensorHeader } from
 import { InvalidInput } from "@synthmri/platform";
 
 export const DEFAULT_CHUNK_BYTES = 1024 * 1024;
+/** TensorHeader.total_bytes is a uint32. */
+const MAX_TENSOR_BYTES_ON_WIRE = 0xffffffff;
 /** Largest tensor a receiver accepts unless told otherwise (a header cannot make it allocate more). */
 export const DEFAULT_MAX_TENSOR_BYTES = 2 * 1024 * 1024 * 1024;
 
@@ -65,6 +67,9 @@ export function* tensorFrames(tensor: TensorLike, chunkBytes = DEFAULT_CHUNK_BYT
   }
   const bytes = new Uint8Array(tensor.data.buffer, tensor.data.byteOffset, tensor.data.byteLength);
   const total = expectedBytes(tensor.dtype, tensor.shape);
+  if (total > MAX_TENSOR_BYTES_ON_WIRE) {
+    throw new InvalidInput(`tensor of ${total} bytes is too large for one stream tensor; send it as several tensors`);
+  }
   if (total !== bytes.byteLength) {
     throw new InvalidInput(
       `tensor data has ${bytes.byteLength} bytes but dtype ${DataType[tensor.dtype]} and shape [${tensor.shape.join(", ")}] need ${total}`,
