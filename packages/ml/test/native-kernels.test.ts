@@ -144,6 +144,27 @@ describe.skipIf(addon == null)("native kernels vs stock cpu", () => {
       expect(err).toBeLessThan(TOL);
     });
 
+    it(`add (same shape, bias broadcast both ways, general broadcast) and last-axis concat (${threads}t)`, () => {
+      setNativeThreads(threads);
+      const next = seeded(23);
+      const a = rand([2, 5, 3, 7], next);
+      const b = rand([2, 5, 3, 7], next);
+      const bias = rand([7], next);
+      const col = rand([2, 5, 1, 7], next);
+      const c = rand([2, 5, 3, 4], next);
+      const err = compare(() => [
+        tf.add(a, b),
+        tf.add(a, bias),
+        tf.add(bias, a),
+        tf.add(a, col),
+        tf.concat([a, c, b], 3),
+        tf.concat([a, b], 1),
+      ]);
+      tf.dispose([a, b, bias, col, c]);
+      maxErr.addConcat = Math.max(maxErr.addConcat ?? 0, err);
+      expect(err).toBe(0);
+    });
+
     it(`fused conv2d with bias + relu (${threads}t)`, () => {
       setNativeThreads(threads);
       const next = seeded(5);

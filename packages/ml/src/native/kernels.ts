@@ -188,7 +188,62 @@ export function makeKernels(addon: NativeAddon): Record<string, NativeKernel> {
     return backend.makeTensorInfo(r[1], "float32", r[0]);
   };
 
+  // Bias-style broadcast adds (x[..., c] + b[c]) and same-shape adds: the stock kernel indexes every element through a
+  // generic broadcast map (~20x slower than this loop); other broadcasts go to it.
+  const add: NativeKernel = ({ a, b }, backend) => {
+    const av = floats(backend, a);
+    const bv = floats(backend, b);
+    if (av == null || bv == null) return null;
+    const sameShape = a.shape.length === b.shape.length && a.shape.every((d, i) => d === b.shape[i]);
+    if (sameShape) {
+      const out = new Float32Array(av.length);
+      for (let i = 0; i < out.length; i++) out[i] = av[i] + bv[i];
+      return backend.makeTensorInfo([...a.shape], "float32", out);
+    }
+    const [big, bigV, small] = av.length >= bv.length ? [a, av, bv] : [b, bv, av];
+    const smallShape = big === a ? b.shape : a.shape;
+    const c = big.shape[big.shape.length - 1];
+    if (smallShape.reduce((p, d) => p * d, 1) !== c || smallShape[smallShape.length - 1] !== c || small.length !== c)
+      return null;
+    const out = new Float32Array(bigV.length);
+    for (let i = 0; i < out.length; i += c) for (let k = 0; k < c; k++) out[i + k] = bigV[i + k] + small[k];
+    return backend.makeTensorInfo([...big.shape], "float32", out);
+  };
+
+  // Concatenation along the last axis (U-Net skip connections); other axes go to the stock kernel.
+  const concat: NativeKernel = (inputs, backend, attrs) => {
+    const parts = Object.values(inputs);
+    if (parts.length === 0) return null;
+    const rank = parts[0].shape.length;
+    const axis = (attrs.axis as number) < 0 ? rank + (attrs.axis as number) : (attrs.axis as number);
+    if (axis !== rank - 1 || rank < 2) return null;
+    const lead = parts[0].shape.slice(0, -1);
+    const vals: Float32Array[] = [];
+    for (const p of parts) {
+      const v = floats(backend, p);
+      if (v == null || p.shape.length !== rank || p.shape.slice(0, -1).some((d, i) => d !== lead[i])) return null;
+      vals.push(v);
+    }
+    const widths = parts.map((p) => p.shape[rank - 1]);
+    const total = widths.reduce((x, y) => x + y, 0);
+    const rows = lead.reduce((x, y) => x * y, 1);
+    const out = new Float32Array(rows * total);
+    let offset = 0;
+    vals.forEach((v, j) => {
+      const w = widths[j];
+      for (let r = 0; r < rows; r++) {
+        const src = r * w;
+        const dst = r * total + offset;
+        for (let k = 0; k < w; k++) out[dst + k] = v[src + k];
+      }
+      offset += w;
+    });
+    return backend.makeTensorInfo([...lead, total], "float32", out);
+  };
+
   return {
+    Add: add,
+    Concat: concat,
     Conv2D: conv2d,
     FusedConv2D: fusedConv2d,
     Conv2DBackpropInput: backpropInput,
