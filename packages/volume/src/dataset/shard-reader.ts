@@ -32,11 +32,15 @@ export interface ReadSlicesOptions {
 export type DatasetFileReader = (path: string) => Promise<Uint8Array>;
 
 /** Slices of the selection, without reading any pixel (for progress / ETA): exact when no subject filter is set. */
-export function countSelected(fields: DatasetFields, opts: Pick<ReadSlicesOptions, "split" | "maxSlices" | "subjectKeys">): number {
+export function countSelected(
+  fields: DatasetFields,
+  opts: Pick<ReadSlicesOptions, "split" | "maxSlices" | "subjectKeys">,
+): number {
   let n = 0;
   if (opts.subjectKeys && opts.subjectKeys.length > 0) {
     const keys = new Set(opts.subjectKeys);
-    for (const s of fields.subjects) if (keys.has(s.key) && (opts.split === "all" || s.split === opts.split)) n += s.sliceCount;
+    for (const s of fields.subjects)
+      if (keys.has(s.key) && (opts.split === "all" || s.split === opts.split)) n += s.sliceCount;
   } else {
     for (const s of shardsOf(fields, opts.split)) n += s.count;
   }
@@ -64,7 +68,11 @@ export async function* readDatasetSlices(
     if (i < 0) throw new InvalidInput(`channel ${c} is not stored in this dataset (it has ${stored.join(", ")})`);
     return i;
   });
-  if (opts.resize !== undefined && opts.resize !== 0 && !(Number.isInteger(opts.resize) && opts.resize >= 4 && opts.resize <= 1024)) {
+  if (
+    opts.resize !== undefined &&
+    opts.resize !== 0 &&
+    !(Number.isInteger(opts.resize) && opts.resize >= 4 && opts.resize <= 1024)
+  ) {
     throw new InvalidInput(`resize ${opts.resize} must be an integer from 4 to 1024 (or 0 for the stored size)`);
   }
   const keys = opts.subjectKeys && opts.subjectKeys.length > 0 ? new Set(opts.subjectKeys) : undefined;
@@ -93,7 +101,15 @@ export async function* readDatasetSlices(
   let sliceIndex: number[] = [];
   let subject: string[] = [];
   const take = (): SliceBatch => {
-    const b: SliceBatch = { height: H, width: W, channels: outC, count: n, data: buf.subarray(0, n * H * W * outC), sliceIndex, subject };
+    const b: SliceBatch = {
+      height: H,
+      width: W,
+      channels: outC,
+      count: n,
+      data: buf.subarray(0, n * H * W * outC),
+      sliceIndex,
+      subject,
+    };
     buf = new Uint8Array(batchSize * H * W * outC);
     n = 0;
     sliceIndex = [];
@@ -108,7 +124,9 @@ export async function* readDatasetSlices(
       const bytes = await readFile(s.path);
       const d = decodeShard(bytes, s.path);
       if (d.height !== H || d.width !== W || d.channels !== C) {
-        throw new InvalidInput(`${s.path}: shard slices are ${d.height}x${d.width}x${d.channels}, manifest says ${H}x${W}x${C}`);
+        throw new InvalidInput(
+          `${s.path}: shard slices are ${d.height}x${d.width}x${d.channels}, manifest says ${H}x${W}x${C}`,
+        );
       }
       decoded.push(d);
     }

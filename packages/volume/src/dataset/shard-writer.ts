@@ -64,7 +64,15 @@ export class DatasetShardWriter {
     let p = this.pending.get(split);
     for (let i = 0; i < batch.count; ) {
       if (!p) {
-        p = { height: batch.height, width: batch.width, channels: batch.channels, parts: [], count: 0, sliceIndex: [], subject: [] };
+        p = {
+          height: batch.height,
+          width: batch.width,
+          channels: batch.channels,
+          parts: [],
+          count: 0,
+          sliceIndex: [],
+          subject: [],
+        };
         this.pending.set(split, p);
       }
       const take = Math.min(per - p.count, batch.count - i);
@@ -82,7 +90,11 @@ export class DatasetShardWriter {
   }
 
   /** Writes the partly filled shards; returns every shard written, in order. */
-  async finish(): Promise<{ shards: DatasetShard[]; sliceCounts: Record<DatasetSplit, number>; sliceShape?: [number, number, number] }> {
+  async finish(): Promise<{
+    shards: DatasetShard[];
+    sliceCounts: Record<DatasetSplit, number>;
+    sliceShape?: [number, number, number];
+  }> {
     for (const [split, p] of [...this.pending]) await this.flush(split, p);
     const sliceCounts = { train: 0, test: 0 };
     for (const s of this.shards) sliceCounts[s.split] += s.count;
