@@ -15,7 +15,7 @@ describe("backend resolver", () => {
     delete process.env.TF_BACKEND;
   });
 
-  it("without tfjs-node installed, auto picks native cpu or wasm, once, and logs it once", async () => {
+  it("without tfjs-node installed, auto picks wasm with SIMD, once, and logs it once", async () => {
     expect(backendInfo()).toBeNull();
     const lines: string[] = [];
     const logger = {
@@ -27,9 +27,8 @@ describe("backend resolver", () => {
     };
     const [a, b] = await Promise.all([initBackend({ logger }), initBackend({ logger })]);
     expect(a).toBe(b);
-    // cpu when the native kernel addon built (it replaces cpu kernels), else wasm with SIMD.
-    expect(a.name).toBe(a.nativeKernels ? "cpu" : "wasm");
-    if (a.name === "wasm") expect(a.simd).toBe(true);
+    expect(a.name).toBe("wasm");
+    expect(a.simd).toBe(true);
     expect(tf.getBackend()).toBe(a.name);
     expect(lines.filter((l) => l === "compute backend")).toHaveLength(1);
     expect(backendInfo()).toBe(a);

@@ -1,5 +1,8 @@
-// Backend resolver: tfjs-node-gpu -> tfjs-node -> cpu with the project's native kernel addon (when it
-// built) -> wasm (SIMD, with the project's kernels) -> cpu.
+// Backend resolver: tfjs-node-gpu -> tfjs-node -> wasm (SIMD, with the project's kernels) -> cpu.
+// cpu with the project's native kernel addon is chosen by TF_BACKEND=cpu / preferred "cpu", and by auto
+// only once NATIVE_CPU_BEFORE_WASM is true: measured 2026-11-25, a bench-unet step at batch 1 x 32^2 took
+// 2.6 s on cpu+native against 1.2 s on wasm, because the JS cpu backend's elementwise and broadcasting
+// kernels (not the convs) dominate there.
 // TF_BACKEND overrides. Optional native packages are located with createRequire().resolve before any
 // import, so their absence costs a failed path lookup and logs nothing.
 import { createRequire } from "node:module";
@@ -23,6 +26,7 @@ export interface BackendInfo {
   simd?: boolean;
 }
 
+const NATIVE_CPU_BEFORE_WASM = process.env.SYNTHMRI_NATIVE_FIRST === "1";
 const PREFERENCES: BackendPreference[] = ["auto", "tensorflow-gpu", "tensorflow", "wasm", "cpu"];
 const require = createRequire(import.meta.url);
 let chosen: BackendInfo | null = null;
@@ -170,7 +174,7 @@ async function resolve(opts: {
   const chain = [
     attempts["tensorflow-gpu"],
     attempts.tensorflow,
-    () => useJs("cpu", { requireNative: true, threads: opts.threads }, log),
+    ...(NATIVE_CPU_BEFORE_WASM ? [() => useJs("cpu", { requireNative: true, threads: opts.threads }, log)] : []),
     attempts.wasm,
     attempts.cpu,
   ];
