@@ -1,0 +1,125 @@
+// Compare: evaluations grouped into training conditions (each evaluation = one training run) -> the seed-000
+// Table 1: per class mean ± std of Dice over runs, paired sign-flip p-values of every condition against the
+// reference (real-only) condition on per-subject Dice, Bonferroni-corrected over the report's comparisons.
+import { InvalidInput, type ArtifactStore, type ObjectRef, throwIfAborted } from "@synthmri/platform";
+import {
+  conditionFromRuns,
+  type ConditionInput,
+  type EmptyPolicy,
+  renderReport,
+  type SegClass,
+  SEG_CLASSES,
+  type SignFlipOptions,
+} from "@synthmri/ml";
+import { readEvaluation, readSubjectMetrics } from "./evaluation-store.js";
+import type { RunControl } from "./evaluate.js";
+import { checkOutputDir, type StoredReport, writeReport } from "./report-store.js";
+
+export interface CompareParams {
+  reportId: string;
+  conditions: { name: string; evaluationIds: string[] }[];
+  /** Reference (baseline) condition; empty = the first. */
+  reference: string;
+  classes: SegClass[];
+  permutation: SignFlipOptions;
+  title: string;
+  outputDir: string;
+}
+
+export function checkCompareParams(p: CompareParams): void {
+  if (p.conditions.length === 0) throw new InvalidInput("compare needs at least one condition with evaluation ids");
+  const names = new Set<string>();
+  for (const c of p.conditions) {
+    if (!c.name.trim()) throw new InvalidInput("a condition has an empty name; name every condition (table row)");
+    if (names.has(c.name)) throw new InvalidInput(`condition "${c.name}" appears twice; names must be unique`);
+    names.add(c.name);
+    if (c.evaluationIds.length === 0)
+      throw new InvalidInput(`condition "${c.name}" has no evaluation ids; evaluate its trained models first`);
+    if (new Set(c.evaluationIds).size !== c.evaluationIds.length)
+      throw new InvalidInput(`condition "${c.name}" lists an evaluation twice; each run counts once`);
+  }
+  if (p.reference && !names.has(p.reference))
+    throw new InvalidInput(`reference condition "${p.reference}" is not among [${[...names].join(", ")}]`);
+  for (const cls of p.classes)
+    if (!SEG_CLASSES.includes(cls)) throw new InvalidInput(`class "${cls}" is unknown; use ${SEG_CLASSES.join(", ")}`);
+  checkOutputDir(p.outputDir);
+}
+
+export async function runCompare(
+  deps: { artifacts: ArtifactStore; provenance?: Record<string, unknown> },
+  p: CompareParams,
+  control: RunControl = {},
+): Promise<StoredReport> {
+  checkCompareParams(p);
+  const progress = control.progress ?? (() => {});
+  const inputs: ObjectRef[] = [];
+  const conditions: ConditionInput[] = [];
+  let policy: EmptyPolicy | undefined;
+  let dataset: { id: string; split: string; from: string } | undefined;
+  const total = p.conditions.reduce((s, c) => s + c.evaluationIds.length, 0);
+  let loaded = 0;
+  for (const c of p.conditions) {
+    const runs = [];
+    for (const id of c.evaluationIds) {
+      throwIfAborted(control.signal);
+      const ev = await readEvaluation(deps.artifacts, id);
+      inputs.push(ev.manifest);
+      policy ??= ev.info.emptyPolicy;
+      if (ev.info.emptyPolicy !== policy)
+        throw new InvalidInput(
+          `evaluation ${id} used empty-case policy ${ev.info.emptyPolicy} but others used ${policy}; re-evaluate with one policy`,
+        );
+      dataset ??= { id: ev.info.datasetId, split: ev.info.split, from: id };
+      if (ev.info.datasetId !== dataset.id || ev.info.split !== dataset.split)
+        throw new InvalidInput(
+          `evaluation ${id} is on dataset ${ev.info.datasetId} (${ev.info.split}) but ${dataset.from} is on ` +
+            `${dataset.id} (${dataset.split}); paired tests need every condition on the same test subjects`,
+        );
+      runs.push(await readSubjectMetrics(deps.artifacts, id));
+      loaded++;
+      progress({ fraction: (0.5 * loaded) / total, phase: "load", message: `${loaded}/${total} evaluations loaded` });
+    }
+    conditions.push(conditionFromRuns(c.name, runs));
+  }
+  progress({ fraction: 0.5, phase: "statistics", message: "permutation tests" });
+  const classes = p.classes.length ? p.classes : [...SEG_CLASSES];
+  const baseline = p.reference || p.conditions[0].name;
+  const rendered = renderReport(conditions, {
+    baseline,
+    classes,
+    emptyPolicy: policy,
+    permutation: p.permutation,
+    title: p.title || undefined,
+  });
+  throwIfAborted(control.signal);
+
+  const summary: Record<string, number> = {};
+  for (const c of rendered.json.conditions)
+    for (const cls of classes) {
+      const m = c.dice[cls]?.mean;
+      if (m !== null && m !== undefined) summary[`dice_${c.name}_${cls}`] = m;
+    }
+  for (const cmp of rendered.json.comparisons) {
+    summary[`p_value_${cmp.b}_vs_${cmp.a}_${cmp.class}`] = cmp.p_value;
+    summary[`p_corrected_${cmp.b}_vs_${cmp.a}_${cmp.class}`] = cmp.p_corrected;
+  }
+  summary.n_subjects = rendered.json.n_subjects;
+  summary.n_comparisons = rendered.json.correction.n_comparisons;
+
+  progress({ fraction: 0.9, phase: "store", message: "writing report" });
+  return writeReport(
+    deps.artifacts,
+    p.reportId,
+    { kind: "compare", summary, outputDir: checkOutputDir(p.outputDir) },
+    {
+      "report.md": rendered.markdown,
+      "report.json": rendered.jsonText,
+      "per_subject.csv": rendered.perSubjectCsv,
+      "summary.csv": rendered.summaryCsv,
+      ...rendered.figures,
+    },
+    inputs,
+    { ...p, reportId: undefined },
+    deps.provenance,
+  );
+}

@@ -1,0 +1,149 @@
+// MemorizationReport (seed 004): for every synthetic sample, per channel, the highest normalized
+// cross-correlation and the smallest L2 distance to any real TRAINING slice; samples at or over the NCC
+// threshold are flagged as near-copies. The same check is the partner flow's gate: see memorization-gate.ts.
+import { InvalidInput, type ArtifactStore, type ObjectRef } from "@synthmri/platform";
+import { type ImageSet, memorizationReport, sampleGrid, toCsv } from "@synthmri/ml";
+import type { RunControl } from "./evaluate.js";
+import { collectImages } from "./collect.js";
+import { jsonWithNull } from "./evaluation-store.js";
+import { buildMemorizationGate, DEFAULT_NCC_THRESHOLD } from "./memorization-gate.js";
+import type { SliceSource } from "./ports.js";
+import { CHANNEL_NAMES } from "./quality.js";
+import { type StoredReport, writeReport } from "./report-store.js";
+
+export interface MemorizationParams {
+  reportId: string;
+  syntheticDatasetId: string;
+  realDatasetId: string;
+  /** 0 = DEFAULT_NCC_THRESHOLD. */
+  nccThreshold: number;
+  /** Channel indices (0 T1, 1 T1CE, 2 T2, 3 FLAIR, 4 mask); empty = all. */
+  channels: number[];
+  /** Synthetic samples used (0 = all). */
+  maxSamples: number;
+}
+
+/** How many flagged pairs the figure shows. */
+const FIGURE_PAIRS = 6;
+
+/** Synthetic sample next to its nearest real slice, for each of the first flagged samples. */
+function pairsFigure(syn: ImageSet, real: ImageSet, pairs: { s: number; r: number }[]): Buffer {
+  const per = syn.h * syn.w * syn.c;
+  const data = new Uint8Array(pairs.length * 2 * per);
+  pairs.forEach(({ s, r }, i) => {
+    data.set(syn.data.subarray(s * per, (s + 1) * per) as Uint8Array, 2 * i * per);
+    data.set(real.data.subarray(r * per, (r + 1) * per) as Uint8Array, (2 * i + 1) * per);
+  });
+  return sampleGrid({ data, n: pairs.length * 2, h: syn.h, w: syn.w, c: syn.c }, { columns: 2 });
+}
+
+export async function runMemorization(
+  deps: { source: SliceSource; artifacts: ArtifactStore; provenance?: Record<string, unknown> },
+  p: MemorizationParams,
+  control: RunControl = {},
+): Promise<StoredReport> {
+  const progress = control.progress ?? (() => {});
+  if (!p.syntheticDatasetId || !p.realDatasetId)
+    throw new InvalidInput("synthetic_dataset_id and real_dataset_id are both required");
+  const threshold = p.nccThreshold || DEFAULT_NCC_THRESHOLD;
+  const [syn, real] = await Promise.all([
+    deps.source.describe(p.syntheticDatasetId, { signal: control.signal }),
+    deps.source.describe(p.realDatasetId, { signal: control.signal }),
+  ]);
+  progress({ fraction: 0.02, phase: "load", message: "reading the real training slices" });
+  // All five channels are read so the figure can show the pair; the gate checks only the requested ones.
+  const { gate, real: realSet } = await buildMemorizationGate(deps.source, real.id, {
+    channels: p.channels.length ? p.channels : undefined,
+    nccThreshold: threshold,
+    signal: control.signal,
+  });
+  progress({ fraction: 0.3, phase: "load", message: "reading the synthetic samples" });
+  const synSet = await collectImages(deps.source, syn.id, "memorization report (synthetic)", {
+    split: "all",
+    maxSlices: p.maxSamples,
+    signal: control.signal,
+  });
+  progress({ fraction: 0.4, phase: "match", message: `matching ${synSet.n} samples against ${realSet.n} slices` });
+  const rep = memorizationReport(synSet, gate);
+  const names = rep.channels.map((c) => CHANNEL_NAMES[c] ?? `c${c}`);
+
+  const summary: Record<string, number> = {
+    memorized_count: rep.flagged.length,
+    memorized_fraction: rep.flagged.length / rep.nSynthetic,
+    n_synthetic: rep.nSynthetic,
+    n_real: rep.nReal,
+    ncc_threshold: rep.nccThreshold,
+    max_ncc: Math.max(...rep.samples.map((s) => s.maxNcc)),
+  };
+  rep.perChannel.forEach((pc, i) => {
+    summary[`max_ncc_${names[i]}`] = pc.ncc.quantiles[pc.ncc.quantiles.length - 1].value;
+    summary[`median_ncc_${names[i]}`] = pc.ncc.quantiles.find((q) => q.q === 0.5)?.value ?? Number.NaN;
+    summary[`min_l2_${names[i]}`] = pc.l2.quantiles[0].value;
+  });
+  const samplesCsv = toCsv(
+    ["sample", "channel", "max_ncc", "ncc_real_index", "min_l2", "l2_real_index", "flagged"],
+    rep.samples.flatMap((s) =>
+      s.perChannel.map((c, i) => [s.index, names[i], c.maxNcc, c.nccIndex, c.minL2, c.l2Index, s.maxNcc >= threshold]),
+    ),
+  );
+  const flaggedCsv = toCsv(
+    ["sample", "max_ncc", "reason"],
+    rep.flagged.map((f) => [f.index, f.maxNcc, f.reason]),
+  );
+  const files: Record<string, string | Buffer> = {
+    "report.json": jsonWithNull({
+      schema: "synthmri.memorization/v1",
+      synthetic_dataset: syn.id,
+      real_dataset: real.id,
+      real_split: "train",
+      n_synthetic: rep.nSynthetic,
+      n_real: rep.nReal,
+      channels: names,
+      ncc_threshold: rep.nccThreshold,
+      per_channel: rep.perChannel.map((pc, i) => ({ channel: names[i], ncc: pc.ncc, l2: pc.l2 })),
+      flagged: rep.flagged,
+      definitions: {
+        max_ncc: "max over real training slices of the zero-shift normalized cross-correlation, per channel",
+        min_l2: "min over real training slices of the Euclidean distance of the 0-255 pixel values, per channel",
+        flagged: `max NCC >= ${rep.nccThreshold} in any checked channel`,
+      },
+    }),
+    "samples.csv": samplesCsv,
+    "flagged.csv": flaggedCsv,
+  };
+  const shown = rep.flagged.slice(0, FIGURE_PAIRS).map((f) => {
+    const m = rep.samples[f.index];
+    const best = m.perChannel.reduce((bi, c, i, all) => (c.maxNcc > all[bi].maxNcc ? i : bi), 0);
+    return { s: f.index, r: m.perChannel[best].nccIndex };
+  });
+  if (shown.length) files["flagged_pairs.png"] = pairsFigure(synSet, realSet, shown);
+  files["report.md"] = [
+    "# Memorization: synthetic samples vs real training slices",
+    "",
+    `${rep.nSynthetic} samples of synthetic dataset ${syn.id} against ${rep.nReal} training slices of ${real.id}; ` +
+      `channels ${names.join(", ")}; flagged when max NCC >= ${rep.nccThreshold}.`,
+    "",
+    `**Flagged: ${rep.flagged.length} of ${rep.nSynthetic}.**`,
+    "",
+    "| Channel | max NCC: median | p95 | max | min L2 |",
+    "|---|---|---|---|---|",
+    ...rep.perChannel.map((pc, i) => {
+      const q = (x: number) => pc.ncc.quantiles.find((v) => v.q === x)?.value ?? Number.NaN;
+      return `| ${names[i]} | ${q(0.5).toFixed(4)} | ${q(0.95).toFixed(4)} | ${q(1).toFixed(4)} | ${pc.l2.quantiles[0].value.toFixed(2)} |`;
+    }),
+    "",
+    shown.length ? "Flagged pairs (synthetic left, nearest real right): ![pairs](flagged_pairs.png)" : "",
+    "",
+  ].join("\n");
+  progress({ fraction: 0.95, phase: "store", message: "writing report" });
+  const inputs = [syn.manifest, real.manifest].filter((r): r is ObjectRef => r !== undefined);
+  return writeReport(
+    deps.artifacts,
+    p.reportId,
+    { kind: "memorization", summary, outputDir: "" },
+    files,
+    inputs,
+    { ...p, reportId: undefined, nccThreshold: threshold },
+    deps.provenance,
+  );
+}

@@ -1,0 +1,77 @@
+// Proto enums <-> the domain's plain values.
+import { Correction, EmptyCasePolicy, Modality, Split, TumorClass } from "@synthmri/contracts";
+import { InvalidInput } from "@synthmri/platform";
+import type { EmptyPolicy, SegClass } from "@synthmri/ml";
+import type { SplitName } from "../domain/ports.js";
+
+export function emptyPolicyFromProto(p: EmptyCasePolicy): EmptyPolicy {
+  if (p === EmptyCasePolicy.EXCLUDE) return "nan-excluded";
+  if (p === EmptyCasePolicy.ONE || p === EmptyCasePolicy.UNSPECIFIED) return "both-empty-1";
+  throw new InvalidInput(`empty_case_policy ${p} is unknown; use EMPTY_CASE_POLICY_ONE or EMPTY_CASE_POLICY_EXCLUDE`);
+}
+
+export function emptyPolicyToProto(p: EmptyPolicy): EmptyCasePolicy {
+  return p === "nan-excluded" ? EmptyCasePolicy.EXCLUDE : EmptyCasePolicy.ONE;
+}
+
+export function splitFromProto(s: Split, fallback: SplitName): SplitName {
+  switch (s) {
+    case Split.UNSPECIFIED:
+      return fallback;
+    case Split.TRAIN:
+      return "train";
+    case Split.TEST:
+      return "test";
+    case Split.ALL:
+      return "all";
+    default:
+      throw new InvalidInput(`split ${s} is unknown; use SPLIT_TRAIN, SPLIT_TEST or SPLIT_ALL`);
+  }
+}
+
+export function splitToProto(s: SplitName): Split {
+  return s === "train" ? Split.TRAIN : s === "test" ? Split.TEST : Split.ALL;
+}
+
+const CLASSES: Partial<Record<TumorClass, SegClass>> = {
+  [TumorClass.NCR]: "NCR",
+  [TumorClass.ED]: "ED",
+  [TumorClass.ET]: "ET",
+  [TumorClass.WT]: "WT",
+  [TumorClass.TC]: "TC",
+};
+
+export function classesFromProto(classes: readonly TumorClass[]): SegClass[] {
+  return classes.map((c) => {
+    const cls = CLASSES[c];
+    if (!cls) throw new InvalidInput(`class ${c} is not a tumour class; use TUMOR_CLASS_NCR, _ED, _ET, _WT or _TC`);
+    return cls;
+  });
+}
+
+/** Channel index of a modality in the 5-channel slices (T1, T1CE, T2, FLAIR, mask). */
+export function channelsFromProto(mods: readonly Modality[]): number[] {
+  const index: Partial<Record<Modality, number>> = {
+    [Modality.T1]: 0,
+    [Modality.T1CE]: 1,
+    [Modality.T2]: 2,
+    [Modality.FLAIR]: 3,
+    [Modality.SEG]: 4,
+  };
+  const out = mods.map((m) => {
+    const i = index[m];
+    if (i === undefined)
+      throw new InvalidInput(`channel ${m} is not a modality; use MODALITY_T1, _T1CE, _T2, _FLAIR or _SEG`);
+    return i;
+  });
+  if (new Set(out).size !== out.length) throw new InvalidInput("a channel is listed twice");
+  return out;
+}
+
+export function checkCorrection(c: Correction): void {
+  if (c === Correction.NONE)
+    throw new InvalidInput(
+      "correction NONE is not offered: reports are Bonferroni-corrected across their comparisons; use CORRECTION_BONFERRONI (raw p-values are in report.json as p_value)",
+    );
+  if (c !== Correction.UNSPECIFIED && c !== Correction.BONFERRONI) throw new InvalidInput(`correction ${c} is unknown`);
+}

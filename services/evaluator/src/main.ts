@@ -1,0 +1,80 @@
+// Evaluator process: config, logger, object store (embedded when S3_ENDPOINT is unset), compute backend (the
+// feature distance runs a small net), job runner with recovery, clients of ingest and segmenter, the gRPC
+// server on EVALUATOR_PORT, graceful shutdown on SIGTERM/SIGINT.
+import { IngestService, SegmenterService } from "@synthmri/contracts";
+import { initBackend } from "@synthmri/ml";
+import {
+  ArtifactStore,
+  createLogger,
+  FailedPrecondition,
+  JobRunner,
+  loadConfigOrExit,
+  openObjectStore,
+} from "@synthmri/platform";
+import { createClient, shutdownOnSignals, type TlsOptions } from "@synthmri/rpc";
+import { IngestSliceSource } from "./adapters/ingest-source.js";
+import { GrpcSegmenter } from "./adapters/segmenter-client.js";
+import { resumeHandlers } from "./handlers/job-work.js";
+import { startServer } from "./server.js";
+
+async function main(): Promise<void> {
+  const config = loadConfigOrExit();
+  const logger = createLogger({ name: "evaluator", level: config.logLevel });
+  const ingestAddr = config.services.ingest.addr;
+  const segmenterAddr = config.services.segmenter.addr;
+  if (!ingestAddr || !segmenterAddr)
+    throw new FailedPrecondition(
+      "INGEST_ADDR and SEGMENTER_ADDR must be set (or their ports non-zero) for the evaluator",
+    );
+  const backend = await initBackend({ preferred: config.tfBackend, logger });
+  const objects = await openObjectStore(config, logger);
+  const provenance = { service: "evaluator", backend: backend.name };
+  const artifacts = new ArtifactStore({ store: objects.store, logger, provenance });
+  const jobs = new JobRunner({
+    store: objects.store,
+    service: "evaluator",
+    logger,
+    concurrency: config.jobConcurrency,
+  });
+  const tls: TlsOptions | undefined = config.tls.enabled
+    ? {
+        certPath: config.tls.certFile,
+        keyPath: config.tls.keyFile,
+        caPath: config.tls.caFile,
+        requireClientCert: config.tls.clientAuth,
+      }
+    : undefined;
+  const clientOptions = { tls, maxMessageBytes: config.grpc.maxMessageBytes };
+  const ingest = createClient(IngestService, ingestAddr, clientOptions);
+  const segmenter = createClient(SegmenterService, segmenterAddr, clientOptions);
+  const deps = {
+    artifacts,
+    jobs,
+    source: new IngestSliceSource(ingest),
+    segmenter: new GrpcSegmenter(segmenter),
+    logger,
+    provenance,
+  };
+  const started = await startServer(deps, {
+    host: config.host,
+    port: config.services.evaluator.port,
+    server: { maxMessageBytes: config.grpc.maxMessageBytes, tls },
+  });
+  const { resumed, failed } = await jobs.recover(resumeHandlers(deps));
+  logger.info("evaluator ready", { port: started.port, resumedJobs: resumed.length, failedJobs: failed.length });
+  shutdownOnSignals(started.server, {
+    logger,
+    drainTimeoutMs: config.grpc.shutdownGraceMs,
+    onStopped: async () => {
+      await jobs.shutdown({ graceMs: config.grpc.shutdownGraceMs });
+      ingest.close();
+      segmenter.close();
+      await objects.close();
+    },
+  });
+}
+
+main().catch((e) => {
+  process.stderr.write(`evaluator failed to start: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,58 @@
+// The evaluator's gRPC server, built from its dependencies (no globals): tests build it with fake ingest and
+// segmenter services on port 0 and the embedded store; main.ts with the real ones.
+import { EvaluatorService, JobService } from "@synthmri/contracts";
+import type { ArtifactStore, JobRunner, Logger } from "@synthmri/platform";
+import { createServer, type RpcServer, type ServerOptions } from "@synthmri/rpc";
+import type { QualitySettings } from "./domain/quality.js";
+import type { Segmenter, SliceSource } from "./domain/ports.js";
+import { evaluatorHandlers } from "./handlers/evaluator.js";
+import { resumeHandlers } from "./handlers/job-work.js";
+import { jobHandlers } from "./handlers/jobs.js";
+
+export interface EvaluatorDeps {
+  artifacts: ArtifactStore;
+  jobs: JobRunner;
+  source: SliceSource;
+  segmenter: Segmenter;
+  logger?: Logger;
+  /** Image-quality effort (default DEFAULT_QUALITY_SETTINGS). */
+  quality?: QualitySettings;
+  provenance?: Record<string, unknown>;
+}
+
+export function build(deps: EvaluatorDeps) {
+  return {
+    evaluator: evaluatorHandlers(deps),
+    jobs: jobHandlers(deps.jobs),
+    /** Pass to deps.jobs.recover() at start-up. */
+    resumeHandlers: resumeHandlers(deps),
+  };
+}
+
+export interface StartedServer {
+  server: RpcServer;
+  port: number;
+  /** "host:port" for clients. */
+  address: string;
+  close(graceMs?: number): Promise<void>;
+}
+
+export async function startServer(
+  deps: EvaluatorDeps,
+  options: { port?: number; host?: string; server?: Omit<ServerOptions, "logger"> } = {},
+): Promise<StartedServer> {
+  const impl = build(deps);
+  const server = createServer({ ...options.server, logger: deps.logger });
+  server.add(EvaluatorService, impl.evaluator).add(JobService, impl.jobs);
+  const host = options.host ?? "127.0.0.1";
+  const port = await server.listen(host, options.port ?? 0);
+  return {
+    server,
+    port,
+    address: `${host}:${port}`,
+    async close(graceMs = 5000) {
+      await server.shutdown(graceMs);
+      await deps.jobs.shutdown({ graceMs });
+    },
+  };
+}
