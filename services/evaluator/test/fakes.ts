@@ -141,7 +141,9 @@ export function fakeIngest(datasets: FakeDataset[]) {
       for (let i = 0, index = 0; i < chosen.length; i += bs, index++) {
         const batch = chosen.slice(i, i + bs);
         const data = new Uint8Array(batch.length * PLANE * C);
-        batch.forEach((s, k) => data.set(s.data, k * PLANE * C));
+        batch.forEach((s, k) => {
+          data.set(s.data, k * PLANE * C);
+        });
         let first = true;
         for (const frame of tensorFrames(
           { dtype: DataType.UINT8, shape: [batch.length, SIDE, SIDE, C], data, index },
