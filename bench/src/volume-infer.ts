@@ -24,7 +24,7 @@ interface BlockParams extends ConvParams {
   gamma: tf.Tensor1D;
   beta: tf.Tensor1D;
 }
-interface Net {
+export interface Net {
   enc: BlockParams[][];
   up: ConvParams[];
   dec: BlockParams[][];
@@ -44,7 +44,7 @@ function weights(shape: number[], fanIn: number, seed: number): tf.Tensor {
   return tf.tensor(v, shape);
 }
 
-function buildNet(): Net {
+export function buildNet(): Net {
   let seed = 1;
   const conv = (k: number, cin: number, cout: number): ConvParams => ({
     w: weights([k, k, cin, cout], k * k * cin, seed++) as tf.Tensor4D,
@@ -76,7 +76,7 @@ function convBlock(x: tf.Tensor4D, p: BlockParams, stride: number): tf.Tensor4D 
   });
 }
 
-function forward(net: Net, x: tf.Tensor4D): tf.Tensor4D {
+export function forward(net: Net, x: tf.Tensor4D): tf.Tensor4D {
   return tf.tidy(() => {
     const skips: tf.Tensor4D[] = [];
     let h = x;

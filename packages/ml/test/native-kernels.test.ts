@@ -144,7 +144,7 @@ describe.skipIf(addon == null)("native kernels vs stock cpu", () => {
       expect(err).toBeLessThan(TOL);
     });
 
-    it(`add (same shape, bias broadcast both ways, general broadcast) and last-axis concat (${threads}t)`, () => {
+    it(`add (same shape, bias broadcast both ways, general broadcast) last-axis concat, slice and concat's gradient (${threads}t)`, () => {
       setNativeThreads(threads);
       const next = seeded(23);
       const a = rand([2, 5, 3, 7], next);
@@ -159,6 +159,10 @@ describe.skipIf(addon == null)("native kernels vs stock cpu", () => {
         tf.add(a, col),
         tf.concat([a, c, b], 3),
         tf.concat([a, b], 1),
+        tf.slice(a, [1, 2, 0, 3], [1, 3, 2, 4]),
+        tf.slice(a, [0, 0, 0, 0], [-1, -1, -1, 2]),
+        tf.slice(bias, [2], [3]),
+        ...tf.grads((p: tf.Tensor, q: tf.Tensor) => tf.sum(tf.square(tf.concat([p, q], 3))))([a, c]),
       ]);
       tf.dispose([a, b, bias, col, c]);
       maxErr.addConcat = Math.max(maxErr.addConcat ?? 0, err);
