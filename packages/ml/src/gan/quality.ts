@@ -1,0 +1,19 @@
+// Adapter from the training loop's QualityFn to the Laplacian-pyramid sliced Wasserstein distance of quality/
+// (PGAN paper's SWD). Low resolutions shrink the neighbourhood and the pyramid's smallest side to fit.
+import { type SwdOptions, slicedWassersteinDistance } from "../quality/index.js";
+import type { tf } from "./tf.js";
+import type { QualityFn } from "./train.js";
+
+export function laplacianSwd(options: SwdOptions = {}): QualityFn {
+  return (fake: tf.Tensor4D, real: tf.Tensor4D) => {
+    const [, h, w, c] = fake.shape;
+    const side = Math.min(h, w);
+    const set = (t: tf.Tensor4D) => ({ data: t.dataSync() as Float32Array, n: t.shape[0], h, w, c });
+    const r = slicedWassersteinDistance(set(fake), set(real), {
+      ...options,
+      nhoodSize: Math.min(options.nhoodSize ?? 7, side % 2 === 0 ? side - 1 : side),
+      minSide: Math.min(options.minSide ?? 16, side),
+    });
+    return r.meanAll;
+  };
+}
