@@ -35,7 +35,8 @@ export function deepSupervisionTargets(
         [b, Math.ceil(h / s), Math.ceil(w / s)],
         "int32",
       );
-      return tf.oneHot(t, numClasses, 1, 0, "float32") as tf.Tensor4D;
+      // oneHot straight to float32 returns int bit patterns on wasm (1 -> 1.4e-45): one-hot as int32, then cast.
+      return tf.cast(tf.oneHot(t, numClasses), "float32") as tf.Tensor4D;
     }),
   );
 }
