@@ -1,0 +1,44 @@
+// Keeps every progress snapshot of the training jobs (metrics by fraction of the job) so that training curves
+// can be drawn at the end, from what WatchJob reported.
+import type { JobStatus } from "@synthmri/contracts";
+
+export interface CurvePoint {
+  /** Percent of the job done. */
+  x: number;
+  metrics: Record<string, number>;
+}
+
+export interface Curve {
+  group: "gan" | "unet";
+  name: string;
+  unit: string;
+  points: CurvePoint[];
+}
+
+export class ProgressHistory {
+  readonly curves = new Map<string, Curve>();
+
+  record(group: Curve["group"], name: string, job: JobStatus): void {
+    const p = job.progress;
+    if (!p) return;
+    const metrics: Record<string, number> = {};
+    for (const [k, v] of Object.entries(p.metrics ?? {})) if (Number.isFinite(v)) metrics[k] = v;
+    if (Object.keys(metrics).length === 0) return;
+    const key = `${group}/${name}`;
+    let curve = this.curves.get(key);
+    if (!curve) {
+      curve = { group, name, unit: p.unit || "fraction", points: [] };
+      this.curves.set(key, curve);
+    }
+    // The fraction of the whole job is monotone across phases (per-phase counters restart at each resolution).
+    const x = p.fraction * 100;
+    const last = curve.points.at(-1);
+    // Same x and same numbers: a repeated snapshot, not a new point.
+    if (last && last.x === x && JSON.stringify(last.metrics) === JSON.stringify(metrics)) return;
+    curve.points.push({ x, metrics });
+  }
+
+  byGroup(group: Curve["group"]): Curve[] {
+    return [...this.curves.values()].filter((c) => c.group === group);
+  }
+}

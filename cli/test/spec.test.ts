@@ -1,0 +1,52 @@
+import { describe, expect, it } from "vitest";
+import { conditionNames, loadManifestSpecSafe, loadPreset, validateSpec } from "./spec-helpers.js";
+
+describe("experiment spec", () => {
+  it("fills defaults and loads the demo preset", () => {
+    const s = validateSpec({ name: "x" });
+    expect(s.seed).toBe(0);
+    expect(s.gan.family).toBe("pgan");
+    expect(s.data.source).toBe("phantom");
+    const demo = loadPreset("demo");
+    expect(demo.name).toBe("demo");
+    expect(conditionNames(demo)).toEqual(["real", "synthetic-1", "synthetic-3", "real+synthetic-3"]);
+  });
+
+  it("names every bad field, unknown fields included", () => {
+    let msg = "";
+    try {
+      validateSpec({ name: "x", gan: { members: 0, membrs: 2 }, data: { sliceSize: 33 } }, "my.yaml");
+    } catch (e) {
+      msg = (e as Error).message;
+    }
+    expect(msg).toContain("my.yaml is not a valid experiment spec");
+    expect(msg).toContain("gan.members: must be >= 1");
+    expect(msg).toContain("gan.membrs: is not a known field");
+    expect(msg).toContain("data.sliceSize: must be one of 16, 32, 64, 128, 256");
+  });
+
+  it("checks fields against each other", () => {
+    expect(() => validateSpec({ name: "x", gan: { members: 2 }, synthetic: { ensembleSizes: [1, 5], mixWithReal: [] } })).toThrow(
+      /synthetic.ensembleSizes: 5 is more than gan.members \(2\)/,
+    );
+    expect(() => validateSpec({ name: "x", synthetic: { ensembleSizes: [1, 3], mixWithReal: [2] } })).toThrow(
+      /synthetic.mixWithReal: 2 is not one of/,
+    );
+    expect(() => validateSpec({ name: "x", data: { source: "directory" } })).toThrow(/data.path: is required/);
+    expect(() => validateSpec({ name: "x", data: { phantomSubjects: 6, testSubjects: 6 } })).toThrow(/leaves no training/);
+  });
+
+  it("the paper preset has seed-000 sizes and needs --data", () => {
+    expect(() => loadPreset("paper")).toThrow(/data.path: is required/);
+    const p = loadPreset("paper", { dataPath: "/tmp/brats" });
+    expect(p.data).toMatchObject({ source: "directory", path: "/tmp/brats", sliceSize: 256, testSubjects: 56 });
+    expect(p.gan.members).toBe(20);
+    expect(p.synthetic.images).toBe(100_000);
+    expect(p.segmenter.runs).toBe(10);
+  });
+
+  it("refuses unknown presets and non-manifests", () => {
+    expect(() => loadPreset("tiny")).toThrow(/unknown preset "tiny"; presets: demo, paper/);
+    expect(loadManifestSpecSafe('{"schema":"nope"}')).toMatch(/is not an experiment manifest/);
+  });
+});
