@@ -1,0 +1,37 @@
+// Ingest service process: config -> object store -> server; SIGTERM/SIGINT drain calls and leave running
+// imports to resume on the next start.
+import { ensureDeidSalt, loadConfigOrExit, createLogger, MinioObjectStore, openObjectStore } from "@synthmri/platform";
+import { shutdownOnSignals } from "@synthmri/rpc";
+import { startServer } from "./server.js";
+
+const config = loadConfigOrExit();
+const logger = createLogger({ name: "ingest", level: config.logLevel });
+const opened = await openObjectStore(config, logger);
+const salt = await ensureDeidSalt(config);
+const endpoint = config.s3.endpoint ?? opened.embeddedEndpoint;
+const running = await startServer(
+  {
+    store: opened.store,
+    salt,
+    logger,
+    jobConcurrency: config.jobConcurrency,
+    openBucket: (bucket) =>
+      new MinioObjectStore({
+        endpoint: endpoint ?? "",
+        accessKey: config.s3.accessKey ?? "S3RVER",
+        secretKey: config.s3.secretKey ?? "S3RVER",
+        bucket,
+        region: config.s3.region,
+      }),
+  },
+  { host: config.host, port: config.services.ingest.port, maxMessageBytes: config.grpc.maxMessageBytes },
+);
+logger.info("ingest service ready", { port: running.port, embeddedS3: opened.embeddedEndpoint });
+shutdownOnSignals(running.server, {
+  logger,
+  drainTimeoutMs: config.grpc.shutdownGraceMs,
+  onStopped: async () => {
+    await running.jobs.shutdown({ graceMs: config.grpc.shutdownGraceMs });
+    await opened.close();
+  },
+});
