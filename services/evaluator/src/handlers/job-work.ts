@@ -6,7 +6,7 @@ import { type EvaluateParams, runEvaluation } from "../domain/evaluate.js";
 import { EVALUATION_KIND } from "../domain/evaluation-store.js";
 import { type MemorizationParams, runMemorization } from "../domain/memorization.js";
 import { type QualityParams, runQuality } from "../domain/quality.js";
-import type { StoredReport } from "../domain/report-store.js";
+import { REPORT_KIND, type StoredReport } from "../domain/report-store.js";
 import type { EvaluatorDeps } from "../server.js";
 import type { JobResult } from "./job-status.js";
 
@@ -22,11 +22,24 @@ function control(ctx: JobContext<unknown>) {
 
 export function jobWorks(deps: EvaluatorDeps) {
   const provenance = { service: "evaluator", ...deps.provenance };
+  // A job resumed after a restart may have committed its artifact just before the process stopped.
+  const committed = async (
+    ctx: JobContext<unknown>,
+    kind: string,
+    id: string,
+    role: string,
+  ): Promise<JobResult | null> => {
+    if (!ctx.resumed || !(await deps.artifacts.tryGetManifest(kind, id))) return null;
+    return { outputs: { [role]: id }, artifacts: [await deps.artifacts.manifestRef(kind, id)] };
+  };
   const evaluate = async (ctx: JobContext<EvaluateParams>): Promise<JobResult> => {
+    const done = await committed(ctx, EVALUATION_KIND, ctx.params.evaluationId, "evaluation_id");
+    if (done) return done;
     const r = await runEvaluation({ ...deps, provenance: { ...provenance, jobId: ctx.id } }, ctx.params, control(ctx));
     return { outputs: { evaluation_id: r.id, kind: EVALUATION_KIND }, artifacts: [r.manifest] };
   };
   const compare = async (ctx: JobContext<CompareParams>) =>
+    (await committed(ctx, REPORT_KIND, ctx.params.reportId, "report_id")) ??
     reportResult(
       await runCompare(
         { artifacts: deps.artifacts, provenance: { ...provenance, jobId: ctx.id } },
@@ -35,6 +48,7 @@ export function jobWorks(deps: EvaluatorDeps) {
       ),
     );
   const quality = async (ctx: JobContext<QualityParams>) =>
+    (await committed(ctx, REPORT_KIND, ctx.params.reportId, "report_id")) ??
     reportResult(
       await runQuality(
         {
@@ -48,6 +62,7 @@ export function jobWorks(deps: EvaluatorDeps) {
       ),
     );
   const memorization = async (ctx: JobContext<MemorizationParams>) =>
+    (await committed(ctx, REPORT_KIND, ctx.params.reportId, "report_id")) ??
     reportResult(
       await runMemorization(
         { source: deps.source, artifacts: deps.artifacts, provenance: { ...provenance, jobId: ctx.id } },
