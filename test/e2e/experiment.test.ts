@@ -1,0 +1,86 @@
+// A reduced experiment end to end: the four services as separate processes (supervisor) over real gRPC, one
+// shared embedded object store, the whole pipeline ingest -> GANs -> synthetic sets -> U-Nets -> evaluation ->
+// Compare, and the outputs on disk. Then a second run of the same spec is answered from the stage cache.
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import type { ReportJson } from "../../cli/src/experiment/outputs.js";
+import { runSession } from "../../cli/src/experiment/session.js";
+import { conditionNames, validateSpec } from "../../cli/src/experiment/spec.js";
+
+const spec = validateSpec({
+  name: "e2e",
+  seed: 1,
+  data: { source: "phantom", phantomSubjects: 12, phantomSize: [48, 48, 32], testSubjects: 3, sliceSize: 32 },
+  gan: {
+    family: "pgan",
+    members: 2,
+    startResolution: 8,
+    latentDim: 32,
+    kimgPerPhase: 0.5,
+    totalKimg: 1.5,
+    batchSize: 16,
+    fmapMax: 16,
+    fmapMin: 8,
+  },
+  synthetic: { images: 128, ensembleSizes: [1, 2], mixWithReal: [2] },
+  segmenter: {
+    runs: 2,
+    epochs: 4,
+    iterationsPerEpoch: 12,
+    batchSize: 16,
+    depth: 3,
+    baseFilters: 8,
+    maxFilters: 32,
+    deepSupervision: 2,
+  },
+});
+
+const sink = {
+  lines: [] as string[],
+  write(s: string) {
+    this.lines.push(s);
+    return true;
+  },
+};
+
+describe("experiment end to end", () => {
+  it("writes the report with every condition, values in range, real-only above chance", async () => {
+    const root = mkdtempSync(join(tmpdir(), "synthmri-e2e-"));
+    const first = await runSession({ spec, outRoot: join(root, "out"), dataDir: join(root, "data"), out: sink });
+    const { outDir } = first;
+    for (const f of ["report.md", "report.json", "experiment.json"]) expect(existsSync(join(outDir, f)), f).toBe(true);
+    expect(existsSync(join(outDir, "figures", "samples_real.png"))).toBe(true);
+    expect(existsSync(join(outDir, "figures", "samples_synthetic-2.png"))).toBe(true);
+
+    const report = JSON.parse(readFileSync(join(outDir, "report.json"), "utf8")) as ReportJson;
+    expect(report.conditions.map((c) => c.name).sort()).toEqual(conditionNames(spec).sort());
+    for (const c of report.conditions) {
+      for (const cls of ["NCR", "ED", "ET"]) {
+        const d = c.dice[cls];
+        expect(d, `${c.name} ${cls}`).toBeDefined();
+        expect(d?.mean).toBeGreaterThanOrEqual(0);
+        expect(d?.mean).toBeLessThanOrEqual(1);
+      }
+    }
+    for (const p of report.comparisons) {
+      expect(p.p_value).toBeGreaterThanOrEqual(0);
+      expect(p.p_corrected).toBeLessThanOrEqual(1);
+    }
+    // Chance: labelling a class everywhere in the brain gives Dice 2p/(1+p) for a class covering a fraction p
+    // of the brain (a few percent here), i.e. below 0.1.
+    const real = report.conditions.find((c) => c.name === "real");
+    for (const cls of ["NCR", "ED", "ET"]) expect(real?.dice[cls]?.mean, `real ${cls}`).toBeGreaterThan(0.2);
+
+    const manifest = JSON.parse(readFileSync(first.manifestPath, "utf8"));
+    expect(manifest.artifacts.dataset).toBe(first.result.datasetId);
+    expect(Object.keys(manifest.artifacts.models).sort()).toEqual(conditionNames(spec).sort());
+    expect(manifest.seeds.experiment).toBe(1);
+
+    // The same spec again: every stage comes from the cache.
+    const second = await runSession({ spec, outRoot: join(root, "out"), dataDir: join(root, "data"), out: sink });
+    expect(second.result.stages.every((s) => s.how === "cached")).toBe(true);
+    expect(second.result.reportId).toBe(first.result.reportId);
+  }, 300_000);
+});
