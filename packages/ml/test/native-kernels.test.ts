@@ -162,6 +162,10 @@ describe.skipIf(addon == null)("native kernels vs stock cpu", () => {
         tf.slice(a, [1, 2, 0, 3], [1, 3, 2, 4]),
         tf.slice(a, [0, 0, 0, 0], [-1, -1, -1, 2]),
         tf.slice(bias, [2], [3]),
+        ...tf.split(a, [3, 4], 3),
+        tf.sum(a, [0, 1, 2]),
+        tf.sum(a, [1, 0], true),
+        tf.sum(a, [1, 2]),
         ...tf.grads((p: tf.Tensor, q: tf.Tensor) => tf.sum(tf.square(tf.concat([p, q], 3))))([a, c]),
       ]);
       tf.dispose([a, b, bias, col, c]);

@@ -247,6 +247,9 @@ export function makeKernels(addon: NativeAddon): Record<string, NativeKernel> {
     const xv = floats(backend, x);
     if (xv == null || x.shape.length === 0) return null;
     const [begin, size] = slice_util.parseSliceParams(x, attrs.begin as number[], attrs.size as number[]);
+    return sliceRows(x, xv, begin, size, backend);
+  };
+  const sliceRows = (x: TensorInfo, xv: Float32Array, begin: number[], size: number[], backend: CpuBackendLike) => {
     const rank = x.shape.length;
     const strides = new Array<number>(rank).fill(1);
     for (let d = rank - 2; d >= 0; d--) strides[d] = strides[d + 1] * x.shape[d + 1];
@@ -268,8 +271,45 @@ export function makeKernels(addon: NativeAddon): Record<string, NativeKernel> {
     return backend.makeTensorInfo([...size], "float32", out);
   };
 
+  // split's kernel (concat's gradient) calls the stock slice implementation directly, so it needs its own override.
+  const splitV = (({ x }: Record<string, TensorInfo>, backend: CpuBackendLike, attrs: NamedAttrMap) => {
+    const xv = floats(backend, x);
+    if (xv == null) return null;
+    const rank = x.shape.length;
+    const axis = (attrs.axis as number) < 0 ? rank + (attrs.axis as number) : (attrs.axis as number);
+    const sizes = backend_util.prepareSplitSize(x as never, attrs.numOrSizeSplits as number | number[], axis);
+    const begin = new Array<number>(rank).fill(0);
+    const outs: TensorInfo[] = [];
+    for (const s of sizes) {
+      const size = [...x.shape];
+      size[axis] = s;
+      outs.push(sliceRows(x, xv, [...begin], size, backend));
+      begin[axis] += s;
+    }
+    return outs;
+  }) as unknown as NativeKernel;
+
+  // Sums over leading axes (bias gradients: [N, H, W, C] -> [C]); other reductions go to the stock kernel, which
+  // transposes the whole tensor first.
+  const sum: NativeKernel = ({ x }, backend, attrs) => {
+    const xv = floats(backend, x);
+    if (xv == null) return null;
+    const rank = x.shape.length;
+    const axes = ([] as number[]).concat(attrs.axis as number | number[]).map((a) => (a < 0 ? rank + a : a));
+    axes.sort((a, b) => a - b);
+    const k = axes.length;
+    if (k === 0 || k >= rank || axes.some((a, i) => a !== i)) return null;
+    const inner = x.shape.slice(k).reduce((p, d) => p * d, 1);
+    const acc = new Float64Array(inner);
+    for (let o = 0; o < xv.length; o += inner) for (let j = 0; j < inner; j++) acc[j] += xv[o + j];
+    const shape = attrs.keepDims === true ? x.shape.map((d, i) => (i < k ? 1 : d)) : x.shape.slice(k);
+    return backend.makeTensorInfo(shape, "float32", Float32Array.from(acc));
+  };
+
   return {
     Slice: slice,
+    SplitV: splitV,
+    Sum: sum,
     Add: add,
     Concat: concat,
     Conv2D: conv2d,
