@@ -93,6 +93,18 @@ export async function runExperiment(o: RunExperimentOptions): Promise<Experiment
   const stages: StageLog[] = [];
   const where = (s: ServiceKey) => `${s}@${clients.addresses[s]}`;
   const conditions = conditionNames(spec);
+  // Stages run concurrently; the first failure anywhere fails the whole run at once (no unhandled rejection,
+  // no waiting for unrelated stages that can no longer matter).
+  let fail: (err: unknown) => void = () => {};
+  const failure = new Promise<never>((_, reject) => {
+    fail = reject;
+  });
+  failure.catch(() => undefined);
+  const track = <T>(p: Promise<T>): Promise<T> => {
+    p.catch((err) => fail(err));
+    return p;
+  };
+  const orFail = <T>(p: Promise<T>): Promise<T> => Promise.race([p, failure]);
 
   const timed = async <T extends Record<string, unknown>>(
     stage: string,
@@ -386,7 +398,7 @@ export async function runExperiment(o: RunExperimentOptions): Promise<Experiment
   };
 
   // Real-only runs alongside the GANs.
-  const realPipeline = conditionPipeline("real", [datasetId]);
+  const realPipeline = track(conditionPipeline("real", [datasetId]));
 
   // ---- GAN ensemble ---------------------------------------------------------------------------------------
   const ganConfig = {
@@ -400,34 +412,36 @@ export async function runExperiment(o: RunExperimentOptions): Promise<Experiment
     fmapMax: spec.gan.fmapMax,
     fmapMin: spec.gan.fmapMin,
   };
-  const ganOut = await timed("gan-ensemble", () =>
-    cache.run(
-      "gan-ensemble",
-      { datasetId, family: spec.gan.family, members: spec.gan.members, seed: spec.seed, config: ganConfig },
-      async (ctx) => {
-        const res = await clients.generator.trainEnsemble({
-          datasetId,
-          members: spec.gan.members,
-          baseSeed: spec.seed,
-          concurrency: spec.gan.concurrency,
-          family: FAMILY[spec.gan.family],
-          config: ganConfig,
-          name: `${spec.name}-ensemble`,
-        });
-        const submitted = { ensembleId: res.ensembleId, jobId: res.jobId, memberJobIds: res.memberJobIds };
-        await ctx.markPending("generator", res.jobId, submitted);
-        await Promise.all([
-          ...res.memberJobIds.map((id, i) =>
-            watch("generator", id, `gan-${i}`, (j) => history.record("gan", `member ${i + 1}`, j)),
-          ),
-          followJob(clients.jobs.generator, "generator", res.jobId, { signal: o.signal }),
-        ]);
-        return submitted;
-      },
-      {
-        verify: (r) => exists(() => clients.generator.getEnsemble({ ensembleId: r.ensembleId as string })),
-        resume: resumeJob("generator", "gan-0"),
-      },
+  const ganOut = await orFail(
+    timed("gan-ensemble", () =>
+      cache.run(
+        "gan-ensemble",
+        { datasetId, family: spec.gan.family, members: spec.gan.members, seed: spec.seed, config: ganConfig },
+        async (ctx) => {
+          const res = await clients.generator.trainEnsemble({
+            datasetId,
+            members: spec.gan.members,
+            baseSeed: spec.seed,
+            concurrency: spec.gan.concurrency,
+            family: FAMILY[spec.gan.family],
+            config: ganConfig,
+            name: `${spec.name}-ensemble`,
+          });
+          const submitted = { ensembleId: res.ensembleId, jobId: res.jobId, memberJobIds: res.memberJobIds };
+          await ctx.markPending("generator", res.jobId, submitted);
+          await Promise.all([
+            ...res.memberJobIds.map((id, i) =>
+              watch("generator", id, `gan-${i}`, (j) => history.record("gan", `member ${i + 1}`, j)),
+            ),
+            followJob(clients.jobs.generator, "generator", res.jobId, { signal: o.signal }),
+          ]);
+          return submitted;
+        },
+        {
+          verify: (r) => exists(() => clients.generator.getEnsemble({ ensembleId: r.ensembleId as string })),
+          resume: resumeJob("generator", "gan-0"),
+        },
+      ),
     ),
   );
   const ensembleId = ganOut.ensembleId as string;
@@ -439,43 +453,45 @@ export async function runExperiment(o: RunExperimentOptions): Promise<Experiment
   const pipelines: Promise<void>[] = [realPipeline];
   for (const k of spec.synthetic.ensembleSizes) {
     const row = `syn-${k}`;
-    const out = await timed(`synthetic:${k}`, () =>
-      cache.run(
-        "synthetic",
-        {
-          ensembleId,
-          members: k,
-          images: spec.synthetic.images,
-          seed: spec.seed,
-          outlierFilter: spec.synthetic.outlierFilter,
-        },
-        async (ctx) => {
-          const res = await clients.generator.createSyntheticDataset({
-            source: { ensembleId, memberCount: k },
-            count: spec.synthetic.images,
+    const out = await orFail(
+      timed(`synthetic:${k}`, () =>
+        cache.run(
+          "synthetic",
+          {
+            ensembleId,
+            members: k,
+            images: spec.synthetic.images,
             seed: spec.seed,
-            outlierFilter: { enabled: spec.synthetic.outlierFilter },
-            name: `${spec.name}-synthetic-${k}`,
-            labels: { experiment: o.experimentId, gans: String(k) },
-          });
-          await ctx.markPending("generator", res.jobId, { datasetId: res.datasetId, jobId: res.jobId });
-          await watch("generator", res.jobId, row);
-          return { datasetId: res.datasetId, jobId: res.jobId };
-        },
-        {
-          verify: (r) => exists(() => clients.ingest.getDataset({ datasetId: r.datasetId as string })),
-          resume: resumeJob("generator", row),
-        },
+            outlierFilter: spec.synthetic.outlierFilter,
+          },
+          async (ctx) => {
+            const res = await clients.generator.createSyntheticDataset({
+              source: { ensembleId, memberCount: k },
+              count: spec.synthetic.images,
+              seed: spec.seed,
+              outlierFilter: { enabled: spec.synthetic.outlierFilter },
+              name: `${spec.name}-synthetic-${k}`,
+              labels: { experiment: o.experimentId, gans: String(k) },
+            });
+            await ctx.markPending("generator", res.jobId, { datasetId: res.datasetId, jobId: res.jobId });
+            await watch("generator", res.jobId, row);
+            return { datasetId: res.datasetId, jobId: res.jobId };
+          },
+          {
+            verify: (r) => exists(() => clients.ingest.getDataset({ datasetId: r.datasetId as string })),
+            resume: resumeJob("generator", row),
+          },
+        ),
       ),
     );
     synthetic[String(k)] = out.datasetId as string;
     cachedRow(row, howOf(`synthetic:${k}`), `dataset ${out.datasetId}`);
-    pipelines.push(conditionPipeline(`synthetic-${k}`, [out.datasetId as string]));
+    pipelines.push(track(conditionPipeline(`synthetic-${k}`, [out.datasetId as string])));
     if (spec.synthetic.mixWithReal.includes(k)) {
-      pipelines.push(conditionPipeline(`real+synthetic-${k}`, [datasetId, out.datasetId as string]));
+      pipelines.push(track(conditionPipeline(`real+synthetic-${k}`, [datasetId, out.datasetId as string])));
     }
   }
-  await Promise.all(pipelines);
+  await orFail(Promise.all(pipelines));
 
   // ---- Compare --------------------------------------------------------------------------------------------
   const compareOut = await timed("compare", () =>
