@@ -8,7 +8,9 @@ import { type Harness, realDataset, startHarness, syntheticDataset } from "./fak
 let h: Harness;
 
 beforeAll(async () => {
-  h = await startHarness([realDataset("real-1"), syntheticDataset("syn-1", 4)]);
+  const badMask = realDataset("real-badmask");
+  badMask.slices[3].data[4] = 50; // mask channel of pixel 0: not a seed-000 mask value
+  h = await startHarness([realDataset("real-1"), syntheticDataset("syn-1", 4), badMask]);
 });
 afterAll(async () => {
   await h?.close();
@@ -87,6 +89,14 @@ describe("Evaluate", () => {
       GrpcStatus.NOT_FOUND,
     );
     expect(await h.artifacts.objects.exists(`evaluation/${bad.res.evaluationId}/metrics.json`)).toBe(false);
+  });
+
+  it("fails the job with INVALID_ARGUMENT when the truth mask holds a value outside the encoding", async () => {
+    const res = await h.evaluator.evaluate({ modelId: "truth", datasetId: "real-badmask" });
+    const job = await h.waitJob(res.jobId);
+    expect(job.state).toBe(JobState.FAILED);
+    expect(job.errorCode).toBe("INVALID_ARGUMENT");
+    expect(job.errorMessage).toMatch(/mask value 50 is not one of 0\/51\/102\/204/);
   });
 
   it("answers NOT_FOUND / INVALID_ARGUMENT at once for unknown models, datasets and empty splits, and stays up", async () => {
