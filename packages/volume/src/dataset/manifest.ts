@@ -24,11 +24,11 @@ export interface DatasetSubject {
   /** de-identified key (salted hash); never the source id */
   key: string;
   split: DatasetSplit;
-  /** source volume shape [x, y, z] (as stored in volumes/) */
+  /** shape [x, y, z] of the canonical (LPS) volume the slices were cut from (axis 2 = slice axis) */
   shape: number[];
-  /** source voxel -> world (RAS+ mm) affine of the stored volumes */
+  /** voxel -> world (RAS+ mm) affine of that canonical volume (the stored volumes/ keep the source geometry) */
   affine: number[][];
-  /** voxel spacing in mm [x, y, z] */
+  /** voxel spacing in mm [x, y, z] of the slice grid (in-plane x, y; z between slices) */
   spacing: number[];
   /** slices kept by the preprocessing */
   sliceCount: number;

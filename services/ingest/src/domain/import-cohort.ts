@@ -23,6 +23,7 @@ import {
   resizeBatch,
   type SubjectFiles,
   splitSubjects,
+  voxelSizes,
 } from "@synthmri/volume";
 import type { CohortSource } from "./cohort-source.js";
 import { type ImportParams, sliceParamsOf, splitSeedOf, testFractionOf } from "./params.js";
@@ -184,7 +185,7 @@ export async function runImport(
           split: splitName,
           shape: [...v.subject.shape],
           affine: v.subject.affine.map((row) => [...row]),
-          spacing: [...v.subject.spacing],
+          spacing: voxelSizes(v.subject.affine),
           sliceCount: batch.count,
           volumes,
         });
