@@ -41,6 +41,8 @@ export interface FakeDataset {
   subjects: FakeSubject[];
   /** NHWC uint8 slices with their subject and index. */
   slices: { subject: string; index: number; data: Uint8Array }[];
+  /** StreamSlices never sends anything: it calls `blocked` and waits until the call is cancelled. */
+  block?: { blocked: () => void };
 }
 
 /** Deterministic pseudo-random bytes. */
@@ -130,8 +132,16 @@ export function fakeIngest(datasets: FakeDataset[]) {
         },
       };
     },
-    async *streamSlices(req: { datasetId: string; split: Split; batchSize: number; maxSlices: number }) {
+    async *streamSlices(
+      req: { datasetId: string; split: Split; batchSize: number; maxSlices: number },
+      ctx: { signal: AbortSignal },
+    ) {
       const d = get(req.datasetId);
+      if (d.block) {
+        d.block.blocked();
+        await new Promise((resolve) => ctx.signal.addEventListener("abort", resolve, { once: true }));
+        throw ctx.signal.reason;
+      }
       const split = req.split === Split.UNSPECIFIED ? Split.TRAIN : req.split;
       let chosen = d.slices.filter(
         (s) => split === Split.ALL || d.origin === Origin.SYNTHETIC || splitOf(d, s.subject) === split,

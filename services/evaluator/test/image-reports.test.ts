@@ -11,10 +11,15 @@ const real = realDataset("real-1");
 // The 3rd training slice of the real set, copied into the synthetic set as its last sample (index 5).
 const trainSlices = real.slices.filter((s) => s.subject === "s-train-a");
 const injected = trainSlices[2].data;
+let blocked!: () => void;
+const streamBlocked = new Promise<void>((resolve) => {
+  blocked = resolve;
+});
+const slow = { ...syntheticDataset("syn-slow", 1), block: { blocked: () => blocked() } };
 
 beforeAll(async () => {
   await initBackend({ preferred: "cpu" });
-  h = await startHarness([real, syntheticDataset("syn-1", 5, [injected]), syntheticDataset("syn-empty", 0)]);
+  h = await startHarness([real, syntheticDataset("syn-1", 5, [injected]), syntheticDataset("syn-empty", 0), slow]);
 });
 afterAll(async () => {
   await h?.close();
@@ -89,6 +94,18 @@ describe("MemorizationReport", () => {
     expect(job.state).toBe(JobState.FAILED);
     expect(job.errorCode).toBe("INVALID_ARGUMENT");
     expect(job.errorMessage).toMatch(/has no all slices|no .* slices/);
+  });
+});
+
+describe("CancelJob", () => {
+  it("cancels a running report job: the ingest stream is cancelled and the job ends CANCELLED without a report", async () => {
+    const res = await h.evaluator.memorizationReport({ syntheticDatasetId: "syn-slow", realDatasetId: "real-1" });
+    await streamBlocked;
+    const after = await h.jobs.cancelJob({ jobId: res.jobId, reason: "test" });
+    expect([JobState.RUNNING, JobState.CANCELLED]).toContain(after.job?.state);
+    const job = await h.waitJob(res.jobId);
+    expect(job.state).toBe(JobState.CANCELLED);
+    expect((await failure(h.evaluator.getReport({ reportId: res.reportId }))).code).toBe(GrpcStatus.NOT_FOUND);
   });
 });
 
