@@ -15,6 +15,7 @@ const running = await startServer(
     salt,
     logger,
     jobConcurrency: config.jobConcurrency,
+    keepIdMapping: config.keepIdMapping,
     openBucket: (bucket) =>
       new MinioObjectStore({
         endpoint: endpoint ?? "",

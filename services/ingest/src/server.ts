@@ -37,6 +37,8 @@ export interface IngestServerDeps {
   gzipLevel?: number;
   /** software version recorded in provenance */
   version?: string;
+  /** keep every import's subject id -> key mapping (config KEEP_ID_MAPPING), as if each request asked */
+  keepIdMapping?: boolean;
 }
 
 export interface BuiltIngest {
@@ -88,7 +90,15 @@ export function build(deps: IngestServerDeps): BuiltIngest {
       }
     }
   };
-  const ingest = new Ingest({ artifacts, jobs, salt: deps.salt, logger, openSource, gzipLevel: deps.gzipLevel });
+  const ingest = new Ingest({
+    artifacts,
+    jobs,
+    salt: deps.salt,
+    logger,
+    openSource,
+    gzipLevel: deps.gzipLevel,
+    keepIdMapping: deps.keepIdMapping,
+  });
   return {
     ingest,
     jobs,

@@ -17,6 +17,8 @@ export interface IngestDeps {
   openSource(spec: ImportSourceSpec): Promise<CohortSource>;
   /** zlib level of stored volumes (default 6). */
   gzipLevel?: number;
+  /** keep the identity mapping of every import (config KEEP_ID_MAPPING) */
+  keepIdMapping?: boolean;
 }
 
 export class Ingest {
@@ -28,6 +30,7 @@ export class Ingest {
    */
   async startImport(params: ImportParams): Promise<string> {
     checkImportParams(params);
+    if (this.deps.keepIdMapping) params = { ...params, keepIdentityMapping: true };
     if (params.source.kind === "upload" && !params.labelScheme) {
       params = {
         ...params,
