@@ -45,9 +45,10 @@ describe("SubjectAssembler", () => {
     expect(() => a.add("a", 1, new Uint8Array(1), new Uint8Array(1), 1, 1)).toThrow(/arrived twice/);
   });
 
-  it("scales in-plane spacing when slices were downsampled (240 -> padded 256 -> 128)", () => {
+  it("scales in-plane spacing when slices were resized after padding (240 -> 256 -> 128 or 512)", () => {
     expect(sliceSpacing(subject("a", 1), 256, 256)).toEqual([3, 1.2, 1]);
     expect(sliceSpacing(subject("a", 1), 128, 128)).toEqual([3, 2.4, 2]);
+    expect(sliceSpacing(subject("a", 1), 512, 512)).toEqual([3, 0.6, 0.5]);
   });
 
   it("decodes the seed-000 mask encoding and rejects other values", () => {

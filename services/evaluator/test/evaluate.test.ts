@@ -65,13 +65,14 @@ describe("Evaluate", () => {
     // No NCR/ET anywhere: excluded under the nnU-Net policy (n = 0), recorded in the summary.
     expect(evaluation?.dice.NCR.n).toBe(0);
     expect(evaluation?.emptyCasePolicy).toBe(EmptyCasePolicy.EXCLUDE);
-    // Surfaces one voxel apart in x (1 mm): HD95 is 1 mm.
-    expect(evaluation?.hd95.ED.mean).toBeCloseTo(1, 12);
+    // Surfaces one voxel apart in x: HD95 is 1 mm for subject a (x spacing 1 mm) and 1.5 mm for b (1.5 mm).
+    expect(evaluation?.hd95.ED.mean).toBeCloseTo(1.25, 12);
     const metrics = await h.artifacts.readJson<{
       subjects: { subjectId: string; spacing: number[]; shape: number[] }[];
     }>("evaluation", res.evaluationId, "metrics.json");
     expect(metrics.subjects.map((s) => s.subjectId).sort()).toEqual(["s-test-a", "s-test-b"]);
-    expect(metrics.subjects[0].spacing).toEqual([2, 1, 1]);
+    const b = metrics.subjects.find((x) => x.subjectId === "s-test-b");
+    expect(b?.spacing).toEqual([2, 1, 1.5]);
     expect(metrics.subjects[0].shape).toEqual([4, 32, 32]);
   });
 

@@ -81,7 +81,7 @@ export function realSlice(seed: number): Uint8Array {
 export function realDataset(id = "real-1"): FakeDataset {
   const subjects: FakeSubject[] = [
     { key: "s-test-a", split: Split.TEST, spacing: [1, 1, 2], indices: [10, 11, 12, 13] },
-    { key: "s-test-b", split: Split.TEST, spacing: [1, 1, 2], indices: [20, 21, 22, 23] },
+    { key: "s-test-b", split: Split.TEST, spacing: [1.5, 1, 2], indices: [20, 21, 22, 23] },
     { key: "s-train-a", split: Split.TRAIN, spacing: [1, 1, 2], indices: [5, 6, 7, 8] },
   ];
   let seed = 1;

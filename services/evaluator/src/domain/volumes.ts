@@ -41,9 +41,9 @@ function nextPow2(n: number): number {
 }
 
 /**
- * Spacing [z, y, x] in mm of a subject's slices. Slices are the axial planes zero-padded to a square; when the
- * slice side is smaller than the volume's in-plane size, ingest padded to the next power of two and then
- * downsampled, so in-plane spacing grows by that factor.
+ * Spacing [z, y, x] in mm of a subject's slices. Ingest pads the axial planes to the next power of two of the
+ * in-plane size (240 -> 256) and then resizes to the dataset's slice size, so in-plane spacing scales by
+ * padded / slice side (1 at the seed-000 default of 256, 2 for 128, 0.5 for 512).
  */
 export function sliceSpacing(subject: SubjectDescription, h: number, w: number): [number, number, number] {
   const [sx, sy, sz] = subject.spacing;
@@ -51,10 +51,8 @@ export function sliceSpacing(subject: SubjectDescription, h: number, w: number):
     throw new InvalidInput(
       `subject ${subject.key}: spacing [${subject.spacing.join(", ")}] must be 3 positive numbers in mm; re-import the dataset`,
     );
-  const inPlane = Math.max(subject.shape[0], subject.shape[1]);
-  const fy = h >= inPlane ? 1 : nextPow2(inPlane) / h;
-  const fx = w >= inPlane ? 1 : nextPow2(inPlane) / w;
-  return [sz, sy * fy, sx * fx];
+  const padded = nextPow2(Math.max(subject.shape[0], subject.shape[1]));
+  return [sz, (sy * padded) / h, (sx * padded) / w];
 }
 
 export interface SubjectVolumes {
