@@ -18,3 +18,4 @@ export * from "./jobs/eta.js";
 export * from "./jobs/job-runner.js";
 export * from "./jobs/job-types.js";
 export * from "./store/memory-object-store.js";
+export * from "./metrics/index.js";

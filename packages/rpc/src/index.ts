@@ -12,6 +12,7 @@ export type { CallContext, CallInfo, CallOutcome, ServerInterceptor } from "./co
 export { clientCredentials, serverCredentials, type TlsOptions } from "./credentials.js";
 export type { HandlerFor, ServiceImpl, ServiceMethodsOf } from "./handler-types.js";
 export { authInterceptor, bearerToken, loggingInterceptor } from "./interceptors.js";
+export { type MetricsInterceptorOptions, metricsInterceptor } from "./metrics.js";
 export { noopLogger } from "./logger.js";
 export { packageDefinitionOf } from "./reflection.js";
 export {

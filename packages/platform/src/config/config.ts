@@ -4,7 +4,7 @@ import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import type { LoggerLevel } from "../log/logger.js";
 import { ConfigError } from "./config-error.js";
-import { bool, type Env, hostPort, int, oneOf, optionalPort, port, raw } from "./parse.js";
+import { bool, type Env, hostPort, int, oneOf, optionalPort, port, raw, secret } from "./parse.js";
 
 export const SERVICE_NAMES = ["ingest", "generator", "segmenter", "evaluator"] as const;
 export type ServiceName = (typeof SERVICE_NAMES)[number];
@@ -75,7 +75,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   }
   const dataDir = resolve(cwd, raw(env, "SYNTHMRI_DATA_DIR") ?? ".data");
   const tls = loadTls(env, cwd);
-  const deidSalt = raw(env, "DEID_SALT");
+  const deidSalt = secret(env, "DEID_SALT", cwd);
   if (deidSalt !== undefined && deidSalt.length < 16) {
     throw new ConfigError(
       "DEID_SALT",
@@ -87,7 +87,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     host,
     services,
     dataDir,
-    s3: loadS3(env),
+    s3: loadS3(env, cwd),
     logLevel: oneOf(env, "LOG_LEVEL", ["debug", "info", "warn", "error", "silent"] as const, "info"),
     tfBackend: oneOf(env, "TF_BACKEND", TF_BACKENDS, "auto"),
     grpc: {
@@ -103,7 +103,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   };
 }
 
-function loadS3(env: Env): S3Config {
+function loadS3(env: Env, cwd: string): S3Config {
   const useSsl = bool(env, "S3_USE_SSL", false);
   const bucket = raw(env, "S3_BUCKET") ?? "synthmri";
   if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket) || bucket.includes("..")) {
@@ -116,8 +116,8 @@ function loadS3(env: Env): S3Config {
   if (!/^[a-z0-9-]+$/.test(region))
     throw new ConfigError("S3_REGION", `"${region}" is not a region name (e.g. us-east-1)`);
   const rawEndpoint = raw(env, "S3_ENDPOINT");
-  const accessKey = raw(env, "S3_ACCESS_KEY");
-  const secretKey = raw(env, "S3_SECRET_KEY");
+  const accessKey = secret(env, "S3_ACCESS_KEY", cwd);
+  const secretKey = secret(env, "S3_SECRET_KEY", cwd);
   let endpoint: string | undefined;
   if (rawEndpoint !== undefined) {
     const withScheme = /^[a-z]+:\/\//i.test(rawEndpoint)
@@ -133,8 +133,10 @@ function loadS3(env: Env): S3Config {
       throw new ConfigError("S3_ENDPOINT", `"${rawEndpoint}" is not http(s)://host[:port] or host[:port] (no path)`);
     }
     endpoint = `${url.protocol}//${url.host}`;
-    if (!accessKey) throw new ConfigError("S3_ACCESS_KEY", "must be set when S3_ENDPOINT is set");
-    if (!secretKey) throw new ConfigError("S3_SECRET_KEY", "must be set when S3_ENDPOINT is set");
+    if (!accessKey)
+      throw new ConfigError("S3_ACCESS_KEY", "(or S3_ACCESS_KEY_FILE) must be set when S3_ENDPOINT is set");
+    if (!secretKey)
+      throw new ConfigError("S3_SECRET_KEY", "(or S3_SECRET_KEY_FILE) must be set when S3_ENDPOINT is set");
   }
   return { endpoint, accessKey, secretKey, bucket, region, useSsl };
 }

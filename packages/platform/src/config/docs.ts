@@ -39,6 +39,16 @@ const DOCS: ConfigDoc[] = [
   },
   { name: "S3_ACCESS_KEY", default: "(required with S3_ENDPOINT)", meaning: "Access key for S3_ENDPOINT." },
   { name: "S3_SECRET_KEY", default: "(required with S3_ENDPOINT)", meaning: "Secret key for S3_ENDPOINT." },
+  {
+    name: "S3_ACCESS_KEY_FILE",
+    default: "(unset)",
+    meaning: "File holding S3_ACCESS_KEY (a mounted secret; content trimmed); not together with S3_ACCESS_KEY.",
+  },
+  {
+    name: "S3_SECRET_KEY_FILE",
+    default: "(unset)",
+    meaning: "File holding S3_SECRET_KEY (a mounted secret; content trimmed); not together with S3_SECRET_KEY.",
+  },
   { name: "S3_BUCKET", default: "synthmri", meaning: "Bucket holding every artifact and job status." },
   { name: "S3_REGION", default: "us-east-1", meaning: "Region of the bucket." },
   { name: "S3_USE_SSL", default: "false", meaning: "Use https when S3_ENDPOINT has no scheme." },
@@ -74,6 +84,11 @@ const DOCS: ConfigDoc[] = [
     name: "DEID_SALT",
     default: "(random, persisted in SYNTHMRI_DATA_DIR/deid-salt)",
     meaning: "Secret salt for pseudonymising subject ids; at least 16 characters.",
+  },
+  {
+    name: "DEID_SALT_FILE",
+    default: "(unset)",
+    meaning: "File holding DEID_SALT (a mounted secret; content trimmed); not together with DEID_SALT.",
   },
   {
     name: "KEEP_ID_MAPPING",

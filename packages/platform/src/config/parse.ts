@@ -1,4 +1,6 @@
 // Small typed parsers for environment values; each throws ConfigError naming the variable.
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
 import { ConfigError } from "./config-error.js";
 
 export type Env = Record<string, string | undefined>;
@@ -58,4 +60,30 @@ export function hostPort(env: Env, name: string, def: string | undefined): strin
     throw new ConfigError(name, `"${v}" is not host:port (e.g. 127.0.0.1:50051, ingest:50051, [::1]:50051)`);
   }
   return v;
+}
+
+/**
+ * A secret given inline (NAME) or, as Docker/Kubernetes secrets are mounted, as a file (NAME_FILE: the file's
+ * content, trimmed). Setting both is an error rather than a silent precedence rule.
+ */
+export function secret(env: Env, name: string, cwd: string): string | undefined {
+  const inline = raw(env, name);
+  const fileVar = `${name}_FILE`;
+  const file = raw(env, fileVar);
+  if (file === undefined) return inline;
+  if (inline !== undefined) throw new ConfigError(fileVar, `is set together with ${name}; set only one of them`);
+  const path = resolve(cwd, file);
+  let content: string;
+  try {
+    content = readFileSync(path, "utf8");
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new ConfigError(
+      fileVar,
+      `cannot read "${path}" (${code ?? (e as Error).message}); mount the secret file there`,
+    );
+  }
+  const value = content.trim();
+  if (value === "") throw new ConfigError(fileVar, `file "${path}" is empty`);
+  return value;
 }

@@ -1,0 +1,66 @@
+import { TestingService } from "@synthmri/contracts";
+import { createMetricsRegistry, NotFound, startMetrics } from "@synthmri/platform";
+import { describe, expect, it } from "vitest";
+import { createClient, createServer, metricsInterceptor } from "../src/index.js";
+
+/** The value of the sample `name{...}` whose labels include all of `labels` (label order is prom-client's). */
+function sample(text: string, name: string, labels: Record<string, string>): number | undefined {
+  for (const line of text.split("\n")) {
+    const m = /^([a-z_:]+)\{(.*)\} (\S+)$/.exec(line);
+    if (!m || m[1] !== name) continue;
+    if (Object.entries(labels).every(([k, v]) => m[2].includes(`${k}="${v}"`))) return Number(m[3]);
+  }
+  return undefined;
+}
+
+describe("metricsInterceptor + startMetrics", () => {
+  it("counts RPCs by method and code and serves them on /metrics", async () => {
+    const registry = createMetricsRegistry("testing", { processMetrics: false });
+    const server = createServer({ interceptors: [metricsInterceptor(registry)] }).add(TestingService, {
+      async echo(req) {
+        if (req.text === "missing") throw new NotFound("no such thing");
+        return { text: req.text };
+      },
+    });
+    const port = await server.listen("127.0.0.1", 0);
+    const metrics = await startMetrics({ host: "127.0.0.1", metricsPort: 0 }, registry);
+    if (!metrics) throw new Error("metrics server expected with METRICS_PORT=0");
+    const client = createClient(TestingService, `127.0.0.1:${port}`, { retry: false });
+    try {
+      await client.echo({ text: "a" });
+      await client.echo({ text: "b" });
+      await client.echo({ text: "missing" }).catch(() => undefined);
+      const res = await fetch(`${metrics.url}/metrics`);
+      expect(res.status).toBe(200);
+      expect(res.headers.get("content-type")).toMatch(/text\/plain/);
+      const text = await res.text();
+      const method = "/synthmri.testing.v1.TestingService/Echo";
+      const service = "testing";
+      expect(sample(text, "synthmri_rpc_requests_total", { method, code: "OK", service })).toBe(2);
+      expect(sample(text, "synthmri_rpc_requests_total", { method, code: "NOT_FOUND", service })).toBe(1);
+      expect(sample(text, "synthmri_rpc_duration_seconds_count", { method, code: "OK", service })).toBe(2);
+      expect(sample(text, "synthmri_rpc_in_flight", { method, service })).toBe(0);
+      expect(text).not.toContain("grpc.health");
+      expect((await fetch(`${metrics.url}/healthz`)).status).toBe(200);
+      expect((await fetch(`${metrics.url}/nope`)).status).toBe(404);
+    } finally {
+      client.close();
+      await server.shutdown(1000);
+      await metrics.close();
+    }
+  });
+
+  it("opens no endpoint when METRICS_PORT is unset, and names the variable when the port is taken", async () => {
+    const registry = createMetricsRegistry("testing", { processMetrics: false });
+    expect(await startMetrics({ host: "127.0.0.1", metricsPort: undefined }, registry)).toBeUndefined();
+    const first = await startMetrics({ host: "127.0.0.1", metricsPort: 0 }, registry);
+    if (!first) throw new Error("expected a metrics server");
+    try {
+      await expect(startMetrics({ host: "127.0.0.1", metricsPort: first.port }, registry)).rejects.toThrow(
+        /METRICS_PORT/,
+      );
+    } finally {
+      await first.close();
+    }
+  });
+});
