@@ -5,13 +5,15 @@ import type { Readable } from "node:stream";
 import type { DescMethod } from "@bufbuild/protobuf";
 import type { GenService, GenServiceMethods } from "@bufbuild/protobuf/codegenv2";
 import * as grpc from "@grpc/grpc-js";
-import { Cancelled, InvalidInput, type Logger } from "@synthmri/platform";
+import { Cancelled, InvalidInput, type Logger, processMetricsRegistry } from "@synthmri/platform";
 import { HealthImplementation, type ServingStatus } from "grpc-health-check";
+import type { Registry } from "prom-client";
 import { isDecodeFailure } from "./codec.js";
 import type { CallContext, CallInfo, ServerInterceptor } from "./context.js";
 import { serverCredentials, type TlsOptions } from "./credentials.js";
 import type { ServiceImpl } from "./handler-types.js";
 import { noopLogger } from "./logger.js";
+import { metricsInterceptor } from "./metrics.js";
 import { addReflection } from "./reflection.js";
 import { methodPath, toServiceDefinition } from "./service-definition.js";
 import { statusFromError, toServiceError } from "./status.js";
@@ -35,6 +37,8 @@ export interface ServerOptions {
   interceptors?: ServerInterceptor[];
   /** Extra grpc-js channel options (e.g. tuning for benchmarks). */
   channelOptions?: grpc.ChannelOptions;
+  /** Where RPC counts/latency go (metricsInterceptor); default the process registry, false = none. */
+  metrics?: Registry | false;
 }
 
 export interface RpcServer {
@@ -60,7 +64,9 @@ export const DEFAULT_MAX_MESSAGE_BYTES = 8 * 1024 * 1024;
 export function createServer(options: ServerOptions = {}): RpcServer {
   const logger = options.logger ?? noopLogger;
   const maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
-  const interceptors = options.interceptors ?? [];
+  const metrics = options.metrics ?? processMetricsRegistry();
+  // Metrics first so that calls refused by auth interceptors are counted too.
+  const interceptors = [...(metrics ? [metricsInterceptor(metrics)] : []), ...(options.interceptors ?? [])];
   const server = new grpc.Server({
     "grpc.max_receive_message_length": maxMessageBytes,
     "grpc.max_send_message_length": maxMessageBytes,

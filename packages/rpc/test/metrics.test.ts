@@ -1,7 +1,7 @@
 import { TestingService } from "@synthmri/contracts";
 import { createMetricsRegistry, NotFound, startMetrics } from "@synthmri/platform";
 import { describe, expect, it } from "vitest";
-import { createClient, createServer, metricsInterceptor } from "../src/index.js";
+import { createClient, createServer, metricsInterceptor, type ServerInterceptor } from "../src/index.js";
 
 /** The value of the sample `name{...}` whose labels include all of `labels` (label order is prom-client's). */
 function sample(text: string, name: string, labels: Record<string, string>): number | undefined {
@@ -16,7 +16,8 @@ function sample(text: string, name: string, labels: Record<string, string>): num
 describe("metricsInterceptor + startMetrics", () => {
   it("counts RPCs by method and code and serves them on /metrics", async () => {
     const registry = createMetricsRegistry("testing", { processMetrics: false });
-    const server = createServer({ interceptors: [metricsInterceptor(registry)] }).add(TestingService, {
+    // The builder records every call in the given registry (the process registry by default).
+    const server = createServer({ metrics: registry }).add(TestingService, {
       async echo(req) {
         if (req.text === "missing") throw new NotFound("no such thing");
         return { text: req.text };
@@ -47,6 +48,31 @@ describe("metricsInterceptor + startMetrics", () => {
       client.close();
       await server.shutdown(1000);
       await metrics.close();
+    }
+  });
+
+  it("counts calls an auth interceptor refuses, and never leaves them in flight", async () => {
+    const registry = createMetricsRegistry("testing", { processMetrics: false });
+    const deny: ServerInterceptor = {
+      onCall() {
+        throw new NotFound("refused before the handler");
+      },
+    };
+    const server = createServer({ metrics: false, interceptors: [metricsInterceptor(registry), deny] }).add(
+      TestingService,
+      { echo: async (req) => ({ text: req.text }) },
+    );
+    const port = await server.listen("127.0.0.1", 0);
+    const client = createClient(TestingService, `127.0.0.1:${port}`, { retry: false });
+    try {
+      await expect(client.echo({ text: "x" })).rejects.toThrow(/refused/);
+      const text = await registry.metrics();
+      const method = "/synthmri.testing.v1.TestingService/Echo";
+      expect(sample(text, "synthmri_rpc_requests_total", { method, code: "NOT_FOUND" })).toBe(1);
+      expect(sample(text, "synthmri_rpc_in_flight", { method })).toBe(0);
+    } finally {
+      client.close();
+      await server.shutdown(1000);
     }
   });
 

@@ -2,8 +2,11 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Config } from "../config/config.js";
+import type { JobRunner } from "../jobs/job-runner.js";
 import type { Logger } from "../logger-types.js";
-import type { MetricsRegistry } from "./registry.js";
+import { instrumentJobs } from "./job-metrics.js";
+import { collectDefaultMetrics } from "prom-client";
+import { type MetricsRegistry, setComputeBackend } from "./registry.js";
 
 export interface MetricsServer {
   /** The bound port (METRICS_PORT=0 picks a free one). */
@@ -15,6 +18,14 @@ export interface MetricsServer {
 
 export interface StartMetricsOptions {
   logger?: Logger;
+  /** Labels every series service="<name>" (set once per registry). */
+  service?: string;
+  /** Job runners whose progress and state changes to export (instrumentJobs). */
+  jobs?: Pick<JobRunner, "subscribe"> | Pick<JobRunner, "subscribe">[];
+  /** The compute backend in use (setComputeBackend), e.g. initBackend()'s name. */
+  backend?: string;
+  /** Node process metrics (CPU, memory, event loop, GC); default true. */
+  processMetrics?: boolean;
   /** /healthz answers 503 while this returns false (e.g. during shutdown); default always healthy. */
   healthy?: () => boolean;
 }
@@ -22,7 +33,9 @@ export interface StartMetricsOptions {
 /**
  * Serves `registry` on METRICS_PORT (bound on HOST, like the gRPC server). Returns undefined when METRICS_PORT
  * is unset: metrics are opt-in so that local runs and tests open no extra port.
- * main.ts: `const metrics = await startMetrics(config, registry, { logger });` and `await metrics?.close()` on stop.
+ * main.ts: `const metrics = await startMetrics(config, processMetricsRegistry(), { service: "ingest", jobs, backend,
+ * logger })` and `await metrics?.close()` on stop. RPC and object-store metrics are recorded in
+ * processMetricsRegistry() by createServer and openObjectStore without any wiring.
  */
 export async function startMetrics(
   config: Pick<Config, "host" | "metricsPort">,
@@ -30,6 +43,11 @@ export async function startMetrics(
   options: StartMetricsOptions = {},
 ): Promise<MetricsServer | undefined> {
   if (config.metricsPort === undefined) return undefined;
+  if (options.service) registry.setDefaultLabels({ service: options.service });
+  if ((options.processMetrics ?? true) && !registry.getSingleMetric("process_cpu_seconds_total"))
+    collectDefaultMetrics({ register: registry });
+  if (options.backend) setComputeBackend(registry, options.backend);
+  const unsubscribe = [options.jobs ?? []].flat().map((runner) => instrumentJobs(runner, registry));
   const healthy = options.healthy ?? (() => true);
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? "/").split("?")[0];
@@ -52,12 +70,17 @@ export async function startMetrics(
   });
   // Scrapers keep connections open; do not let them hold the process on shutdown.
   server.keepAliveTimeout = 5_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", (e: Error) =>
-      reject(new Error(`cannot serve metrics on ${config.host}:${config.metricsPort}: ${e.message} (METRICS_PORT)`)),
-    );
-    server.listen(config.metricsPort, config.host, () => resolve());
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", (e: Error) =>
+        reject(new Error(`cannot serve metrics on ${config.host}:${config.metricsPort}: ${e.message} (METRICS_PORT)`)),
+      );
+      server.listen(config.metricsPort, config.host, () => resolve());
+    });
+  } catch (e) {
+    for (const u of unsubscribe) u();
+    throw e;
+  }
   const { port } = server.address() as AddressInfo;
   const host = config.host.includes(":") ? `[${config.host}]` : config.host;
   options.logger?.info("metrics endpoint listening", { port });
@@ -66,6 +89,7 @@ export async function startMetrics(
     url: `http://${host}:${port}`,
     close: () =>
       new Promise<void>((resolve) => {
+        for (const u of unsubscribe) u();
         server.close(() => resolve());
         server.closeAllConnections();
       }),

@@ -17,6 +17,17 @@ export function createMetricsRegistry(service: string, options: MetricsRegistryO
   return registry;
 }
 
+let processRegistry: Registry | undefined;
+
+/**
+ * The registry of this process: the rpc server builder records RPC metrics in it and openObjectStore counts
+ * store errors in it, so a service's main.ts only has to serve it (startMetrics). Named by startMetrics.
+ */
+export function processMetricsRegistry(): MetricsRegistry {
+  processRegistry ??= new Registry();
+  return processRegistry;
+}
+
 /** Metric objects are registered once per registry; later callers reuse the existing one. */
 export function gaugeOnce<L extends string>(
   registry: MetricsRegistry,

@@ -22,7 +22,7 @@ const ITERABLE_OPS: Op[] = ["listObjects", "listPrefixes"];
  * (kind = the typed error kind: NotFound, Unavailable, PermissionDenied, ... or Error). NotFound from
  * statObject/getObject is often an expected probe; it is counted too, under its own kind, so alerts can exclude it.
  */
-export function instrumentObjectStore(store: ObjectStore, registry: MetricsRegistry): ObjectStore {
+export function instrumentObjectStore<T extends ObjectStore>(store: T, registry: MetricsRegistry): T {
   const errors =
     (registry.getSingleMetric("synthmri_object_store_errors_total") as Counter<"operation" | "kind"> | undefined) ??
     new Counter({
@@ -34,7 +34,7 @@ export function instrumentObjectStore(store: ObjectStore, registry: MetricsRegis
   const count = (operation: string, e: unknown) => errors.inc({ operation, kind: errorKind(e) });
   const wrapped: Record<string, unknown> = {};
   for (const op of PROMISE_OPS) {
-    const fn = (store[op] as (...a: unknown[]) => Promise<unknown>).bind(store);
+    const fn = (store[op] as unknown as (...a: unknown[]) => Promise<unknown>).bind(store);
     wrapped[op] = async (...args: unknown[]) => {
       try {
         return await fn(...args);
@@ -45,7 +45,7 @@ export function instrumentObjectStore(store: ObjectStore, registry: MetricsRegis
     };
   }
   for (const op of ITERABLE_OPS) {
-    const fn = (store[op] as (p: string) => AsyncIterable<unknown>).bind(store);
+    const fn = (store[op] as unknown as (p: string) => AsyncIterable<unknown>).bind(store);
     wrapped[op] = async function* (prefix: string) {
       try {
         yield* fn(prefix);
@@ -55,7 +55,8 @@ export function instrumentObjectStore(store: ObjectStore, registry: MetricsRegis
       }
     };
   }
-  return Object.assign(Object.create(store) as ObjectStore, wrapped, { bucket: store.bucket });
+  // The wrapper inherits from the store, so other members (and instanceof) still work.
+  return Object.assign(Object.create(store) as T, wrapped, { bucket: store.bucket });
 }
 
 function errorKind(e: unknown): string {

@@ -1,6 +1,8 @@
 // Chooses the object store from config: S3_ENDPOINT when set, otherwise the embedded s3rver under the data dir.
 import type { Config } from "../config/config.js";
 import type { Logger } from "../logger-types.js";
+import { instrumentObjectStore } from "../metrics/store-metrics.js";
+import { processMetricsRegistry } from "../metrics/registry.js";
 import { startEmbeddedS3 } from "./embedded-s3.js";
 import { MinioObjectStore } from "./minio-object-store.js";
 
@@ -29,7 +31,7 @@ export async function openObjectStore(
     });
     await store.ensureBucket();
     logger.info("object store connected", { endpoint: s3.endpoint, bucket: s3.bucket });
-    return { store, embeddedEndpoint: undefined, close: async () => {} };
+    return { store: counted(store), embeddedEndpoint: undefined, close: async () => {} };
   }
   const embedded = await startEmbeddedS3({ dataDir: config.dataDir, port: 0 });
   const store = new MinioObjectStore({
@@ -47,5 +49,10 @@ export async function openObjectStore(
     throw err;
   }
   logger.info("embedded object store started", { endpoint: embedded.endpoint, bucket: s3.bucket });
-  return { store, embeddedEndpoint: embedded.endpoint, close: () => embedded.close() };
+  return { store: counted(store), embeddedEndpoint: embedded.endpoint, close: () => embedded.close() };
+}
+
+/** Object-store errors show up on the service's /metrics (synthmri_object_store_errors_total). */
+function counted(store: MinioObjectStore): MinioObjectStore {
+  return instrumentObjectStore(store, processMetricsRegistry());
 }
