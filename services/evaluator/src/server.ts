@@ -1,24 +1,13 @@
 // The evaluator's gRPC server, built from its dependencies (no globals): tests build it with fake ingest and
 // segmenter services on port 0 and the embedded store; main.ts with the real ones.
 import { EvaluatorService, JobService } from "@synthmri/contracts";
-import type { ArtifactStore, JobRunner, Logger } from "@synthmri/platform";
 import { createServer, type RpcServer, type ServerOptions } from "@synthmri/rpc";
-import type { QualitySettings } from "./domain/quality.js";
-import type { Segmenter, SliceSource } from "./domain/ports.js";
+import type { EvaluatorDeps } from "./deps.js";
 import { evaluatorHandlers } from "./handlers/evaluator.js";
 import { resumeHandlers } from "./handlers/job-work.js";
 import { jobHandlers } from "./handlers/jobs.js";
 
-export interface EvaluatorDeps {
-  artifacts: ArtifactStore;
-  jobs: JobRunner;
-  source: SliceSource;
-  segmenter: Segmenter;
-  logger?: Logger;
-  /** Image-quality effort (default DEFAULT_QUALITY_SETTINGS). */
-  quality?: QualitySettings;
-  provenance?: Record<string, unknown>;
-}
+export type { EvaluatorDeps } from "./deps.js";
 
 export function build(deps: EvaluatorDeps) {
   return {

@@ -10,7 +10,7 @@ import { readEvaluation } from "../domain/evaluation-store.js";
 import type { MemorizationParams } from "../domain/memorization.js";
 import type { QualityParams } from "../domain/quality.js";
 import { readReport } from "../domain/report-store.js";
-import type { EvaluatorDeps } from "../server.js";
+import type { EvaluatorDeps } from "../deps.js";
 import {
   channelsFromProto,
   checkCorrection,

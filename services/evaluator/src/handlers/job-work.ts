@@ -7,7 +7,7 @@ import { EVALUATION_KIND } from "../domain/evaluation-store.js";
 import { type MemorizationParams, runMemorization } from "../domain/memorization.js";
 import { type QualityParams, runQuality } from "../domain/quality.js";
 import { REPORT_KIND, type StoredReport } from "../domain/report-store.js";
-import type { EvaluatorDeps } from "../server.js";
+import type { EvaluatorDeps } from "../deps.js";
 import type { JobResult } from "./job-status.js";
 
 export const JOB_KINDS = { evaluate: "evaluate", compare: "compare", quality: "quality", memorization: "memorization" };
