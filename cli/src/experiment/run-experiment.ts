@@ -402,7 +402,7 @@ export async function runExperiment(o: RunExperimentOptions): Promise<Experiment
 
   // ---- GAN ensemble ---------------------------------------------------------------------------------------
   const ganConfig = {
-    resolution: spec.data.sliceSize,
+    resolution: spec.gan.resolution || spec.data.sliceSize,
     startResolution: spec.gan.startResolution,
     latentDim: spec.gan.latentDim,
     kimgPerPhase: spec.gan.kimgPerPhase,

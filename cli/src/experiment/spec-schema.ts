@@ -39,6 +39,11 @@ export const SPEC_SCHEMA = {
       default: {},
       properties: {
         family: { enum: ["pgan", "dcgan", "lsgan", "hinge"], default: "pgan" },
+        resolution: {
+          enum: [0, 8, 16, 32, 64, 128, 256],
+          default: 0,
+          description: "GAN output side; 0 = data.sliceSize (smaller trains faster; the U-Net resizes)",
+        },
         members: { type: "integer", minimum: 1, maximum: 100, default: 3 },
         concurrency: { type: "integer", minimum: 1, maximum: 64, default: 1 },
         latentDim: { type: "integer", minimum: 0, default: 0 },

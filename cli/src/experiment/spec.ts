@@ -23,6 +23,8 @@ export interface ExperimentSpec {
   };
   gan: {
     family: "pgan" | "dcgan" | "lsgan" | "hinge";
+    /** 0 = data.sliceSize. */
+    resolution: number;
     members: number;
     concurrency: number;
     latentDim: number;
@@ -107,8 +109,13 @@ export function validateSpec(input: unknown, source = "spec"): ExperimentSpec {
       );
     }
   }
-  if (s.gan.startResolution > s.data.sliceSize) {
-    problems.push(`gan.startResolution: ${s.gan.startResolution} is above data.sliceSize ${s.data.sliceSize}`);
+  if (s.gan.resolution > s.data.sliceSize) {
+    problems.push(`gan.resolution: ${s.gan.resolution} is above data.sliceSize ${s.data.sliceSize}`);
+  }
+  if (s.gan.startResolution > (s.gan.resolution || s.data.sliceSize)) {
+    problems.push(
+      `gan.startResolution: ${s.gan.startResolution} is above the GAN resolution ${s.gan.resolution || s.data.sliceSize}`,
+    );
   }
   if (problems.length > 0)
     throw new InvalidInput(`${source} is not a valid experiment spec:\n  ${problems.join("\n  ")}`);
