@@ -11,6 +11,7 @@ import {
 } from "@synthmri/platform";
 import { createServer, loggingInterceptor, type RpcServer, type ServerInterceptor } from "@synthmri/rpc";
 import { openDirectorySource } from "./adapters/fs-source.js";
+import { scrubbingLogger } from "./adapters/scrub-logger.js";
 import { prefixSource, uploadSessionSource } from "./adapters/store-source.js";
 import type { CohortSource } from "./domain/cohort-source.js";
 import { Ingest } from "./domain/ingest.js";
@@ -60,7 +61,7 @@ function ingestServiceImpl(ingest: Ingest) {
 }
 
 export function build(deps: IngestServerDeps): BuiltIngest {
-  const logger = deps.logger ?? silentLogger;
+  const logger = scrubbingLogger(deps.logger ?? silentLogger);
   const artifacts = new ArtifactStore({
     store: deps.store,
     logger,
@@ -127,7 +128,7 @@ export async function startServer(
   opts: { port?: number; host?: string; maxMessageBytes?: number; interceptors?: ServerInterceptor[] } = {},
 ): Promise<RunningIngest> {
   const built = build(deps);
-  const logger = deps.logger ?? silentLogger;
+  const logger = scrubbingLogger(deps.logger ?? silentLogger);
   await built.jobs.recover(built.ingest.resumeHandlers());
   const server = createServer({
     logger,

@@ -1,10 +1,12 @@
 // Bad input: each broken subject gets INVALID_ARGUMENT (upload, import with on_error=fail) or a skip
 // entry with a reason (on_error=skip); nothing partial stays in storage; the server stays up.
 import { mkdirSync, writeFileSync } from "node:fs";
+import { Writable } from "node:stream";
 import { join } from "node:path";
 import { gunzipSync, gzipSync } from "node:zlib";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { JobState, LabelScheme, Modality, OnError, Split, type UploadSubjectRequestSchema } from "@synthmri/contracts";
+import { createLogger } from "@synthmri/platform";
 import { generatePhantomSubject, phantomSubjectFiles, writeNifti } from "@synthmri/volume";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { collect, keys, type Rig, startRig } from "./helpers.js";
@@ -115,8 +117,16 @@ const CASES: Record<string, { files: () => Partial<Record<Role, Uint8Array>>; re
   },
 };
 
+const logLines: string[] = [];
+
 beforeAll(async () => {
-  rig = await startRig("bad");
+  const stream = new Writable({
+    write(chunk, _enc, done) {
+      logLines.push(String(chunk));
+      done();
+    },
+  });
+  rig = await startRig("bad", { logger: createLogger({ name: "ingest", level: "debug", stream }) });
 });
 afterAll(async () => {
   await rig?.close();
@@ -177,6 +187,10 @@ describe("ingest service: bad input", () => {
     );
     expect(failed?.code).toBe(3);
     expect(failed.details).toMatch(/on_error=skip/);
+    expect(failed.details).toMatch(/BraTS20_Training_/);
+    // The operator's message names the subject; the logs of the same failure do not.
+    expect(logLines.join("").length).toBeGreaterThan(0);
+    expect(logLines.join("")).not.toMatch(/BraTS20_Training_|case-/);
     expect(await keys(rig.store, "dataset/")).toEqual([]);
 
     const msgs = await collect(

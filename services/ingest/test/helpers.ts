@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { IngestService, JobService } from "@synthmri/contracts";
-import { type EmbeddedS3, MinioObjectStore, startEmbeddedS3 } from "@synthmri/platform";
+import { type EmbeddedS3, type Logger, MinioObjectStore, startEmbeddedS3 } from "@synthmri/platform";
 import { type Client, createClient, type ServiceMethodsOf } from "@synthmri/rpc";
 import { generatePhantomSubject, phantomSubjectFiles } from "@synthmri/volume";
 import { type RunningIngest, startServer } from "../src/server.js";
@@ -20,7 +20,7 @@ export interface Rig {
 
 export const SALT = "test-salt-0123456789abcdef";
 
-export async function startRig(name: string): Promise<Rig> {
+export async function startRig(name: string, opts: { logger?: Logger } = {}): Promise<Rig> {
   const dir = mkdtempSync(join(tmpdir(), `ingest-${name}-`));
   const s3 = await startEmbeddedS3({ dataDir: dir });
   const store = new MinioObjectStore({ ...s3, bucket: "synthmri" });
@@ -29,6 +29,7 @@ export async function startRig(name: string): Promise<Rig> {
     store,
     salt: SALT,
     gzipLevel: 1,
+    logger: opts.logger,
     openBucket: (bucket) => new MinioObjectStore({ ...s3, bucket }),
   });
   const client = createClient(IngestService, ingest.address);

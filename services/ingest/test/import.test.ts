@@ -247,6 +247,35 @@ describe("ingest service: phantom cohort end to end", () => {
     expect(await keys(rig.store, `dataset/${report.datasetId}/`)).toEqual([]);
   });
 
+  it("CancelJob stops an import and leaves nothing behind", async () => {
+    const before = (await rig.client.listDatasets({})).datasets.length;
+    const stream = rig.client.importDirectory({
+      source: { case: "localPath", value: cohort },
+      split: { testCount: 1 },
+    });
+    let jobId = "";
+    const seen: JobState[] = [];
+    const err = await (async () => {
+      for await (const m of stream) {
+        seen.push(m.job!.state);
+        if (!jobId && m.job?.state === JobState.RUNNING && (m.job.progress?.done ?? 0) >= 1) {
+          jobId = m.job.id;
+          await rig.jobs.cancelJob({ jobId, reason: "test" });
+        }
+      }
+    })().then(
+      () => undefined,
+      (e) => e,
+    );
+    expect(err?.code).toBe(1);
+    const job = await rig.jobs.getJob({ jobId });
+    expect(job.job?.state).toBe(JobState.CANCELLED);
+    expect((await rig.client.listDatasets({})).datasets.length).toBe(before);
+    const all = await keys(rig.store, "dataset/");
+    const known = new Set((await rig.client.listDatasets({})).datasets.map((d) => d.id));
+    expect(all.filter((k) => !known.has(k.split("/")[1]))).toEqual([]);
+  });
+
   it("imports from an S3 prefix of another bucket", async () => {
     const other = new MinioObjectStore({ ...rig.s3, bucket: "hospital" });
     await other.ensureBucket();

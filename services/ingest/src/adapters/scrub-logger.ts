@@ -1,0 +1,34 @@
+// Import and upload errors name the subject and file so the operator can act on them; the same messages
+// reach logs through the job runner ("job failed") and the rpc logging interceptor (status details).
+// Logs must not carry subject identifiers, so this wrapper masks them in every string of every field:
+// "subject <id>" and NIfTI/manifest file paths (which embed the id in BraTS layouts).
+import type { LogFields, Logger } from "@synthmri/platform";
+
+const SUBJECT = /\bsubject [^\s:;,()]+/g;
+const FILE = /[^\s:;,()"']+\.(?:nii(?:\.gz)?|csv|json)\b/g;
+
+export function scrubText(s: string): string {
+  return s.replace(SUBJECT, "subject [id]").replace(FILE, "[file]");
+}
+
+function scrub(v: unknown, depth = 0): unknown {
+  if (typeof v === "string") return scrubText(v);
+  if (depth > 5 || v === null || typeof v !== "object") return v;
+  if (v instanceof Error) {
+    return { name: v.name, kind: (v as { kind?: string }).kind, message: scrubText(v.message) };
+  }
+  if (ArrayBuffer.isView(v)) return v;
+  if (Array.isArray(v)) return v.map((x) => scrub(x, depth + 1));
+  return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, scrub(x, depth + 1)]));
+}
+
+export function scrubbingLogger(inner: Logger): Logger {
+  const f = (fields?: LogFields) => (fields ? (scrub(fields) as LogFields) : undefined);
+  return {
+    debug: (m, x) => inner.debug(scrubText(m), f(x)),
+    info: (m, x) => inner.info(scrubText(m), f(x)),
+    warn: (m, x) => inner.warn(scrubText(m), f(x)),
+    error: (m, x) => inner.error(scrubText(m), f(x)),
+    child: (x) => scrubbingLogger(inner.child(f(x) ?? {})),
+  };
+}
