@@ -1,4 +1,4 @@
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -60,7 +60,9 @@ function makePki(dir: string) {
   return (f: string) => join(dir, f);
 }
 
-describe("TLS", () => {
+const hasOpenssl = spawnSync("openssl", ["version"], { stdio: "ignore" }).status === 0;
+
+describe.skipIf(!hasOpenssl)("TLS", () => {
   let dir: string;
   let at: (f: string) => string;
   beforeAll(() => {
@@ -68,6 +70,25 @@ describe("TLS", () => {
     at = makePki(dir);
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("serves a TLS client (server certificate only) and refuses a plaintext one", async () => {
+    const server = createServer({ tls: { certPath: at("server.pem"), keyPath: at("server.key") } }).add(
+      TestingService,
+      { echo: async (req) => ({ text: req.text }) },
+    );
+    const port = await server.listen("127.0.0.1", 0);
+    const tlsClient = createClient(TestingService, `localhost:${port}`, { tls: { caPath: at("ca.pem") } });
+    const plain = createClient(TestingService, `127.0.0.1:${port}`, { retry: false });
+    try {
+      expect((await tlsClient.echo({ text: "over tls" })).text).toBe("over tls");
+      const err = (await plain.echo({ text: "x" }, { deadlineMs: 3000 }).catch((e) => e)) as RpcError;
+      expect([grpc.status.UNAVAILABLE, grpc.status.DEADLINE_EXCEEDED]).toContain(err.code);
+    } finally {
+      tlsClient.close();
+      plain.close();
+      await server.shutdown(1000);
+    }
+  });
 
   it("serves over mTLS and refuses clients without a certificate", async () => {
     const server = createServer({
