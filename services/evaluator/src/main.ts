@@ -10,6 +10,8 @@ import {
   JobRunner,
   loadConfigOrExit,
   openObjectStore,
+  processMetricsRegistry,
+  startMetrics,
 } from "@synthmri/platform";
 import { createClient, shutdownOnSignals, type TlsOptions } from "@synthmri/rpc";
 import { IngestSliceSource } from "./adapters/ingest-source.js";
@@ -60,6 +62,12 @@ async function main(): Promise<void> {
     port: config.services.evaluator.port,
     server: { maxMessageBytes: config.grpc.maxMessageBytes, tls },
   });
+  const metrics = await startMetrics(config, processMetricsRegistry(), {
+    service: "evaluator",
+    jobs,
+    backend: backend.name,
+    logger,
+  });
   const { resumed, failed } = await jobs.recover(resumeHandlers(deps));
   logger.info("evaluator ready", { port: started.port, resumedJobs: resumed.length, failedJobs: failed.length });
   shutdownOnSignals(started.server, {
@@ -69,6 +77,7 @@ async function main(): Promise<void> {
       await jobs.shutdown({ graceMs: config.grpc.shutdownGraceMs });
       ingest.close();
       segmenter.close();
+      await metrics?.close();
       await objects.close();
     },
   });

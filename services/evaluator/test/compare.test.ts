@@ -149,6 +149,30 @@ describe("Compare", () => {
     expect((await readdir(report!.outputDir)).sort()).toContain("report.md");
   });
 
+  it("leaves p-values uncorrected with CORRECTION_NONE and says so", async () => {
+    const res = await h.evaluator.compare({
+      conditions: [
+        { name: "real", evaluationIds: ["ev-real-1", "ev-real-2"] },
+        { name: "mixed", evaluationIds: ["ev-mixed-1"] },
+        { name: "synthetic", evaluationIds: ["ev-syn-1"] },
+      ],
+      classes: [TumorClass.WT],
+      correction: Correction.NONE,
+    });
+    expect((await h.waitJob(res.jobId)).state).toBe(JobState.SUCCEEDED);
+    const json = await h.artifacts.readJson<ReportJson & { correction: { method: string } }>(
+      "report",
+      res.reportId,
+      "report.json",
+    );
+    expect(json.correction.method).toBe("none");
+    const mixed = json.comparisons.find((c) => c.a === "mixed")!;
+    expect(mixed.p_corrected).toBeCloseTo(0.25, 12);
+    const { report } = await h.evaluator.getReport({ reportId: res.reportId });
+    expect(report?.markdown).toMatch(/not corrected for the 2 comparisons/);
+    expect(report?.markdown).not.toMatch(/Bonferroni/);
+  });
+
   it("answers NOT_FOUND for unknown evaluations and INVALID_ARGUMENT for malformed requests", async () => {
     const unknown = await failure(
       h.evaluator.compare({ conditions: [{ name: "real", evaluationIds: ["ev-real-1", "nope"] }] }),
@@ -169,7 +193,7 @@ describe("Compare", () => {
     );
     expect(ref.code).toBe(GrpcStatus.INVALID_ARGUMENT);
     const corr = await failure(
-      h.evaluator.compare({ conditions: [{ name: "a", evaluationIds: ["ev-real-1"] }], correction: Correction.NONE }),
+      h.evaluator.compare({ conditions: [{ name: "a", evaluationIds: ["ev-real-1"] }], correction: 9 as Correction }),
     );
     expect(corr.code).toBe(GrpcStatus.INVALID_ARGUMENT);
     const rel = await failure(

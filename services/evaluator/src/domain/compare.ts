@@ -6,7 +6,10 @@ import {
   conditionFromRuns,
   type ConditionInput,
   type EmptyPolicy,
+  renderMarkdown,
+  type RenderedReport,
   renderReport,
+  renderSummaryCsv,
   type SegClass,
   SEG_CLASSES,
   type SignFlipOptions,
@@ -22,6 +25,8 @@ export interface CompareParams {
   reference: string;
   classes: SegClass[];
   permutation: SignFlipOptions;
+  /** Bonferroni across the report's comparisons (default) or none (p_corrected = p_value). */
+  correction?: "bonferroni" | "none";
   title: string;
   outputDir: string;
 }
@@ -84,13 +89,14 @@ export async function runCompare(
   progress({ fraction: 0.5, phase: "statistics", message: "permutation tests" });
   const classes = p.classes.length ? p.classes : [...SEG_CLASSES];
   const baseline = p.reference || p.conditions[0].name;
-  const rendered = renderReport(conditions, {
+  const bonferroni = renderReport(conditions, {
     baseline,
     classes,
     emptyPolicy: policy,
     permutation: p.permutation,
     title: p.title || undefined,
   });
+  const rendered = p.correction === "none" ? uncorrected(bonferroni) : bonferroni;
   throwIfAborted(control.signal);
 
   const summary: Record<string, number> = {};
@@ -122,4 +128,18 @@ export async function runCompare(
     { ...p, reportId: undefined },
     deps.provenance,
   );
+}
+
+/** The report with p_corrected = p_value (correction NONE), every text saying so. */
+export function uncorrected(r: RenderedReport): RenderedReport {
+  const json = structuredClone(r.json);
+  for (const c of json.comparisons) c.p_corrected = c.p_value;
+  (json.correction as { method: string }).method = "none";
+  json.metric_definitions.p_corrected = "not corrected for multiple comparisons (correction NONE): equals p_value";
+  const n = json.correction.n_comparisons;
+  const markdown = renderMarkdown(json)
+    .replace(`Bonferroni-corrected over ${n} comparisons`, `not corrected for the ${n} comparisons`)
+    .replace("| p (Bonferroni) |", "| p (uncorrected) |");
+  const jsonText = `${JSON.stringify(json, (_k, v) => (typeof v === "number" && !Number.isFinite(v) ? null : v), 2)}\n`;
+  return { ...r, json, jsonText, markdown, summaryCsv: renderSummaryCsv(json) };
 }

@@ -68,10 +68,8 @@ export function channelsFromProto(mods: readonly Modality[]): number[] {
   return out;
 }
 
-export function checkCorrection(c: Correction): void {
-  if (c === Correction.NONE)
-    throw new InvalidInput(
-      "correction NONE is not offered: reports are Bonferroni-corrected across their comparisons; use CORRECTION_BONFERRONI (raw p-values are in report.json as p_value)",
-    );
-  if (c !== Correction.UNSPECIFIED && c !== Correction.BONFERRONI) throw new InvalidInput(`correction ${c} is unknown`);
+export function correctionFromProto(c: Correction): "bonferroni" | "none" {
+  if (c === Correction.NONE) return "none";
+  if (c === Correction.UNSPECIFIED || c === Correction.BONFERRONI) return "bonferroni";
+  throw new InvalidInput(`correction ${c} is unknown; use CORRECTION_BONFERRONI or CORRECTION_NONE`);
 }

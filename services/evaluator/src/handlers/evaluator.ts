@@ -13,7 +13,7 @@ import { readReport } from "../domain/report-store.js";
 import type { EvaluatorDeps } from "../deps.js";
 import {
   channelsFromProto,
-  checkCorrection,
+  correctionFromProto,
   classesFromProto,
   emptyPolicyFromProto,
   emptyPolicyToProto,
@@ -83,13 +83,13 @@ export function evaluatorHandlers(deps: EvaluatorDeps): ServiceImpl<(typeof Eval
     },
 
     async compare(req) {
-      checkCorrection(req.correction);
       const p = req.permutation;
       const params: CompareParams = {
         reportId: newArtifactId(),
         conditions: req.conditions.map((c) => ({ name: c.name, evaluationIds: [...c.evaluationIds] })),
         reference: req.reference,
         classes: classesFromProto(req.classes),
+        correction: correctionFromProto(req.correction),
         permutation: { maxExact: p?.maxExact || undefined, samples: p?.samples || undefined, seed: p?.seed ?? 0 },
         title: req.title,
         outputDir: req.outputDir,
