@@ -71,6 +71,10 @@ export async function startEmbeddedS3(options: EmbeddedS3Options): Promise<Embed
   });
   // Large parts arrive slowly on a busy machine; node's default 5 min request timeout is fine, but keep-alive
   // sockets must not hold close() hostage.
+  // Clients keep sockets alive between requests; with node's 5 s server keep-alive a request sent on a socket
+  // the server is closing fails with ECONNRESET (seen between GAN checkpoints). Outlive the client's idle time.
+  server.keepAliveTimeout = 120_000;
+  server.headersTimeout = 121_000;
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(options.port ?? 0, host, () => resolve());

@@ -1,0 +1,188 @@
+// One GAN's training run (a TrainGan job, an ensemble member job, or a cluster pod through member.ts): load the
+// dataset's train slices at the GAN's resolution, resume from the latest committed checkpoint if there is one,
+// train with progress reports, checkpoint (with SWD + sample grid) every N kimg.
+import { laplacianSwd, type SliceSource, trainGan, type TrainProgress } from "@synthmri/ml";
+import type { ArtifactStore, JobProgress, Logger, ObjectRef, ObjectStore } from "@synthmri/platform";
+import { silentLogger } from "@synthmri/platform";
+import {
+  artifactCheckpoints,
+  DEFAULT_QUALITY,
+  latestCheckpoint,
+  type CheckpointFields,
+  type QualitySettings,
+} from "./checkpoints.js";
+import { uint8ToUnit } from "./images.js";
+import { resolveTraining, type TrainSettings } from "./params.js";
+import type { DatasetReader } from "./ports.js";
+import type { Semaphore } from "./slots.js";
+
+export interface TrainMemberParams {
+  ganId: string;
+  ensembleId: string;
+  member: number;
+  seed: number;
+  datasetId: string;
+  settings: TrainSettings;
+  /** Members of the same ensemble trained at once in this process. */
+  concurrency: number;
+}
+
+export interface TrainingDeps {
+  artifacts: ArtifactStore;
+  store: ObjectStore;
+  datasets: DatasetReader;
+  logger?: Logger;
+  provenance?: Record<string, unknown>;
+  quality?: QualitySettings;
+  /** Slots to hold while computing (process-wide GAN work limit, the ensemble's concurrency). */
+  slots?: Semaphore[];
+}
+
+export interface Control {
+  signal: AbortSignal;
+  progress(update: JobProgress): void;
+}
+
+export interface TrainMemberResult {
+  ganId: string;
+  checkpointId: string;
+  checkpoint: ObjectRef;
+  kimg: number;
+  resolution: number;
+  swd: number | null;
+  resumedFromKimg: number | null;
+}
+
+/** The train split as the GAN's SliceSource ([-1, 1] floats made per batch from the uint8 slices). */
+export async function trainingSource(
+  datasets: DatasetReader,
+  datasetId: string,
+  size: number,
+  maxSlices: number,
+  signal?: AbortSignal,
+): Promise<SliceSource> {
+  const loaded = await datasets.loadTrain(datasetId, { size, maxSlices, seed: 0, signal });
+  const per = size * size * loaded.channels;
+  return {
+    count: loaded.count,
+    size,
+    channels: loaded.channels,
+    read(indices: number[]) {
+      const out = new Float32Array(indices.length * per);
+      indices.forEach((i, k) => {
+        out.set(uint8ToUnit(loaded.data.subarray(i * per, (i + 1) * per)), k * per);
+      });
+      return out;
+    },
+  };
+}
+
+export async function trainMember(
+  deps: TrainingDeps,
+  p: TrainMemberParams,
+  control: Control,
+): Promise<TrainMemberResult> {
+  const log = (deps.logger ?? silentLogger).child({ ganId: p.ganId, member: p.member });
+  const resolved = resolveTraining(p.settings);
+  const summary = await deps.datasets.describe(p.datasetId);
+  const releases: (() => void)[] = [];
+  try {
+    if (deps.slots?.length) {
+      control.progress({ phase: "waiting", message: "waiting for a training slot" });
+      for (const s of deps.slots) releases.push(await s.acquire(control.signal));
+    }
+    control.progress({ phase: "loading", message: `loading training slices of dataset ${p.datasetId}` });
+    const data = await trainingSource(
+      deps.datasets,
+      p.datasetId,
+      resolved.config.resolution,
+      resolved.maxTrainSlices,
+      control.signal,
+    );
+    let lastSwd: number | null = null;
+    const checkpoint = artifactCheckpoints({
+      artifacts: deps.artifacts,
+      store: deps.store,
+      ganId: p.ganId,
+      ensembleId: p.ensembleId,
+      member: p.member,
+      seed: p.seed,
+      datasetId: p.datasetId,
+      datasetRef: summary.manifest,
+      totalImages: resolved.schedule.totalImages,
+      data,
+      quality: deps.quality ?? DEFAULT_QUALITY,
+      provenance: { service: "generator", ...deps.provenance },
+      onSaved: (f: CheckpointFields) => {
+        lastSwd = f.swd;
+        log.info("checkpoint saved", { kimg: f.kimg, resolution: f.resolution, swd: f.swd });
+      },
+    });
+    const q = deps.quality ?? DEFAULT_QUALITY;
+    const result = await trainGan({
+      config: resolved.config,
+      data,
+      seed: p.seed,
+      schedule: resolved.schedule,
+      signal: control.signal,
+      checkpointEveryKimg: resolved.checkpointEveryKimg,
+      checkpoint,
+      progressEveryImages: 0,
+      ...(resolved.qualityEveryKimg > 0
+        ? {
+            quality: {
+              fn: async (fake, real) =>
+                1e3 *
+                (await laplacianSwd({
+                  nhoodsPerImage: q.nhoodsPerImage,
+                  dirsPerRepeat: q.dirsPerRepeat,
+                  dirRepeats: q.dirRepeats,
+                })(fake, real)),
+              everyKimg: resolved.qualityEveryKimg,
+              samples: Math.min(q.swdImages, data.count),
+            },
+          }
+        : {}),
+      onProgress: (t: TrainProgress) => control.progress(progressOf(t, lastSwd)),
+    });
+    result.model.dispose();
+    const latest = await latestCheckpoint(deps.store, deps.artifacts, p.ganId);
+    if (!latest) throw new Error(`training of ${p.ganId} ended without a checkpoint`);
+    log.info("training finished", { kimg: result.kimg, resumedFromKimg: result.resumedFromKimg });
+    return {
+      ganId: p.ganId,
+      checkpointId: latest.id,
+      checkpoint: latest.ref,
+      kimg: latest.manifest.kimg,
+      resolution: latest.manifest.resolution,
+      swd: latest.manifest.swd,
+      resumedFromKimg: result.resumedFromKimg,
+    };
+  } finally {
+    for (const r of releases.reverse()) r();
+  }
+}
+
+function progressOf(t: TrainProgress, checkpointSwd: number | null): JobProgress {
+  const swd = t.swd ?? checkpointSwd;
+  const metrics: Record<string, number> = {
+    kimg: t.kimg,
+    total_kimg: t.totalKimg,
+    resolution: t.resolution,
+    level: t.level,
+    alpha: t.alpha,
+    loss_d: t.losses.d,
+    loss_g: t.losses.g,
+    images_per_second: t.imagesPerSecond,
+  };
+  if (t.losses.gp !== undefined) metrics.loss_gp = t.losses.gp;
+  if (swd !== null && swd !== undefined) metrics.swd = swd;
+  if (t.checkpointKimg !== undefined) metrics.checkpoint_kimg = t.checkpointKimg;
+  return {
+    fraction: t.totalKimg > 0 ? t.kimg / t.totalKimg : 0,
+    phase: t.phase === "fixed" ? `${t.resolution}x${t.resolution}` : `${t.phase} ${t.resolution}x${t.resolution}`,
+    message: `${t.kimg.toFixed(3)}/${t.totalKimg} kimg at ${t.resolution}x${t.resolution}`,
+    metrics,
+    etaSeconds: Number.isFinite(t.etaSeconds) ? t.etaSeconds : undefined,
+  };
+}

@@ -1,0 +1,145 @@
+// Proto <-> domain conversions of the generator's messages.
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import {
+  DataType,
+  type EnsembleSchema,
+  GanFamily,
+  type GanConfig as ProtoGanConfig,
+  JobState,
+  LabelScheme,
+  type OutlierFilter,
+  type SampleSource,
+} from "@synthmri/contracts";
+import type { GanFamily as FamilyName } from "@synthmri/ml";
+import { InvalidInput, type ObjectRef } from "@synthmri/platform";
+import type { EnsembleView } from "../domain/ensembles.js";
+import type { TrainSettings } from "../domain/params.js";
+import type { OutlierSettings, SourceSelection } from "../domain/sampling.js";
+import type { LabelSchemeName } from "../domain/images.js";
+
+const FAMILIES: Record<GanFamily, FamilyName> = {
+  [GanFamily.UNSPECIFIED]: "pgan",
+  [GanFamily.PGAN]: "pgan",
+  [GanFamily.DCGAN]: "dcgan",
+  [GanFamily.LSGAN]: "lsgan",
+  [GanFamily.HINGE]: "hinge",
+};
+
+export function familyFromProto(f: GanFamily): FamilyName {
+  const name = FAMILIES[f];
+  if (!name) throw new InvalidInput(`GAN family ${f} is unknown; use PGAN, DCGAN, LSGAN or HINGE`);
+  return name;
+}
+
+export function familyToProto(f: string): GanFamily {
+  const e = (Object.entries(FAMILIES) as [string, FamilyName][]).find(([k, v]) => v === f && Number(k) !== 0);
+  return e ? (Number(e[0]) as GanFamily) : GanFamily.UNSPECIFIED;
+}
+
+export function settingsFromProto(family: GanFamily, c: ProtoGanConfig | undefined): TrainSettings {
+  const byRes: Record<string, number> = {};
+  for (const [k, v] of Object.entries(c?.batchSizeByResolution ?? {})) byRes[k] = v;
+  return {
+    family: familyFromProto(family),
+    resolution: c?.resolution || 256,
+    startResolution: c?.startResolution || undefined,
+    latentDim: c?.latentDim || undefined,
+    kimgPerPhase: c?.kimgPerPhase || undefined,
+    totalKimg: c?.totalKimg || undefined,
+    batchSize: c?.batchSize || undefined,
+    batchSizeByResolution: Object.keys(byRes).length ? byRes : undefined,
+    learningRate: c?.learningRate || undefined,
+    beta1: c?.beta1 || undefined,
+    beta2: c?.beta2 || undefined,
+    gpWeight: c?.gpWeight || undefined,
+    driftEpsilon: c?.driftEpsilon || undefined,
+    fmapMax: c?.fmapMax || undefined,
+    fmapMin: c?.fmapMin || undefined,
+    checkpointEveryKimg: c?.checkpointEveryKimg || undefined,
+    qualityEveryKimg: c?.qualityEveryKimg || undefined,
+    maxTrainSlices: c?.maxTrainSlices || undefined,
+  };
+}
+
+export function settingsToProto(s: TrainSettings) {
+  const byRes: Record<number, number> = {};
+  for (const [k, v] of Object.entries(s.batchSizeByResolution ?? {})) byRes[Number(k)] = v;
+  return {
+    resolution: s.resolution,
+    startResolution: s.startResolution ?? 0,
+    latentDim: s.latentDim ?? 0,
+    kimgPerPhase: s.kimgPerPhase ?? 0,
+    totalKimg: s.totalKimg ?? 0,
+    batchSizeByResolution: byRes,
+    batchSize: s.batchSize ?? 0,
+    learningRate: s.learningRate ?? 0,
+    beta1: s.beta1 ?? 0,
+    beta2: s.beta2 ?? 0,
+    gpWeight: s.gpWeight ?? 0,
+    driftEpsilon: s.driftEpsilon ?? 0,
+    fmapMax: s.fmapMax ?? 0,
+    fmapMin: s.fmapMin ?? 0,
+    checkpointEveryKimg: s.checkpointEveryKimg ?? 0,
+    qualityEveryKimg: s.qualityEveryKimg ?? 0,
+    maxTrainSlices: s.maxTrainSlices ?? 0,
+  };
+}
+
+export function sourceFromProto(s: SampleSource | undefined): SourceSelection {
+  if (!s?.ensembleId) throw new InvalidInput("source.ensemble_id is empty: name an ensemble id or a gan id");
+  return { ensembleId: s.ensembleId, members: [...s.members], memberCount: s.memberCount };
+}
+
+export function outlierFromProto(o: OutlierFilter | undefined): OutlierSettings | undefined {
+  if (!o?.enabled) return undefined;
+  return { enabled: true, threshold: o.threshold || undefined, referenceDatasetId: o.referenceDatasetId || undefined };
+}
+
+export function schemeFromProto(s: LabelScheme): LabelSchemeName {
+  return s === LabelScheme.BRATS2023 ? "brats2023" : "brats2020";
+}
+
+export function dtypeFromProto(d: DataType): "uint8" | "float32" {
+  if (d === DataType.UNSPECIFIED || d === DataType.UINT8) return "uint8";
+  if (d === DataType.FLOAT32) return "float32";
+  throw new InvalidInput(`dtype ${DataType[d] ?? d} is not offered; use UINT8 or FLOAT32`);
+}
+
+export function refToProto(r: ObjectRef, contentType = "application/json") {
+  return { bucket: r.bucket, key: r.key, sha256: r.sha256, size: BigInt(r.size), contentType };
+}
+
+const STATE: Record<string, JobState> = {
+  QUEUED: JobState.QUEUED,
+  RUNNING: JobState.RUNNING,
+  SUCCEEDED: JobState.SUCCEEDED,
+  FAILED: JobState.FAILED,
+  CANCELLED: JobState.CANCELLED,
+};
+
+export function ensembleToProto(v: EnsembleView): MessageInitShape<typeof EnsembleSchema> {
+  const r = v.record;
+  return {
+    id: r.id,
+    name: r.name,
+    datasetId: r.datasetId,
+    family: familyToProto(r.settings.family),
+    config: settingsToProto(r.settings),
+    baseSeed: r.baseSeed,
+    members: v.members.map((m) => ({
+      index: m.index,
+      seed: m.seed,
+      jobId: m.jobId,
+      state: STATE[m.state] ?? JobState.UNSPECIFIED,
+      checkpoint: m.checkpoint ? refToProto(m.checkpoint) : undefined,
+      kimg: m.checkpointFields?.kimg ?? 0,
+      resolution: m.checkpointFields?.resolution ?? 0,
+      swd: m.checkpointFields?.swd ?? 0,
+      ganId: m.ganId,
+    })),
+    manifest: v.manifest ? refToProto(v.manifest) : undefined,
+    createdAt: timestampFromDate(new Date(r.createdAt)),
+    jobId: r.jobId,
+  };
+}

@@ -1,0 +1,69 @@
+// The work of each job kind, shared by the RPCs that start jobs and by JobRunner.recover() after a restart
+// (params are persisted with the job, ids included, so a resumed training continues from its checkpoint and
+// a resumed dataset job writes the dataset id the caller was promised).
+import type { AnyJobWork, JobContext } from "@synthmri/platform";
+import { StoreDatasetReader } from "../adapters/dataset-store.js";
+import { type EnsembleParams, JOB_KINDS, runEnsembleParent } from "../domain/ensembles.js";
+import { EnsembleRegistry } from "../domain/registry.js";
+import { KeyedSemaphores, Semaphore } from "../domain/slots.js";
+import { createSyntheticDataset, type SyntheticDatasetParams } from "../domain/synthetic.js";
+import { type TrainMemberParams, trainMember } from "../domain/training.js";
+import type { GeneratorDeps } from "../server.js";
+import type { JobResult } from "./job-status.js";
+
+export type GeneratorContext = ReturnType<typeof generatorContext>;
+
+export function generatorContext(deps: GeneratorDeps) {
+  const registry = new EnsembleRegistry(deps.store);
+  const datasets = deps.datasets ?? new StoreDatasetReader(deps.artifacts);
+  const work = new Semaphore(Math.max(1, deps.workConcurrency ?? 1));
+  const perEnsemble = new KeyedSemaphores();
+  const provenance = { service: "generator", ...deps.provenance };
+  const common = { ...deps, registry, datasets, provenance };
+
+  const trainGan = async (ctx: JobContext<TrainMemberParams>): Promise<JobResult> => {
+    const p = ctx.params;
+    const r = await trainMember(
+      {
+        ...common,
+        logger: ctx.logger,
+        provenance: { ...provenance, jobId: ctx.id },
+        slots: [perEnsemble.get(p.ensembleId, p.concurrency), work],
+      },
+      p,
+      { signal: ctx.signal, progress: ctx.progress },
+    );
+    return {
+      outputs: { gan_id: r.ganId, checkpoint_id: r.checkpointId, kimg: String(r.kimg) },
+      artifacts: [r.checkpoint],
+    };
+  };
+  const trainEnsemble = async (ctx: JobContext<EnsembleParams>): Promise<JobResult> => {
+    const r = await runEnsembleParent({ ...common, provenance: { ...provenance, jobId: ctx.id } }, ctx.params, {
+      signal: ctx.signal,
+      progress: ctx.progress,
+    });
+    return { outputs: { ensemble_id: ctx.params.ensembleId }, artifacts: [r.manifest] };
+  };
+  const syntheticDataset = async (ctx: JobContext<SyntheticDatasetParams>): Promise<JobResult> => {
+    const release = await work.acquire(ctx.signal);
+    try {
+      const r = await createSyntheticDataset({ ...common, provenance: { ...provenance, jobId: ctx.id } }, ctx.params, {
+        signal: ctx.signal,
+        progress: ctx.progress,
+      });
+      return {
+        outputs: { dataset_id: r.datasetId, delivered: String(r.delivered), rejected: String(r.rejected) },
+        artifacts: [r.manifest],
+      };
+    } finally {
+      release();
+    }
+  };
+  const resumeHandlers: Record<string, AnyJobWork> = {
+    [JOB_KINDS.trainGan]: trainGan as AnyJobWork,
+    [JOB_KINDS.trainEnsemble]: trainEnsemble as AnyJobWork,
+    [JOB_KINDS.syntheticDataset]: syntheticDataset as AnyJobWork,
+  };
+  return { ...common, works: { trainGan, trainEnsemble, syntheticDataset }, resumeHandlers };
+}

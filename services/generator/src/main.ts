@@ -1,0 +1,61 @@
+// Generator process: config, logger, object store (embedded when S3_ENDPOINT is unset), compute backend, job
+// runner with recovery (interrupted trainings resume from their last checkpoint), the gRPC server on
+// GENERATOR_PORT, graceful shutdown on SIGTERM/SIGINT.
+import { initBackend } from "@synthmri/ml";
+import { ArtifactStore, createLogger, JobRunner, loadConfigOrExit, openObjectStore } from "@synthmri/platform";
+import { shutdownOnSignals, type TlsOptions } from "@synthmri/rpc";
+import { startServer } from "./server.js";
+
+/** Parent jobs wait on their members inside the runner, so it admits many; GAN work is limited separately. */
+const RUNNER_CONCURRENCY = 1024;
+
+async function main(): Promise<void> {
+  const config = loadConfigOrExit();
+  const logger = createLogger({ name: "generator", level: config.logLevel });
+  const backend = await initBackend({ preferred: config.tfBackend, logger });
+  const objects = await openObjectStore(config, logger);
+  const provenance = { service: "generator", backend: backend.name };
+  const artifacts = new ArtifactStore({ store: objects.store, logger, provenance });
+  const jobs = new JobRunner({ store: objects.store, service: "generator", logger, concurrency: RUNNER_CONCURRENCY });
+  const tls: TlsOptions | undefined = config.tls.enabled
+    ? {
+        certPath: config.tls.certFile,
+        keyPath: config.tls.keyFile,
+        caPath: config.tls.caFile,
+        requireClientCert: config.tls.clientAuth,
+      }
+    : undefined;
+  const deps = {
+    artifacts,
+    store: objects.store,
+    jobs,
+    logger,
+    provenance,
+    workConcurrency: config.jobConcurrency,
+  };
+  const started = await startServer(deps, {
+    host: config.host,
+    port: config.services.generator.port,
+    server: { maxMessageBytes: config.grpc.maxMessageBytes, tls },
+  });
+  const { resumed, failed } = await jobs.recover(started.context.resumeHandlers);
+  logger.info("generator ready", {
+    port: started.port,
+    backend: backend.name,
+    resumedJobs: resumed.length,
+    failedJobs: failed.length,
+  });
+  shutdownOnSignals(started.server, {
+    logger,
+    drainTimeoutMs: config.grpc.shutdownGraceMs,
+    onStopped: async () => {
+      await jobs.shutdown({ graceMs: config.grpc.shutdownGraceMs });
+      await objects.close();
+    },
+  });
+}
+
+main().catch((e) => {
+  process.stderr.write(`generator failed to start: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exit(1);
+});

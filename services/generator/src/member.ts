@@ -1,0 +1,104 @@
+// One ensemble member as a standalone process: what each pod of the Helm chart's Indexed Job runs
+// (deploy/helm/synthmri/templates/gan-ensemble-job.yaml). Member index = JOB_COMPLETION_INDEX, seed =
+// BASE_SEED + index, gan id = <ENSEMBLE_ID>-m<index>; it resumes from the member's latest checkpoint in the
+// object store, so a preempted pod that is retried continues where it stopped. Exit 0 when done.
+//
+// Env: ENSEMBLE_ID, DATASET_ID, BASE_SEED, GAN_RESOLUTION, GAN_KIMG (total kimg), JOB_COMPLETION_INDEX;
+// optional ENSEMBLE_MEMBERS (writes the ensemble record so GetEnsemble/Sample find the ensemble),
+// GAN_SETTINGS_JSON (more TrainSettings fields, e.g. {"kimgPerPhase":600,"batchSize":16}), plus the usual
+// S3_* / TF_BACKEND / LOG_LEVEL.
+import { initBackend } from "@synthmri/ml";
+import { ArtifactStore, createLogger, InvalidInput, loadConfigOrExit, openObjectStore } from "@synthmri/platform";
+import { StoreDatasetReader } from "./adapters/dataset-store.js";
+import { memberGanId, memberSeedOf } from "./domain/ensembles.js";
+import type { TrainSettings } from "./domain/params.js";
+import { checkEnsembleId, EnsembleRegistry } from "./domain/registry.js";
+import { trainMember } from "./domain/training.js";
+
+function intEnv(name: string, fallback?: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === "") {
+    if (fallback !== undefined) return fallback;
+    throw new InvalidInput(`${name} is not set`);
+  }
+  const v = Number(raw);
+  if (!Number.isInteger(v) || v < 0) throw new InvalidInput(`${name}="${raw}" must be a non-negative integer`);
+  return v;
+}
+
+async function main(): Promise<void> {
+  const config = loadConfigOrExit();
+  const logger = createLogger({ name: "generator-member", level: config.logLevel });
+  const ensembleId = process.env.ENSEMBLE_ID ?? "";
+  checkEnsembleId(ensembleId, "ENSEMBLE_ID");
+  const datasetId = process.env.DATASET_ID ?? "";
+  if (!datasetId) throw new InvalidInput("DATASET_ID is not set");
+  const index = intEnv("JOB_COMPLETION_INDEX", 0);
+  const baseSeed = intEnv("BASE_SEED", 0);
+  const extra = process.env.GAN_SETTINGS_JSON
+    ? (JSON.parse(process.env.GAN_SETTINGS_JSON) as Partial<TrainSettings>)
+    : {};
+  const settings: TrainSettings = {
+    family: "pgan",
+    ...extra,
+    resolution: intEnv("GAN_RESOLUTION", 256),
+    totalKimg: Number(process.env.GAN_KIMG ?? 0) || extra.totalKimg,
+  };
+  const backend = await initBackend({ preferred: config.tfBackend, logger });
+  const objects = await openObjectStore(config, logger);
+  const provenance = { service: "generator", backend: backend.name, ensembleId, member: index };
+  const artifacts = new ArtifactStore({ store: objects.store, logger, provenance });
+  const registry = new EnsembleRegistry(objects.store);
+  const members = intEnv("ENSEMBLE_MEMBERS", 0);
+  if (members > 0 && !(await registry.tryGet(ensembleId))) {
+    // Every pod writes the same record (no job ids: the cluster runs the members), so the race is harmless.
+    await registry.save({
+      id: ensembleId,
+      name: ensembleId,
+      datasetId,
+      settings,
+      baseSeed,
+      concurrency: members,
+      jobId: "",
+      createdAt: new Date().toISOString(),
+      single: false,
+      members: Array.from({ length: members }, (_, i) => ({
+        index: i,
+        seed: memberSeedOf(baseSeed, i),
+        ganId: memberGanId(ensembleId, i),
+        jobId: "",
+      })),
+    });
+  }
+  const ac = new AbortController();
+  for (const sig of ["SIGTERM", "SIGINT"] as const) process.once(sig, () => ac.abort(new Error(`${sig} received`)));
+  const started = Date.now();
+  const r = await trainMember(
+    { artifacts, store: objects.store, datasets: new StoreDatasetReader(artifacts), logger, provenance },
+    {
+      ganId: memberGanId(ensembleId, index),
+      ensembleId,
+      member: index,
+      seed: memberSeedOf(baseSeed, index),
+      datasetId,
+      settings,
+      concurrency: 1,
+    },
+    {
+      signal: ac.signal,
+      progress: (p) => {
+        if (p.metrics?.checkpoint_kimg !== undefined) logger.info("progress", { ...p.metrics, phase: p.phase });
+      },
+    },
+  );
+  logger.info("member finished", { ...r, seconds: (Date.now() - started) / 1000 });
+  await objects.close();
+}
+
+main().then(
+  () => process.exit(0),
+  (e) => {
+    process.stderr.write(`ensemble member failed: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(1);
+  },
+);

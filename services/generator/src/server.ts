@@ -1,0 +1,76 @@
+// The generator's gRPC server, built from its dependencies (no globals): tests build it on port 0 with the
+// embedded store; main.ts with the configured one. More services (e.g. PartnerService) are added through
+// `extraServices` / `StartOptions.register`, next to GeneratorService and JobService.
+import { GeneratorService, JobService } from "@synthmri/contracts";
+import type { ArtifactStore, JobRunner, Logger, ObjectStore } from "@synthmri/platform";
+import { createServer, type RpcServer, type ServerOptions } from "@synthmri/rpc";
+import type { QualitySettings } from "./domain/checkpoints.js";
+import type { DatasetReader } from "./domain/ports.js";
+import { generatorHandlers } from "./handlers/generator.js";
+import { type GeneratorContext, generatorContext } from "./handlers/job-work.js";
+import { jobHandlers } from "./handlers/jobs.js";
+
+export interface GeneratorDeps {
+  artifacts: ArtifactStore;
+  /** The same store the artifacts live in (checkpoint listing, ensemble records). */
+  store: ObjectStore;
+  /**
+   * Job runner of this service. Its concurrency must exceed the largest ensemble + 1 (parent jobs wait on
+   * their members); how much GAN work runs at once is `workConcurrency`.
+   */
+  jobs: JobRunner;
+  /** Default: the dataset shards in the object store. */
+  datasets?: DatasetReader;
+  logger?: Logger;
+  provenance?: Record<string, unknown>;
+  quality?: QualitySettings;
+  /** Trainings / dataset generations computing at once in this process (config.jobConcurrency); default 1. */
+  workConcurrency?: number;
+}
+
+export function build(deps: GeneratorDeps) {
+  const context = generatorContext(deps);
+  return {
+    context,
+    generator: generatorHandlers(context),
+    jobs: jobHandlers(deps.jobs),
+    /** Pass to deps.jobs.recover() at start-up. */
+    resumeHandlers: context.resumeHandlers,
+  };
+}
+
+export interface StartedServer {
+  server: RpcServer;
+  port: number;
+  /** "host:port" for clients. */
+  address: string;
+  context: GeneratorContext;
+  close(graceMs?: number): Promise<void>;
+}
+
+export interface StartOptions {
+  port?: number;
+  host?: string;
+  server?: Omit<ServerOptions, "logger">;
+  /** Adds more services to the same server (e.g. the PartnerService) before it listens. */
+  register?: (server: RpcServer, context: GeneratorContext) => void;
+}
+
+export async function startServer(deps: GeneratorDeps, options: StartOptions = {}): Promise<StartedServer> {
+  const impl = build(deps);
+  const server = createServer({ ...options.server, logger: deps.logger });
+  server.add(GeneratorService, impl.generator).add(JobService, impl.jobs);
+  options.register?.(server, impl.context);
+  const host = options.host ?? "127.0.0.1";
+  const port = await server.listen(host, options.port ?? 0);
+  return {
+    server,
+    port,
+    address: `${host}:${port}`,
+    context: impl.context,
+    async close(graceMs = 5000) {
+      await server.shutdown(graceMs);
+      await deps.jobs.shutdown({ graceMs });
+    },
+  };
+}

@@ -1,0 +1,171 @@
+// Test harness: the embedded S3 in a temp dir, a toy 5-channel dataset in the documented dataset format
+// (what the ingest service writes), the generator server on port 0, typed clients, job waiting via WatchJob.
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { GeneratorService, type JobStatus, JobService, JobState } from "@synthmri/contracts";
+import { initBackend, Rng } from "@synthmri/ml";
+import {
+  ArtifactStore,
+  type EmbeddedS3,
+  JobRunner,
+  MinioObjectStore,
+  type ObjectStore,
+  startEmbeddedS3,
+} from "@synthmri/platform";
+import { createClient } from "@synthmri/rpc";
+import {
+  DATASET_CHANNELS,
+  DATASET_FORMAT,
+  DATASET_FORMAT_VERSION,
+  type DatasetFields,
+  DatasetShardWriter,
+} from "@synthmri/volume";
+import { type StartedServer, startServer } from "../src/server.js";
+
+/** n uint8 slices: a brain disc (4 MR channels) with a tumour blob labelled ED (102) / ET (204). */
+export function toySlices(n: number, size: number, seed = 1): Uint8Array {
+  const rng = new Rng(seed);
+  const data = new Uint8Array(n * size * size * 5);
+  const base = [150, 110, 190, 170];
+  for (let i = 0; i < n; i++) {
+    const cx = size / 2 + rng.uniform(-1, 1) * (size / 16);
+    const cy = size / 2 + rng.uniform(-1, 1) * (size / 16);
+    const r = size * rng.uniform(0.33, 0.42);
+    const tx = cx + rng.uniform(-0.3, 0.3) * r;
+    const ty = cy + rng.uniform(-0.3, 0.3) * r;
+    const tr = r * rng.uniform(0.2, 0.35);
+    for (let y = 0; y < size; y++) {
+      for (let x = 0; x < size; x++) {
+        const o = ((i * size + y) * size + x) * 5;
+        const inBrain = (x - cx) ** 2 + (y - cy) ** 2 < r * r;
+        const dt = Math.sqrt((x - tx) ** 2 + (y - ty) ** 2);
+        const label = !inBrain ? 0 : dt < tr * 0.5 ? 204 : dt < tr ? 102 : 0;
+        for (let c = 0; c < 4; c++) data[o + c] = inBrain ? Math.min(255, base[c] + (label ? 40 : 0)) : 0;
+        data[o + 4] = label;
+      }
+    }
+  }
+  return data;
+}
+
+/** Writes a real-looking dataset artifact (train + test shards) as the ingest service would. */
+export async function writeToyDataset(
+  artifacts: ArtifactStore,
+  id: string,
+  opts: { train: number; test?: number; size: number },
+): Promise<void> {
+  const w = await artifacts.beginArtifact("dataset", id);
+  const shards = new DatasetShardWriter(w, { shardSlices: 128 });
+  const batch = (split: string, count: number, seed: number) => ({
+    height: opts.size,
+    width: opts.size,
+    channels: 5,
+    count,
+    data: toySlices(count, opts.size, seed),
+    sliceIndex: Array.from({ length: count }, (_, i) => i),
+    subject: Array.from({ length: count }, (_, i) => `sub-${split}${i % 4}`),
+  });
+  if (opts.train) await shards.add("train", batch("train", opts.train, 1));
+  if (opts.test) await shards.add("test", batch("test", opts.test, 2));
+  const { shards: list, sliceCounts } = await shards.finish();
+  const fields: DatasetFields = {
+    format: DATASET_FORMAT,
+    formatVersion: DATASET_FORMAT_VERSION,
+    name: id,
+    origin: "real",
+    sourceLayout: "upload",
+    labelScheme: "brats2020",
+    sliceShape: [opts.size, opts.size, 5],
+    channels: DATASET_CHANNELS,
+    maskValues: { NCR: 51, ED: 102, ET: 204 },
+    preprocessing: null,
+    split: { seed: "000", testFraction: 0.2, train: [], test: [] },
+    subjects: [],
+    shards: list,
+    sliceCounts,
+    labels: {},
+  };
+  await w.commit({ extra: fields });
+}
+
+export interface Harness {
+  dir: string;
+  s3: EmbeddedS3;
+  store: ObjectStore;
+  artifacts: ArtifactStore;
+  jobs: JobRunner;
+  server: StartedServer;
+  generator: ReturnType<typeof createClient<(typeof GeneratorService)["method"]>>;
+  jobClient: ReturnType<typeof createClient<(typeof JobService)["method"]>>;
+  /** Every status WatchJob streams until the job ends. */
+  watch(jobId: string): Promise<JobStatus[]>;
+  close(): Promise<void>;
+}
+
+export async function openStore(s3: EmbeddedS3): Promise<ObjectStore> {
+  const store = new MinioObjectStore({
+    endpoint: s3.endpoint,
+    accessKey: s3.accessKey,
+    secretKey: s3.secretKey,
+    bucket: "synthmri",
+  });
+  await store.ensureBucket();
+  return store;
+}
+
+export async function startHarness(): Promise<Harness> {
+  await initBackend({ preferred: "cpu" });
+  const dir = await mkdtemp(join(tmpdir(), "generator-test-"));
+  const s3 = await startEmbeddedS3({ dataDir: dir });
+  const store = await openStore(s3);
+  const artifacts = new ArtifactStore({ store });
+  const jobs = new JobRunner({ store, service: "generator", concurrency: 64, persistIntervalMs: 100 });
+  const server = await startServer({
+    artifacts,
+    store,
+    jobs,
+    workConcurrency: 2,
+    quality: { swdImages: 16, nhoodsPerImage: 8, dirsPerRepeat: 16, dirRepeats: 1, gridSamples: 4 },
+  });
+  const generator = createClient(GeneratorService, server.address);
+  const jobClient = createClient(JobService, server.address);
+  return {
+    dir,
+    s3,
+    store,
+    artifacts,
+    jobs,
+    server,
+    generator,
+    jobClient,
+    async watch(jobId) {
+      const out: JobStatus[] = [];
+      for await (const r of jobClient.watchJob({ jobId, minIntervalMs: 1 })) if (r.job) out.push(r.job);
+      return out;
+    },
+    async close() {
+      generator.close();
+      jobClient.close();
+      await server.close(1000);
+      await s3.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export function terminal(s: JobStatus | undefined): boolean {
+  return !!s && [JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED].includes(s.state);
+}
+
+/** A tiny PGAN config: 16x16, 8 latents, few feature maps, phases of 32 images. */
+export const TINY = {
+  resolution: 16,
+  latentDim: 8,
+  fmapMax: 8,
+  fmapMin: 4,
+  kimgPerPhase: 0.032,
+  batchSize: 8,
+  learningRate: 0.005,
+  checkpointEveryKimg: 0.064,
+};
