@@ -1,0 +1,96 @@
+// TrainSegmenter request -> validated, fully defaulted job params. Zero means "the seed 000 / nnU-Net
+// default"; datasets are checked to exist before a job is started, so a typo fails the RPC itself.
+import { DEFAULT_SEG_TRAIN, type AugmentationOptions } from "@synthmri/ml";
+import { type ArtifactStore, InvalidInput } from "@synthmri/platform";
+import { asDatasetManifest, DATASET_KIND } from "@synthmri/volume";
+import type { Mixture, TrainingSourceSpec, TrainParams } from "./types.js";
+
+export interface TrainRequest {
+  name: string;
+  sources: TrainingSourceSpec[];
+  mixture: Mixture;
+  validationFraction: number;
+  runs: number;
+  baseSeed: number;
+  config: {
+    inputSize: number;
+    depth: number;
+    baseFilters: number;
+    maxFilters: number;
+    deepSupervision: number;
+    epochs: number;
+    iterationsPerEpoch: number;
+    batchSize: number;
+    learningRate: number;
+    polyExponent: number;
+    momentum: number;
+    weightDecay: number;
+  };
+  augmentation: AugmentationOptions;
+  labels: Record<string, string>;
+}
+
+const MAX_RUNS = 100;
+
+function slug(name: string): string {
+  const s = name
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "-")
+    .replace(/^-+|-+$/g, "")
+    .slice(0, 40);
+  return s || "seg";
+}
+
+export async function resolveTrainParams(
+  artifacts: ArtifactStore,
+  r: TrainRequest,
+  jobTag: string,
+): Promise<TrainParams> {
+  if (!r.sources.length) throw new InvalidInput("sources is empty; give at least one training dataset id");
+  const sizes: number[] = [];
+  for (const s of r.sources) {
+    const m = asDatasetManifest(await artifacts.getManifest(DATASET_KIND, s.datasetId));
+    sizes.push(m.sliceShape[0]);
+  }
+  const runs = r.runs || 1;
+  if (runs > MAX_RUNS) throw new InvalidInput(`runs ${runs} is more than ${MAX_RUNS}; split the request`);
+  const vf = r.validationFraction || 0.2;
+  if (!(vf > 0 && vf < 1)) throw new InvalidInput(`validation_fraction ${vf} must be in (0, 1)`);
+  const c = r.config;
+  const inputSize = c.inputSize || sizes[0];
+  if (inputSize < 8 || inputSize > 1024 || !Number.isInteger(inputSize))
+    throw new InvalidInput(`config.input_size ${inputSize} must be an integer from 8 to 1024`);
+  // Seed 000: 6 levels at 256 (the bench net's 5 at 128 plus one); one level less per halving.
+  const depth = c.depth || Math.max(2, Math.min(8, Math.round(Math.log2(inputSize)) - 2));
+  if (inputSize % 2 ** (depth - 1) !== 0)
+    throw new InvalidInput(
+      `config.input_size ${inputSize} must be divisible by ${2 ** (depth - 1)} for depth ${depth}; choose a power of two`,
+    );
+  const base = c.baseFilters || 32;
+  const maxF = c.maxFilters || 512;
+  const widths = Array.from({ length: depth }, (_, i) => Math.min(maxF, base * 2 ** i));
+  const heads = c.deepSupervision || Math.min(5, depth - 1);
+  const tag = `${slug(r.name)}-${jobTag}`;
+  return {
+    name: r.name || "segmenter",
+    sources: r.sources,
+    mixture: r.mixture,
+    validationFraction: vf,
+    runs,
+    baseSeed: r.baseSeed,
+    inputSize,
+    unet: { widths, deepSupervisionHeads: heads },
+    train: {
+      epochs: c.epochs || DEFAULT_SEG_TRAIN.epochs,
+      iterationsPerEpoch: c.iterationsPerEpoch || DEFAULT_SEG_TRAIN.iterationsPerEpoch,
+      batchSize: c.batchSize || DEFAULT_SEG_TRAIN.batchSize,
+      lr: c.learningRate || DEFAULT_SEG_TRAIN.lr,
+      polyExponent: c.polyExponent || DEFAULT_SEG_TRAIN.polyExponent,
+      momentum: c.momentum || DEFAULT_SEG_TRAIN.momentum,
+      weightDecay: c.weightDecay || DEFAULT_SEG_TRAIN.weightDecay,
+    },
+    augmentation: r.augmentation,
+    labels: r.labels,
+    modelIds: Array.from({ length: runs }, (_, i) => `${tag}-r${i}`),
+  };
+}

@@ -1,0 +1,12 @@
+// @synthmri/segmenter: the segmenter service (training, warm inference) and its domain helpers.
+export {
+  build,
+  SEGMENTER_SERVICE_NAME,
+  type SegmenterDeps,
+  type StartedServer,
+  segmenterDeps,
+  startServer,
+} from "./server.js";
+export { ModelStore, versionArtifactId } from "./domain/model-store.js";
+export { ModelRegistry } from "./domain/model-registry.js";
+export type * from "./domain/types.js";

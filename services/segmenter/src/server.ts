@@ -1,0 +1,74 @@
+// The segmenter's gRPC server, built from its dependencies (no globals): tests build it on port 0 with the
+// embedded store; main.ts with the configured one. Health of SegmenterService is NOT_SERVING until a model
+// is loaded (LoadModel, or any segment call that loads one).
+import { JobService, SegmenterService } from "@synthmri/contracts";
+import type { AnyJobWork, ArtifactStore, JobRunner, Logger } from "@synthmri/platform";
+import { createServer, type RpcServer, type ServerOptions } from "@synthmri/rpc";
+import { ModelRegistry } from "./domain/model-registry.js";
+import { ModelStore } from "./domain/model-store.js";
+import { jobHandlers } from "./handlers/jobs.js";
+import { segmenterHandlers, TRAIN_JOB_KIND, trainWork } from "./handlers/segmenter.js";
+
+export interface SegmenterDeps {
+  artifacts: ArtifactStore;
+  jobs: JobRunner;
+  logger?: Logger;
+  provenance?: Record<string, unknown>;
+  /** Built from artifacts when absent. */
+  models: ModelStore;
+  registry: ModelRegistry;
+}
+
+export type SegmenterInputs = Omit<SegmenterDeps, "models" | "registry"> &
+  Partial<Pick<SegmenterDeps, "models" | "registry">>;
+
+export function segmenterDeps(inputs: SegmenterInputs): SegmenterDeps {
+  const models = inputs.models ?? new ModelStore(inputs.artifacts);
+  return { ...inputs, models, registry: inputs.registry ?? new ModelRegistry(models, inputs.logger) };
+}
+
+export function build(deps: SegmenterDeps) {
+  return {
+    segmenter: segmenterHandlers(deps),
+    jobs: jobHandlers(deps.jobs),
+    /** Pass to deps.jobs.recover() at start-up: training resumes from its object-store checkpoint. */
+    resumeHandlers: { [TRAIN_JOB_KIND]: trainWork(deps) } as Record<string, AnyJobWork>,
+  };
+}
+
+export interface StartedServer {
+  server: RpcServer;
+  port: number;
+  address: string;
+  deps: SegmenterDeps;
+  close(graceMs?: number): Promise<void>;
+}
+
+export const SEGMENTER_SERVICE_NAME = SegmenterService.typeName;
+
+export async function startServer(
+  inputs: SegmenterInputs,
+  options: { port?: number; host?: string; recover?: boolean; server?: Omit<ServerOptions, "logger"> } = {},
+): Promise<StartedServer> {
+  const deps = segmenterDeps(inputs);
+  const impl = build(deps);
+  const server = createServer({ ...options.server, logger: deps.logger });
+  server.add(SegmenterService, impl.segmenter).add(JobService, impl.jobs);
+  server.setServing(SEGMENTER_SERVICE_NAME, false);
+  const stop = deps.registry.onChange((n) => server.setServing(SEGMENTER_SERVICE_NAME, n > 0));
+  const host = options.host ?? "127.0.0.1";
+  const port = await server.listen(host, options.port ?? 0);
+  if (options.recover ?? true) await deps.jobs.recover(impl.resumeHandlers);
+  return {
+    server,
+    port,
+    address: `${host}:${port}`,
+    deps,
+    async close(graceMs = 5000) {
+      stop();
+      await server.shutdown(graceMs);
+      await deps.jobs.shutdown({ graceMs });
+      deps.registry.dispose();
+    },
+  };
+}

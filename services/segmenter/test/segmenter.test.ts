@@ -1,0 +1,257 @@
+// Service-level: a real server on port 0 with the embedded S3, talking gRPC through the typed clients.
+// One small U-Net is trained on a phantom dataset through TrainSegmenter and then used by every test.
+import { JobState, LabelScheme, Mixture } from "@synthmri/contracts";
+import { DiceCounter } from "@synthmri/ml";
+import { GrpcStatus as Code, RpcError } from "@synthmri/rpc";
+import {
+  applyReorientation,
+  asDatasetManifest,
+  type PhantomSubject,
+  readDatasetSlices,
+  readNifti,
+  toInternalLabels,
+  writeNifti,
+} from "@synthmri/volume";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { segmentSlices, segmentVolume, type VolumeFiles } from "./calls.js";
+import {
+  cohort,
+  type Harness,
+  phantomDataset,
+  phantomFiles,
+  type Store,
+  startHarness,
+  startStore,
+} from "./fixtures.js";
+import { healthStatus } from "./health.js";
+
+const SERVICE = "synthmri.segmenter.v1.SegmenterService";
+// Sized so that training is honest (held-out subjects) and fits the test budget on 2 loaded cores.
+const TRAIN_CONFIG = {
+  inputSize: 32,
+  depth: 3,
+  baseFilters: 8,
+  deepSupervision: 2,
+  epochs: 4,
+  iterationsPerEpoch: 40,
+  batchSize: 8,
+  learningRate: 0.05,
+};
+
+let store: Store;
+let h: Harness;
+let datasetId: string;
+let subjects: PhantomSubject[];
+let modelId: string;
+let trainJob: { state: JobState; metrics: Record<string, number>; updates: number };
+
+async function rpcCode(p: Promise<unknown>): Promise<number> {
+  try {
+    await p;
+  } catch (e) {
+    if (e instanceof RpcError) return e.code;
+    throw e;
+  }
+  throw new Error("expected the call to fail");
+}
+
+function seqFiles(s: PhantomSubject): VolumeFiles {
+  const f = phantomFiles(s);
+  return { t1: f.t1, t1ce: f.t1ce, t2: f.t2, flair: f.flair };
+}
+
+beforeAll(async () => {
+  store = await startStore();
+  h = await startHarness(store);
+  subjects = cohort(16, 3);
+  datasetId = await phantomDataset(store.artifacts, { subjects, testSubjects: 4 });
+  const res = await h.segmenter.trainSegmenter({
+    name: "phantom real",
+    sources: [{ datasetId }],
+    mixture: Mixture.EQUAL,
+    runs: 1,
+    baseSeed: 0,
+    config: TRAIN_CONFIG,
+  });
+  expect(res.modelIds).toHaveLength(1);
+  modelId = res.modelIds[0];
+  let updates = 0;
+  const last = await h.waitJob(res.jobId, () => updates++);
+  trainJob = { state: last.state, metrics: last.progress?.metrics ?? {}, updates };
+  if (last.state !== JobState.SUCCEEDED) throw new Error(`training failed: ${last.errorMessage}`);
+}, 400_000);
+
+afterAll(async () => {
+  await h?.close();
+  await store?.close();
+});
+
+describe("TrainSegmenter", () => {
+  it("streams epoch, loss, validation Dice and throughput, and publishes a versioned seg-model", async () => {
+    expect(trainJob.updates).toBeGreaterThan(3);
+    for (const k of [
+      "epoch",
+      "loss",
+      "val_dice_ncr",
+      "val_dice_ed",
+      "val_dice_et",
+      "val_dice_mean",
+      "images_per_second",
+    ])
+      expect(trainJob.metrics[k], k).toBeTypeOf("number");
+    expect(trainJob.metrics.epoch).toBe(4);
+    const { models } = await h.segmenter.listModels({});
+    const m = models.find((x) => x.id === modelId);
+    expect(m?.version).toBe(1);
+    expect(m?.config?.inputSize).toBe(32);
+    expect(m?.validationDice.mean).toBeGreaterThan(0);
+    expect(m?.manifest?.key).toBe(`seg-model/${modelId}.v1/manifest.json`);
+  });
+});
+
+describe("inference", () => {
+  it("health is NOT_SERVING until a model is loaded; LoadModel/UnloadModel toggle it", async () => {
+    expect(await healthStatus(h.server.address, SERVICE)).toBe("NOT_SERVING");
+    const { model } = await h.segmenter.loadModel({ modelId });
+    expect(model?.loaded).toBe(true);
+    expect(await healthStatus(h.server.address, SERVICE)).toBe("SERVING");
+    expect((await h.segmenter.listModels({ loadedOnly: true })).models.map((x) => x.id)).toEqual([modelId]);
+    expect((await h.segmenter.unloadModel({ modelId })).unloaded).toBe(1);
+    expect(await healthStatus(h.server.address, SERVICE)).toBe("NOT_SERVING");
+    await h.segmenter.loadModel({ modelId, version: 1 });
+    expect(await healthStatus(h.server.address, SERVICE)).toBe("SERVING");
+  });
+
+  it("whole-tumour Dice > 0.7 on the held-out test subjects (SegmentSlices, stored 64x64 slices)", async () => {
+    const m = asDatasetManifest(await store.artifacts.getManifest("dataset", datasetId));
+    const batches: { data: Uint8Array; shape: number[] }[] = [];
+    const truth: Uint8Array[] = [];
+    for await (const b of readDatasetSlices(m, (p) => store.artifacts.readFile("dataset", datasetId, p), {
+      split: "test",
+      batchSize: 32,
+      channels: ["t1", "t1ce", "t2", "flair"],
+    }))
+      batches.push({ data: b.data.slice(), shape: [b.count, b.height, b.width, 4] });
+    for await (const b of readDatasetSlices(m, (p) => store.artifacts.readFile("dataset", datasetId, p), {
+      split: "test",
+      batchSize: 32,
+      channels: ["mask"],
+    }))
+      truth.push(Uint8Array.from(b.data, (v) => (v === 51 ? 1 : v === 102 ? 2 : v === 204 ? 3 : 0)));
+    const out = await segmentSlices(h.segmenter, modelId, batches, { scheme: LabelScheme.BRATS2023 });
+    expect(out.map((o) => o.index)).toEqual(batches.map((_, i) => i));
+    const dice = new DiceCounter();
+    out.forEach((o, i) => {
+      expect(o.shape).toEqual(batches[i].shape.slice(0, 3));
+      dice.add(o.data as Uint8Array, truth[i]);
+    });
+    const r = dice.result();
+    console.log(
+      `held-out slice Dice: WT ${r.wt.toFixed(3)} NCR ${r.ncr.toFixed(3)} ED ${r.ed.toFixed(3)} ET ${r.et.toFixed(3)}`,
+    );
+    expect(r.wt).toBeGreaterThan(0.7);
+  }, 120_000);
+
+  it("returns probabilities on request, per input batch", async () => {
+    const data = new Uint8Array(2 * 32 * 32 * 4).fill(100);
+    const out = await segmentSlices(h.segmenter, modelId, [{ data, shape: [2, 32, 32, 4] }], { probabilities: true });
+    expect(out.map((o) => o.name)).toEqual(["labels", "probabilities"]);
+    expect(out[1].shape).toEqual([2, 32, 32, 4]);
+    const p = out[1].data as Float32Array;
+    expect(p[0] + p[1] + p[2] + p[3]).toBeCloseTo(1, 4);
+  });
+
+  it("SegmentVolume: label NIfTI on the input grid (shape, affine), tumour in place, any orientation", async () => {
+    const s = subjects[0]; // a test-split subject
+    const { nifti, labelVoxels } = await segmentVolume(h.segmenter, modelId, seqFiles(s));
+    const out = readNifti(nifti, "seg.nii.gz");
+    const truth = readNifti(phantomFiles(s).seg.bytes, "truth");
+    expect(out.shape).toEqual(truth.shape);
+    expect(out.affine).toEqual(truth.affine.map((r) => r.map((v) => expect.closeTo(v, 4))));
+    const pred = out.data as Uint8Array;
+    expect([...new Set(pred)].every((v) => [0, 1, 2, 4].includes(v))).toBe(true);
+    expect(
+      Number(labelVoxels[0] ?? 0n) +
+        Number(labelVoxels[1] ?? 0n) +
+        Number(labelVoxels[2] ?? 0n) +
+        Number(labelVoxels[4] ?? 0n),
+    ).toBe(pred.length);
+    const dice = new DiceCounter();
+    dice.add(
+      toInternalLabels(pred, "brats2020", { subject: "pred", file: "seg" }),
+      toInternalLabels(truth.data as Uint8Array, "brats2020", { subject: "t", file: "seg" }),
+    );
+    expect(dice.result().wt).toBeGreaterThan(0.6);
+
+    // The same head stored RAS (x flipped, affine adjusted): the output must be the same labels, flipped.
+    const flip = { perm: [0, 1, 2], flip: [true, false, false] };
+    const flipped: VolumeFiles = {};
+    for (const [role, f] of Object.entries(seqFiles(s))) {
+      const v = readNifti(f!.bytes, f!.name);
+      const r = applyReorientation({ shape: v.shape, data: v.data, affine: v.affine }, flip);
+      flipped[role as keyof VolumeFiles] = {
+        name: f!.name,
+        bytes: writeNifti({ shape: r.shape, data: r.data, affine: r.affine }),
+      };
+    }
+    const res2 = await segmentVolume(h.segmenter, modelId, flipped, { scheme: LabelScheme.BRATS2023 });
+    const out2 = readNifti(res2.nifti, "seg2");
+    const expected = applyReorientation({ shape: out.shape, data: pred, affine: out.affine }, flip);
+    expect(out2.affine).toEqual(expected.affine.map((r) => r.map((v) => expect.closeTo(v, 4))));
+    const exp2023 = Uint8Array.from(expected.data as Uint8Array, (v) => (v === 4 ? 3 : v));
+    expect(Buffer.from(out2.data as Uint8Array).equals(Buffer.from(exp2023))).toBe(true);
+  }, 120_000);
+});
+
+describe("bad input", () => {
+  it("unknown model, empty stream, wrong channels, mismatched sequences: clear status, server stays up", async () => {
+    const good = new Uint8Array(32 * 32 * 4).fill(80);
+    // A healthy stream running alongside the bad ones.
+    const alongside = segmentSlices(h.segmenter, modelId, [{ data: good, shape: [1, 32, 32, 4] }]);
+    expect(await rpcCode(segmentSlices(h.segmenter, "no-such-model", [{ data: good, shape: [1, 32, 32, 4] }]))).toBe(
+      Code.NOT_FOUND,
+    );
+    expect(await rpcCode(h.segmenter.loadModel({ modelId, version: 7 }))).toBe(Code.NOT_FOUND);
+    expect(await rpcCode(segmentSlices(h.segmenter, modelId, []))).toBe(Code.INVALID_ARGUMENT);
+    const bad3 = new Uint8Array(32 * 32 * 3);
+    expect(await rpcCode(segmentSlices(h.segmenter, modelId, [{ data: bad3, shape: [1, 32, 32, 3] }]))).toBe(
+      Code.INVALID_ARGUMENT,
+    );
+    const s = subjects[1];
+    const files = seqFiles(s);
+    expect(await rpcCode(segmentVolume(h.segmenter, modelId, { t1: files.t1, t2: files.t2, flair: files.flair }))).toBe(
+      Code.INVALID_ARGUMENT,
+    );
+    const other = seqFiles(cohort(1, 9, [48, 64, 32])[0]);
+    expect(await rpcCode(segmentVolume(h.segmenter, modelId, { ...files, t2: other.t2 }))).toBe(Code.INVALID_ARGUMENT);
+    const t2 = readNifti(files.t2!.bytes, "t2");
+    const shifted = t2.affine.map((r, i) => r.map((v, j) => (i === 0 && j === 3 ? v + 5 : v)));
+    const t2b = { name: "t2.nii.gz", bytes: writeNifti({ shape: t2.shape, data: t2.data, affine: shifted }) };
+    expect(await rpcCode(segmentVolume(h.segmenter, modelId, { ...files, t2: t2b }))).toBe(Code.INVALID_ARGUMENT);
+    expect(await rpcCode(h.segmenter.trainSegmenter({ name: "x", sources: [{ datasetId: "missing-dataset" }] }))).toBe(
+      Code.NOT_FOUND,
+    );
+    expect(await rpcCode(h.segmenter.trainSegmenter({ name: "x", sources: [] }))).toBe(Code.INVALID_ARGUMENT);
+    expect((await alongside)[0].shape).toEqual([1, 32, 32]);
+    expect(await healthStatus(h.server.address, SERVICE)).toBe("SERVING");
+  }, 60_000);
+});
+
+describe("cancellation", () => {
+  it("CancelJob stops a running training: CANCELLED, no model published", async () => {
+    const res = await h.segmenter.trainSegmenter({
+      name: "to cancel",
+      sources: [{ datasetId }],
+      config: { ...TRAIN_CONFIG, epochs: 50 },
+    });
+    let cancelled = false;
+    const last = await h.waitJob(res.jobId, (s) => {
+      if (!cancelled && (s.progress?.metrics.iteration ?? 0) >= 1) {
+        cancelled = true;
+        void h.jobs.cancelJob({ jobId: res.jobId, reason: "test" });
+      }
+    });
+    expect(last.state).toBe(JobState.CANCELLED);
+    expect((await h.segmenter.listModels({})).models.some((m) => m.id === res.modelIds[0])).toBe(false);
+  }, 120_000);
+});
