@@ -1,6 +1,6 @@
 // Resume after a kill: the service runs as a separate process (main.ts) on the test's embedded S3; a
 // training job is SIGKILLed after its first checkpoint, the process restarted, and the job resumes from
-// the checkpoint (attempt 2, never back at iteration 1) and publishes its model.
+// the checkpoint (attempt 2, never back below the checkpointed iteration) and publishes its model.
 import { type ChildProcess, spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
@@ -84,7 +84,8 @@ it("a training job killed by SIGKILL resumes from its checkpoint after a restart
   });
   expect(last.state, last.errorMessage).toBe(JobState.SUCCEEDED);
   expect(last.attempt).toBe(2);
-  expect(Math.min(...seen)).toBeGreaterThan(10);
+  // A run restarted from scratch would report iterations 1..9 again.
+  expect(Math.min(...seen)).toBeGreaterThanOrEqual(10);
   expect(last.progress?.metrics.iteration).toBe(30);
   const { models } = await c2.segmenter.listModels({ jobId: res.jobId });
   expect(models.map((m) => m.id)).toEqual(res.modelIds);
