@@ -16,7 +16,8 @@ export interface ServiceClients {
 }
 
 // Large tensor batches (sample grids) come back in 1 MiB chunks; 64 MiB leaves room for any header.
-const OPTIONS = { defaultDeadlineMs: 60_000, maxMessageBytes: 64 * 1024 * 1024 };
+// A generous deadline: a service whose event loop is busy with a long compute step answers late, not never.
+const OPTIONS = { defaultDeadlineMs: 600_000, maxMessageBytes: 64 * 1024 * 1024 };
 
 export function connectServices(addresses: Addresses): ServiceClients {
   const jobs = {

@@ -24,7 +24,7 @@ export function isTerminal(state: JobState): boolean {
 export interface FollowOptions {
   onStatus?: (job: JobStatus) => void;
   signal?: AbortSignal;
-  /** Reconnect attempts after a broken stream (default 5). */
+  /** Reconnect attempts after a broken stream (default 30, 2 s apart). */
   retries?: number;
   minIntervalMs?: number;
 }
@@ -37,7 +37,7 @@ export async function followJob(
   options: FollowOptions = {},
 ): Promise<JobStatus> {
   let last: JobStatus | undefined;
-  let retriesLeft = options.retries ?? 5;
+  let retriesLeft = options.retries ?? 30;
   for (;;) {
     try {
       for await (const res of jobs.watchJob(
@@ -64,7 +64,7 @@ export async function followJob(
       const code = (err as { code?: number }).code;
       // NOT_FOUND (5), INVALID_ARGUMENT (3): retrying will not help.
       if (code === 5 || code === 3 || retriesLeft-- <= 0) throw err;
-      await new Promise((r) => setTimeout(r, 1000));
+      await new Promise((r) => setTimeout(r, 2000));
     }
   }
   if (last.state !== JobState.SUCCEEDED) throw new JobFailed(service, last);

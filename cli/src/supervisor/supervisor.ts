@@ -3,7 +3,8 @@
 // grace period). Children log to files so that the terminal stays free for progress bars.
 import { type ChildProcess, spawn } from "node:child_process";
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { MinioObjectStore, SERVICE_NAMES, type ServiceName, startEmbeddedS3 } from "@synthmri/platform";
 import { freePort } from "./free-port.js";
 import { checkHealth, type HealthStatus } from "./health.js";
@@ -58,6 +59,8 @@ export interface Supervisor {
   /** Stops every child (SIGTERM, then SIGKILL after the grace) and the store. Idempotent. */
   stop(): Promise<void>;
 }
+
+const PARENT_WATCH = pathToFileURL(join(dirname(fileURLToPath(import.meta.url)), "parent-watch.mjs")).href;
 
 export function serviceEntry(rootDir: string, service: ServiceName): string {
   return join(rootDir, "services", service, "src", "main.ts");
@@ -131,12 +134,14 @@ export async function startSupervisor(options: SupervisorOptions): Promise<Super
   for (const s of services) {
     const logFile = join(logDir, `${s}.log`);
     const fd = openSync(logFile, "a");
-    const child = spawn(process.execPath, ["--import", "tsx", serviceEntry(rootDir, s)], {
+    // An IPC channel (unused for messages) lets parent-watch notice when this process dies.
+    const child = spawn(process.execPath, ["--import", "tsx", "--import", PARENT_WATCH, serviceEntry(rootDir, s)], {
       cwd: rootDir,
       env,
-      stdio: ["ignore", fd, fd],
+      stdio: ["ignore", fd, fd, "ipc"],
     });
     closeSync(fd);
+    child.channel?.unref();
     children.set(s, child);
     processes.push({ service: s, address: addresses[s], pid: child.pid ?? -1, logFile });
     options.onEvent?.({ type: "spawned", service: s, pid: child.pid ?? -1, address: addresses[s], logFile });
