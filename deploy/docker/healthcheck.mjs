@@ -17,9 +17,12 @@ const creds = tls
     )
   : grpc.credentials.createInsecure();
 
-const def = protoLoader.loadSync(protoPath);
+// enums as names, so the answer reads "SERVING" (the default would be the number 1).
+const def = protoLoader.loadSync(protoPath, { enums: String });
 const health = grpc.loadPackageDefinition(def).grpc.health.v1;
-const client = new health.Health(`127.0.0.1:${port}`, creds);
+// "localhost", not 127.0.0.1: TLS sends the target as server name, and an IP address there is not allowed
+// (the certificate's names are not checked: it is this very container).
+const client = new health.Health(`localhost:${port}`, creds);
 client.check({ service: "" }, { deadline: Date.now() + 4000 }, (err, res) => {
   if (err || res.status !== "SERVING") {
     console.error(`unhealthy: ${err ? err.message : res.status}`);

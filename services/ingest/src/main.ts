@@ -1,6 +1,14 @@
 // Ingest service process: config -> object store -> server; SIGTERM/SIGINT drain calls and leave running
 // imports to resume on the next start.
-import { ensureDeidSalt, loadConfigOrExit, createLogger, MinioObjectStore, openObjectStore } from "@synthmri/platform";
+import {
+  createLogger,
+  ensureDeidSalt,
+  loadConfigOrExit,
+  MinioObjectStore,
+  openObjectStore,
+  processMetricsRegistry,
+  startMetrics,
+} from "@synthmri/platform";
 import { shutdownOnSignals } from "@synthmri/rpc";
 import { startServer } from "./server.js";
 
@@ -25,14 +33,28 @@ const running = await startServer(
         region: config.s3.region,
       }),
   },
-  { host: config.host, port: config.services.ingest.port, maxMessageBytes: config.grpc.maxMessageBytes },
+  {
+    host: config.host,
+    port: config.services.ingest.port,
+    maxMessageBytes: config.grpc.maxMessageBytes,
+    tls: config.tls.enabled
+      ? {
+          certPath: config.tls.certFile,
+          keyPath: config.tls.keyFile,
+          caPath: config.tls.caFile,
+          requireClientCert: config.tls.clientAuth,
+        }
+      : undefined,
+  },
 );
+const metrics = await startMetrics(config, processMetricsRegistry(), { service: "ingest", jobs: running.jobs, logger });
 logger.info("ingest service ready", { port: running.port, embeddedS3: opened.embeddedEndpoint });
 shutdownOnSignals(running.server, {
   logger,
   drainTimeoutMs: config.grpc.shutdownGraceMs,
   onStopped: async () => {
     await running.jobs.shutdown({ graceMs: config.grpc.shutdownGraceMs });
+    await metrics?.close();
     await opened.close();
   },
 });

@@ -9,7 +9,13 @@ import {
   type ObjectStore,
   silentLogger,
 } from "@synthmri/platform";
-import { createServer, loggingInterceptor, type RpcServer, type ServerInterceptor } from "@synthmri/rpc";
+import {
+  createServer,
+  loggingInterceptor,
+  type RpcServer,
+  type ServerInterceptor,
+  type TlsOptions,
+} from "@synthmri/rpc";
 import { openDirectorySource } from "./adapters/fs-source.js";
 import { scrubbingLogger } from "./adapters/scrub-logger.js";
 import { prefixSource, uploadSessionSource } from "./adapters/store-source.js";
@@ -125,7 +131,13 @@ export interface RunningIngest extends BuiltIngest {
 
 export async function startServer(
   deps: IngestServerDeps,
-  opts: { port?: number; host?: string; maxMessageBytes?: number; interceptors?: ServerInterceptor[] } = {},
+  opts: {
+    port?: number;
+    host?: string;
+    maxMessageBytes?: number;
+    interceptors?: ServerInterceptor[];
+    tls?: TlsOptions;
+  } = {},
 ): Promise<RunningIngest> {
   const built = build(deps);
   const logger = scrubbingLogger(deps.logger ?? silentLogger);
@@ -133,6 +145,7 @@ export async function startServer(
   const server = createServer({
     logger,
     maxMessageBytes: opts.maxMessageBytes,
+    tls: opts.tls,
     interceptors: [loggingInterceptor(logger, { skipHealth: true }), ...(opts.interceptors ?? [])],
   })
     .add(IngestService, built.ingestService)
