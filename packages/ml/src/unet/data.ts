@@ -10,6 +10,11 @@ export interface SegSliceSource {
   get(index: number): SegSample | Promise<SegSample>;
   /** Optional grouping key (e.g. subject id) so that a hold-out split keeps a subject's slices together. */
   groupOf?(index: number): string;
+  /**
+   * Optional: whether slice `index` has any non-background label. Foreground oversampling needs it; without
+   * it the trainer reads every slice once at the start to find out.
+   */
+  hasForeground?(index: number): boolean;
 }
 
 export interface TrainData {
@@ -28,6 +33,7 @@ export function subsetSegSource(source: SegSliceSource, indices: number[]): SegS
     length: indices.length,
     get: (i) => source.get(indices[i]),
     groupOf: source.groupOf ? (i) => source.groupOf!(indices[i]) : undefined,
+    hasForeground: source.hasForeground ? (i) => source.hasForeground!(indices[i]) : undefined,
   };
 }
 
@@ -55,6 +61,12 @@ export function concatSegSources(sources: SegSliceSource[]): SegSliceSource {
       const [s, j] = locate(i);
       return `${starts[sources.indexOf(s)]}:${s.groupOf ? s.groupOf(j) : String(j)}`;
     },
+    hasForeground: sources.every((s) => s.hasForeground)
+      ? (i) => {
+          const [s, j] = locate(i);
+          return s.hasForeground!(j);
+        }
+      : undefined,
   };
 }
 
@@ -99,5 +111,25 @@ export function holdOut(
 
 /** In-memory source, for tests and small cohorts. */
 export function arraySegSource(samples: SegSample[], groupOf?: (i: number) => string): SegSliceSource {
-  return { length: samples.length, get: (i) => samples[i], groupOf };
+  return {
+    length: samples.length,
+    get: (i) => samples[i],
+    groupOf,
+    hasForeground: (i) => labelsHaveForeground(samples[i].label),
+  };
+}
+
+export function labelsHaveForeground(label: Uint8Array): boolean {
+  for (let i = 0; i < label.length; i++) if (label[i] !== 0) return true;
+  return false;
+}
+
+/** Per pool, the ascending indices of slices with foreground (from `hasForeground`, else by reading each slice). */
+export async function foregroundIndices(source: SegSliceSource): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < source.length; i++) {
+    const fg = source.hasForeground ? source.hasForeground(i) : labelsHaveForeground((await source.get(i)).label);
+    if (fg) out.push(i);
+  }
+  return out;
 }

@@ -16,6 +16,12 @@ export interface SegTrainConfig {
   /** Global gradient-norm clip (nnU-Net: 12); 0 disables it. */
   gradClipNorm: number;
   augmentation: AugmentationOptions;
+  /**
+   * nnU-Net's oversample_foreground_percent: this fraction of every batch (rounded as nnU-Net does: 3 of 8)
+   * is drawn from slices that contain tumour. Without it most 2-D BraTS slices are background-only and a
+   * short run collapses to predicting background. 0 disables it (uniform slices, the pre-2026-11-25 behaviour).
+   */
+  foregroundOversample: number;
   /** Stop after this many training samples (seed 000: 3e7), whichever comes first with `epochs`. */
   maxSamples?: number;
   /** Validation: at most this many held-out slices per epoch (all by default), this many per forward pass. */
@@ -36,8 +42,21 @@ export const DEFAULT_SEG_TRAIN: SegTrainConfig = {
   polyExponent: 0.9,
   gradClipNorm: 12,
   augmentation: {},
+  foregroundOversample: 0.33,
   validationBatchSize: 8,
   checkpointEveryIterations: 0,
+};
+
+/**
+ * Overrides for short runs (a few hundred iterations: tests, demos, smoke experiments). nnU-Net's momentum
+ * 0.99 averages over ~100 steps, so a run of 150 iterations barely leaves its initial state: measured on
+ * 16 phantom subjects at 32x32 (widths [8,16,32,64], batch 8), held-out whole-tumour Dice after 150
+ * iterations was 0.00 with momentum 0.99 / lr 0.05, 0.62 with 0.9 / 0.02 and 0.72 after 75 with 0.9 / 0.05.
+ */
+export const SHORT_RUN_SEG_TRAIN: Partial<SegTrainConfig> = {
+  momentum: 0.9,
+  lr: 0.05,
+  foregroundOversample: 0.33,
 };
 
 export function segTrainConfig(partial: Partial<SegTrainConfig> = {}): SegTrainConfig {
@@ -51,6 +70,8 @@ export function segTrainConfig(partial: Partial<SegTrainConfig> = {}): SegTrainC
   if (!(c.lr > 0)) throw new InvalidInput(`training lr must be > 0, got ${c.lr}`);
   if (!(c.momentum >= 0 && c.momentum < 1))
     throw new InvalidInput(`training momentum must be in [0, 1), got ${c.momentum}`);
+  if (!(c.foregroundOversample >= 0 && c.foregroundOversample <= 1))
+    throw new InvalidInput(`training foregroundOversample must be in [0, 1], got ${c.foregroundOversample}`);
   if (!(c.weightDecay >= 0)) throw new InvalidInput(`training weightDecay must be >= 0, got ${c.weightDecay}`);
   return c;
 }

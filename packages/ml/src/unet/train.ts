@@ -2,15 +2,17 @@
 // deep-supervised CE + Dice, SGD Nesterov with poly decay, validation Dice each epoch, best checkpoint kept,
 // cancellable between iterations and resumable bit-for-bit from its serialised state.
 import { InvalidInput } from "@synthmri/platform";
+import { backendInfo } from "../backend/resolve.js";
 import { tf } from "../backend/tf.js";
+import { registerProjectKernels } from "../kernels/index.js";
 import { polyLr, sgdNesterov } from "../layers/optimizers.js";
 import { Rng } from "../random/index.js";
 import { segmentationAugmentation } from "../transforms/index.js";
 import type { SegSample } from "../transforms/types.js";
-import type { TrainData } from "./data.js";
+import { foregroundIndices, type TrainData } from "./data.js";
 import { deepSupervisionLoss, deepSupervisionTargets } from "./loss.js";
 import { UNet } from "./model.js";
-import { MixedSampler } from "./sampler.js";
+import { forcedForegroundCount, MixedSampler } from "./sampler.js";
 import { loadUNet, loadUNetWeightsInto, saveUNet } from "./serialize.js";
 import { type SegTrainConfig, segTrainConfig, totalIterations } from "./train-config.js";
 import type { BestModel, EpochRecord, SegTrainState } from "./train-state.js";
@@ -153,6 +155,9 @@ async function step(
  */
 export async function trainSegmenter(options: TrainSegmenterOptions): Promise<SegTrainResult> {
   const { data, signal, onProgress, checkpoint } = options;
+  // initBackend() registers the project's conv-gradient kernels; a caller that only set a backend (tests,
+  // scripts) would otherwise train on the stock cpu Conv2DBackpropFilter, ~60x slower than the forward conv.
+  if (!backendInfo()) registerProjectKernels();
   if (!data.train.length) throw new InvalidInput("training needs at least one data pool");
   let resumed = checkpoint ? await checkpoint.load() : null;
   if (resumed && resumed.seed !== options.seed)
@@ -172,9 +177,14 @@ export async function trainSegmenter(options: TrainSegmenterOptions): Promise<Se
     state = resumed;
     resumed = null;
   }
+  // States saved before foreground oversampling existed resume without it (bit-exact with their start).
+  const fgFraction = config.foregroundOversample ?? 0;
+  const fgPerBatch = forcedForegroundCount(config.batchSize, fgFraction);
+  const foreground = fgPerBatch > 0 ? await Promise.all(data.train.map((s) => foregroundIndices(s))) : [];
   const sampler = new MixedSampler(
     data.train.map((s) => s.length),
     state.sampler,
+    foreground,
   );
   const augment = segmentationAugmentation(config.augmentation);
   const total = totalIterations(config);
@@ -261,7 +271,7 @@ export async function trainSegmenter(options: TrainSegmenterOptions): Promise<Se
       opt.lr = polyLr(config.lr, epochIndex, config.epochs, config.polyExponent);
       const samples: SegSample[] = [];
       for (let b = 0; b < config.batchSize; b++) {
-        const { pool, index } = sampler.next(rng);
+        const { pool, index } = sampler.next(rng, b >= config.batchSize - fgPerBatch);
         samples.push(augment.apply(await data.train[pool].get(index), rng));
       }
       const loss = await step(model, opt, stack(samples), config.gradClipNorm, samples.length);
