@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { GeneratorService, GanFamily, JobService, JobState } from "@synthmri/contracts";
+import { GanFamily, GeneratorService, JobService, JobState, type JobStatus } from "@synthmri/contracts";
 import { decodeCheckpoint, initBackend } from "@synthmri/ml";
 import { ArtifactStore, type EmbeddedS3, type ObjectStore, startEmbeddedS3 } from "@synthmri/platform";
 import { createClient } from "@synthmri/rpc";
@@ -98,7 +98,7 @@ it("a training job killed by SIGKILL resumes from its last checkpoint and ends a
 
   const second = await startProcess();
   const j2 = createClient(JobService, second.address);
-  let last;
+  let last: JobStatus | undefined;
   for await (const r of j2.watchJob({ jobId: res.jobId, minIntervalMs: 1 })) last = r.job;
   j2.close();
   second.proc.kill("SIGTERM");
