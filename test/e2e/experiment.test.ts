@@ -17,7 +17,6 @@ const spec = validateSpec({
     family: "pgan",
     members: 2,
     resolution: 16,
-    startResolution: 8,
     latentDim: 32,
     kimgPerPhase: 0.25,
     totalKimg: 0.75,

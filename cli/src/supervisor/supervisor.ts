@@ -134,11 +134,14 @@ export async function startSupervisor(options: SupervisorOptions): Promise<Super
   for (const s of services) {
     const logFile = join(logDir, `${s}.log`);
     const fd = openSync(logFile, "a");
-    // An IPC channel (unused for messages) lets parent-watch notice when this process dies.
+    // An IPC channel (unused for messages) lets parent-watch notice when this process dies. Each child is
+    // its own process group (detached) so a terminal's Ctrl-C reaches only the supervisor, which then sends
+    // exactly one SIGTERM: a second signal would make a service skip its graceful shutdown.
     const child = spawn(process.execPath, ["--import", "tsx", "--import", PARENT_WATCH, serviceEntry(rootDir, s)], {
       cwd: rootDir,
       env,
       stdio: ["ignore", fd, fd, "ipc"],
+      detached: true,
     });
     closeSync(fd);
     child.channel?.unref();
