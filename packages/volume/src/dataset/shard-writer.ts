@@ -14,13 +14,13 @@ export interface ShardSink {
 export interface ShardWriterOptions {
   /** slices per shard; default: as many as fit in `targetShardBytes` */
   shardSlices?: number;
-  /** default 32 MiB: few objects, and a shuffle window of a few shards stays small */
+  /** default 16 MiB: few objects, while a split's pending shard (and a shuffle window of shards) stays small */
   targetShardBytes?: number;
   /** shard paths are `${dir}/${split}-NNNNN.smsl`; default "slices" */
   dir?: string;
 }
 
-export const DEFAULT_TARGET_SHARD_BYTES = 32 << 20;
+export const DEFAULT_TARGET_SHARD_BYTES = 16 << 20;
 
 interface Pending {
   height: number;

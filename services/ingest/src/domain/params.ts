@@ -32,7 +32,7 @@ export interface ImportParams {
     foregroundThreshold: number;
     minForegroundFraction: number;
     foregroundChannel: SequenceName | "max";
-    /** 0 = ~32 MiB shards */
+    /** 0 = ~16 MiB shards */
     shardSlices: number;
   };
   keepIdentityMapping: boolean;

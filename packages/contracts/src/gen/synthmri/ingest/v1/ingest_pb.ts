@@ -238,7 +238,7 @@ export type SlicePreprocessing = Message<"synthmri.ingest.v1.SlicePreprocessing"
   foregroundModality: Modality;
 
   /**
-   * Slices per shard object (0 = as many as fit about 32 MiB).
+   * Slices per shard object (0 = as many as fit about 16 MiB).
    *
    * @generated from field: uint32 shard_slices = 6;
    */
