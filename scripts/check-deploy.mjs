@@ -41,6 +41,47 @@ for (const file of ["deploy/compose.yaml", "deploy/compose.gpu.yaml"]) {
   if (!validateCompose(doc)) fail(`${file}: ${ajv.errorsText(validateCompose.errors)}`);
   else console.log(`ok   ${file} (compose schema)`);
 }
+
+// ---- environment names and ports ----
+// Every variable the deploy files give a synthmri container must be one the config loader reads (CONFIG.md is
+// generated from its table), or one of the few read outside it. A typo here would be silently ignored.
+const configVars = new Set(
+  [...readFileSync(join(root, "packages/platform/CONFIG.md"), "utf8").matchAll(/^\| `([A-Z0-9_]+)` \|/gm)].map((m) => m[1]),
+);
+const otherVars = new Set([
+  "SERVICE", // which service the image runs (ENTRYPOINT, healthcheck.mjs)
+  "NODE_ENV",
+  // services/generator/src/member.ts (one GAN ensemble member per Indexed Job pod)
+  "ENSEMBLE_ID", "DATASET_ID", "BASE_SEED", "GAN_RESOLUTION", "GAN_KIMG", "ENSEMBLE_MEMBERS", "GAN_SETTINGS_JSON",
+]);
+if (configVars.size < 10) fail("packages/platform/CONFIG.md: could not read the variable table");
+function checkEnvNames(where, names) {
+  for (const n of names) if (!configVars.has(n) && !otherVars.has(n)) fail(`${where}: ${n} is not a synthmri variable (see packages/platform/CONFIG.md)`);
+}
+const compose = YAML.parse(readFileSync(join(root, "deploy/compose.yaml"), "utf8"), { merge: true });
+const defaultPorts = { ingest: 50051, generator: 50052, segmenter: 50053, evaluator: 50054 };
+for (const [name, svc] of Object.entries(compose.services)) {
+  if (!(name in defaultPorts)) continue;
+  const env = svc.environment ?? {};
+  checkEnvNames(`deploy/compose.yaml ${name}`, Object.keys(env));
+  const port = Number(env[`${name.toUpperCase()}_PORT`] ?? defaultPorts[name]);
+  const addr = env[`${name.toUpperCase()}_ADDR`];
+  if (addr !== `${name}:${port}`) fail(`deploy/compose.yaml ${name}: ${name.toUpperCase()}_ADDR "${addr}" does not match its port ${port}`);
+  const published = (svc.ports ?? []).map((p) => Number(String(p).split(":").at(-1)));
+  if (published.length && !published.includes(port)) fail(`deploy/compose.yaml ${name}: publishes ${published} but listens on ${port}`);
+  for (const f of ["S3_ACCESS_KEY_FILE", "S3_SECRET_KEY_FILE", "DEID_SALT_FILE", "PARTNER_TOKENS_FILE"]) {
+    const secret = env[f]?.match(/^\/run\/secrets\/(.+)$/)?.[1];
+    if (secret && !(svc.secrets ?? []).includes(secret)) fail(`deploy/compose.yaml ${name}: ${f} names secret "${secret}" that is not mounted`);
+  }
+}
+for (const file of ["deploy/docker/Dockerfile", "deploy/docker/Dockerfile.cuda"]) {
+  const text = readFileSync(join(root, file), "utf8").replace(/\\\n/g, " ");
+  const names = [...text.matchAll(/^ENV (.+)$/gm)].flatMap((m) => [...m[1].matchAll(/([A-Z][A-Z0-9_]*)=/g)].map((x) => x[1]));
+  checkEnvNames(file, names.filter((n) => n !== "DEBIAN_FRONTEND" && !n.startsWith("NVIDIA_") && n !== "LD_LIBRARY_PATH"));
+  if (!names.includes("HOST")) fail(`${file}: sets no HOST=0.0.0.0; the services would listen on 127.0.0.1 only`);
+}
+console.log("ok   environment names and ports of compose and Dockerfiles");
+
 if (spawnSync("docker", ["compose", "version"], { stdio: "ignore" }).status === 0) {
   const r = spawnSync("docker", ["compose", "-f", "deploy/compose.yaml", "config", "-q"], { cwd: root, encoding: "utf8" });
   if (r.status !== 0) fail(`docker compose config: ${r.stderr}`);
@@ -129,6 +170,20 @@ for (const [label, args] of Object.entries(valueSets)) {
       n++;
     } catch (e) {
       fail(`${label}: ${obj.kind}/${obj.metadata?.name}: ${e.message}`);
+    }
+  }
+  for (const obj of docs) {
+    const pod = obj.spec?.template?.spec;
+    for (const c of [...(pod?.containers ?? []), ...(pod?.initContainers ?? [])]) {
+      if (String(c.image).includes("minio")) continue;
+      const names = (c.env ?? []).map((e) => e.name);
+      checkEnvNames(`${label}: ${obj.kind}/${obj.metadata?.name} ${c.name}`, names);
+      const dup = names.filter((n, i) => names.indexOf(n) !== i);
+      if (dup.length) fail(`${label}: ${obj.kind}/${obj.metadata?.name} ${c.name}: duplicate env ${dup.join(", ")}`);
+      const grpcPort = c.ports?.find((p) => p.name === "grpc")?.containerPort;
+      const portVar = c.env?.find((e) => /^(INGEST|GENERATOR|SEGMENTER|EVALUATOR)_PORT$/.test(e.name));
+      if (grpcPort && portVar && Number(portVar.value) !== grpcPort) fail(`${label}: ${c.name}: ${portVar.name}=${portVar.value} but the grpc port is ${grpcPort}`);
+      if (String(c.env?.find((e) => e.name === "TLS_CERT")?.value ?? "") && c.readinessProbe?.grpc) fail(`${label}: ${c.name}: native grpc probes cannot speak TLS`);
     }
   }
   console.log(`ok   helm template (${label}): ${n}/${docs.length} objects valid`);

@@ -26,7 +26,7 @@ app.kubernetes.io/component: {{ .component }}
 {{- if .Values.objectStore.endpoint }}{{ .Values.objectStore.endpoint }}{{ else }}http://{{ include "synthmri.fullname" . }}-minio:9000{{ end -}}
 {{- end -}}
 
-{{/* Environment shared by every service container. */}}
+{{/* Environment shared by every service container (TF_BACKEND is set per workload: the GAN Job forces the GPU). */}}
 {{- define "synthmri.env" -}}
 - name: S3_ENDPOINT
   value: {{ include "synthmri.s3Endpoint" . | quote }}
@@ -38,8 +38,6 @@ app.kubernetes.io/component: {{ .component }}
   valueFrom: { secretKeyRef: { name: {{ include "synthmri.s3Secret" . }}, key: secretKey } }
 - name: LOG_LEVEL
   value: {{ .Values.logLevel | quote }}
-- name: TF_BACKEND
-  value: {{ .Values.tfBackend | quote }}
 - name: METRICS_PORT
   value: {{ .Values.metrics.port | quote }}
 - name: INGEST_ADDR
