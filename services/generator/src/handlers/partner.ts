@@ -113,6 +113,8 @@ export function buildPartner(deps: PartnerWiringDeps) {
           "partner access is not configured on this server (the hospital sets PARTNER_TOKENS_FILE)",
         );
       const account = directory.authenticate(bearerToken(call.metadata));
+      // Known before the scope check, so a refused call is audited under the partner's name.
+      call.state.principal = account;
       directory.authorize(account, call.method.slice(call.method.lastIndexOf("/") + 1));
       return account;
     },
