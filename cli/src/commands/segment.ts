@@ -1,6 +1,101 @@
-// Placeholder until its issue lands; replaced by the real command.
-export const summary = "segment (not available yet)";
-export async function run(_argv: string[]): Promise<number> {
-  console.error("synthmri segment: not available in this build yet");
-  return 2;
+// `synthmri segment --model ID --t1 F --t1ce F --t2 F --flair F --out seg.nii.gz [--addr host:port]
+// [--labels brats2020|brats2023] [--tta] [--version N]`: segments one subject with a running segmenter
+// service (SegmentVolume) and writes the label NIfTI on the input grid.
+import { readFileSync, writeFileSync } from "node:fs";
+import { basename } from "node:path";
+import { parseArgs } from "node:util";
+import { SegmenterService } from "@synthmri/contracts";
+import { loadConfig } from "@synthmri/platform";
+import { createClient, isRpcError } from "@synthmri/rpc";
+import { segmentVolumeRemote } from "@synthmri/segmenter";
+
+export const summary = "segment one subject's four sequences into a label NIfTI with a trained model";
+
+const USAGE =
+  "usage: synthmri segment --model ID --t1 FILE --t1ce FILE --t2 FILE --flair FILE --out seg.nii.gz\n" +
+  "                        [--addr host:port (default SEGMENTER_ADDR or 127.0.0.1:SEGMENTER_PORT)]\n" +
+  "                        [--labels brats2020|brats2023 (default brats2020)] [--tta] [--version N (default latest)]";
+
+export async function run(argv: string[]): Promise<number> {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        model: { type: "string" },
+        t1: { type: "string" },
+        t1ce: { type: "string" },
+        t2: { type: "string" },
+        flair: { type: "string" },
+        out: { type: "string" },
+        addr: { type: "string" },
+        labels: { type: "string", default: "brats2020" },
+        tta: { type: "boolean", default: false },
+        version: { type: "string", default: "0" },
+        help: { type: "boolean", short: "h" },
+      },
+    }));
+  } catch (e) {
+    console.error(`synthmri segment: ${(e as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const missing = ["model", "t1", "t1ce", "t2", "flair", "out"].filter((k) => !values[k]);
+  if (missing.length) {
+    console.error(`synthmri segment: missing --${missing.join(", --")}\n${USAGE}`);
+    return 2;
+  }
+  const labels = String(values.labels);
+  if (labels !== "brats2020" && labels !== "brats2023") {
+    console.error(`synthmri segment: --labels must be brats2020 or brats2023, got ${labels}`);
+    return 2;
+  }
+  const version = Number(values.version);
+  if (!Number.isInteger(version) || version < 0) {
+    console.error(`synthmri segment: --version must be a non-negative integer, got ${values.version}`);
+    return 2;
+  }
+  let addr = values.addr as string | undefined;
+  if (!addr) {
+    const seg = loadConfig().services.segmenter;
+    addr = seg.addr ?? `127.0.0.1:${seg.port}`;
+  }
+  const files: Record<string, { name: string; bytes: Uint8Array }> = {};
+  for (const role of ["t1", "t1ce", "t2", "flair"]) {
+    const path = String(values[role]);
+    try {
+      files[role] = { name: basename(path), bytes: readFileSync(path) };
+    } catch (e) {
+      console.error(`synthmri segment: cannot read --${role} ${path}: ${(e as Error).message}`);
+      return 2;
+    }
+  }
+  const client = createClient(SegmenterService, addr);
+  try {
+    const t0 = Date.now();
+    const r = await segmentVolumeRemote(client, String(values.model), files, {
+      version,
+      tta: Boolean(values.tta),
+      scheme: labels,
+    });
+    writeFileSync(String(values.out), r.nifti);
+    const counts = Object.entries(r.labelVoxels)
+      .map(([k, v]) => `${k}: ${v}`)
+      .join(", ");
+    console.log(
+      `wrote ${values.out} (model ${r.modelId} v${r.version}, labels ${labels}; voxels ${counts}; inference ${r.inferenceSeconds.toFixed(1)} s, total ${((Date.now() - t0) / 1000).toFixed(1)} s)`,
+    );
+    return 0;
+  } catch (e) {
+    const msg = isRpcError(e) ? `${e.details} (${e.method}: ${e.kind})` : (e as Error).message;
+    console.error(
+      `synthmri segment: ${msg}${isRpcError(e) && e.code === 14 ? `; is the segmenter running at ${addr}?` : ""}`,
+    );
+    return 1;
+  } finally {
+    client.close();
+  }
 }

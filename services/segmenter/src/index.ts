@@ -10,3 +10,4 @@ export {
 export { ModelStore, versionArtifactId } from "./domain/model-store.js";
 export { ModelRegistry } from "./domain/model-registry.js";
 export type * from "./domain/types.js";
+export { type RemoteVolumeResult, type SegmenterClient, type SequenceFiles, segmentVolumeRemote } from "./client.js";

@@ -1,15 +1,8 @@
 // Client-side helpers: SegmentSlices / SegmentVolume calls over the typed clients.
 import { create } from "@bufbuild/protobuf";
-import {
-  DataType,
-  LabelScheme,
-  Modality,
-  type SegmentSlicesRequest,
-  SegmentSlicesRequestSchema,
-  type SegmentVolumeRequest,
-  SegmentVolumeRequestSchema,
-} from "@synthmri/contracts";
+import { DataType, LabelScheme, type SegmentSlicesRequest, SegmentSlicesRequestSchema } from "@synthmri/contracts";
 import { receiveTensors, tensorFrames, typedArrayOf } from "@synthmri/rpc";
+import { type SequenceFiles, segmentVolumeRemote } from "../src/client.js";
 import type { Harness } from "./fixtures.js";
 
 type Seg = Harness["segmenter"];
@@ -48,9 +41,7 @@ export async function segmentSlices(
   return out;
 }
 
-export type VolumeFiles = Partial<Record<"t1" | "t1ce" | "t2" | "flair", { name: string; bytes: Uint8Array }>>;
-
-const MODALITY = { t1: Modality.T1, t1ce: Modality.T1CE, t2: Modality.T2, flair: Modality.FLAIR };
+export type VolumeFiles = SequenceFiles;
 
 export async function segmentVolume(
   seg: Seg,
@@ -58,39 +49,8 @@ export async function segmentVolume(
   files: VolumeFiles,
   o: { tta?: boolean; scheme?: LabelScheme } = {},
 ): Promise<{ nifti: Uint8Array; labelVoxels: Record<number, bigint> }> {
-  async function* reqs(): AsyncGenerator<SegmentVolumeRequest> {
-    yield create(SegmentVolumeRequestSchema, {
-      part: { case: "config", value: { modelId, tta: o.tta, labelScheme: o.scheme ?? LabelScheme.BRATS2020 } },
-    });
-    for (const [role, f] of Object.entries(files)) {
-      if (!f) continue;
-      yield create(SegmentVolumeRequestSchema, {
-        part: {
-          case: "file",
-          value: {
-            frame: {
-              case: "header",
-              value: { name: f.name, modality: MODALITY[role as keyof typeof MODALITY], size: BigInt(f.bytes.length) },
-            },
-          },
-        },
-      });
-      for (let off = 0; off < f.bytes.length; off += 1 << 20)
-        yield create(SegmentVolumeRequestSchema, {
-          part: {
-            case: "file",
-            value: {
-              frame: { case: "chunk", value: { offset: BigInt(off), data: f.bytes.subarray(off, off + (1 << 20)) } },
-            },
-          },
-        });
-    }
-  }
-  const parts: Uint8Array[] = [];
-  let labelVoxels: Record<number, bigint> = {};
-  for await (const m of seg.segmentVolume(reqs())) {
-    if (m.part.case === "summary") labelVoxels = m.part.value.labelVoxels;
-    else if (m.part.case === "file" && m.part.value.frame.case === "chunk") parts.push(m.part.value.frame.value.data);
-  }
-  return { nifti: Buffer.concat(parts), labelVoxels };
+  return segmentVolumeRemote(seg, modelId, files, {
+    tta: o.tta,
+    scheme: o.scheme === LabelScheme.BRATS2023 ? "brats2023" : "brats2020",
+  });
 }

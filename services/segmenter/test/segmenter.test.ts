@@ -12,6 +12,10 @@ import {
   toInternalLabels,
   writeNifti,
 } from "@synthmri/volume";
+import { readFileSync, writeFileSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { segmentSlices, segmentVolume, type VolumeFiles } from "./calls.js";
 import {
@@ -201,6 +205,27 @@ describe("inference", () => {
     const exp2023 = Uint8Array.from(expected.data as Uint8Array, (v) => (v === 4 ? 3 : v));
     expect(Buffer.from(out2.data as Uint8Array).equals(Buffer.from(exp2023))).toBe(true);
   }, 120_000);
+});
+
+describe("synthmri segment (CLI)", () => {
+  it("writes the label NIfTI on the input grid; bad arguments exit 2", async () => {
+    const { run } = await import("../../../cli/src/commands/segment.js");
+    const s = subjects[2];
+    const dir = await mkdtemp(join(tmpdir(), "segment-cli-"));
+    const args: string[] = ["--model", modelId, "--addr", h.server.address, "--labels", "brats2023", "--tta"];
+    for (const [role, f] of Object.entries(seqFiles(s))) {
+      writeFileSync(join(dir, f!.name), f!.bytes);
+      args.push(`--${role}`, join(dir, f!.name));
+    }
+    const out = join(dir, "seg.nii.gz");
+    expect(await run([...args, "--out", out])).toBe(0);
+    const seg = readNifti(readFileSync(out), "seg.nii.gz");
+    expect(seg.shape).toEqual(s.shape);
+    expect([...new Set(seg.data as Uint8Array)].every((v) => [0, 1, 2, 3].includes(v))).toBe(true);
+    expect(await run(["--model", modelId, "--out", out])).toBe(2);
+    expect(await run([...args.map((a) => (a === modelId ? "no-such-model" : a)), "--out", out])).toBe(1);
+    await rm(dir, { recursive: true, force: true });
+  }, 60_000);
 });
 
 describe("bad input", () => {
