@@ -2,6 +2,7 @@
 // what the addon handles (NCHW, dilation, non-float32 data); the registrar then calls the stock kernel instead.
 import { backend_util, type NamedAttrMap, slice_util, type TensorInfo } from "@tensorflow/tfjs-core";
 import type { NativeAddon } from "./addon.js";
+import { makeElementwiseKernels } from "./elementwise.js";
 
 /** The slice of MathBackendCPU these kernels use. */
 export interface CpuBackendLike {
@@ -188,28 +189,6 @@ export function makeKernels(addon: NativeAddon): Record<string, NativeKernel> {
     return backend.makeTensorInfo(r[1], "float32", r[0]);
   };
 
-  // Bias-style broadcast adds (x[..., c] + b[c]) and same-shape adds: the stock kernel indexes every element through a
-  // generic broadcast map (~20x slower than this loop); other broadcasts go to it.
-  const add: NativeKernel = ({ a, b }, backend) => {
-    const av = floats(backend, a);
-    const bv = floats(backend, b);
-    if (av == null || bv == null) return null;
-    const sameShape = a.shape.length === b.shape.length && a.shape.every((d, i) => d === b.shape[i]);
-    if (sameShape) {
-      const out = new Float32Array(av.length);
-      for (let i = 0; i < out.length; i++) out[i] = av[i] + bv[i];
-      return backend.makeTensorInfo([...a.shape], "float32", out);
-    }
-    const [big, bigV, small] = av.length >= bv.length ? [a, av, bv] : [b, bv, av];
-    const smallShape = big === a ? b.shape : a.shape;
-    const c = big.shape[big.shape.length - 1];
-    if (smallShape.reduce((p, d) => p * d, 1) !== c || smallShape[smallShape.length - 1] !== c || small.length !== c)
-      return null;
-    const out = new Float32Array(bigV.length);
-    for (let i = 0; i < out.length; i += c) for (let k = 0; k < c; k++) out[i + k] = bigV[i + k] + small[k];
-    return backend.makeTensorInfo([...big.shape], "float32", out);
-  };
-
   // Concatenation along the last axis (U-Net skip connections); other axes go to the stock kernel.
   const concat: NativeKernel = (inputs, backend, attrs) => {
     const parts = Object.values(inputs);
@@ -289,28 +268,11 @@ export function makeKernels(addon: NativeAddon): Record<string, NativeKernel> {
     return outs;
   }) as unknown as NativeKernel;
 
-  // Sums over leading axes (bias gradients: [N, H, W, C] -> [C]); other reductions go to the stock kernel, which
-  // transposes the whole tensor first.
-  const sum: NativeKernel = ({ x }, backend, attrs) => {
-    const xv = floats(backend, x);
-    if (xv == null) return null;
-    const rank = x.shape.length;
-    const axes = ([] as number[]).concat(attrs.axis as number | number[]).map((a) => (a < 0 ? rank + a : a));
-    axes.sort((a, b) => a - b);
-    const k = axes.length;
-    if (k === 0 || k >= rank || axes.some((a, i) => a !== i)) return null;
-    const inner = x.shape.slice(k).reduce((p, d) => p * d, 1);
-    const acc = new Float64Array(inner);
-    for (let o = 0; o < xv.length; o += inner) for (let j = 0; j < inner; j++) acc[j] += xv[o + j];
-    const shape = attrs.keepDims === true ? x.shape.map((d, i) => (i < k ? 1 : d)) : x.shape.slice(k);
-    return backend.makeTensorInfo(shape, "float32", Float32Array.from(acc));
-  };
-
   return {
     Slice: slice,
     SplitV: splitV,
-    Sum: sum,
-    Add: add,
+    // Add, Sub, Multiply, RealDiv, Sum, Mean, Relu, Step, Neg, Square, Sqrt (elementwise.ts).
+    ...makeElementwiseKernels(),
     Concat: concat,
     Conv2D: conv2d,
     FusedConv2D: fusedConv2d,
