@@ -1,9 +1,13 @@
 // Generator process: config, logger, object store (embedded when S3_ENDPOINT is unset), compute backend, job
 // runner with recovery (interrupted trainings resume from their last checkpoint), the gRPC server on
 // GENERATOR_PORT, graceful shutdown on SIGTERM/SIGINT.
+import { PartnerService } from "@synthmri/contracts";
 import { initBackend } from "@synthmri/ml";
 import { ArtifactStore, createLogger, JobRunner, loadConfigOrExit, openObjectStore } from "@synthmri/platform";
 import { shutdownOnSignals, type TlsOptions } from "@synthmri/rpc";
+import { loadPartnerConfig } from "./adapters/partner-config.js";
+import { GeneratorPartnerSampler } from "./adapters/partner-sampler.js";
+import { buildPartner } from "./handlers/partner.js";
 import { startServer } from "./server.js";
 
 /** Parent jobs wait on their members inside the runner, so it admits many; GAN work is limited separately. */
@@ -33,12 +37,30 @@ async function main(): Promise<void> {
     provenance,
     workConcurrency: config.jobConcurrency,
   };
+  const partnerConfig = await loadPartnerConfig(config.partnerTokensFile);
   const started = await startServer(deps, {
     host: config.host,
     port: config.services.generator.port,
     server: { maxMessageBytes: config.grpc.maxMessageBytes, tls },
+    // The partner endpoint (PartnerService) lives on the same server; off unless PARTNER_TOKENS_FILE is set.
+    extend: (context) => {
+      const partner = buildPartner({
+        artifacts,
+        store: objects.store,
+        jobs,
+        sampler: new GeneratorPartnerSampler(context),
+        config: partnerConfig,
+        logger,
+        provenance,
+      });
+      return {
+        interceptors: partner.interceptors,
+        services: (server) => server.add(PartnerService, partner.handlers),
+        resumeHandlers: partner.resumeHandlers,
+      };
+    },
   });
-  const { resumed, failed } = await jobs.recover(started.context.resumeHandlers);
+  const { resumed, failed } = await jobs.recover(started.resumeHandlers);
   logger.info("generator ready", {
     port: started.port,
     backend: backend.name,

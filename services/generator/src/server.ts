@@ -1,9 +1,9 @@
 // The generator's gRPC server, built from its dependencies (no globals): tests build it on port 0 with the
-// embedded store; main.ts with the configured one. More services (e.g. PartnerService) are added through
-// `extraServices` / `StartOptions.register`, next to GeneratorService and JobService.
+// embedded store; main.ts with the configured one. More services (e.g. PartnerService) join through
+// `StartOptions.extend`: their interceptors, their service registration and their job resume handlers.
 import { GeneratorService, JobService } from "@synthmri/contracts";
-import type { ArtifactStore, JobRunner, Logger, ObjectStore } from "@synthmri/platform";
-import { createServer, type RpcServer, type ServerOptions } from "@synthmri/rpc";
+import type { AnyJobWork, ArtifactStore, JobRunner, Logger, ObjectStore } from "@synthmri/platform";
+import { createServer, type RpcServer, type ServerInterceptor, type ServerOptions } from "@synthmri/rpc";
 import type { QualitySettings } from "./domain/checkpoints.js";
 import type { DatasetReader } from "./domain/ports.js";
 import { generatorHandlers } from "./handlers/generator.js";
@@ -45,22 +45,38 @@ export interface StartedServer {
   /** "host:port" for clients. */
   address: string;
   context: GeneratorContext;
+  /** Generator + extension resume handlers: pass to deps.jobs.recover() once the server listens. */
+  resumeHandlers: Record<string, AnyJobWork>;
   close(graceMs?: number): Promise<void>;
+}
+
+/** What another service on the generator's server brings (e.g. PartnerService, see handlers/partner.ts). */
+export interface ServerExtension {
+  /** Appended after StartOptions.server.interceptors. */
+  interceptors?: ServerInterceptor[];
+  /** Adds its services to the server before it listens. */
+  services?: (server: RpcServer) => void;
+  resumeHandlers?: Record<string, AnyJobWork>;
 }
 
 export interface StartOptions {
   port?: number;
   host?: string;
   server?: Omit<ServerOptions, "logger">;
-  /** Adds more services to the same server (e.g. the PartnerService) before it listens. */
-  register?: (server: RpcServer, context: GeneratorContext) => void;
+  /** Built with the generator's context (sampling, registry, dataset reader) before the server is created. */
+  extend?: (context: GeneratorContext) => ServerExtension;
 }
 
 export async function startServer(deps: GeneratorDeps, options: StartOptions = {}): Promise<StartedServer> {
   const impl = build(deps);
-  const server = createServer({ ...options.server, logger: deps.logger });
+  const ext = options.extend?.(impl.context) ?? {};
+  const server = createServer({
+    ...options.server,
+    interceptors: [...(options.server?.interceptors ?? []), ...(ext.interceptors ?? [])],
+    logger: deps.logger,
+  });
   server.add(GeneratorService, impl.generator).add(JobService, impl.jobs);
-  options.register?.(server, impl.context);
+  ext.services?.(server);
   const host = options.host ?? "127.0.0.1";
   const port = await server.listen(host, options.port ?? 0);
   return {
@@ -68,6 +84,7 @@ export async function startServer(deps: GeneratorDeps, options: StartOptions = {
     port,
     address: `${host}:${port}`,
     context: impl.context,
+    resumeHandlers: { ...impl.resumeHandlers, ...ext.resumeHandlers },
     async close(graceMs = 5000) {
       await server.shutdown(graceMs);
       await deps.jobs.shutdown({ graceMs });
