@@ -5,10 +5,13 @@ import { defaultGanConfig } from "../src/gan/config.js";
 import { gradientPenalty } from "../src/gan/losses.js";
 import { PganModel } from "../src/gan/pgan.js";
 import { tf } from "../src/gan/tf.js";
+import { registerNativeKernels } from "../src/native/index.js";
 import { Rng } from "../src/random/index.js";
 
 beforeAll(async () => {
   await tf.setBackend("cpu");
+  // the penalty is checked on the kernels training uses: native cpu fast paths when the addon is built.
+  registerNativeKernels();
 });
 
 function tinyPgan() {
