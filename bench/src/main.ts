@@ -61,6 +61,7 @@ const MODULES: {
 }[] = [
   { names: ["grpc-stream", "stream"], file: "./stream.js", fn: "benchStream", options: (_a, log) => ({ log }) },
   { names: ["nifti-parse", "nifti"], file: "./nifti.js", fn: "benchNifti", options: (_a, log) => ({ log }) },
+  { names: ["ingest-rss", "ingest"], file: "./ingest-rss.js", fn: "benchIngestRss", options: (_a, log) => ({ log }) },
   { names: ["pgan-train", "pgan"], file: "./pgan.js", fn: "benchPgan", options: (_a, log) => ({ log }) },
   {
     names: ["volume-infer"],
