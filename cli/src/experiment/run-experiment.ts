@@ -83,6 +83,25 @@ function rowState(state: JobState): RowState {
   }
 }
 
+/**
+ * Submits a job, retrying when the call never reached a handler's answer because the connection dropped
+ * (UNAVAILABLE, or INTERNAL "RST_STREAM" when a busy server reset it). A rare duplicate job is the price;
+ * losing the experiment to a transport hiccup is worse.
+ */
+async function submit<T>(_what: string, call: () => Promise<T>, attempts = 4): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await call();
+    } catch (err) {
+      const e = err as { code?: number; details?: string; message?: string };
+      const transient =
+        e.code === 14 || (e.code === 13 && /RST_STREAM|without gRPC status/.test(e.details ?? e.message ?? ""));
+      if (!transient || i >= attempts) throw err;
+      await new Promise((r) => setTimeout(r, 2000 * i));
+    }
+  }
+}
+
 function isNotFound(err: unknown): boolean {
   return (err as { code?: number }).code === 5;
 }
@@ -283,21 +302,23 @@ export async function runExperiment(o: RunExperimentOptions): Promise<Experiment
         `train:${condition}`,
         material,
         async (ctx) => {
-          const res = await clients.segmenter.trainSegmenter({
-            sources: datasetIds.map((id) => ({
-              datasetId: id,
-              split: Split.TRAIN,
-              maxSlices: spec.segmenter.maxSlices,
-            })),
-            mixture: Mixture.EQUAL,
-            validationFraction: spec.segmenter.validationFraction,
-            runs: spec.segmenter.runs,
-            baseSeed: spec.seed,
-            config: unetConfig,
-            augmentation: { enabled: spec.segmenter.augmentation },
-            name: condition,
-            labels: { experiment: o.experimentId, condition },
-          });
+          const res = await submit("TrainSegmenter", () =>
+            clients.segmenter.trainSegmenter({
+              sources: datasetIds.map((id) => ({
+                datasetId: id,
+                split: Split.TRAIN,
+                maxSlices: spec.segmenter.maxSlices,
+              })),
+              mixture: Mixture.EQUAL,
+              validationFraction: spec.segmenter.validationFraction,
+              runs: spec.segmenter.runs,
+              baseSeed: spec.seed,
+              config: unetConfig,
+              augmentation: { enabled: spec.segmenter.augmentation },
+              name: condition,
+              labels: { experiment: o.experimentId, condition },
+            }),
+          );
           const submitted = { modelIds: res.modelIds, jobId: res.jobId, runJobIds: res.runJobIds };
           await ctx.markPending("segmenter", res.jobId, submitted);
           board.update(row, { state: "queued", message: `job ${res.jobId}` });
@@ -350,15 +371,17 @@ export async function runExperiment(o: RunExperimentOptions): Promise<Experiment
             condition,
           },
           async (ctx) => {
-            const res = await clients.evaluator.evaluate({
-              modelId,
-              datasetId,
-              split: Split.TEST,
-              emptyCasePolicy:
-                spec.evaluation.emptyCasePolicy === "one" ? EmptyCasePolicy.ONE : EmptyCasePolicy.EXCLUDE,
-              tta: spec.evaluation.tta,
-              condition,
-            });
+            const res = await submit("Evaluate", () =>
+              clients.evaluator.evaluate({
+                modelId,
+                datasetId,
+                split: Split.TEST,
+                emptyCasePolicy:
+                  spec.evaluation.emptyCasePolicy === "one" ? EmptyCasePolicy.ONE : EmptyCasePolicy.EXCLUDE,
+                tta: spec.evaluation.tta,
+                condition,
+              }),
+            );
             await ctx.markPending("evaluator", res.jobId, { evaluationId: res.evaluationId, jobId: res.jobId });
             await followJob(clients.jobs.evaluator, "evaluator", res.jobId, {
               signal: o.signal,
@@ -418,15 +441,17 @@ export async function runExperiment(o: RunExperimentOptions): Promise<Experiment
         "gan-ensemble",
         { datasetId, family: spec.gan.family, members: spec.gan.members, seed: spec.seed, config: ganConfig },
         async (ctx) => {
-          const res = await clients.generator.trainEnsemble({
-            datasetId,
-            members: spec.gan.members,
-            baseSeed: spec.seed,
-            concurrency: spec.gan.concurrency,
-            family: FAMILY[spec.gan.family],
-            config: ganConfig,
-            name: `${spec.name}-ensemble`,
-          });
+          const res = await submit("TrainEnsemble", () =>
+            clients.generator.trainEnsemble({
+              datasetId,
+              members: spec.gan.members,
+              baseSeed: spec.seed,
+              concurrency: spec.gan.concurrency,
+              family: FAMILY[spec.gan.family],
+              config: ganConfig,
+              name: `${spec.name}-ensemble`,
+            }),
+          );
           const submitted = { ensembleId: res.ensembleId, jobId: res.jobId, memberJobIds: res.memberJobIds };
           await ctx.markPending("generator", res.jobId, submitted);
           await Promise.all([
@@ -465,14 +490,16 @@ export async function runExperiment(o: RunExperimentOptions): Promise<Experiment
             outlierFilter: spec.synthetic.outlierFilter,
           },
           async (ctx) => {
-            const res = await clients.generator.createSyntheticDataset({
-              source: { ensembleId, memberCount: k },
-              count: spec.synthetic.images,
-              seed: spec.seed,
-              outlierFilter: { enabled: spec.synthetic.outlierFilter },
-              name: `${spec.name}-synthetic-${k}`,
-              labels: { experiment: o.experimentId, gans: String(k) },
-            });
+            const res = await submit("CreateSyntheticDataset", () =>
+              clients.generator.createSyntheticDataset({
+                source: { ensembleId, memberCount: k },
+                count: spec.synthetic.images,
+                seed: spec.seed,
+                outlierFilter: { enabled: spec.synthetic.outlierFilter },
+                name: `${spec.name}-synthetic-${k}`,
+                labels: { experiment: o.experimentId, gans: String(k) },
+              }),
+            );
             await ctx.markPending("generator", res.jobId, { datasetId: res.datasetId, jobId: res.jobId });
             await watch("generator", res.jobId, row);
             return { datasetId: res.datasetId, jobId: res.jobId };
@@ -503,14 +530,16 @@ export async function runExperiment(o: RunExperimentOptions): Promise<Experiment
         seed: spec.seed,
       },
       async (ctx) => {
-        const res = await clients.evaluator.compare({
-          conditions: conditions.map((c) => ({ name: c, evaluationIds: evaluations[c] })),
-          reference: "real",
-          permutation: { samples: spec.evaluation.permutationSamples, seed: spec.seed },
-          correction: Correction.BONFERRONI,
-          title: `${spec.name}: U-Net Dice on real test subjects by training data`,
-          outputDir: o.evaluatorWritesOutDir ? o.outDir : "",
-        });
+        const res = await submit("Compare", () =>
+          clients.evaluator.compare({
+            conditions: conditions.map((c) => ({ name: c, evaluationIds: evaluations[c] })),
+            reference: "real",
+            permutation: { samples: spec.evaluation.permutationSamples, seed: spec.seed },
+            correction: Correction.BONFERRONI,
+            title: `${spec.name}: U-Net Dice on real test subjects by training data`,
+            outputDir: o.evaluatorWritesOutDir ? o.outDir : "",
+          }),
+        );
         await ctx.markPending("evaluator", res.jobId, { reportId: res.reportId, jobId: res.jobId });
         await watch("evaluator", res.jobId, "compare");
         return { reportId: res.reportId, jobId: res.jobId };
