@@ -113,6 +113,29 @@ describe("TrainSegmenter", () => {
   });
 });
 
+describe("TrainSegmenter on synthetic and mixed data", () => {
+  it("real + synthetic (equal mixture), 2 runs: one model per run with its own seed, both sources recorded", async () => {
+    const synthId = await phantomDataset(store.artifacts, {
+      subjects: cohort(5, 11),
+      testSubjects: 0,
+      origin: "synthetic",
+    });
+    const res = await h.segmenter.trainSegmenter({
+      name: "mixed",
+      sources: [{ datasetId }, { datasetId: synthId }],
+      mixture: Mixture.EQUAL,
+      runs: 2,
+      config: { ...TRAIN_CONFIG, baseFilters: 4, epochs: 1, iterationsPerEpoch: 2, batchSize: 4 },
+    });
+    const last = await h.waitJob(res.jobId);
+    expect(last.state, last.errorMessage).toBe(JobState.SUCCEEDED);
+    const { models } = await h.segmenter.listModels({ jobId: res.jobId });
+    expect(models.map((m) => m.id).sort()).toEqual([...res.modelIds].sort());
+    expect(new Set(models.map((m) => m.seed)).size).toBe(2);
+    for (const m of models) expect(m.sources.map((x) => x.datasetId)).toEqual([datasetId, synthId]);
+  }, 120_000);
+});
+
 describe("inference", () => {
   it("health is NOT_SERVING until a model is loaded; LoadModel/UnloadModel toggle it", async () => {
     expect(await healthStatus(h.server.address, SERVICE)).toBe("NOT_SERVING");
