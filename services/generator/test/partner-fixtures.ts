@@ -54,11 +54,11 @@ export function makeSlice(seed: number, kind: SliceKind = "valid", size = SIZE):
   return out;
 }
 
-export function realSlices(n: number, seedBase = 100_000): RealSlices {
-  const per = SIZE * SIZE * CHANNELS;
+export function realSlices(n: number, seedBase = 100_000, size = SIZE): RealSlices {
+  const per = size * size * CHANNELS;
   const data = new Uint8Array(n * per);
-  for (let i = 0; i < n; i++) data.set(makeSlice(seedBase + i), i * per);
-  return { n, h: SIZE, w: SIZE, c: CHANNELS, data };
+  for (let i = 0; i < n; i++) data.set(makeSlice(seedBase + i, "valid", size), i * per);
+  return { n, h: size, w: size, c: CHANNELS, data };
 }
 
 export interface FakeSamplerOptions {
