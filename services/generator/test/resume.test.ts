@@ -137,3 +137,39 @@ it("a training job killed by SIGKILL resumes from its last checkpoint and ends a
   }
   expect(a.model.rng).toEqual(b.model.rng);
 }, 180_000);
+
+it("member.ts trains one ensemble member as a cluster pod would (index, seed = BASE_SEED + index, record)", async () => {
+  const MEMBER = fileURLToPath(new URL("../src/member.ts", import.meta.url));
+  const proc = spawn(process.execPath, ["--import", "tsx", MEMBER], {
+    env: {
+      ...process.env,
+      S3_ENDPOINT: s3.endpoint,
+      S3_ACCESS_KEY: s3.accessKey,
+      S3_SECRET_KEY: s3.secretKey,
+      S3_BUCKET: "synthmri",
+      SYNTHMRI_DATA_DIR: dir,
+      TF_BACKEND: "cpu",
+      LOG_LEVEL: "warn",
+      ENSEMBLE_ID: "ens-k8s",
+      ENSEMBLE_MEMBERS: "3",
+      DATASET_ID: "toy",
+      BASE_SEED: "40",
+      JOB_COMPLETION_INDEX: "1",
+      GAN_RESOLUTION: "8",
+      GAN_KIMG: "0.016",
+      GAN_SETTINGS_JSON: JSON.stringify({ latentDim: 8, fmapMax: 8, fmapMin: 4, kimgPerPhase: 0.008, batchSize: 8 }),
+    },
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  procs.push(proc);
+  let stderr = "";
+  proc.stderr?.on("data", (d) => {
+    stderr += String(d);
+  });
+  const code = await new Promise<number | null>((resolve) => proc.once("exit", resolve));
+  expect(code, stderr.slice(-2000)).toBe(0);
+  const latest = await latestCheckpoint(store, artifacts, "ens-k8s-m1");
+  expect(latest?.manifest).toMatchObject({ seed: 41, member: 1, ensembleId: "ens-k8s", final: true, resolution: 8 });
+  const record = JSON.parse((await store.getBuffer("generator/ensembles/ens-k8s.json")).toString());
+  expect(record.members.map((m: { seed: number }) => m.seed)).toEqual([40, 41, 42]);
+}, 120_000);
