@@ -223,7 +223,8 @@ export async function run(argv: string[], io: PartnerIo = defaultIo): Promise<nu
     }
     throw new UsageError(`unknown subcommand '${sub}'`);
   } catch (e) {
-    if (e instanceof UsageError || (e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
+    const code = (e as { code?: unknown }).code;
+    if (e instanceof UsageError || (typeof code === "string" && code.startsWith("ERR_PARSE_ARGS"))) {
       io.err(`synthmri partner: ${(e as Error).message}\n${USAGE}`);
       return 2;
     }

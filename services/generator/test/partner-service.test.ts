@@ -225,6 +225,17 @@ describe("PartnerService", () => {
     expect(bad.code).toBe(3);
     const unknown = await failure(client("tok-acme").requestSyntheticDataset({ size: 1, ensembleId: "ens-missing" }));
     expect(unknown.code).toBe(5);
+    const errs: string[] = [];
+    const cli = await partnerCli(
+      ["request", "--size", "1", "--out", join(dir, "x"), "--addr", addr, "--token", "tok-nope"],
+      {
+        out: () => undefined,
+        err: (l) => errs.push(l),
+        env: {},
+      },
+    );
+    expect(cli).toBe(1);
+    expect(errs.join("\n")).toMatch(/Unauthenticated: invalid partner token/);
     const anon = await auditEvents("_unknown");
     expect(anon.some((e) => e.code === "UNAUTHENTICATED")).toBe(true);
     expect((await auditEvents("reader")).some((e) => e.code === "PERMISSION_DENIED")).toBe(true);
