@@ -1,11 +1,13 @@
 // Unit tests of the partner flow's domain: tokens, anatomy rules, the memorization gate on an injected real
 // slice, the archive, the certificate lookup, and a whole request into an in-memory store.
-import { ArtifactStore, MemoryObjectStore } from "@synthmri/platform";
+import { ArtifactStore, JobRunner, MemoryObjectStore } from "@synthmri/platform";
 import { describe, expect, it } from "vitest";
 import { checkAnatomy } from "../src/domain/partner/anatomy.js";
 import { AuditLog } from "../src/domain/partner/audit.js";
 import { BUNDLE_KIND, type BundleFields } from "../src/domain/partner/bundle-store.js";
 import { latestUtility, NO_EVALUATION } from "../src/domain/partner/certificate.js";
+import { PartnerFlow } from "../src/domain/partner/flow.js";
+import type { PartnerSampleBatch } from "../src/domain/partner/ports.js";
 import { imagesUsed } from "../src/domain/partner/quota.js";
 import { DEFAULT_PARTNER_SETTINGS, runPartnerRequest } from "../src/domain/partner/request.js";
 import { memorizationGate, screenBatch } from "../src/domain/partner/screen.js";
@@ -255,5 +257,48 @@ describe("quota accounting", () => {
     await audit.record({ type: "request.failed", partner: "p", released: 3 });
     await audit.record({ type: "request.accepted", partner: "q", size: 100 });
     expect(imagesUsed(await audit.events("p", "2026-01-02"))).toBe(5);
+  });
+});
+
+describe("PartnerFlow jobs", () => {
+  it("a cancelled job releases its reserved images", async () => {
+    const store = await memoryStore();
+    const artifacts = new ArtifactStore({ store });
+    const jobs = new JobRunner({ store, service: "generator" });
+    const audit = new AuditLog(store);
+    let sampling!: () => void;
+    const samplingStarted = new Promise<void>((r) => {
+      sampling = r;
+    });
+    class BlockingSampler extends FakeSampler {
+      override async *sample(
+        _id: string,
+        _n: number,
+        _seed: number,
+        signal?: AbortSignal,
+      ): AsyncGenerator<PartnerSampleBatch> {
+        sampling();
+        await new Promise((_, reject) => signal?.addEventListener("abort", () => reject(signal.reason)));
+      }
+    }
+    const flow = new PartnerFlow({
+      artifacts,
+      sampler: new BlockingSampler(),
+      settings: DEFAULT_PARTNER_SETTINGS,
+      jobs,
+      audit,
+      store,
+    });
+    const account = { name: "p", tokenSha256: "0".repeat(64), scopes: [], imagesPerDay: 5 };
+    const input = { size: 5, ensembleId: "ens-test", format: "nnunet" as const, seed: 1, purpose: "" };
+    const r = await flow.request(account, input);
+    await samplingStarted;
+    await expect(flow.request(account, { ...input, size: 1 })).rejects.toMatchObject({ kind: "ResourceExhausted" });
+    await jobs.cancel(r.jobId);
+    expect((await jobs.wait(r.jobId)).state).toBe("CANCELLED");
+    const events = await audit.events("p", audit.today());
+    expect(events.map((e) => e.type)).toEqual(["request.accepted", "request.refused", "request.failed"]);
+    expect(imagesUsed(events)).toBe(0);
+    await jobs.shutdown({ graceMs: 100 });
   });
 });

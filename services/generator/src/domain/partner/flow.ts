@@ -154,7 +154,12 @@ export class PartnerFlow {
       };
     } catch (e) {
       // An interrupted job (shutdown) is resumed later: keep its reservation. Failures and cancels release it.
-      const shuttingDown = ctx.signal.aborted && (ctx.signal.reason as { kind?: string })?.kind !== "Cancelled";
+      // Both abort with Cancelled; only a cancel() sets cancelRequested on the job.
+      const cancelRequested = await this.deps.jobs.get(ctx.id).then(
+        (j) => j.cancelRequested,
+        () => false,
+      );
+      const shuttingDown = ctx.signal.aborted && !cancelRequested;
       if (!shuttingDown)
         await this.deps.audit
           .record({
