@@ -2,31 +2,14 @@
 // embedded store; main.ts with the configured one. More services (e.g. PartnerService) join through
 // `StartOptions.extend`: their interceptors, their service registration and their job resume handlers.
 import { GeneratorService, JobService } from "@synthmri/contracts";
-import type { AnyJobWork, ArtifactStore, JobRunner, Logger, ObjectStore } from "@synthmri/platform";
+import type { AnyJobWork } from "@synthmri/platform";
 import { createServer, type RpcServer, type ServerInterceptor, type ServerOptions } from "@synthmri/rpc";
-import type { QualitySettings } from "./domain/checkpoints.js";
-import type { DatasetReader } from "./domain/ports.js";
+import type { GeneratorDeps } from "./deps.js";
 import { generatorHandlers } from "./handlers/generator.js";
 import { type GeneratorContext, generatorContext } from "./handlers/job-work.js";
 import { jobHandlers } from "./handlers/jobs.js";
 
-export interface GeneratorDeps {
-  artifacts: ArtifactStore;
-  /** The same store the artifacts live in (checkpoint listing, ensemble records). */
-  store: ObjectStore;
-  /**
-   * Job runner of this service. Its concurrency must exceed the largest ensemble + 1 (parent jobs wait on
-   * their members); how much GAN work runs at once is `workConcurrency`.
-   */
-  jobs: JobRunner;
-  /** Default: the dataset shards in the object store. */
-  datasets?: DatasetReader;
-  logger?: Logger;
-  provenance?: Record<string, unknown>;
-  quality?: QualitySettings;
-  /** Trainings / dataset generations computing at once in this process (config.jobConcurrency); default 1. */
-  workConcurrency?: number;
-}
+export type { GeneratorDeps } from "./deps.js";
 
 export function build(deps: GeneratorDeps) {
   const context = generatorContext(deps);

@@ -8,7 +8,7 @@ import { EnsembleRegistry } from "../domain/registry.js";
 import { KeyedSemaphores, Semaphore } from "../domain/slots.js";
 import { createSyntheticDataset, type SyntheticDatasetParams } from "../domain/synthetic.js";
 import { type TrainMemberParams, trainMember } from "../domain/training.js";
-import type { GeneratorDeps } from "../server.js";
+import type { GeneratorDeps } from "../deps.js";
 import type { JobResult } from "./job-status.js";
 
 export type GeneratorContext = ReturnType<typeof generatorContext>;
