@@ -41,6 +41,7 @@ export async function benchPgan(options: PganBenchOptions = {}): Promise<BenchRe
       .sub(1) as tf.Tensor4D;
     try {
       let last = { d: Number.NaN, g: Number.NaN };
+      // A failing size (e.g. wasm's 4 GiB heap) is reported as a figure-less line, not a crashed bench run.
       const t = timeSteps(
         () => {
           last = model.trainStep(real);
@@ -56,6 +57,14 @@ export async function benchPgan(options: PganBenchOptions = {}): Promise<BenchRe
         backend,
         threads: info.threads,
         note: `${imagesPerSecond.toFixed(2)} images/s; batch ${batch}, median of ${steps} steps (D+GP then G), ${(model.paramCount / 1e6).toFixed(1)}M params, fmap_max ${fmapMax}`,
+      };
+      options.log?.(JSON.stringify(r));
+      out.push(r);
+    } catch (e) {
+      const r: BenchResult = {
+        bench: `pgan-train-${res}`,
+        backend,
+        note: `failed at batch ${batch}, fmap_max ${fmapMax}: ${e instanceof Error ? e.message : String(e)}`,
       };
       options.log?.(JSON.stringify(r));
       out.push(r);
