@@ -27,7 +27,7 @@ const spec = validateSpec({
   synthetic: { images: 96, ensembleSizes: [1, 2], mixWithReal: [2] },
   segmenter: {
     runs: 2,
-    epochs: 4,
+    epochs: 3,
     iterationsPerEpoch: 12,
     batchSize: 16,
     depth: 3,
