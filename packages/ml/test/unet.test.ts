@@ -9,6 +9,10 @@ import {
   holdOut,
   loadUNet,
   MixedSampler,
+  forcedForegroundCount,
+  foregroundIndices,
+  type SegSliceSource,
+  subsetSegSource,
   Rng,
   type SegSample,
   type SegTrainState,
@@ -114,6 +118,31 @@ describe("sampler and data split", () => {
     }
     expect(Math.abs(counts[0] - counts[1])).toBeLessThanOrEqual(1);
     expect(seen.size).toBe(10);
+  });
+
+  it("foreground draws come from the pool's tumour slices (nnU-Net: the last 3 of a batch of 8)", async () => {
+    expect(forcedForegroundCount(8, 0.33)).toBe(3);
+    expect(forcedForegroundCount(2, 0.33)).toBe(1);
+    expect(forcedForegroundCount(8, 0)).toBe(0);
+    const rng = new Rng(3);
+    const s = new MixedSampler([50, 20], undefined, [[4, 9, 30], []]);
+    for (let i = 0; i < 200; i++) {
+      const d = s.next(rng, true);
+      // Pool 1 has no foreground slice: a forced draw falls back to a uniform one.
+      if (d.pool === 0) expect([4, 9, 30]).toContain(d.index);
+      else expect(d.index).toBeLessThan(20);
+    }
+    const label = (fg: boolean) => Uint8Array.from({ length: 16 }, (_, i) => (fg && i === 5 ? 2 : 0));
+    const samples = [false, true, false, true].map((fg) => ({
+      height: 4,
+      width: 4,
+      channels: 4,
+      image: new Float32Array(64),
+      label: label(fg),
+    }));
+    const plain: SegSliceSource = { length: 4, get: (i) => samples[i] };
+    expect(await foregroundIndices(plain)).toEqual([1, 3]);
+    expect(await foregroundIndices(subsetSegSource(arraySegSource(samples), [3, 0, 1]))).toEqual([0, 2]);
   });
 
   it("holds out 20 % of subjects, keeping each subject's slices together", () => {
