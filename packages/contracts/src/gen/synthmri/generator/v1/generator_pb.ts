@@ -218,7 +218,7 @@ export type TrainGanResponse = Message<"synthmri.generator.v1.TrainGanResponse">
   jobId: string;
 
   /**
-   * Id of the GAN (its checkpoints live under gan-checkpoint/<gan_id>/); usable as an ensemble of one.
+   * Id of the GAN (each checkpoint is the artifact gan-checkpoint/<gan_id>.i<images>/); usable as an ensemble of one.
    *
    * @generated from field: string gan_id = 2;
    */
