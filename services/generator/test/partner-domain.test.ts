@@ -1,5 +1,6 @@
 // Unit tests of the partner flow's domain: tokens, anatomy rules, the memorization gate on an injected real
 // slice, the archive, the certificate lookup, and a whole request into an in-memory store.
+import { Readable } from "node:stream";
 import { ArtifactStore, JobRunner, MemoryObjectStore } from "@synthmri/platform";
 import { describe, expect, it } from "vitest";
 import { checkAnatomy } from "../src/domain/partner/anatomy.js";
@@ -299,6 +300,48 @@ describe("PartnerFlow jobs", () => {
     const events = await audit.events("p", audit.today());
     expect(events.map((e) => e.type)).toEqual(["request.accepted", "request.refused", "request.failed"]);
     expect(imagesUsed(events)).toBe(0);
+    await jobs.shutdown({ graceMs: 100 });
+  });
+});
+
+describe("PartnerFlow download", () => {
+  it("streams every archive entry intact when the store delivers the archive in small pieces", async () => {
+    const store = await memoryStore();
+    const getObject = store.getObject.bind(store);
+    // 333-byte pieces: entries and tar headers straddle piece boundaries.
+    store.getObject = async (key: string) => {
+      const all = Buffer.concat(await (await getObject(key)).toArray());
+      return Readable.from(
+        Array.from({ length: Math.ceil(all.length / 333) }, (_, i) => all.subarray(i * 333, (i + 1) * 333)),
+      );
+    };
+    const artifacts = new ArtifactStore({ store });
+    const jobs = new JobRunner({ store, service: "generator" });
+    const audit = new AuditLog(store);
+    const flow = new PartnerFlow({
+      artifacts,
+      sampler: new FakeSampler(),
+      settings: DEFAULT_PARTNER_SETTINGS,
+      jobs,
+      audit,
+      store,
+    });
+    const account = { name: "p", tokenSha256: "0".repeat(64), scopes: [], imagesPerDay: 50 };
+    const r = await flow.request(account, { size: 3, ensembleId: "ens-test", format: "nnunet", seed: 2, purpose: "" });
+    expect((await jobs.wait(r.jobId)).state).toBe("SUCCEEDED");
+    const files = new Map<string, Buffer[]>();
+    let name = "";
+    for await (const f of flow.download(account, r.bundleId)) {
+      if ("header" in f) {
+        name = f.header.name;
+        files.set(name, []);
+      } else files.get(name)?.push(Buffer.from(f.chunk.data));
+    }
+    const archive = await artifacts.readFile(BUNDLE_KIND, r.bundleId, "bundle.tar");
+    const expected = [...readTar(archive)];
+    expect([...files.keys()]).toEqual(expected.map((e) => e.name));
+    for (const e of expected) expect(Buffer.concat(files.get(e.name) ?? []).equals(Buffer.from(e.data))).toBe(true);
+    await expect(flow.bundle({ ...account, name: "q" }, r.bundleId)).rejects.toMatchObject({ kind: "NotFound" });
     await jobs.shutdown({ graceMs: 100 });
   });
 });

@@ -183,27 +183,59 @@ export class PartnerFlow {
     return readBundle(this.deps.artifacts, account.name, bundleId);
   }
 
-  /** Header + chunks per file of the bundle (the archive's entries), checked against their sha256. */
+  /**
+   * Header + chunks per file of the bundle (the archive's entries), streamed from the store without holding the
+   * archive in memory: the manifest knows each entry's offset, size and sha256 (the client verifies them).
+   */
   async *download(account: PartnerAccount, bundleId: string, signal?: AbortSignal): AsyncGenerator<DownloadFrame> {
     const view = await this.bundle(account, bundleId);
-    const archive = await this.deps.artifacts.readFile(BUNDLE_KIND, bundleId, ARCHIVE_FILE);
+    const entries = view.manifest.bundle.entries;
     await this.deps.audit.record({
       type: "call",
       partner: account.name,
       method: "DownloadDataset.start",
       bundleId,
-      files: view.manifest.bundle.entries.length,
+      files: entries.length,
     });
-    for (const e of view.manifest.bundle.entries) {
-      signal?.throwIfAborted();
-      if (e.offset + e.size > archive.length)
-        throw new FailedPrecondition(`bundle ${bundleId} archive is shorter than its manifest says; ask the hospital`);
-      yield { header: { name: e.name, size: e.size, sha256: e.sha256, contentType: contentTypeOf(e.name) } };
-      for (let o = 0; o < e.size; o += DOWNLOAD_CHUNK_BYTES) {
-        const end = Math.min(e.size, o + DOWNLOAD_CHUNK_BYTES);
-        yield { chunk: { offset: o, data: archive.subarray(e.offset + o, e.offset + end) } };
+    const stream = await this.deps.artifacts.openFile(BUNDLE_KIND, bundleId, ARCHIVE_FILE);
+    let k = 0; // current entry
+    let sent = 0; // bytes of it sent
+    let headerSent = false;
+    let pos = 0; // archive bytes read so far
+    try {
+      for await (const piece of stream as AsyncIterable<Buffer>) {
+        const at = pos;
+        pos += piece.length;
+        while (k < entries.length) {
+          const e = entries[k];
+          if (!headerSent) {
+            signal?.throwIfAborted();
+            yield { header: { name: e.name, size: e.size, sha256: e.sha256, contentType: contentTypeOf(e.name) } };
+            headerSent = true;
+          }
+          if (sent === e.size) {
+            k++;
+            sent = 0;
+            headerSent = false;
+            continue;
+          }
+          const need = e.offset + sent;
+          if (need >= pos) break; // the rest of this entry is in later pieces
+          const to = Math.min(e.offset + e.size, pos) - at;
+          for (let o = need - at; o < to; o += DOWNLOAD_CHUNK_BYTES) {
+            const data = piece.subarray(o, Math.min(to, o + DOWNLOAD_CHUNK_BYTES));
+            yield { chunk: { offset: sent, data } };
+            sent += data.length;
+          }
+        }
       }
+    } finally {
+      (stream as { destroy?: () => void }).destroy?.();
     }
+    if (k < entries.length)
+      throw new FailedPrecondition(
+        `bundle ${bundleId}: its archive is shorter than its manifest says; ask the hospital`,
+      );
   }
 
   async downloadUrl(
