@@ -2,30 +2,13 @@
 // embedded store; main.ts with the configured one. Health of SegmenterService is NOT_SERVING until a model
 // is loaded (LoadModel, or any segment call that loads one).
 import { JobService, SegmenterService } from "@synthmri/contracts";
-import type { AnyJobWork, ArtifactStore, JobRunner, Logger } from "@synthmri/platform";
+import type { AnyJobWork } from "@synthmri/platform";
 import { createServer, type RpcServer, type ServerOptions } from "@synthmri/rpc";
-import { ModelRegistry } from "./domain/model-registry.js";
-import { ModelStore } from "./domain/model-store.js";
+import { type SegmenterDeps, type SegmenterInputs, segmenterDeps } from "./deps.js";
 import { jobHandlers } from "./handlers/jobs.js";
 import { segmenterHandlers, TRAIN_JOB_KIND, trainWork } from "./handlers/segmenter.js";
 
-export interface SegmenterDeps {
-  artifacts: ArtifactStore;
-  jobs: JobRunner;
-  logger?: Logger;
-  provenance?: Record<string, unknown>;
-  /** Built from artifacts when absent. */
-  models: ModelStore;
-  registry: ModelRegistry;
-}
-
-export type SegmenterInputs = Omit<SegmenterDeps, "models" | "registry"> &
-  Partial<Pick<SegmenterDeps, "models" | "registry">>;
-
-export function segmenterDeps(inputs: SegmenterInputs): SegmenterDeps {
-  const models = inputs.models ?? new ModelStore(inputs.artifacts);
-  return { ...inputs, models, registry: inputs.registry ?? new ModelRegistry(models, inputs.logger) };
-}
+export { type SegmenterDeps, type SegmenterInputs, segmenterDeps };
 
 export function build(deps: SegmenterDeps) {
   return {

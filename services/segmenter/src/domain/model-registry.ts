@@ -10,6 +10,9 @@ export interface LoadedModel {
   manifest: SegModelManifest;
   net: UNet;
   loadedAt: string;
+  /** Calls using the net now; an unloaded model is disposed when the last one releases it. */
+  users: number;
+  retired: boolean;
 }
 
 const key = (id: string, v: number) => `${id}@${v}`;
@@ -53,7 +56,7 @@ export class ModelRegistry {
       p = (async () => {
         const manifest = await this.store.manifest(modelId, v);
         const net = loadUNet(await this.store.weights(manifest));
-        const m: LoadedModel = { manifest, net, loadedAt: new Date().toISOString() };
+        const m: LoadedModel = { manifest, net, loadedAt: new Date().toISOString(), users: 0, retired: false };
         this.loaded.set(k, m);
         this.logger?.info("model loaded", { modelId, version: v, params: net.parameterCount() });
         this.emit();
@@ -83,15 +86,30 @@ export class ModelRegistry {
     for (const [k, m] of this.loaded) {
       if (m.manifest.model.id !== modelId || (version && m.manifest.model.version !== version)) continue;
       this.loaded.delete(k);
-      m.net.dispose();
+      m.retired = true;
+      if (m.users === 0) m.net.dispose();
       n++;
     }
     if (n) this.emit();
     return n;
   }
 
+  /** Marks the model in use by a call (UnloadModel then waits for release() before freeing it). */
+  hold(m: LoadedModel): LoadedModel {
+    m.users++;
+    return m;
+  }
+
+  release(m: LoadedModel): void {
+    m.users--;
+    if (m.retired && m.users === 0) m.net.dispose();
+  }
+
   dispose(): void {
-    for (const m of this.loaded.values()) m.net.dispose();
+    for (const m of this.loaded.values()) {
+      m.retired = true;
+      if (m.users === 0) m.net.dispose();
+    }
     this.loaded.clear();
     this.emit();
   }

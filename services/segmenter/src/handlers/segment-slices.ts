@@ -10,7 +10,7 @@ import {
 import { InvalidInput } from "@synthmri/platform";
 import { receiveTensors, tensorFrames, typedArrayOf } from "@synthmri/rpc";
 import { segmentSliceBatch } from "../domain/slice-inference.js";
-import type { SegmenterDeps } from "../server.js";
+import type { SegmenterDeps } from "../deps.js";
 import { schemeFromProto } from "./convert.js";
 import { firstAndRest } from "./stream-util.js";
 
@@ -24,43 +24,47 @@ export function segmentSlicesHandler(deps: SegmenterDeps) {
     if (first.part.case !== "config")
       throw new InvalidInput("SegmentSlices: the first message must be the config (model_id, ...), then tensor frames");
     const cfg = first.part.value;
-    const model = await deps.registry.resolve(cfg.modelId, cfg.version);
-    const frames = receiveTensors(rest, (m) => (m.part.case === "frame" ? m.part.value : undefined), {
-      maxBytes: MAX_BATCH_BYTES,
-    });
-    let received = 0;
-    for await (const t of frames) {
-      received++;
-      if (t.dtype !== DataType.UINT8 && t.dtype !== DataType.FLOAT32)
-        throw new InvalidInput(`batch ${t.index}: dtype ${DataType[t.dtype]}; send uint8 (0-255) or float32 slices`);
-      const out = await segmentSliceBatch(
-        model,
-        { data: typedArrayOf(t) as Uint8Array | Float32Array, shape: t.shape },
-        {
-          tta: cfg.tta,
-          probabilities: cfg.returnProbabilities,
-          normalized: cfg.normalized,
-          scheme: schemeFromProto(cfg.labelScheme),
-        },
-      );
-      for (const frame of tensorFrames({
-        dtype: DataType.UINT8,
-        shape: out.shape,
-        data: out.labels,
-        name: "labels",
-        index: t.index,
-      }))
-        yield create(SegmentSlicesResponseSchema, { frame });
-      if (out.probabilities)
+    const model = deps.registry.hold(await deps.registry.resolve(cfg.modelId, cfg.version));
+    try {
+      const frames = receiveTensors(rest, (m) => (m.part.case === "frame" ? m.part.value : undefined), {
+        maxBytes: MAX_BATCH_BYTES,
+      });
+      let received = 0;
+      for await (const t of frames) {
+        received++;
+        if (t.dtype !== DataType.UINT8 && t.dtype !== DataType.FLOAT32)
+          throw new InvalidInput(`batch ${t.index}: dtype ${DataType[t.dtype]}; send uint8 (0-255) or float32 slices`);
+        const out = await segmentSliceBatch(
+          model,
+          { data: typedArrayOf(t) as Uint8Array | Float32Array, shape: t.shape },
+          {
+            tta: cfg.tta,
+            probabilities: cfg.returnProbabilities,
+            normalized: cfg.normalized,
+            scheme: schemeFromProto(cfg.labelScheme),
+          },
+        );
         for (const frame of tensorFrames({
-          dtype: DataType.FLOAT32,
-          shape: [...out.shape, 4],
-          data: out.probabilities,
-          name: "probabilities",
+          dtype: DataType.UINT8,
+          shape: out.shape,
+          data: out.labels,
+          name: "labels",
           index: t.index,
         }))
           yield create(SegmentSlicesResponseSchema, { frame });
+        if (out.probabilities)
+          for (const frame of tensorFrames({
+            dtype: DataType.FLOAT32,
+            shape: [...out.shape, 4],
+            data: out.probabilities,
+            name: "probabilities",
+            index: t.index,
+          }))
+            yield create(SegmentSlicesResponseSchema, { frame });
+      }
+      if (!received) throw new InvalidInput("SegmentSlices: no slice batch arrived after the config");
+    } finally {
+      deps.registry.release(model);
     }
-    if (!received) throw new InvalidInput("SegmentSlices: no slice batch arrived after the config");
   };
 }

@@ -10,7 +10,7 @@ import {
 import { InvalidInput } from "@synthmri/platform";
 import type { CallContext } from "@synthmri/rpc";
 import { type SequenceRole, segmentVolumeFiles } from "../domain/volume-inference.js";
-import type { SegmenterDeps } from "../server.js";
+import type { SegmenterDeps } from "../deps.js";
 import { schemeFromProto } from "./convert.js";
 import { firstAndRest } from "./stream-util.js";
 
@@ -74,14 +74,19 @@ export function segmentVolumeHandler(deps: SegmenterDeps) {
     if (first.part.case !== "config")
       throw new InvalidInput("SegmentVolume: the first message must be the config (model_id, ...), then the files");
     const cfg = first.part.value;
-    const model = await deps.registry.resolve(cfg.modelId, cfg.version);
-    const files = await receiveFiles(rest);
-    const out = await segmentVolumeFiles(model, files, {
-      scheme: schemeFromProto(cfg.labelScheme),
-      tta: cfg.tta,
-      batchSize: cfg.batchSize,
-      signal: ctx.signal,
-    });
+    const model = deps.registry.hold(await deps.registry.resolve(cfg.modelId, cfg.version));
+    let out: Awaited<ReturnType<typeof segmentVolumeFiles>>;
+    try {
+      const files = await receiveFiles(rest);
+      out = await segmentVolumeFiles(model, files, {
+        scheme: schemeFromProto(cfg.labelScheme),
+        tta: cfg.tta,
+        batchSize: cfg.batchSize,
+        signal: ctx.signal,
+      });
+    } finally {
+      deps.registry.release(model);
+    }
     const labelVoxels: Record<number, bigint> = {};
     for (const [k, v] of out.labelVoxels) labelVoxels[k] = BigInt(v);
     yield create(SegmentVolumeResponseSchema, {

@@ -7,7 +7,7 @@ import type { ServiceImpl } from "@synthmri/rpc";
 import { runTrainingJob } from "../domain/train-job.js";
 import { resolveTrainParams } from "../domain/train-params.js";
 import type { TrainParams } from "../domain/types.js";
-import type { SegmenterDeps } from "../server.js";
+import type { SegmenterDeps } from "../deps.js";
 import { modelInfoToProto, sourceFromProto } from "./convert.js";
 import { segmentSlicesHandler } from "./segment-slices.js";
 import { segmentVolumeHandler } from "./segment-volume.js";
