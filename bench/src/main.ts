@@ -63,6 +63,7 @@ const MODULES: {
   { names: ["nifti-parse", "nifti"], file: "./nifti.js", fn: "benchNifti", options: (_a, log) => ({ log }) },
   { names: ["ingest-rss", "ingest"], file: "./ingest-rss.js", fn: "benchIngestRss", options: (_a, log) => ({ log }) },
   { names: ["pgan-train", "pgan"], file: "./pgan.js", fn: "benchPgan", options: (_a, log) => ({ log }) },
+  { names: ["gan-demo"], file: "./gan.js", fn: "benchGanDemo", options: (a, log) => ({ log, steps: a.steps }) },
   {
     names: ["volume-infer"],
     file: "./volume-infer.js",
