@@ -27,9 +27,9 @@ const spec = validateSpec({
   synthetic: { images: 96, ensembleSizes: [1, 2], mixWithReal: [2] },
   segmenter: {
     runs: 2,
-    epochs: 3,
-    iterationsPerEpoch: 12,
-    batchSize: 16,
+    epochs: 4,
+    iterationsPerEpoch: 30,
+    batchSize: 8,
     depth: 3,
     baseFilters: 8,
     maxFilters: 32,

@@ -329,7 +329,8 @@ export async function runExperiment(o: RunExperimentOptions): Promise<Experiment
               onStatus: (j) => history.record("unet", `${condition} run ${i + 1}`, j),
             }).catch(() => undefined),
           );
-          await watch("segmenter", res.jobId, row);
+          // The parent's progress carries the current run's metrics: keep them too (curves per condition).
+          await watch("segmenter", res.jobId, row, (j) => history.record("unet", condition, j));
           await Promise.all(runs);
           return submitted;
         },
