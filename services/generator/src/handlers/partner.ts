@@ -23,7 +23,7 @@ import type { BundleView } from "../domain/partner/bundle-store.js";
 import { PartnerFlow } from "../domain/partner/flow.js";
 import type { BundleFormatName } from "../domain/partner/formats.js";
 import type { PartnerSampler } from "../domain/partner/ports.js";
-import type { CertificateDoc } from "../domain/partner/request.js";
+import type { CertificateDoc } from "../domain/partner/certificate.js";
 import type { PartnerAccount } from "../domain/partner/tokens.js";
 
 export const PARTNER_SERVICE_NAME = PartnerService.typeName;

@@ -2,7 +2,7 @@
 // provenance.json and (nnU-Net) dataset.json next to it for inspection; manifest.json last. The manifest records
 // the owning partner, so other partners get NOT_FOUND (not even the bundle's existence leaks).
 import { type ArtifactStore, type Manifest, NotFound, InvalidInput, type ObjectRef } from "@synthmri/platform";
-import type { CertificateDoc } from "./request.js";
+import type { CertificateDoc } from "./certificate.js";
 import type { BundleFormatName } from "./formats.js";
 
 export const BUNDLE_KIND = "partner-bundle";

@@ -4,6 +4,7 @@
 // test-on-real Dice mean and std per class, and its corrected p-values against the report's baseline (the
 // real-only condition). No such report -> the certificate says "no evaluation yet" explicitly.
 import type { ArtifactStore, Manifest } from "@synthmri/platform";
+import type { AnatomyRules } from "./anatomy.js";
 
 export interface UtilityEvidence {
   reportId: string;
@@ -16,6 +17,32 @@ export interface UtilityEvidence {
 }
 
 export const NO_EVALUATION = "no evaluation yet";
+
+/** certificate.json of a bundle (also in its manifest and, as a proto Certificate, in GetBundle). */
+export interface CertificateDoc {
+  ensembleId: string;
+  /** "" with utilityStatus "no evaluation yet" when no evaluator report covers the ensemble. */
+  reportId: string;
+  utilityStatus: "evaluated" | typeof NO_EVALUATION;
+  utility: UtilityEvidence | null;
+  diceMean: Record<string, number>;
+  diceStd: Record<string, number>;
+  pValues: Record<string, number>;
+  quality: Record<string, number>;
+  memorizationThreshold: number;
+  memorizationChannels: string;
+  realTrainSlices: number;
+  rejectedAnatomy: number;
+  rejectedMemorization: number;
+  rejectedFilters: number;
+  anatomyReasons: Record<string, number>;
+  anatomyRules: AnatomyRules;
+  sampled: number;
+  delivered: number;
+  seed: number;
+  licence: string;
+  issuedAt: string;
+}
 
 /** Lineage depth followed from an evaluation (evaluation -> model -> dataset -> checkpoint/ensemble). */
 const MAX_DEPTH = 5;

@@ -6,8 +6,10 @@
 import { createHash } from "node:crypto";
 import { type ArtifactStore, FailedPrecondition, type JobProgress } from "@synthmri/platform";
 import { type AnatomyRules, DEFAULT_ANATOMY_RULES } from "./anatomy.js";
+
+export type { CertificateDoc } from "./certificate.js";
 import { ARCHIVE_FILE, BUNDLE_KIND, type ArchiveEntryInfo, type BundleFields } from "./bundle-store.js";
-import { latestQualityReport, latestUtility, NO_EVALUATION, type UtilityEvidence } from "./certificate.js";
+import { type CertificateDoc, latestQualityReport, latestUtility, NO_EVALUATION } from "./certificate.js";
 import { type BundleFormatName, caseName, nnunetDatasetJson, nnunetEntries, shardEntries } from "./formats.js";
 import type { PartnerSampler, SampleOrigin } from "./ports.js";
 import { DEFAULT_NCC_THRESHOLD, memorizationGate, type SampleFilters, screenBatch } from "./screen.js";
@@ -45,31 +47,6 @@ export interface PartnerRequestParams {
   filters: SampleFilters;
   seed: number;
   purpose: string;
-}
-
-export interface CertificateDoc {
-  ensembleId: string;
-  /** "" with utilityStatus "no evaluation yet" when no evaluator report covers the ensemble. */
-  reportId: string;
-  utilityStatus: "evaluated" | typeof NO_EVALUATION;
-  utility: UtilityEvidence | null;
-  diceMean: Record<string, number>;
-  diceStd: Record<string, number>;
-  pValues: Record<string, number>;
-  quality: Record<string, number>;
-  memorizationThreshold: number;
-  memorizationChannels: string;
-  realTrainSlices: number;
-  rejectedAnatomy: number;
-  rejectedMemorization: number;
-  rejectedFilters: number;
-  anatomyReasons: Record<string, number>;
-  anatomyRules: AnatomyRules;
-  sampled: number;
-  delivered: number;
-  seed: number;
-  licence: string;
-  issuedAt: string;
 }
 
 export interface SampleProvenanceRecord extends SampleOrigin {
