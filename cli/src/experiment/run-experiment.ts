@@ -285,6 +285,7 @@ export async function runExperiment(o: RunExperimentOptions): Promise<Experiment
     iterationsPerEpoch: spec.segmenter.iterationsPerEpoch,
     batchSize: spec.segmenter.batchSize,
     learningRate: spec.segmenter.learningRate,
+    momentum: spec.segmenter.momentum,
   };
   const trainCondition = async (condition: string, datasetIds: string[]): Promise<string[]> => {
     const row = `train-${condition}`;

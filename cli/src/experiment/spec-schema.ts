@@ -99,6 +99,13 @@ export const SPEC_SCHEMA = {
         maxFilters: { type: "integer", minimum: 0, default: 0 },
         deepSupervision: { type: "integer", minimum: 0, default: 0 },
         learningRate: { type: "number", minimum: 0, default: 0 },
+        momentum: {
+          type: "number",
+          minimum: 0,
+          exclusiveMaximum: 1,
+          default: 0,
+          description: "SGD Nesterov momentum; 0 = 0.99",
+        },
         validationFraction: { type: "number", minimum: 0, maximum: 0.9, default: 0.2 },
         augmentation: { type: "boolean", default: false },
         maxSlices: { type: "integer", minimum: 0, default: 0 },

@@ -47,6 +47,7 @@ export interface ExperimentSpec {
     maxFilters: number;
     deepSupervision: number;
     learningRate: number;
+    momentum: number;
     validationFraction: number;
     augmentation: boolean;
     maxSlices: number;
