@@ -5,7 +5,7 @@
 // tensor, the upsample-by-broadcast): measured on a 32x32 PGAN step they took ~90 % of the time on cpu, the
 // stock Multiply alone ~60 %. Here broadcasting collapses to at most a few strided loops over merged axes.
 import type { NamedAttrMap, TensorInfo } from "@tensorflow/tfjs-core";
-import type { CpuBackendLike, NativeKernel } from "./kernels.js";
+import type { CpuBackendLike, NativeKernel } from "./kernel-types.js";
 
 function floats(backend: CpuBackendLike, t: TensorInfo | undefined): Float32Array | null {
   if (t == null || t.dtype !== "float32") return null;

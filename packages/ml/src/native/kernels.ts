@@ -4,16 +4,9 @@ import { backend_util, type NamedAttrMap, slice_util, type TensorInfo } from "@t
 import type { NativeAddon } from "./addon.js";
 import { makeElementwiseKernels } from "./elementwise.js";
 
-/** The slice of MathBackendCPU these kernels use. */
-export interface CpuBackendLike {
-  data: { get(dataId: object): { values?: unknown } };
-  makeTensorInfo(shape: number[], dtype: "float32", values: Float32Array): TensorInfo;
-}
-export type NativeKernel = (
-  inputs: Record<string, TensorInfo>,
-  backend: CpuBackendLike,
-  attrs: NamedAttrMap,
-) => TensorInfo | null;
+import type { CpuBackendLike, NativeKernel } from "./kernel-types.js";
+
+export type { CpuBackendLike, NativeKernel } from "./kernel-types.js";
 
 function floats(backend: CpuBackendLike, t: TensorInfo | undefined): Float32Array | null {
   if (t == null || t.dtype !== "float32") return null;
