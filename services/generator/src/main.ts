@@ -3,7 +3,15 @@
 // GENERATOR_PORT, graceful shutdown on SIGTERM/SIGINT.
 import { PartnerService } from "@synthmri/contracts";
 import { initBackend } from "@synthmri/ml";
-import { ArtifactStore, createLogger, JobRunner, loadConfigOrExit, openObjectStore } from "@synthmri/platform";
+import {
+  ArtifactStore,
+  createLogger,
+  JobRunner,
+  loadConfigOrExit,
+  openObjectStore,
+  processMetricsRegistry,
+  startMetrics,
+} from "@synthmri/platform";
 import { shutdownOnSignals, type TlsOptions } from "@synthmri/rpc";
 import { loadPartnerConfig } from "./adapters/partner-config.js";
 import { GeneratorPartnerSampler } from "./adapters/partner-sampler.js";
@@ -67,11 +75,18 @@ async function main(): Promise<void> {
     resumedJobs: resumed.length,
     failedJobs: failed.length,
   });
+  const metrics = await startMetrics(config, processMetricsRegistry(), {
+    service: "generator",
+    jobs,
+    backend: backend.name,
+    logger,
+  });
   shutdownOnSignals(started.server, {
     logger,
     drainTimeoutMs: config.grpc.shutdownGraceMs,
     onStopped: async () => {
       await jobs.shutdown({ graceMs: config.grpc.shutdownGraceMs });
+      await metrics?.close();
       await objects.close();
     },
   });

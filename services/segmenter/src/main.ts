@@ -2,7 +2,15 @@
 // job runner (interrupted trainings resume from their checkpoints), the gRPC server on SEGMENTER_PORT,
 // graceful shutdown on SIGTERM/SIGINT. Prints one "segmenter ready" log line with the bound port.
 import { initBackend } from "@synthmri/ml";
-import { ArtifactStore, createLogger, JobRunner, loadConfigOrExit, openObjectStore } from "@synthmri/platform";
+import {
+  ArtifactStore,
+  createLogger,
+  JobRunner,
+  loadConfigOrExit,
+  openObjectStore,
+  processMetricsRegistry,
+  startMetrics,
+} from "@synthmri/platform";
 import { shutdownOnSignals, type TlsOptions } from "@synthmri/rpc";
 import { startServer } from "./server.js";
 
@@ -36,11 +44,18 @@ async function main(): Promise<void> {
     },
   );
   logger.info("segmenter ready", { port: started.port, backend: backend.name });
+  const metrics = await startMetrics(config, processMetricsRegistry(), {
+    service: "segmenter",
+    jobs,
+    backend: backend.name,
+    logger,
+  });
   shutdownOnSignals(started.server, {
     logger,
     drainTimeoutMs: config.grpc.shutdownGraceMs,
     onStopped: async () => {
       await jobs.shutdown({ graceMs: config.grpc.shutdownGraceMs });
+      await metrics?.close();
       started.deps.registry.dispose();
       await objects.close();
     },
