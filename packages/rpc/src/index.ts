@@ -38,3 +38,4 @@ export {
   typedArrayOf,
 } from "./tensor-stream.js";
 export { status as GrpcStatus, Metadata } from "@grpc/grpc-js";
+export * from "./jobs/index.js";

@@ -5,7 +5,7 @@ import { createServer, type RpcServer, type ServerOptions } from "@synthmri/rpc"
 import type { EvaluatorDeps } from "./deps.js";
 import { evaluatorHandlers } from "./handlers/evaluator.js";
 import { resumeHandlers } from "./handlers/job-work.js";
-import { jobHandlers } from "./handlers/jobs.js";
+import { jobHandlers } from "@synthmri/rpc";
 
 export type { EvaluatorDeps } from "./deps.js";
 

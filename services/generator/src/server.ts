@@ -7,7 +7,7 @@ import { createServer, type RpcServer, type ServerInterceptor, type ServerOption
 import type { GeneratorDeps } from "./deps.js";
 import { generatorHandlers } from "./handlers/generator.js";
 import { type GeneratorContext, generatorContext } from "./handlers/job-work.js";
-import { jobHandlers } from "./handlers/jobs.js";
+import { jobHandlers } from "@synthmri/rpc";
 
 export type { GeneratorDeps } from "./deps.js";
 

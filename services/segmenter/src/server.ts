@@ -5,7 +5,7 @@ import { JobService, SegmenterService } from "@synthmri/contracts";
 import type { AnyJobWork } from "@synthmri/platform";
 import { createServer, type RpcServer, type ServerOptions } from "@synthmri/rpc";
 import { type SegmenterDeps, type SegmenterInputs, segmenterDeps } from "./deps.js";
-import { jobHandlers } from "./handlers/jobs.js";
+import { jobHandlers } from "@synthmri/rpc";
 import { segmenterHandlers, TRAIN_JOB_KIND, trainWork } from "./handlers/segmenter.js";
 
 export { type SegmenterDeps, type SegmenterInputs, segmenterDeps };

@@ -20,7 +20,7 @@ import {
   splitFromProto,
   splitToProto,
 } from "./convert.js";
-import { objectRefToProto } from "./job-status.js";
+import { objectRefToProto } from "@synthmri/rpc";
 import { JOB_KINDS, jobWorks } from "./job-work.js";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 

@@ -8,7 +8,7 @@ import { type MemorizationParams, runMemorization } from "../domain/memorization
 import { type QualityParams, runQuality } from "../domain/quality.js";
 import { REPORT_KIND, type StoredReport } from "../domain/report-store.js";
 import type { EvaluatorDeps } from "../deps.js";
-import type { JobResult } from "./job-status.js";
+import type { JobResult } from "@synthmri/rpc";
 
 export const JOB_KINDS = { evaluate: "evaluate", compare: "compare", quality: "quality", memorization: "memorization" };
 

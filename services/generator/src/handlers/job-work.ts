@@ -9,7 +9,7 @@ import { KeyedSemaphores, Semaphore } from "../domain/slots.js";
 import { createSyntheticDataset, type SyntheticDatasetParams } from "../domain/synthetic.js";
 import { type TrainMemberParams, trainMember } from "../domain/training.js";
 import type { GeneratorDeps } from "../deps.js";
-import type { JobResult } from "./job-status.js";
+import type { JobResult } from "@synthmri/rpc";
 
 export type GeneratorContext = ReturnType<typeof generatorContext>;
 

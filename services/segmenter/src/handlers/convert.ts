@@ -6,7 +6,7 @@ import { InvalidInput, type ObjectRef } from "@synthmri/platform";
 import type { OutputScheme } from "../domain/labels.js";
 import type { SegModelManifest } from "../domain/model-store.js";
 import type { SourceSplit, TrainingSourceSpec } from "../domain/types.js";
-import { objectRefToProto } from "./job-status.js";
+import { objectRefToProto } from "@synthmri/rpc";
 
 export function splitFromProto(s: Split): SourceSplit {
   if (s === Split.TEST) return "test";

@@ -1,7 +1,8 @@
-// synthmri.common.v1.JobService over this service's JobRunner (same shape as the evaluator's).
+// synthmri.common.v1.JobService over a service's JobRunner, shared by the services whose job results are
+// { outputs, artifacts } (ingest adds per-kind progress units on top of its own).
 import type { JobService } from "@synthmri/contracts";
 import { InvalidInput, type JobRunner } from "@synthmri/platform";
-import type { ServiceImpl } from "@synthmri/rpc";
+import type { ServiceImpl } from "../handler-types.js";
 import { jobStateFromProto, jobStatusToProto } from "./job-status.js";
 
 const DEFAULT_WATCH_INTERVAL_MS = 250;

@@ -4,7 +4,7 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { JobState, type JobStatusSchema } from "@synthmri/contracts";
 import type { ErrorKind, JobStatus, ObjectRef } from "@synthmri/platform";
-import { codeForKind, codeName } from "@synthmri/rpc";
+import { codeForKind, codeName } from "../status.js";
 
 export interface JobResult {
   outputs: Record<string, string>;
