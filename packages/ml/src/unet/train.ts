@@ -275,6 +275,9 @@ export async function trainSegmenter(options: TrainSegmenterOptions): Promise<Se
         samples.push(augment.apply(await data.train[pool].get(index), rng));
       }
       const loss = await step(model, opt, stack(samples), config.gradClipNorm, samples.length);
+      // A step resolves through microtasks only; give the event loop a turn so the hosting service keeps
+      // answering RPCs (WatchJob, health, keepalive) while it trains.
+      await new Promise<void>((resolve) => setImmediate(resolve));
       if (!Number.isFinite(loss))
         throw new InvalidInput(
           `training diverged at iteration ${state.iteration + 1} (loss ${loss}); lower lr or check the input data`,
