@@ -55,3 +55,15 @@ export function clientCredentials(tls: TlsOptions | undefined): grpc.ChannelCred
     read(tls.certPath, "certificate"),
   );
 }
+
+/** The TLS settings of the suite's configuration (TLS_CERT, TLS_KEY, TLS_CA, TLS_CLIENT_AUTH), or undefined when off. */
+export function tlsFromConfig(tls: {
+  enabled: boolean;
+  certFile?: string;
+  keyFile?: string;
+  caFile?: string;
+  clientAuth?: boolean;
+}): TlsOptions | undefined {
+  if (!tls.enabled) return undefined;
+  return { certPath: tls.certFile, keyPath: tls.keyFile, caPath: tls.caFile, requireClientCert: tls.clientAuth };
+}

@@ -9,7 +9,7 @@ export {
 } from "./client.js";
 export { DecodeFailure, isDecodeFailure } from "./codec.js";
 export type { CallContext, CallInfo, CallOutcome, ServerInterceptor } from "./context.js";
-export { clientCredentials, serverCredentials, type TlsOptions } from "./credentials.js";
+export { clientCredentials, serverCredentials, type TlsOptions, tlsFromConfig } from "./credentials.js";
 export type { HandlerFor, ServiceImpl, ServiceMethodsOf } from "./handler-types.js";
 export { authInterceptor, bearerToken, loggingInterceptor } from "./interceptors.js";
 export { type MetricsInterceptorOptions, metricsInterceptor } from "./metrics.js";

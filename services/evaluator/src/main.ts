@@ -13,7 +13,7 @@ import {
   processMetricsRegistry,
   startMetrics,
 } from "@synthmri/platform";
-import { createClient, shutdownOnSignals, type TlsOptions } from "@synthmri/rpc";
+import { createClient, shutdownOnSignals, tlsFromConfig } from "@synthmri/rpc";
 import { IngestSliceSource } from "./adapters/ingest-source.js";
 import { GrpcSegmenter } from "./adapters/segmenter-client.js";
 import { resumeHandlers } from "./handlers/job-work.js";
@@ -38,14 +38,7 @@ async function main(): Promise<void> {
     logger,
     concurrency: config.jobConcurrency,
   });
-  const tls: TlsOptions | undefined = config.tls.enabled
-    ? {
-        certPath: config.tls.certFile,
-        keyPath: config.tls.keyFile,
-        caPath: config.tls.caFile,
-        requireClientCert: config.tls.clientAuth,
-      }
-    : undefined;
+  const tls = tlsFromConfig(config.tls);
   const clientOptions = { tls, maxMessageBytes: config.grpc.maxMessageBytes };
   const ingest = createClient(IngestService, ingestAddr, clientOptions);
   const segmenter = createClient(SegmenterService, segmenterAddr, clientOptions);

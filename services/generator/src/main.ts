@@ -12,7 +12,7 @@ import {
   processMetricsRegistry,
   startMetrics,
 } from "@synthmri/platform";
-import { shutdownOnSignals, type TlsOptions } from "@synthmri/rpc";
+import { shutdownOnSignals, tlsFromConfig } from "@synthmri/rpc";
 import { loadPartnerConfig } from "./adapters/partner-config.js";
 import { GeneratorPartnerSampler } from "./adapters/partner-sampler.js";
 import { buildPartner } from "./handlers/partner.js";
@@ -29,14 +29,7 @@ async function main(): Promise<void> {
   const provenance = { service: "generator", backend: backend.name };
   const artifacts = new ArtifactStore({ store: objects.store, logger, provenance });
   const jobs = new JobRunner({ store: objects.store, service: "generator", logger, concurrency: RUNNER_CONCURRENCY });
-  const tls: TlsOptions | undefined = config.tls.enabled
-    ? {
-        certPath: config.tls.certFile,
-        keyPath: config.tls.keyFile,
-        caPath: config.tls.caFile,
-        requireClientCert: config.tls.clientAuth,
-      }
-    : undefined;
+  const tls = tlsFromConfig(config.tls);
   const deps = {
     artifacts,
     store: objects.store,

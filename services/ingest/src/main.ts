@@ -9,7 +9,7 @@ import {
   processMetricsRegistry,
   startMetrics,
 } from "@synthmri/platform";
-import { shutdownOnSignals } from "@synthmri/rpc";
+import { shutdownOnSignals, tlsFromConfig } from "@synthmri/rpc";
 import { startServer } from "./server.js";
 
 const config = loadConfigOrExit();
@@ -37,14 +37,7 @@ const running = await startServer(
     host: config.host,
     port: config.services.ingest.port,
     maxMessageBytes: config.grpc.maxMessageBytes,
-    tls: config.tls.enabled
-      ? {
-          certPath: config.tls.certFile,
-          keyPath: config.tls.keyFile,
-          caPath: config.tls.caFile,
-          requireClientCert: config.tls.clientAuth,
-        }
-      : undefined,
+    tls: tlsFromConfig(config.tls),
   },
 );
 const metrics = await startMetrics(config, processMetricsRegistry(), { service: "ingest", jobs: running.jobs, logger });

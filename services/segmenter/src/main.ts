@@ -11,7 +11,7 @@ import {
   processMetricsRegistry,
   startMetrics,
 } from "@synthmri/platform";
-import { shutdownOnSignals, type TlsOptions } from "@synthmri/rpc";
+import { shutdownOnSignals, tlsFromConfig } from "@synthmri/rpc";
 import { startServer } from "./server.js";
 
 async function main(): Promise<void> {
@@ -27,14 +27,7 @@ async function main(): Promise<void> {
     logger,
     concurrency: config.jobConcurrency,
   });
-  const tls: TlsOptions | undefined = config.tls.enabled
-    ? {
-        certPath: config.tls.certFile,
-        keyPath: config.tls.keyFile,
-        caPath: config.tls.caFile,
-        requireClientCert: config.tls.clientAuth,
-      }
-    : undefined;
+  const tls = tlsFromConfig(config.tls);
   const started = await startServer(
     { artifacts, jobs, logger, provenance },
     {
