@@ -53,6 +53,11 @@ export interface Config {
   /** undefined = no metrics endpoint. */
   metricsPort: number | undefined;
   jobConcurrency: number;
+  /**
+   * Most training child processes one service (generator, segmenter) runs at once; 0 = train inside the
+   * service process. wasm tfjs is single-threaded, so parallel trainings need processes.
+   */
+  trainProcesses: number;
 }
 
 const DEFAULT_PORTS: Record<ServiceName, number> = {
@@ -100,6 +105,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     partnerTokensFile: partnerTokensFile === undefined ? undefined : resolve(cwd, partnerTokensFile),
     metricsPort: optionalPort(env, "METRICS_PORT"),
     jobConcurrency: int(env, "JOB_CONCURRENCY", 1, 1, 64),
+    trainProcesses: int(env, "TRAIN_PROCESSES", 0, 0, 64),
   };
 }
 

@@ -106,6 +106,12 @@ const DOCS: ConfigDoc[] = [
     default: "1",
     meaning: "How many long jobs (training, ingest, evaluation) one service runs at once.",
   },
+  {
+    name: "TRAIN_PROCESSES",
+    default: "0 (train inside the service process)",
+    meaning:
+      "Most training child processes the generator (GAN members) and the segmenter (U-Net runs) run at once, each on its own core; `npm start` uses 2.",
+  },
 ];
 
 export function configDocs(): ConfigDoc[] {

@@ -10,6 +10,11 @@ export interface OpenedObjectStore {
   store: MinioObjectStore;
   /** The embedded server's endpoint when one was started (other processes can share it). */
   embeddedEndpoint: string | undefined;
+  /**
+   * Environment for child processes (training children) that must reach this same store: the embedded
+   * server's endpoint and credentials when one was started here, else nothing (they inherit S3_*).
+   */
+  childEnv: Record<string, string>;
   /** Stops the embedded server, if this call started one. */
   close(): Promise<void>;
 }
@@ -31,7 +36,7 @@ export async function openObjectStore(
     });
     await store.ensureBucket();
     logger.info("object store connected", { endpoint: s3.endpoint, bucket: s3.bucket });
-    return { store: counted(store), embeddedEndpoint: undefined, close: async () => {} };
+    return { store: counted(store), embeddedEndpoint: undefined, childEnv: {}, close: async () => {} };
   }
   const embedded = await startEmbeddedS3({ dataDir: config.dataDir, port: 0 });
   const store = new MinioObjectStore({
@@ -49,7 +54,18 @@ export async function openObjectStore(
     throw err;
   }
   logger.info("embedded object store started", { endpoint: embedded.endpoint, bucket: s3.bucket });
-  return { store: counted(store), embeddedEndpoint: embedded.endpoint, close: () => embedded.close() };
+  return {
+    store: counted(store),
+    embeddedEndpoint: embedded.endpoint,
+    childEnv: {
+      S3_ENDPOINT: embedded.endpoint,
+      S3_ACCESS_KEY: embedded.accessKey,
+      S3_SECRET_KEY: embedded.secretKey,
+      S3_BUCKET: s3.bucket,
+      S3_REGION: embedded.region,
+    },
+    close: () => embedded.close(),
+  };
 }
 
 /** Object-store errors show up on the service's /metrics (synthmri_object_store_errors_total). */
