@@ -3,20 +3,22 @@
 // only once NATIVE_CPU_BEFORE_WASM is true: measured 2026-11-25, a bench-unet step at batch 1 x 32^2 took
 // 2.6 s on cpu+native against 1.2 s on wasm, because the JS cpu backend's elementwise and broadcasting
 // kernels (not the convs) dominate there.
-// TF_BACKEND overrides. Optional native packages are located with createRequire().resolve before any
+// TF_BACKEND overrides. TF_BACKEND=webgpu (tfjs-backend-webgpu on Dawn, backend/webgpu.ts) is opt-in only and never
+// in the auto chain: CI machines have no Vulkan, and its synchronous reads fail in Node (see webgpu.ts). Optional native packages are located with createRequire().resolve before any
 // import, so their absence costs a failed path lookup and logs nothing.
 import { createRequire } from "node:module";
 import type { Logger } from "@synthmri/platform";
 import { FailedPrecondition, InvalidInput } from "@synthmri/platform";
 import { registerProjectKernels } from "../kernels/index.js";
 import { tf } from "./tf.js";
+import { startWebGpu } from "./webgpu.js";
 
-export type BackendPreference = "auto" | "tensorflow-gpu" | "tensorflow" | "wasm" | "cpu";
+export type BackendPreference = "auto" | "tensorflow-gpu" | "tensorflow" | "wasm" | "cpu" | "webgpu";
 
 export interface BackendInfo {
-  /** tfjs backend name: "tensorflow" (tfjs-node / tfjs-node-gpu), "wasm" or "cpu". */
+  /** tfjs backend name: "tensorflow" (tfjs-node / tfjs-node-gpu), "wasm", "cpu" or "webgpu". */
   name: string;
-  /** Which package supplied it: "tfjs-node-gpu", "tfjs-node", "tfjs-backend-wasm", "tfjs-backend-cpu". */
+  /** Which package supplied it: "tfjs-node-gpu", "tfjs-node", "tfjs-backend-wasm", "tfjs-backend-cpu", "tfjs-backend-webgpu". */
   provider: string;
   /** True when compiled native code runs the maths (libtensorflow, or the project's native kernels). */
   native: boolean;
@@ -24,10 +26,12 @@ export interface BackendInfo {
   nativeKernels: boolean;
   threads: number;
   simd?: boolean;
+  /** webgpu: the adapter Dawn picked (vendor / architecture / description). */
+  adapter?: string;
 }
 
 const NATIVE_CPU_BEFORE_WASM = process.env.SYNTHMRI_NATIVE_FIRST === "1";
-const PREFERENCES: BackendPreference[] = ["auto", "tensorflow-gpu", "tensorflow", "wasm", "cpu"];
+const PREFERENCES: BackendPreference[] = ["auto", "tensorflow-gpu", "tensorflow", "wasm", "cpu", "webgpu"];
 const require = createRequire(import.meta.url);
 let chosen: BackendInfo | null = null;
 let pending: Promise<BackendInfo> | null = null;
@@ -115,6 +119,26 @@ async function useJs(
   };
 }
 
+/** Why the webgpu backend could not start, kept for the error message of an explicit TF_BACKEND=webgpu. */
+let webgpuFailure: string | null = null;
+
+async function useWebGpu(log?: Logger): Promise<BackendInfo | null> {
+  registerProjectKernels();
+  const r = await startWebGpu(log);
+  if (!r.ok) {
+    webgpuFailure = r.reason;
+    return null;
+  }
+  return {
+    name: "webgpu",
+    provider: "tfjs-backend-webgpu",
+    native: true,
+    nativeKernels: false,
+    threads: 0,
+    adapter: r.adapter,
+  };
+}
+
 function parsePreference(p: string | undefined, source: string): BackendPreference {
   const v = (p ?? "auto").trim() || "auto";
   if (!PREFERENCES.includes(v as BackendPreference)) {
@@ -161,9 +185,15 @@ async function resolve(opts: {
     tensorflow: () => tryNode("@tensorflow/tfjs-node", log),
     wasm: () => useJs("wasm", {}, log),
     cpu: () => useJs("cpu", { threads: opts.threads }, log),
+    webgpu: () => useWebGpu(log),
   };
   if (pref !== "auto") {
     const info = await attempts[pref]();
+    if (!info && pref === "webgpu") {
+      throw new FailedPrecondition(
+        `compute backend webgpu is not available: ${webgpuFailure ?? "it failed to start"}; unset TF_BACKEND or choose auto, wasm or cpu`,
+      );
+    }
     if (!info) {
       throw new FailedPrecondition(
         `compute backend ${pref} is not available (package missing or failed to start); unset TF_BACKEND or choose auto, wasm or cpu`,

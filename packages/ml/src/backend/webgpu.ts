@@ -1,0 +1,176 @@
+// The WebGPU backend in Node: tfjs-backend-webgpu on Dawn (npm `webgpu`, a prebuilt dawn.node that needs only
+// libstdc++ and loads the Vulkan loader libvulkan.so.1 at run time). A GPU route that installs from the npm registry
+// alone: no CUDA toolkit, no libtensorflow download, only a Vulkan driver (NVIDIA's ships one with the driver).
+// Opt-in (TF_BACKEND=webgpu): each failure says which of the three pieces is missing.
+//
+// Limitation: tfjs-backend-webgpu reads GPU data synchronously through an OffscreenCanvas, which Node lacks, so
+// dataSync()/arraySync() of a GPU-resident tensor fail on this backend; code that runs here must read with
+// `await t.data()`. The error thrown then says so.
+import { createRequire } from "node:module";
+import type { Logger } from "@synthmri/platform";
+import { registerWebGpuKernels } from "../kernels/webgpu/index.js";
+import { tf } from "./tf.js";
+
+const require = createRequire(import.meta.url);
+// Variables, not literals: both packages are optionalDependencies, and tsc must not require them.
+const DAWN_PKG = "webgpu";
+const BACKEND_PKG = "@tensorflow/tfjs-backend-webgpu";
+
+/** What startWebGpu found: the adapter in words, or why the backend cannot start. */
+export type WebGpuStart = { ok: true; adapter: string } | { ok: false; reason: string };
+
+// Minimal structural types of the WebGPU objects used here (the `webgpu` package's own types are optional).
+interface GpuAdapterLike {
+  info?: { vendor?: string; architecture?: string; description?: string; device?: string };
+  limits: Record<string, number>;
+  features: { has(name: string): boolean };
+  requestDevice(d?: unknown): Promise<GpuDeviceLike>;
+}
+interface GpuDeviceLike {
+  lost?: Promise<{ reason?: string; message?: string }>;
+}
+interface GpuLike {
+  requestAdapter(o?: unknown): Promise<GpuAdapterLike | null>;
+}
+
+function resolvable(pkg: string): boolean {
+  try {
+    require.resolve(pkg);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Null when the Vulkan loader (libvulkan.so.1) can be loaded, else why not. Dawn dlopen()s it lazily and, without it,
+ * only reports "no adapter"; asking the dynamic linker first (process.dlopen of a non-addon library fails with
+ * "did not self-register" after a successful load) turns that into an actionable message.
+ */
+export function vulkanLoaderMissing(): string | null {
+  if (process.platform !== "linux") return null;
+  try {
+    process.dlopen({ exports: {} } as NodeJS.Module, "libvulkan.so.1");
+    return null;
+  } catch (e) {
+    const msg = (e as Error).message;
+    if (/self-register|did not self|no such symbol/i.test(msg)) return null;
+    return `the Vulkan loader libvulkan.so.1 cannot be loaded (${msg.split("\n")[0]}): install it (Debian/Ubuntu: apt-get install libvulkan1) or add the folder holding it to LD_LIBRARY_PATH`;
+  }
+}
+
+function icdHint(): string {
+  const set = ["VK_ICD_FILENAMES", "VK_DRIVER_FILES"]
+    .filter((k) => process.env[k])
+    .map((k) => `${k}=${process.env[k]}`);
+  return set.length
+    ? `the driver manifest named by ${set.join(", ")} offers no usable device`
+    : "no Vulkan driver (ICD) is registered: on an NVIDIA machine point VK_ICD_FILENAMES (and VK_DRIVER_FILES) at nvidia_icd.json (/usr/share/vulkan/icd.d/ or /usr/local/nvidia/share/vulkan/icd.d/; the NVIDIA container runtime mounts it with NVIDIA_DRIVER_CAPABILITIES including graphics)";
+}
+
+/** Dawn toggles, e.g. SYNTHMRI_DAWN_FLAGS="backend=vulkan" (comma separated; see dawn.node's create()). */
+function dawnFlags(): string[] {
+  return (process.env.SYNTHMRI_DAWN_FLAGS ?? "")
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+function describe(a: GpuAdapterLike): string {
+  const i = a.info ?? {};
+  return [i.vendor, i.architecture, i.description || i.device].filter(Boolean).join(" / ") || "unknown adapter";
+}
+
+let started: Promise<WebGpuStart> | null = null;
+
+/**
+ * Loads Dawn, requests a high-performance adapter and device, registers tfjs' `webgpu` backend on that device (with
+ * the project's webgpu kernels) and makes it current. Once per process; later calls return the first outcome.
+ */
+export function startWebGpu(log?: Logger): Promise<WebGpuStart> {
+  if (!started) started = start(log);
+  return started;
+}
+
+async function start(log?: Logger): Promise<WebGpuStart> {
+  for (const pkg of [DAWN_PKG, BACKEND_PKG]) {
+    if (!resolvable(pkg))
+      return {
+        ok: false,
+        reason: `npm package ${pkg} is not installed (an optionalDependency of @synthmri/ml: npm ci without --omit=optional installs it)`,
+      };
+  }
+  const noLoader = vulkanLoaderMissing();
+  if (noLoader) return { ok: false, reason: noLoader };
+  let gpu: GpuLike;
+  try {
+    const dawn = (await import(DAWN_PKG)) as { create(flags: string[]): GpuLike; globals: Record<string, unknown> };
+    // WebGPU's constants and classes (GPUBufferUsage, ...) as the backend expects them on globalThis.
+    const g = globalThis as Record<string, unknown>;
+    for (const [k, v] of Object.entries(dawn.globals)) if (!(k in g)) g[k] = v;
+    gpu = dawn.create(dawnFlags());
+  } catch (e) {
+    return { ok: false, reason: `dawn.node (npm webgpu) failed to load: ${(e as Error).message.split("\n")[0]}` };
+  }
+  // tfjs-backend-webgpu looks for navigator.gpu (Node 20 has no navigator; libraries sniff its userAgent).
+  const g = globalThis as { navigator?: { gpu?: unknown; userAgent?: string } };
+  if (!g.navigator) g.navigator = { userAgent: `Node.js/${process.version.slice(1)}` };
+  g.navigator.gpu = gpu;
+
+  const adapter = await gpu.requestAdapter({ powerPreference: "high-performance" });
+  if (!adapter) return { ok: false, reason: `Dawn found no WebGPU adapter: ${icdHint()}` };
+  const adapterName = describe(adapter);
+  // The limits tfjs' own factory asks for: large storage buffers (im2col, big activations) need the adapter's maxima.
+  const l = adapter.limits;
+  const device = await adapter.requestDevice({
+    requiredFeatures: adapter.features.has("timestamp-query") ? ["timestamp-query"] : [],
+    requiredLimits: {
+      maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
+      maxComputeWorkgroupsPerDimension: l.maxComputeWorkgroupsPerDimension,
+      maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
+      maxBufferSize: l.maxBufferSize,
+      maxComputeWorkgroupSizeX: l.maxComputeWorkgroupSizeX,
+      maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
+    },
+  });
+  void device.lost?.then((i) => log?.error("webgpu device lost", { reason: i.reason, message: i.message }));
+
+  const mod = (await import(BACKEND_PKG)) as {
+    WebGPUBackend: new (device: unknown, info?: unknown) => { readSync(dataId: object): unknown };
+  };
+  patchReadSync(mod.WebGPUBackend.prototype);
+  // The package registers its own factory at import only when navigator.gpu already existed; ours uses the device
+  // above (one adapter request, our limits). Priority 0: never picked unless asked for by name.
+  if (tf.findBackendFactory("webgpu")) tf.removeBackend("webgpu");
+  tf.registerBackend("webgpu", () => new mod.WebGPUBackend(device, adapter.info) as unknown as tf.KernelBackend, 0);
+  registerWebGpuKernels();
+  try {
+    if (!(await tf.setBackend("webgpu")))
+      return { ok: false, reason: `tfjs webgpu backend did not initialise on ${adapterName}` };
+    await tf.ready();
+  } catch (e) {
+    return { ok: false, reason: `tfjs webgpu backend failed on ${adapterName}: ${(e as Error).message}` };
+  }
+  return { ok: true, adapter: adapterName };
+}
+
+const PATCHED = Symbol.for("synthmri.webgpu.readSync");
+
+/** Replaces the OffscreenCanvas error of a synchronous GPU read with one that says what to do. */
+function patchReadSync(proto: { readSync(dataId: object): unknown } & { [PATCHED]?: boolean }): void {
+  if (proto[PATCHED]) return;
+  proto[PATCHED] = true;
+  const original = proto.readSync;
+  proto.readSync = function readSync(this: unknown, dataId: object) {
+    try {
+      return original.call(this, dataId);
+    } catch (e) {
+      if (e instanceof ReferenceError && /OffscreenCanvas/.test(e.message)) {
+        throw new Error(
+          "dataSync()/arraySync() cannot read a GPU tensor on the webgpu backend in Node (no OffscreenCanvas): read it with await tensor.data(), or use another backend (TF_BACKEND)",
+        );
+      }
+      throw e;
+    }
+  };
+}

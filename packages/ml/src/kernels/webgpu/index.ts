@@ -1,0 +1,33 @@
+// The project's kernels for tfjs-backend-webgpu. Registered by the backend resolver after the webgpu package
+// loaded (its stock kernels register at import; ours replace them), never at module import: CI has no webgpu.
+import { tf } from "../../backend/tf.js";
+import { conv2dBackpropFilterWebGpu } from "./conv2d-backprop-filter.js";
+
+export { conv2dBackpropFilterWebGpu } from "./conv2d-backprop-filter.js";
+export { flatDispatch, im2colProgram, type WebGpuProgram } from "./im2col-program.js";
+
+const BACKEND = "webgpu";
+/** Kernels this module provides for the webgpu backend (for logs and tests). */
+export const webgpuProjectKernels = [tf.Conv2DBackpropFilter];
+let stockFilterGrad: tf.KernelConfig | undefined;
+
+/** Replaces the stock webgpu kernels named in webgpuProjectKernels. Idempotent. */
+export function registerWebGpuKernels(): void {
+  const current = tf.getKernel(tf.Conv2DBackpropFilter, BACKEND);
+  if (current?.kernelFunc === (conv2dBackpropFilterWebGpu as unknown)) return;
+  stockFilterGrad = current;
+  if (current) tf.unregisterKernel(tf.Conv2DBackpropFilter, BACKEND);
+  tf.registerKernel({
+    kernelName: tf.Conv2DBackpropFilter,
+    backendName: BACKEND,
+    // biome-ignore lint/suspicious/noExplicitAny: kernel functions are typed structurally by tfjs.
+    kernelFunc: conv2dBackpropFilterWebGpu as any,
+  });
+}
+
+/** Puts the stock webgpu kernel back (tests compare the two). */
+export function unregisterWebGpuKernels(): void {
+  if (tf.getKernel(tf.Conv2DBackpropFilter, BACKEND)?.kernelFunc !== (conv2dBackpropFilterWebGpu as unknown)) return;
+  tf.unregisterKernel(tf.Conv2DBackpropFilter, BACKEND);
+  if (stockFilterGrad) tf.registerKernel(stockFilterGrad);
+}
