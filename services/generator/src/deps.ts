@@ -1,5 +1,6 @@
 // What the generator service is built from (its own file so handlers can name it without importing server.ts).
 import type { ArtifactStore, JobRunner, Logger, ObjectStore } from "@synthmri/platform";
+import type { TrainProcesses } from "./adapters/member-child.js";
 import type { QualitySettings } from "./domain/checkpoints.js";
 import type { DatasetReader } from "./domain/ports.js";
 
@@ -19,4 +20,9 @@ export interface GeneratorDeps {
   quality?: QualitySettings;
   /** Trainings / dataset generations computing at once in this process (config.jobConcurrency); default 1. */
   workConcurrency?: number;
+  /**
+   * Train each GAN member in its own child process (config.trainProcesses > 0), at most `max` at once; the
+   * in-process limit workConcurrency then applies to dataset generation only. Unset: train inline.
+   */
+  trainProcesses?: TrainProcesses;
 }

@@ -37,6 +37,9 @@ async function main(): Promise<void> {
     logger,
     provenance,
     workConcurrency: config.jobConcurrency,
+    // Members train in child processes (one core each) reaching this same store.
+    trainProcesses:
+      config.trainProcesses > 0 ? { max: config.trainProcesses, env: { ...objects.childEnv } } : undefined,
   };
   const partnerConfig = await loadPartnerConfig(config.partnerTokensFile);
   const started = await startServer(deps, {

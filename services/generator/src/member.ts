@@ -7,13 +7,12 @@
 // optional ENSEMBLE_MEMBERS (writes the ensemble record so GetEnsemble/Sample find the ensemble),
 // GAN_SETTINGS_JSON (more TrainSettings fields, e.g. {"kimgPerPhase":600,"batchSize":16}), plus the usual
 // S3_* / TF_BACKEND / LOG_LEVEL.
-import { initBackend } from "@synthmri/ml";
-import { ArtifactStore, createLogger, InvalidInput, loadConfigOrExit, openObjectStore } from "@synthmri/platform";
-import { StoreDatasetReader } from "./adapters/dataset-store.js";
+import { InvalidInput, loadConfigOrExit } from "@synthmri/platform";
 import { memberGanId, memberSeedOf } from "./domain/ensembles.js";
 import type { TrainSettings } from "./domain/params.js";
 import { checkEnsembleId, EnsembleRegistry } from "./domain/registry.js";
 import { trainMember } from "./domain/training.js";
+import { openTrainingDeps } from "./training-deps.js";
 
 function intEnv(name: string, fallback?: number): number {
   const raw = process.env[name];
@@ -28,7 +27,6 @@ function intEnv(name: string, fallback?: number): number {
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
-  const logger = createLogger({ name: "generator-member", level: config.logLevel });
   const ensembleId = process.env.ENSEMBLE_ID ?? "";
   checkEnsembleId(ensembleId, "ENSEMBLE_ID");
   const datasetId = process.env.DATASET_ID ?? "";
@@ -44,11 +42,12 @@ async function main(): Promise<void> {
     resolution: intEnv("GAN_RESOLUTION", 256),
     totalKimg: Number(process.env.GAN_KIMG ?? 0) || extra.totalKimg,
   };
-  const backend = await initBackend({ preferred: config.tfBackend, logger });
-  const objects = await openObjectStore(config, logger);
-  const provenance = { service: "generator", backend: backend.name, ensembleId, member: index };
-  const artifacts = new ArtifactStore({ store: objects.store, logger, provenance });
-  const registry = new EnsembleRegistry(objects.store);
+  const opened = await openTrainingDeps(config, {
+    name: "generator-member",
+    provenance: { ensembleId, member: index },
+  });
+  const { logger, deps } = opened;
+  const registry = new EnsembleRegistry(deps.store);
   const members = intEnv("ENSEMBLE_MEMBERS", 0);
   if (members > 0 && !(await registry.tryGet(ensembleId))) {
     // Every pod writes the same record (no job ids: the cluster runs the members), so the race is harmless.
@@ -74,7 +73,7 @@ async function main(): Promise<void> {
   for (const sig of ["SIGTERM", "SIGINT"] as const) process.once(sig, () => ac.abort(new Error(`${sig} received`)));
   const started = Date.now();
   const r = await trainMember(
-    { artifacts, store: objects.store, datasets: new StoreDatasetReader(artifacts), logger, provenance },
+    deps,
     {
       ganId: memberGanId(ensembleId, index),
       ensembleId,
@@ -92,7 +91,7 @@ async function main(): Promise<void> {
     },
   );
   logger.info("member finished", { ...r, seconds: (Date.now() - started) / 1000 });
-  await objects.close();
+  await opened.close();
 }
 
 main().then(

@@ -21,7 +21,7 @@ import {
   type DatasetFields,
   DatasetShardWriter,
 } from "@synthmri/volume";
-import { type StartedServer, startServer } from "../src/server.js";
+import { type GeneratorDeps, type StartedServer, startServer } from "../src/server.js";
 
 /** n uint8 slices: a brain disc (4 MR channels) with a tumour blob labelled ED (102) / ET (204). */
 export function toySlices(n: number, size: number, seed = 1): Uint8Array {
@@ -114,7 +114,8 @@ export async function openStore(s3: EmbeddedS3): Promise<ObjectStore> {
   return store;
 }
 
-export async function startHarness(): Promise<Harness> {
+/** `extra` overrides the server's deps (e.g. trainProcesses, which needs the store's endpoint). */
+export async function startHarness(extra?: (s3: EmbeddedS3) => Partial<GeneratorDeps>): Promise<Harness> {
   await initBackend({ preferred: "cpu" });
   const dir = await mkdtemp(join(tmpdir(), "generator-test-"));
   const s3 = await startEmbeddedS3({ dataDir: dir });
@@ -127,6 +128,7 @@ export async function startHarness(): Promise<Harness> {
     jobs,
     workConcurrency: 2,
     quality: { swdImages: 16, nhoodsPerImage: 8, dirsPerRepeat: 16, dirRepeats: 1, gridSamples: 4 },
+    ...extra?.(s3),
   });
   const generator = createClient(GeneratorService, server.address);
   const jobClient = createClient(JobService, server.address);

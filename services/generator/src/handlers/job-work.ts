@@ -3,6 +3,7 @@
 // a resumed dataset job writes the dataset id the caller was promised).
 import type { AnyJobWork, JobContext } from "@synthmri/platform";
 import { StoreDatasetReader } from "../adapters/dataset-store.js";
+import { trainMemberInChild } from "../adapters/member-child.js";
 import { type EnsembleParams, JOB_KINDS, runEnsembleParent } from "../domain/ensembles.js";
 import { EnsembleRegistry } from "../domain/registry.js";
 import { KeyedSemaphores, Semaphore } from "../domain/slots.js";
@@ -17,22 +18,39 @@ export function generatorContext(deps: GeneratorDeps) {
   const registry = new EnsembleRegistry(deps.store);
   const datasets = deps.datasets ?? new StoreDatasetReader(deps.artifacts);
   const work = new Semaphore(Math.max(1, deps.workConcurrency ?? 1));
+  const isolated = deps.trainProcesses && deps.trainProcesses.max > 0 ? deps.trainProcesses : undefined;
+  const processes = isolated ? new Semaphore(isolated.max) : undefined;
   const perEnsemble = new KeyedSemaphores();
   const provenance = { service: "generator", ...deps.provenance };
   const common = { ...deps, registry, datasets, provenance };
 
   const trainGan = async (ctx: JobContext<TrainMemberParams>): Promise<JobResult> => {
     const p = ctx.params;
-    const r = await trainMember(
-      {
-        ...common,
-        logger: ctx.logger,
-        provenance: { ...provenance, jobId: ctx.id },
-        slots: [perEnsemble.get(p.ensembleId, p.concurrency), work],
-      },
-      p,
-      { signal: ctx.signal, progress: ctx.progress },
-    );
+    const control = { signal: ctx.signal, progress: ctx.progress };
+    const jobProvenance = { ...provenance, jobId: ctx.id };
+    const r =
+      isolated && processes
+        ? await trainMemberInChild(
+            p,
+            {
+              slots: [perEnsemble.get(p.ensembleId, p.concurrency), processes],
+              processes: isolated,
+              quality: deps.quality,
+              provenance: jobProvenance,
+              logger: ctx.logger,
+            },
+            control,
+          )
+        : await trainMember(
+            {
+              ...common,
+              logger: ctx.logger,
+              provenance: jobProvenance,
+              slots: [perEnsemble.get(p.ensembleId, p.concurrency), work],
+            },
+            p,
+            control,
+          );
     return {
       outputs: { gan_id: r.ganId, checkpoint_id: r.checkpointId, kimg: String(r.kimg) },
       artifacts: [r.checkpoint],

@@ -1,0 +1,33 @@
+// A GAN training child of the generator service (TRAIN_PROCESSES > 0): started by runChild from
+// adapters/member-child.ts, one process per member job so that members train on separate cores. It builds its
+// own store, artifact store and dataset reader from config (env: S3_*, TF_BACKEND, LOG_LEVEL, passed by the
+// service) and runs the same trainMember as the service would inline: same checkpoints, same resume.
+import { FailedPrecondition, type JobProgress, loadConfig, serveChild } from "@synthmri/platform";
+import type { MemberProcessParams } from "./adapters/member-child.js";
+import { type TrainMemberResult, trainMember } from "./domain/training.js";
+import { openTrainingDeps } from "./training-deps.js";
+
+serveChild<MemberProcessParams, TrainMemberResult, JobProgress>(async (p, ctx) => {
+  const config = loadConfig();
+  if (!config.s3.endpoint) {
+    // Without it this process would start a second embedded store instead of using the service's.
+    throw new FailedPrecondition(
+      "a GAN training child needs S3_ENDPOINT (the generator passes the endpoint of its object store)",
+    );
+  }
+  const opened = await openTrainingDeps(config, { name: "generator-member" });
+  try {
+    return await trainMember(
+      {
+        ...opened.deps,
+        logger: opened.logger.child({ jobId: p.provenance.jobId }),
+        provenance: p.provenance,
+        quality: p.quality,
+      },
+      p.member,
+      { signal: ctx.signal, progress: ctx.progress },
+    );
+  } finally {
+    await opened.close();
+  }
+});
