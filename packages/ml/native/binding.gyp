@@ -2,11 +2,11 @@
   "targets": [
     {
       "target_name": "synthmri_kernels",
-      "sources": ["src/addon.cc", "src/gemm.cc", "src/conv.cc", "src/pool.cc", "src/norm.cc"],
+      "sources": ["src/addon.cc", "src/gemm.cc", "src/conv.cc", "src/pool.cc", "src/norm.cc", "src/ops.cc"],
       "cflags!": ["-O2", "-fno-exceptions"],
       "cflags_cc!": ["-O2", "-fno-exceptions"],
       "cflags": ["-O3"],
-      "cflags_cc": ["-O3", "-std=c++17", "-fexceptions", "<!@(node -p \"process.env.SYNTHMRI_NATIVE_PORTABLE ? '' : '-march=native'\")"],
+      "cflags_cc": ["-O3", "-std=c++17", "-ffp-contract=off", "-fexceptions", "<!@(node -p \"process.env.SYNTHMRI_NATIVE_PORTABLE ? '' : '-march=native'\")"],
       "ldflags": ["-pthread"],
       "defines": ["NAPI_VERSION=8"]
     }

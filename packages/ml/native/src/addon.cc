@@ -3,9 +3,11 @@
 #include <node_api.h>
 
 #include <string>
+#include <vector>
 
 #include "conv.h"
 #include "norm.h"
+#include "ops.h"
 #include "pool.h"
 
 namespace {
@@ -181,6 +183,118 @@ napi_value InstanceNormGrad(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+bool get_int_array(napi_env env, napi_value v, std::vector<long>* out, const char* what) {
+  const int32_t* p;
+  size_t len;
+  if (!get_typed(env, v, napi_int32_array, (void**)&p, &len, what)) return false;
+  out->assign(p, p + len);
+  return true;
+}
+
+bool check_scalars(napi_env env, const Floats& f, size_t want, const char* what) {
+  if (f.length != want) return fail(env, std::string(what) + " must hold " + std::to_string(want) + " floats");
+  return true;
+}
+
+// transpose(x, out, Int32Array shape, Int32Array perm)
+napi_value Transpose(napi_env env, napi_callback_info info) {
+  napi_value args[4];
+  if (!read_args(env, info, 4, args)) return nullptr;
+  Floats x, out;
+  std::vector<long> shape, perm;
+  if (!get_floats(env, args[0], &x, "x") || !get_floats(env, args[1], &out, "out") ||
+      !get_int_array(env, args[2], &shape, "transpose shape") || !get_int_array(env, args[3], &perm, "transpose perm"))
+    return nullptr;
+  if (shape.size() != perm.size() || shape.empty() || shape.size() > 16) {
+    fail(env, "transpose shape and perm must have the same rank (1..16)");
+    return nullptr;
+  }
+  long total = 1;
+  std::vector<bool> seen(shape.size(), false);
+  for (size_t d = 0; d < shape.size(); ++d) {
+    if (shape[d] < 0 || perm[d] < 0 || perm[d] >= (long)shape.size() || seen[perm[d]]) {
+      fail(env, "transpose perm must be a permutation of 0..rank-1 and shape non-negative");
+      return nullptr;
+    }
+    seen[perm[d]] = true;
+    total *= shape[d];
+  }
+  if (!check_len(env, x, total, "x") || !check_len(env, out, total, "out")) return nullptr;
+  std::vector<int> p(perm.begin(), perm.end());
+  transpose((int)shape.size(), shape.data(), p.data(), x.data, out.data);
+  return nullptr;
+}
+
+// binary(op, a, b, out, Int32Array dims, Int32Array aStrides, Int32Array bStrides); op 0 add, 1 sub, 2 mul, 3 div.
+napi_value Binary(napi_env env, napi_callback_info info) {
+  napi_value args[7];
+  if (!read_args(env, info, 7, args)) return nullptr;
+  int32_t op = -1;
+  if (napi_get_value_int32(env, args[0], &op) != napi_ok || op < 0 || op > 3) {
+    fail(env, "binary op must be 0 (add), 1 (sub), 2 (mul) or 3 (div)");
+    return nullptr;
+  }
+  Floats a, b, out;
+  std::vector<long> dims, as, bs;
+  if (!get_floats(env, args[1], &a, "a") || !get_floats(env, args[2], &b, "b") || !get_floats(env, args[3], &out, "out") ||
+      !get_int_array(env, args[4], &dims, "dims") || !get_int_array(env, args[5], &as, "a strides") ||
+      !get_int_array(env, args[6], &bs, "b strides"))
+    return nullptr;
+  if (dims.empty() || dims.size() != as.size() || dims.size() != bs.size()) {
+    fail(env, "binary dims and strides must have the same, non-zero length");
+    return nullptr;
+  }
+  long total = 1, aMax = 0, bMax = 0;
+  for (size_t d = 0; d < dims.size(); ++d) {
+    if (dims[d] < 1 || as[d] < 0 || bs[d] < 0) {
+      fail(env, "binary dims must be positive and strides non-negative");
+      return nullptr;
+    }
+    total *= dims[d];
+    aMax += (dims[d] - 1) * as[d];
+    bMax += (dims[d] - 1) * bs[d];
+  }
+  if (!check_len(env, out, total, "out")) return nullptr;
+  if (aMax >= (long)a.length || bMax >= (long)b.length) {
+    napi_throw_range_error(env, nullptr, "binary strides reach past the end of an input");
+    return nullptr;
+  }
+  binary_strided(op, (int)dims.size(), dims.data(), as.data(), bs.data(), a.data, b.data, out.data);
+  return nullptr;
+}
+
+// sgdNesterov(p, g, v, Float32Array [lr, momentum, weightDecay]): p and v updated in place.
+napi_value SgdNesterov(napi_env env, napi_callback_info info) {
+  napi_value args[4];
+  if (!read_args(env, info, 4, args)) return nullptr;
+  Floats p, g, v, s;
+  if (!get_floats(env, args[0], &p, "param") || !get_floats(env, args[1], &g, "grad") ||
+      !get_floats(env, args[2], &v, "velocity") || !get_floats(env, args[3], &s, "sgd scalars") ||
+      !check_scalars(env, s, 3, "sgd scalars [lr, momentum, weightDecay]"))
+    return nullptr;
+  if (!check_len(env, g, (long)p.length, "grad") || !check_len(env, v, (long)p.length, "velocity")) return nullptr;
+  sgd_nesterov_update((long)p.length, p.data, g.data, v.data, s.data[0], s.data[1], s.data[2]);
+  return nullptr;
+}
+
+// adam(p, g, m, v, Float32Array [lr, b1, 1-b1, b2, 1-b2, c1, c2, eps]): p, m and v updated in place.
+napi_value Adam(napi_env env, napi_callback_info info) {
+  napi_value args[5];
+  if (!read_args(env, info, 5, args)) return nullptr;
+  Floats p, g, m, v, s;
+  if (!get_floats(env, args[0], &p, "param") || !get_floats(env, args[1], &g, "grad") ||
+      !get_floats(env, args[2], &m, "first moment") || !get_floats(env, args[3], &v, "second moment") ||
+      !get_floats(env, args[4], &s, "adam scalars") ||
+      !check_scalars(env, s, 8, "adam scalars [lr, b1, 1-b1, b2, 1-b2, c1, c2, eps]"))
+    return nullptr;
+  if (!check_len(env, g, (long)p.length, "grad") || !check_len(env, m, (long)p.length, "first moment") ||
+      !check_len(env, v, (long)p.length, "second moment"))
+    return nullptr;
+  const float* k = s.data;
+  adam_update((long)p.length, p.data, g.data, m.data, v.data, k[0], k[1], k[2], k[3], k[4], k[5], k[6], k[7]);
+  return nullptr;
+}
+
 napi_value SetThreads(napi_env env, napi_callback_info info) {
   napi_value arg;
   size_t argc = 1;
@@ -218,6 +332,10 @@ napi_value Init(napi_env env, napi_value exports) {
       {"matmul", nullptr, MatMul, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"instanceNorm", nullptr, InstanceNorm, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"instanceNormGrad", nullptr, InstanceNormGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"transpose", nullptr, Transpose, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"binary", nullptr, Binary, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"sgdNesterov", nullptr, SgdNesterov, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"adam", nullptr, Adam, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"getThreads", nullptr, GetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"simd", nullptr, SimdInfo, nullptr, nullptr, nullptr, napi_default, nullptr},

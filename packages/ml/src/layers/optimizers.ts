@@ -2,6 +2,7 @@
 // Gradients and slots are keyed by ParamStore parameter names; `apply` disposes the gradients it is given.
 import { InvalidInput } from "@synthmri/platform";
 import { tf } from "../backend/tf.js";
+import { loadNativeAddon, type NativeAddon, nativeKernelsActive } from "../native/index.js";
 import type { ParamStore } from "./param-store.js";
 import { type BlobIndex, decodeBlob, encodeBlob } from "./tensor-blob.js";
 
@@ -24,6 +25,47 @@ export interface Optimizer {
   getState(): OptimizerState;
   setState(state: OptimizerState): void;
   dispose(): void;
+}
+
+type CpuData = { data: { get(dataId: object): { values?: unknown; refCount?: number } | undefined } };
+
+/**
+ * The addon when parameter updates can run natively: cpu backend with the native kernels registered. The JS graph
+ * of an update is ~10 small ops per parameter, each allocating a new array; the native update is one pass in place.
+ */
+function nativeUpdater(): NativeAddon | null {
+  if (tf.getBackend() !== "cpu" || !nativeKernelsActive()) return null;
+  return loadNativeAddon();
+}
+
+/**
+ * The float32 array behind `t` on the cpu backend; with `owned`, only when no other tensor shares it (a reshape or
+ * clone would see an in-place update), so that writing into it is the same as `assign`.
+ */
+function cpuValues(t: tf.Tensor, owned: boolean): Float32Array | null {
+  if (t.dtype !== "float32") return null;
+  const entry = (tf.backend() as unknown as CpuData).data.get(t.dataId);
+  if (entry == null || !(entry.values instanceof Float32Array)) return null;
+  if (owned && entry.refCount !== 1) return null;
+  return entry.values.length === t.size ? entry.values : null;
+}
+
+/** Arrays of the parameter and its slots (owned) and of the gradient, or null if any is not updatable in place. */
+function inPlaceArrays(
+  p: tf.Variable,
+  g: tf.Tensor,
+  slots: tf.Variable[],
+): { p: Float32Array; g: Float32Array; slots: Float32Array[] } | null {
+  const pv = cpuValues(p, true);
+  const gv = cpuValues(g, false);
+  if (pv == null || gv == null || gv.length !== pv.length) return null;
+  const sv: Float32Array[] = [];
+  for (const s of slots) {
+    const v = cpuValues(s, true);
+    if (v == null || v.length !== pv.length || v === pv || v === gv) return null;
+    sv.push(v);
+  }
+  return { p: pv, g: gv, slots: sv };
 }
 
 abstract class SlotOptimizer implements Optimizer {
@@ -49,13 +91,17 @@ abstract class SlotOptimizer implements Optimizer {
   }
 
   protected abstract update(p: tf.Variable, g: tf.Tensor, slots: tf.Variable[]): void;
+  /** The same update in one native call, in place; false when the arrays cannot be updated in place. */
+  protected abstract updateNative(addon: NativeAddon, p: tf.Variable, g: tf.Tensor, slots: tf.Variable[]): boolean;
 
   apply(store: ParamStore, grads: Record<string, tf.Tensor>): void {
     this.step++;
+    const addon = nativeUpdater();
     try {
       for (const [name, g] of Object.entries(grads)) {
         const p = store.get(name);
         const s = this.slotsFor(name, p);
+        if (addon && this.updateNative(addon, p, g, s)) continue;
         tf.tidy(() => this.update(p, g, s));
       }
     } finally {
@@ -123,6 +169,13 @@ class SgdNesterov extends SlotOptimizer {
     v.assign(vNew);
     p.assign(tf.sub(p, tf.mul(tf.add(g, tf.mul(vNew, this.momentum)), this.lr)));
   }
+  protected updateNative(addon: NativeAddon, p: tf.Variable, g: tf.Tensor, slots: tf.Variable[]): boolean {
+    const a = inPlaceArrays(p, g, slots);
+    if (a == null) return false;
+    // Scalars rounded to float32, as the scalar tensors of the op graph are.
+    addon.sgdNesterov(a.p, a.g, a.slots[0], Float32Array.of(this.lr, this.momentum, this.weightDecay));
+    return true;
+  }
 }
 
 /** Adam with bias-corrected moments: p <- p - lr * m^ / (sqrt(v^) + eps). */
@@ -147,6 +200,22 @@ class Adam extends SlotOptimizer {
     const mHat = tf.div(mNew, c1);
     const vHat = tf.div(vNew, c2);
     p.assign(tf.sub(p, tf.mul(tf.div(mHat, tf.add(tf.sqrt(vHat), this.eps)), this.lr)));
+  }
+  protected updateNative(addon: NativeAddon, p: tf.Variable, g: tf.Tensor, slots: tf.Variable[]): boolean {
+    const a = inPlaceArrays(p, g, slots);
+    if (a == null) return false;
+    const scalars = Float32Array.of(
+      this.lr,
+      this.beta1,
+      1 - this.beta1,
+      this.beta2,
+      1 - this.beta2,
+      1 - this.beta1 ** this.step,
+      1 - this.beta2 ** this.step,
+      this.eps,
+    );
+    addon.adam(a.p, a.g, a.slots[0], a.slots[1], scalars);
+    return true;
   }
 }
 

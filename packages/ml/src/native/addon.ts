@@ -33,6 +33,22 @@ export interface NativeAddon {
     shape: Int32Array,
     scalars: Float32Array,
   ): void;
+  /** out = x transposed by perm (x's shape given). */
+  transpose(x: Float32Array, out: Float32Array, shape: Int32Array, perm: Int32Array): void;
+  /** out = a op b over merged output dims with per-operand element strides (0 = broadcast); op 0 add 1 sub 2 mul 3 div. */
+  binary(
+    op: number,
+    a: Float32Array,
+    b: Float32Array,
+    out: Float32Array,
+    dims: Int32Array,
+    aStrides: Int32Array,
+    bStrides: Int32Array,
+  ): void;
+  /** In place: g' = g + wd*p; v = m*v + g'; p -= lr*(g' + m*v). scalars [lr, momentum, weightDecay]. */
+  sgdNesterov(p: Float32Array, g: Float32Array, v: Float32Array, scalars: Float32Array): void;
+  /** In place Adam step; scalars [lr, b1, 1-b1, b2, 1-b2, 1-b1^t, 1-b2^t, eps]. */
+  adam(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, scalars: Float32Array): void;
   setThreads(n: number): void;
   getThreads(): number;
   /** "avx2+fma" or "portable": which micro-kernel the build selected. */

@@ -261,11 +261,27 @@ export function makeKernels(addon: NativeAddon): Record<string, NativeKernel> {
     return outs;
   }) as unknown as NativeKernel;
 
+  // The stock Transpose maps every element through a generic index map (the U-Net's transposed-conv pixel shuffle
+  // and its gradient took ~15 % of a training step); the addon copies contiguous runs of merged axes.
+  const transpose: NativeKernel = ({ x }, backend, attrs) => {
+    const xv = floats(backend, x);
+    const perm = attrs.perm as number[] | undefined;
+    if (xv == null || perm == null || perm.length !== x.shape.length || x.shape.length === 0) return null;
+    const out = new Float32Array(xv.length);
+    addon.transpose(xv, out, Int32Array.from(x.shape), Int32Array.from(perm));
+    return backend.makeTensorInfo(
+      perm.map((p) => x.shape[p]),
+      "float32",
+      out,
+    );
+  };
+
   return {
+    Transpose: transpose,
     Slice: slice,
     SplitV: splitV,
     // Add, Sub, Multiply, RealDiv, Sum, Mean, Relu, Step, Neg, Square, Sqrt (elementwise.ts).
-    ...makeElementwiseKernels(),
+    ...makeElementwiseKernels(addon),
     Concat: concat,
     Conv2D: conv2d,
     FusedConv2D: fusedConv2d,

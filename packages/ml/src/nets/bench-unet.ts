@@ -2,10 +2,11 @@
 // Stride-2 convs use TF 'same' padding (0 before, 1 after), which the spec allows: the wasm conv is
 // several times faster with it than with explicit symmetric padding.
 import { tf } from "../backend/tf.js";
-import { conv2d, convTranspose2x2, instanceNorm, leakyRelu } from "../layers/ops.js";
+import { conv2d, convTranspose2x2 } from "../layers/ops.js";
 import { type Optimizer, sgdNesterov } from "../layers/optimizers.js";
 import { ParamStore } from "../layers/param-store.js";
 import { Rng } from "../random/index.js";
+import { instanceNormLeakyReluFast } from "../unet/norm-act.js";
 
 const ENC = [
   [4, 16, 1],
@@ -51,7 +52,13 @@ export function buildBenchUnet(seed = 0): ParamStore {
 
 function block(s: ParamStore, name: string, x: tf.Tensor4D, stride: number): tf.Tensor4D {
   const y = conv2d(x, s.get(`${name}.w`) as tf.Tensor4D, s.get(`${name}.b`) as tf.Tensor1D, stride, "same");
-  return leakyRelu(instanceNorm(y, s.get(`${name}.gamma`) as tf.Tensor1D, s.get(`${name}.beta`) as tf.Tensor1D), 0.01);
+  // Same maths as layers' instanceNorm + leakyRelu; the product U-Net's fused native kernel when it is active.
+  return instanceNormLeakyReluFast(
+    y,
+    s.get(`${name}.gamma`) as tf.Tensor1D,
+    s.get(`${name}.beta`) as tf.Tensor1D,
+    0.01,
+  );
 }
 
 /** Forward pass; returns [out_0..out_3] in training mode, [out_0] otherwise. Call inside tf.tidy. */

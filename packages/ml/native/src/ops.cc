@@ -1,0 +1,166 @@
+// Built with -ffp-contract=off (binding.gyp): the optimizer updates must round every product and sum to float32
+// exactly as the tfjs op-by-op graph does, so a fused multiply-add would change results.
+#include "ops.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "pool.h"
+
+namespace synthmri {
+namespace {
+constexpr long CHUNK = 1L << 15;  // elements per task for elementwise work: big enough to amortise a pool wake-up
+
+long tasks_for(long n) { return n < 2 * CHUNK ? 1 : (n + CHUNK - 1) / CHUNK; }
+
+template <int OP>
+inline float apply(float x, float y) {
+  if (OP == 0) return x + y;
+  if (OP == 1) return x - y;
+  if (OP == 2) return x * y;
+  return x / y;
+}
+
+template <int OP>
+void binary_run(long n, const float* a, long sa, const float* b, long sb, float* out) {
+  if (sa == 1 && sb == 1)
+    for (long i = 0; i < n; ++i) out[i] = apply<OP>(a[i], b[i]);
+  else if (sb == 0) {
+    const float y = b[0];
+    if (sa == 1)
+      for (long i = 0; i < n; ++i) out[i] = apply<OP>(a[i], y);
+    else
+      for (long i = 0; i < n; ++i) out[i] = apply<OP>(a[i * sa], y);
+  } else if (sa == 0) {
+    const float x = a[0];
+    if (sb == 1)
+      for (long i = 0; i < n; ++i) out[i] = apply<OP>(x, b[i]);
+    else
+      for (long i = 0; i < n; ++i) out[i] = apply<OP>(x, b[i * sb]);
+  } else
+    for (long i = 0; i < n; ++i) out[i] = apply<OP>(a[i * sa], b[i * sb]);
+}
+
+template <int OP>
+void binary_impl(int rank, const long* dims, const long* as, const long* bs, const float* a, const float* b,
+                 float* out) {
+  const long inner = dims[rank - 1], sa = as[rank - 1], sb = bs[rank - 1];
+  long outer = 1;
+  for (int d = 0; d < rank - 1; ++d) outer *= dims[d];
+  // Tasks split the outer rows, or (one outer row) the inner run itself.
+  if (outer == 1) {
+    const long tasks = tasks_for(inner);
+    parallel_for(tasks, [&](long t, int) {
+      long i0 = inner * t / tasks, i1 = inner * (t + 1) / tasks;
+      binary_run<OP>(i1 - i0, a + i0 * sa, sa, b + i0 * sb, sb, out + i0);
+    });
+    return;
+  }
+  const long tasks = std::min(outer, tasks_for(outer * inner));
+  parallel_for(tasks, [&](long t, int) {
+    long r0 = outer * t / tasks, r1 = outer * (t + 1) / tasks;
+    for (long r = r0; r < r1; ++r) {
+      long ia = 0, ib = 0, rem = r;
+      for (int d = rank - 2; d >= 0; --d) {
+        long i = rem % dims[d];
+        rem /= dims[d];
+        ia += i * as[d];
+        ib += i * bs[d];
+      }
+      binary_run<OP>(inner, a + ia, sa, b + ib, sb, out + r * inner);
+    }
+  });
+}
+}  // namespace
+
+void binary_strided(int op, int rank, const long* dims, const long* as, const long* bs, const float* a, const float* b,
+                    float* out) {
+  switch (op) {
+    case 0: binary_impl<0>(rank, dims, as, bs, a, b, out); break;
+    case 1: binary_impl<1>(rank, dims, as, bs, a, b, out); break;
+    case 2: binary_impl<2>(rank, dims, as, bs, a, b, out); break;
+    default: binary_impl<3>(rank, dims, as, bs, a, b, out); break;
+  }
+}
+
+void transpose(int rank, const long* shape, const int* perm, const float* x, float* out) {
+  // Merge output axes that are adjacent and in order in the input too ([.., i, i+1, ..] in perm), drop size-1 axes.
+  std::vector<long> inStride(rank);
+  long s = 1;
+  for (int d = rank - 1; d >= 0; --d) {
+    inStride[d] = s;
+    s *= shape[d];
+  }
+  const long total = s;
+  if (total == 0) return;
+  std::vector<long> dims, strides;  // output dims and the input stride of each
+  int prev = -2;
+  for (int d = 0; d < rank; ++d) {
+    int src = perm[d];
+    if (shape[src] == 1) continue;
+    if (!dims.empty() && src == prev + 1 && strides.back() == inStride[src] * shape[src]) {
+      dims.back() *= shape[src];
+      strides.back() = inStride[src];
+    } else {
+      dims.push_back(shape[src]);
+      strides.push_back(inStride[src]);
+    }
+    prev = src;
+  }
+  if (dims.empty()) {
+    out[0] = x[0];
+    return;
+  }
+  const int r = (int)dims.size();
+  const long inner = dims[r - 1], innerStride = strides[r - 1];
+  const long rows = total / inner;
+  const long tasks = std::min(rows, tasks_for(total));
+  parallel_for(tasks, [&](long t, int) {
+    long r0 = rows * t / tasks, r1 = rows * (t + 1) / tasks;
+    for (long row = r0; row < r1; ++row) {
+      long src = 0, rem = row;
+      for (int d = r - 2; d >= 0; --d) {
+        src += (rem % dims[d]) * strides[d];
+        rem /= dims[d];
+      }
+      float* dst = out + row * inner;
+      if (innerStride == 1)
+        std::memcpy(dst, x + src, inner * sizeof(float));
+      else
+        for (long i = 0; i < inner; ++i) dst[i] = x[src + i * innerStride];
+    }
+  });
+}
+
+void sgd_nesterov_update(long n, float* p, const float* g, float* v, float lr, float momentum, float wd) {
+  const long tasks = tasks_for(n);
+  parallel_for(tasks, [&](long t, int) {
+    long i0 = n * t / tasks, i1 = n * (t + 1) / tasks;
+    for (long i = i0; i < i1; ++i) {
+      float gi = wd != 0.f ? g[i] + p[i] * wd : g[i];
+      float vi = v[i] * momentum + gi;
+      v[i] = vi;
+      p[i] = p[i] - (gi + vi * momentum) * lr;
+    }
+  });
+}
+
+void adam_update(long n, float* p, const float* g, float* m, float* v, float lr, float b1, float oneMinusB1, float b2,
+                 float oneMinusB2, float c1, float c2, float eps) {
+  const long tasks = tasks_for(n);
+  parallel_for(tasks, [&](long t, int) {
+    long i0 = n * t / tasks, i1 = n * (t + 1) / tasks;
+    for (long i = i0; i < i1; ++i) {
+      float gi = g[i];
+      float mi = m[i] * b1 + gi * oneMinusB1;
+      float vi = v[i] * b2 + (gi * gi) * oneMinusB2;
+      m[i] = mi;
+      v[i] = vi;
+      float mHat = mi / c1, vHat = vi / c2;
+      p[i] = p[i] - (mHat / (std::sqrt(vHat) + eps)) * lr;
+    }
+  });
+}
+}  // namespace synthmri

@@ -1,0 +1,20 @@
+#pragma once
+// Memory-bound helpers: N-d transpose, broadcasting binary ops, and in-place optimizer updates.
+namespace synthmri {
+// out = x transposed by perm; shape/perm have `rank` entries (shape is x's shape).
+void transpose(int rank, const long* shape, const int* perm, const float* x, float* out);
+
+// out[i] = a[ia] op b[ib] over `rank` merged output dims with per-operand strides (0 = broadcast).
+// op: 0 add, 1 sub, 2 mul, 3 div.
+void binary_strided(int op, int rank, const long* dims, const long* aStrides, const long* bStrides, const float* a,
+                    const float* b, float* out);
+
+// SGD with Nesterov momentum and L2 decay, in place (float32 arithmetic in the order of the tfjs op graph):
+// g' = g + wd*p; v = m*v + g'; p = p - lr*(g' + m*v).
+void sgd_nesterov_update(long n, float* p, const float* g, float* v, float lr, float momentum, float wd);
+
+// Adam, in place, in the order of the tfjs op graph: m = b1*m + (1-b1)*g; v = b2*v + (1-b2)*g*g;
+// p = p - lr * ((m/c1) / (sqrt(v/c2) + eps)), c1/c2 the bias corrections.
+void adam_update(long n, float* p, const float* g, float* m, float* v, float lr, float b1, float oneMinusB1, float b2,
+                 float oneMinusB2, float c1, float c2, float eps);
+}  // namespace synthmri

@@ -1,0 +1,202 @@
+// Native Transpose, large broadcasting binary ops and the in-place optimizer updates, against the stock cpu kernels
+// and the JS op-graph optimizers. All must agree bit for bit (same float32 operations in the same order).
+// Skips when the addon is not built.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { tf } from "../src/backend/tf.js";
+import { adam, type Optimizer, sgdNesterov } from "../src/layers/optimizers.js";
+import { ParamStore } from "../src/layers/param-store.js";
+import {
+  loadNativeAddon,
+  nativeKernelsActive,
+  registerNativeKernels,
+  setNativeThreads,
+  unregisterNativeKernels,
+} from "../src/native/index.js";
+
+const addon = loadNativeAddon();
+
+function seeded(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32 - 0.5;
+  };
+}
+function rand(shape: number[], next: () => number): tf.Tensor {
+  const n = shape.reduce((a, b) => a * b, 1);
+  return tf.tensor(Float32Array.from({ length: n }, next), shape);
+}
+
+/** f's outputs on the stock kernels and on the native ones (values copied out, tensors freed). */
+function both(f: () => tf.Tensor[]): [Float32Array[], Float32Array[]] {
+  const run = () =>
+    tf.tidy(f).map((t) => {
+      const v = (t.dataSync() as Float32Array).slice();
+      t.dispose();
+      return v;
+    });
+  unregisterNativeKernels();
+  const ref = run();
+  expect(registerNativeKernels()).toBe(true);
+  return [ref, run()];
+}
+
+function expectSame(ref: Float32Array[], got: Float32Array[]): void {
+  expect(got.length).toBe(ref.length);
+  ref.forEach((r, i) => {
+    expect(got[i].length).toBe(r.length);
+    let diffs = 0;
+    for (let j = 0; j < r.length; j++) if (!Object.is(got[i][j], r[j])) diffs++;
+    expect(diffs, `output ${i}: ${diffs} of ${r.length} values differ`).toBe(0);
+  });
+}
+
+describe.skipIf(addon == null)("native transpose, binary ops and optimizer updates", () => {
+  let before = 0;
+  beforeAll(async () => {
+    await tf.setBackend("cpu");
+    before = tf.memory().numTensors;
+  });
+  afterAll(() => {
+    expect(tf.memory().numTensors).toBe(before);
+    unregisterNativeKernels();
+  });
+
+  for (const threads of [1, 2]) {
+    it(`transpose agrees exactly for pixel-shuffle, weight, 2-D and size-1-axis perms (${threads}t)`, () => {
+      setNativeThreads(threads);
+      const next = seeded(3);
+      const cases: [number[], number[]][] = [
+        [
+          [2, 5, 6, 2, 2, 7],
+          [0, 1, 3, 2, 4, 5],
+        ], // convTranspose2x2 pixel shuffle
+        [
+          [2, 2, 6, 9],
+          [3, 0, 1, 2],
+        ], // its weight layout
+        [
+          [300, 257],
+          [1, 0],
+        ],
+        [
+          [1, 40, 1, 33],
+          [3, 2, 1, 0],
+        ],
+        [
+          [4, 64, 64, 3],
+          [3, 1, 2, 0],
+        ],
+        [
+          [5, 6, 7],
+          [0, 1, 2],
+        ],
+        [[7], [0]],
+      ];
+      const xs = cases.map(([shape]) => rand(shape, next));
+      const [ref, got] = both(() => cases.map(([, perm], i) => tf.transpose(xs[i], perm)));
+      expectSame(ref, got);
+      // Shapes too, through the engine.
+      cases.forEach(([shape, perm], i) => {
+        const t = tf.transpose(xs[i], perm);
+        expect(t.shape).toEqual(perm.map((p) => shape[p]));
+        t.dispose();
+      });
+      tf.dispose(xs);
+    });
+
+    it(`large add/sub/mul/div with broadcasting agree exactly (${threads}t)`, () => {
+      setNativeThreads(threads);
+      const next = seeded(11);
+      const a = rand([4, 64, 64, 16], next);
+      const bias = rand([16], next);
+      const perSample = rand([4, 1, 1, 16], next);
+      const col = rand([4, 64, 1, 1], next);
+      const b = rand([4, 64, 64, 16], next);
+      const big = rand([70000], next);
+      const [ref, got] = both(() => [
+        tf.add(a, b),
+        tf.sub(a, bias),
+        tf.mul(perSample, a),
+        tf.div(a, tf.add(tf.abs(col), 0.5)),
+        tf.sub(col, a),
+        tf.mul(big, tf.scalar(3)),
+        tf.div(tf.scalar(2), tf.add(tf.abs(big), 1)),
+        tf.add(tf.reshape(bias, [1, 16]), tf.reshape(tf.slice(big, [0], [4096]), [256, 16])),
+      ]);
+      expectSame(ref, got);
+      tf.dispose([a, bias, perSample, col, b, big]);
+    });
+  }
+
+  it("the native kernels reject malformed calls with a message", () => {
+    const f = new Float32Array(6);
+    expect(() => addon?.transpose(f, f, Int32Array.of(2, 3), Int32Array.of(0, 0))).toThrow(/permutation/);
+    expect(() => addon?.transpose(f, new Float32Array(5), Int32Array.of(2, 3), Int32Array.of(1, 0))).toThrow(
+      /out has 5 elements, expected 6/,
+    );
+    expect(() => addon?.binary(2, f, f, f, Int32Array.of(2, 3), Int32Array.of(3, 1), Int32Array.of(4, 1))).toThrow(
+      /past the end/,
+    );
+    expect(() => addon?.binary(7, f, f, f, Int32Array.of(6), Int32Array.of(1), Int32Array.of(1))).toThrow(/op must/);
+    expect(() => addon?.sgdNesterov(f, f, new Float32Array(2), Float32Array.of(1, 2, 3))).toThrow(/velocity/);
+    expect(() => addon?.adam(f, f, f, f, Float32Array.of(1, 2))).toThrow(/adam scalars/);
+  });
+
+  /** Three optimizer steps from the same start and gradients; returns params and optimizer state bytes. */
+  function train(make: () => Optimizer, native: boolean): { params: Float32Array[]; state: Uint8Array } {
+    if (native) expect(registerNativeKernels()).toBe(true);
+    else unregisterNativeKernels();
+    expect(nativeKernelsActive()).toBe(native);
+    const store = new ParamStore(5);
+    store.add("w", [3, 3, 8, 16], { kind: "torchDefault" });
+    store.add("b", [16], { kind: "uniform", bound: 0.5 });
+    store.add("big", [70000], { kind: "normal", std: 1 });
+    const opt = make();
+    const next = seeded(99);
+    const dataIds = store.names().map((n) => store.get(n).dataId);
+    for (let step = 0; step < 3; step++) {
+      const grads: Record<string, tf.Tensor> = {};
+      for (const name of store.names()) grads[name] = rand(store.get(name).shape, next);
+      opt.apply(store, grads);
+    }
+    // In place on the native path (same data), a new array per assign on the op graph.
+    expect(store.names().map((n, i) => store.get(n).dataId === dataIds[i])).toEqual(dataIds.map(() => native));
+    const params = store.names().map((n) => (store.get(n).dataSync() as Float32Array).slice());
+    const state = opt.getState().data.slice();
+    opt.dispose();
+    store.dispose();
+    return { params, state };
+  }
+
+  for (const [label, make] of [
+    ["SGD-Nesterov (m 0.99, wd 3e-5)", () => sgdNesterov({ lr: 0.05, momentum: 0.99, weightDecay: 3e-5 })],
+    ["SGD-Nesterov without weight decay", () => sgdNesterov({ lr: 0.1, momentum: 0.9, weightDecay: 0 })],
+    ["Adam (bench-gan: b1 0, b2 0.99, eps 1e-8)", () => adam({ lr: 2e-4, beta1: 0, beta2: 0.99, eps: 1e-8 })],
+    ["Adam (defaults)", () => adam({ lr: 1e-3 })],
+  ] as const) {
+    it(`${label}: the in-place native update equals the tfjs op graph bit for bit, slots included`, () => {
+      setNativeThreads(2);
+      const ref = train(make, false);
+      const got = train(make, true);
+      expectSame(ref.params, got.params);
+      expect(Buffer.from(got.state).equals(Buffer.from(ref.state))).toBe(true);
+    });
+  }
+
+  it("a parameter whose data another tensor shares is not updated in place (the alias keeps its values)", () => {
+    expect(registerNativeKernels()).toBe(true);
+    const store = new ParamStore(1);
+    const w = store.add("w", [4, 5], { kind: "normal", std: 1 });
+    const alias = tf.reshape(w, [20]); // shares w's data
+    const before = (alias.dataSync() as Float32Array).slice();
+    const opt = sgdNesterov({ lr: 0.5, momentum: 0.9 });
+    opt.apply(store, { w: tf.onesLike(w) });
+    expect(Array.from(alias.dataSync())).toEqual(Array.from(before));
+    const after = w.dataSync();
+    expect(after[0]).not.toBe(before[0]);
+    alias.dispose();
+    opt.dispose();
+    store.dispose();
+  });
+});
