@@ -12,7 +12,104 @@
 #       Without it the package comes from the npm cache or registry.
 # The N-API binding is then compiled from source by node-pre-gyp --fallback-to-build (g++, Node headers).
 # Output: the same JSON lines as `npm run bench -- --json`, backend "tensorflow".
+#
+# Second route, WebGPU (`bench/gpu.sh --pack-dir .gpu`): tfjs-backend-webgpu on Dawn (npm webgpu), which needs only a
+# Vulkan driver (NVIDIA's comes with the driver): no CUDA/cuDNN version coupling, everything from the npm registry.
+# bench/gpu-pack.sh builds the pack on a machine with the repo installed; this mode then runs with no npm at all
+# (node from the pack when the machine has none; the Vulkan loader from the pack's .deb when missing). It runs
+# bench/torch_gpu.py first (PyTorch on CUDA, and on the CPU with TORCH_CPU_THREADS threads unless TORCH_CPU=0), then
+# the product on webgpu, and prints JSON lines with ratio = product GPU / PyTorch GPU; also to $OUT/gpu.jsonl when
+# OUT is set. GPU_BENCH_ARGS passes options to the runner (bench/src/gpu/main.ts), TORCH_GPU_ARGS to torch_gpu.py.
 set -euo pipefail
+
+# The WebGPU route from a pack: no npm, nothing installed outside a temporary folder.
+run_pack() {
+  local PACK=$1 REPO WORK NODE PY peers t0
+  REPO=$(cd "$(dirname "$0")/.." && pwd)
+  WORK=$(mktemp -d /tmp/synthmri-gpu.XXXXXX)
+  t0=$(date +%s)
+  plog() { echo "gpu.sh[pack] +$(($(date +%s) - t0))s: $*" >&2; }
+  if command -v nvidia-smi >/dev/null; then
+    nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader >&2 || true
+  else
+    plog "nvidia-smi not found: no NVIDIA driver visible (the run goes on with whatever Vulkan driver is registered)"
+  fi
+
+  # node 20+: the machine's, else the pack's (xz of the node binary the pack was built with)
+  NODE=$(command -v node || true)
+  if [ -z "$NODE" ] || [ "$("$NODE" -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)" -lt 20 ]; then
+    [ -f "$PACK/node.xz" ] || { plog "no node 20 here and no $PACK/node.xz"; return 1; }
+    xz -dc "$PACK/node.xz" >"$WORK/node" && chmod +x "$WORK/node"
+    NODE=$WORK/node
+    plog "using the pack's node $("$NODE" -v)"
+  fi
+
+  # the bundle, with dawn.node where the webgpu package looks for it (dist/<platform>-<arch>/ beside the bundle)
+  cp "$PACK/bench.mjs" "$PACK/run.mjs" "$WORK/"
+  mkdir -p "$WORK/dist/linux-x64"
+  xz -dc "$PACK/dawn.node.xz" >"$WORK/dist/linux-x64/dawn.node"
+
+  # Vulkan loader: the system's, else unpacked from the pack's .deb into $WORK (never into /)
+  if ! { ldconfig -p 2>/dev/null | grep -q 'libvulkan\.so\.1 '; } && [ -z "${VK_LOADER_DIR:-}" ]; then
+    local deb
+    deb=$(ls "$PACK"/deb/libvulkan1_*.deb | head -1)
+    mkdir -p "$WORK/vk"
+    if command -v dpkg-deb >/dev/null; then dpkg-deb -x "$deb" "$WORK/vk"
+    else (cd "$WORK/vk" && ar x "$deb" && tar xf data.tar.*); fi
+    VK_LOADER_DIR=$(dirname "$(find "$WORK/vk" -name 'libvulkan.so.1' | head -1)")
+    plog "Vulkan loader from $(basename "$deb")"
+  fi
+  [ -n "${VK_LOADER_DIR:-}" ] && export LD_LIBRARY_PATH="$VK_LOADER_DIR${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+
+  # Vulkan driver: NVIDIA's ICD manifest unless one is named already (VK_ICD_FILENAMES / VK_DRIVER_FILES)
+  if [ -z "${VK_ICD_FILENAMES:-}${VK_DRIVER_FILES:-}" ]; then
+    local icd
+    for icd in /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json /usr/share/vulkan/icd.d/nvidia_icd.json \
+      /etc/vulkan/icd.d/nvidia_icd.json /usr/local/nvidia/share/vulkan/icd.d/*.json /usr/share/vulkan/icd.d/nvidia*.json \
+      /usr/local/nvidia/*/vulkan/icd.d/*.json /usr/lib/x86_64-linux-gnu/nvidia/*/nvidia_icd.json; do
+      [ -f "$icd" ] && { export VK_ICD_FILENAMES=$icd VK_DRIVER_FILES=$icd; break; }
+    done
+    [ -n "${VK_ICD_FILENAMES:-}" ] && plog "Vulkan driver manifest $VK_ICD_FILENAMES" ||
+      plog "no NVIDIA Vulkan ICD manifest found; the loader's default search decides"
+  fi
+
+  # PyTorch on the same machine: CUDA, then the CPU (cheap at 16 threads; TORCH_CPU=0 skips it)
+  PY=${PYTHON:-python3}
+  peers=$WORK/torch.jsonl
+  : >"$peers"
+  if "$PY" -c 'import torch' 2>/dev/null; then
+    plog "PyTorch on cuda"
+    PYTHONUNBUFFERED=1 timeout "${TORCH_TIMEOUT:-150}" "$PY" "$REPO/bench/torch_gpu.py" --peer-dir "$PACK/peers" \
+      --volume-script "$REPO/bench/torch_volume_infer.py" --device cuda ${TORCH_GPU_ARGS:-} >>"$peers" ||
+      plog "torch cuda run failed or timed out (rc $?)"
+    if [ "${TORCH_CPU:-1}" = 1 ]; then
+      plog "PyTorch on cpu, ${TORCH_CPU_THREADS:-$(nproc)} threads"
+      PYTHONUNBUFFERED=1 timeout "${TORCH_CPU_TIMEOUT:-90}" "$PY" "$REPO/bench/torch_gpu.py" --peer-dir "$PACK/peers" \
+        --volume-script "$REPO/bench/torch_volume_infer.py" --device cpu --threads "${TORCH_CPU_THREADS:-$(nproc)}" \
+        --steps 5 --warmup 2 --volume-repeats 1 ${TORCH_GPU_ARGS:-} >>"$peers" || plog "torch cpu run failed or timed out (rc $?)"
+    fi
+  else
+    plog "$PY has no torch: product figures only"
+  fi
+  [ -n "${OUT:-}" ] && cp "$peers" "$OUT/torch.jsonl"
+
+  plog "product on webgpu"
+  local out=$WORK/gpu.jsonl rc=0
+  (cd "$WORK" && TF_BACKEND=webgpu SYNTHMRI_NATIVE=0 timeout "${PRODUCT_TIMEOUT:-200}" "$NODE" run.mjs \
+    --peer-file "$peers" --out "$out" ${GPU_BENCH_ARGS:-}) || rc=$?
+  [ "$rc" = 0 ] || plog "product run failed or timed out (rc $rc): the lines above are what finished"
+  [ -n "${OUT:-}" ] && [ -f "$out" ] && cp "$out" "$OUT/gpu.jsonl"
+  plog "done"
+  rm -rf "$WORK"
+  return "$rc"
+}
+
+if [ "${1:-}" = "--pack-dir" ]; then
+  PACK_DIR=$(readlink -f "${2:?--pack-dir needs a folder built by bench/gpu-pack.sh}")
+  [ -f "$PACK_DIR/bench.mjs" ] || { echo "gpu.sh: $PACK_DIR/bench.mjs missing: build it with bench/gpu-pack.sh" >&2; exit 1; }
+  run_pack "$PACK_DIR"
+  exit $?
+fi
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 LIBTF_VERSION=2.9.1

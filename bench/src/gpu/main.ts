@@ -118,10 +118,14 @@ export async function runGpuBench(argv: string[]): Promise<BenchResult[]> {
     if (args.out) appendFileSync(args.out, line);
     results.push(r);
   };
-  const sizes =
-    args.unetBatch !== 4 || args.unetSize !== 128 || args.ganBatch !== 16
-      ? `; NOT the spec's sizes: unet ${args.unetBatch}x${args.unetSize}, gan batch ${args.ganBatch}`
-      : "";
+  const sizes = (bench: Bench) =>
+    bench === "gan-train"
+      ? args.ganBatch !== 16
+        ? `; NOT the spec's size: batch ${args.ganBatch}`
+        : ""
+      : args.unetBatch !== 4 || args.unetSize !== 128
+        ? `; NOT the spec's size: batch ${args.unetBatch} x ${args.unetSize}x${args.unetSize}`
+        : "";
 
   for (const bench of args.only) {
     const t0 = performance.now();
@@ -145,7 +149,7 @@ export async function runGpuBench(argv: string[]): Promise<BenchResult[]> {
           const t = await timeStepsAsync(() => b.step(), args.warmup, args.steps);
           ms = t.median;
           min = t.min;
-          what = `median of ${args.steps} steps after ${args.warmup} warm-up${sizes}`;
+          what = `median of ${args.steps} steps after ${args.warmup} warm-up${sizes(bench)}`;
         } finally {
           b.dispose();
         }
