@@ -21,3 +21,4 @@ export * from "./store/memory-object-store.js";
 export * from "./metrics/index.js";
 export * from "./child/run-child.js";
 export * from "./child/serve-child.js";
+export * from "./jobs/semaphore.js";

@@ -1,46 +1,38 @@
 // Segmenter process: config, logger, object store (embedded when S3_ENDPOINT is unset), compute backend,
 // job runner (interrupted trainings resume from their checkpoints), the gRPC server on SEGMENTER_PORT,
 // graceful shutdown on SIGTERM/SIGINT. Prints one "segmenter ready" log line with the bound port.
-import { initBackend } from "@synthmri/ml";
-import {
-  ArtifactStore,
-  createLogger,
-  JobRunner,
-  loadConfigOrExit,
-  openObjectStore,
-  processMetricsRegistry,
-  startMetrics,
-} from "@synthmri/platform";
+import { JobRunner, loadConfigOrExit, processMetricsRegistry, startMetrics } from "@synthmri/platform";
 import { shutdownOnSignals, tlsFromConfig } from "@synthmri/rpc";
+import { openProcessDeps } from "./process-deps.js";
 import { startServer } from "./server.js";
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
-  const logger = createLogger({ name: "segmenter", level: config.logLevel });
-  const backend = await initBackend({ preferred: config.tfBackend, logger });
-  const objects = await openObjectStore(config, logger);
-  const provenance = { service: "segmenter", backend: backend.name };
-  const artifacts = new ArtifactStore({ store: objects.store, logger, provenance });
+  const { logger, objects, artifacts, provenance, backend } = await openProcessDeps(config, "segmenter");
   const jobs = new JobRunner({
     store: objects.store,
     service: "segmenter",
     logger,
-    concurrency: config.jobConcurrency,
+    // With training children a running job mostly waits for a training slot: admit enough jobs to keep
+    // every slot busy (the runs of the next job start as soon as a run of this one ends).
+    concurrency: Math.max(config.jobConcurrency, config.trainProcesses),
   });
   const tls = tlsFromConfig(config.tls);
+  const trainProcesses =
+    config.trainProcesses > 0 ? { max: config.trainProcesses, env: { ...objects.childEnv } } : undefined;
   const started = await startServer(
-    { artifacts, jobs, logger, provenance },
+    { artifacts, jobs, logger, provenance, trainProcesses },
     {
       host: config.host,
       port: config.services.segmenter.port,
       server: { maxMessageBytes: config.grpc.maxMessageBytes, tls },
     },
   );
-  logger.info("segmenter ready", { port: started.port, backend: backend.name });
+  logger.info("segmenter ready", { port: started.port, backend });
   const metrics = await startMetrics(config, processMetricsRegistry(), {
     service: "segmenter",
     jobs,
-    backend: backend.name,
+    backend,
     logger,
   });
   shutdownOnSignals(started.server, {

@@ -1,7 +1,8 @@
-// The TrainSegmenter job: load the training set once, then `runs` trainings with different seeds, each
-// checkpointed to the object store (so a killed process resumes the run where it stopped) and published
-// as version 1 of its own seg-model when done (best validation mean Dice). A run whose model already
-// exists is skipped on resume.
+// The TrainSegmenter job: `runs` trainings with different seeds, each checkpointed to the object store (so a
+// killed process resumes the run where it stopped) and published as version 1 of its own seg-model when done
+// (best validation mean Dice). A run whose model already exists is skipped on resume. Inline, the training
+// set is loaded once and the runs train one after another in this process; with a RunTrainer (TRAIN_PROCESSES
+// > 0) each run trains in its own child process, which loads the set itself, and runs overlap.
 import {
   backendInfo,
   decodeTrainState,
@@ -15,12 +16,14 @@ import {
   type ArtifactStore,
   Cancelled,
   type JobContext,
+  type JobProgress,
+  type Logger,
   NotFound,
   type ObjectRef,
   Unavailable,
 } from "@synthmri/platform";
 import { ModelStore } from "./model-store.js";
-import { loadTrainingSet } from "./training-data.js";
+import { loadTrainingSet, type TrainingSet } from "./training-data.js";
 import type { SegModelFields, TrainParams } from "./types.js";
 
 export interface TrainDeps {
@@ -76,125 +79,232 @@ export function objectCheckpoint(artifacts: ArtifactStore, key: string): TrainCh
 
 type Ctx = Pick<JobContext<TrainParams>, "id" | "params" | "signal" | "progress" | "logger">;
 
-export async function runTrainingJob(deps: TrainDeps, ctx: Ctx): Promise<TrainResult> {
-  const p = ctx.params;
-  const models = new ModelStore(deps.artifacts);
-  ctx.progress({ phase: "load", message: `reading ${p.sources.length} training dataset(s)`, fraction: 0 });
-  const set = await loadTrainingSet(deps.artifacts, p.sources, {
+/** One run of a job: where its checkpoint lives and what it reports (the job's ctx, or a child's). */
+export interface RunContext {
+  jobId: string;
+  params: TrainParams;
+  run: number;
+  signal: AbortSignal;
+  logger: Pick<Logger, "info">;
+  onProgress(e: SegTrainProgress): void;
+}
+
+/** Trains the TrainSegmenter job's runs in other processes (TRAIN_PROCESSES > 0); see adapters/run-child.ts. */
+export type RunTrainer = (run: RunContext) => Promise<ObjectRef>;
+
+export interface TrainJobOptions {
+  /** Unset: every run trains in this process, one after another, on a training set loaded once. */
+  trainRun?: RunTrainer;
+}
+
+/** What the training set and the published models of a job are made from (also what a run child loads). */
+export async function loadJobTrainingSet(
+  artifacts: ArtifactStore,
+  p: TrainParams,
+  signal: AbortSignal,
+): Promise<{ set: TrainingSet; inputs: ObjectRef[] }> {
+  const set = await loadTrainingSet(artifacts, p.sources, {
     mixture: p.mixture,
     validationFraction: p.validationFraction,
     seed: p.baseSeed,
     inputSize: p.inputSize,
-    signal: ctx.signal,
+    signal,
   });
-  const inputs = await Promise.all(p.sources.map((s) => deps.artifacts.manifestRef("dataset", s.datasetId)));
-  const unet = unetConfig({ ...p.unet, inChannels: 4, numClasses: 4, inputSize: [p.inputSize, p.inputSize] });
-  const refs: ObjectRef[] = [];
+  return { set, inputs: await datasetInputs(artifacts, p) };
+}
+
+function datasetInputs(artifacts: ArtifactStore, p: TrainParams): Promise<ObjectRef[]> {
+  return Promise.all(p.sources.map((s) => artifacts.manifestRef("dataset", s.datasetId)));
+}
+
+export async function runTrainingJob(deps: TrainDeps, ctx: Ctx, options: TrainJobOptions = {}): Promise<TrainResult> {
+  const p = ctx.params;
+  const models = new ModelStore(deps.artifacts);
   const outputs: Record<string, string> = {};
+  const refs: (ObjectRef | undefined)[] = [];
+  const pending: number[] = [];
   for (let run = 0; run < p.runs; run++) {
     const modelId = p.modelIds[run];
     outputs[`model_${run}`] = modelId;
-    const existing = await deps.artifacts.tryGetManifest("seg-model", `${modelId}.v1`);
-    if (existing) {
+    // A run whose model exists was published before a restart: skip it.
+    if (await deps.artifacts.tryGetManifest("seg-model", `${modelId}.v1`))
       refs.push(await models.manifestRef(modelId, 1));
-      continue;
+    else {
+      refs.push(undefined);
+      pending.push(run);
     }
-    const seed = runSeed(p.baseSeed, run);
-    const key = checkpointKey(ctx.id, run);
-    const onProgress = (e: SegTrainProgress) => {
-      const fraction = (run + e.iteration / e.totalIterations) / p.runs;
-      const metrics: Record<string, number> = {
-        run,
-        epoch: e.epoch,
-        iteration: e.iteration,
-        loss: e.loss,
-        lr: e.lr,
-        images_per_second: e.imagesPerSecond,
-      };
-      if (e.validation) {
-        metrics.val_dice_ncr = e.validation.ncr;
-        metrics.val_dice_ed = e.validation.ed;
-        metrics.val_dice_et = e.validation.et;
-        metrics.val_dice_mean = e.validation.mean;
-        metrics.val_dice_wt = e.validation.wt;
-      }
-      if (e.kind === "epoch") metrics.epoch_loss = e.loss;
-      // Remaining runs take as long as this one is taking.
-      const eta =
-        e.etaSeconds + ((p.runs - run - 1) * e.totalIterations * p.train.batchSize) / Math.max(e.imagesPerSecond, 1e-9);
-      ctx.progress({
-        fraction,
-        phase: `run ${run + 1}/${p.runs} epoch ${e.epoch}/${e.epochs}`,
-        message:
-          e.kind === "epoch"
-            ? `epoch ${e.epoch} done, validation mean Dice ${e.validation?.mean.toFixed(3) ?? "n/a"}`
-            : `training run ${run + 1}/${p.runs}`,
-        metrics,
-        etaSeconds: eta,
-      });
-    };
-    const result = await trainSegmenter({
-      data: set.data,
-      seed,
-      signal: ctx.signal,
-      checkpoint: objectCheckpoint(deps.artifacts, key),
-      onProgress,
-      config: {
-        unet,
-        ...p.train,
-        augmentation: p.augmentation,
-        validationBatchSize: 16,
-        checkpointEveryIterations: Math.max(1, Math.min(p.train.iterationsPerEpoch, 25)),
-      },
-    });
+  }
+  const fractions: number[] = refs.map((r) => (r ? 1 : 0));
+  const report = (run: number, e: SegTrainProgress, etaSeconds: number | undefined) => {
+    fractions[run] = e.iteration / e.totalIterations;
+    ctx.progress(runProgress(p, run, e, fractions.reduce((a, f) => a + f, 0) / p.runs, etaSeconds));
+  };
+  if (options.trainRun && pending.length) {
+    const trainRun = options.trainRun;
+    ctx.progress({ phase: "runs", message: `training ${pending.length} run(s) in child processes`, fraction: 0 });
+    // The first failing run stops the others (their children are cancelled), and its error is the job's.
+    const stop = new AbortController();
+    const onAbort = () => stop.abort(ctx.signal.reason);
+    ctx.signal.addEventListener("abort", onAbort, { once: true });
     try {
-      if (result.cancelled || ctx.signal.aborted) {
-        throw ctx.signal.reason instanceof Error ? ctx.signal.reason : new Cancelled("training cancelled");
-      }
-      const fields: SegModelFields = {
-        model: {
-          id: modelId,
-          version: 1,
-          name: p.name,
-          run,
-          seed,
-          sources: p.sources,
-          mixture: p.mixture,
-          unet: result.model.config,
-          train: p.train,
-          augmentation: p.augmentation,
-          validationDice: result.best.validation,
-          bestEpoch: result.best.epoch,
-          preprocessing: {
-            dataset: set.preprocessing,
-            datasetSize: set.datasetSize,
-            inputSize: p.inputSize,
-            normalization: "zscore-brain",
-          },
-          jobId: ctx.id,
-          labels: p.labels,
-          weights: "model.smunet",
-        },
-      };
-      const manifest = await retrying(() =>
-        models.publish(
-          fields,
-          result.best.weights,
-          { history: result.history, counts: set.counts },
-          {
-            inputs,
-            params: { ...p, modelIds: undefined } as unknown as Record<string, unknown>,
-            provenance: { ...deps.provenance, service: "segmenter", jobId: ctx.id, seed, backend: backendInfo()?.name },
-          },
-        ),
+      const results = await Promise.allSettled(
+        pending.map(async (run) => {
+          try {
+            refs[run] = await trainRun({
+              jobId: ctx.id,
+              params: p,
+              run,
+              signal: stop.signal,
+              logger: ctx.logger,
+              // Runs overlap: the runner estimates the ETA from the overall fraction.
+              onProgress: (e) => report(run, e, undefined),
+            });
+          } catch (e) {
+            if (!stop.signal.aborted) stop.abort(e);
+            throw e;
+          }
+        }),
       );
-      refs.push(await models.manifestRef(manifest.model.id, manifest.model.version));
-      await deps.artifacts.objects.deleteObject(key).catch(() => undefined);
-      ctx.logger.info("segmenter run published", { modelId, run, meanDice: result.best.validation?.mean });
+      if (ctx.signal.aborted)
+        throw ctx.signal.reason instanceof Error ? ctx.signal.reason : new Cancelled("training cancelled");
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+      if (failed) throw stop.signal.reason ?? failed.reason;
     } finally {
-      result.model.dispose();
+      ctx.signal.removeEventListener("abort", onAbort);
+    }
+  } else if (pending.length) {
+    ctx.progress({ phase: "load", message: `reading ${p.sources.length} training dataset(s)`, fraction: 0 });
+    const { set, inputs } = await loadJobTrainingSet(deps.artifacts, p, ctx.signal);
+    for (const run of pending) {
+      refs[run] = await trainRun(deps, set, inputs, {
+        jobId: ctx.id,
+        params: p,
+        run,
+        signal: ctx.signal,
+        logger: ctx.logger,
+        onProgress: (e) => {
+          // Remaining runs take as long as this one is taking.
+          const eta =
+            e.etaSeconds +
+            ((p.runs - run - 1) * e.totalIterations * p.train.batchSize) / Math.max(e.imagesPerSecond, 1e-9);
+          report(run, e, eta);
+        },
+      });
     }
   }
   ctx.progress({ fraction: 1, phase: "done", message: `${p.runs} model(s) trained` });
-  return { outputs, artifacts: refs };
+  return { outputs, artifacts: refs.map((r) => r as ObjectRef) };
+}
+
+/** The job's progress for one run's training report; `fraction` is the whole job's. */
+function runProgress(
+  p: TrainParams,
+  run: number,
+  e: SegTrainProgress,
+  fraction: number,
+  etaSeconds: number | undefined,
+): JobProgress {
+  const metrics: Record<string, number> = {
+    run,
+    epoch: e.epoch,
+    iteration: e.iteration,
+    loss: e.loss,
+    lr: e.lr,
+    images_per_second: e.imagesPerSecond,
+  };
+  if (e.validation) {
+    metrics.val_dice_ncr = e.validation.ncr;
+    metrics.val_dice_ed = e.validation.ed;
+    metrics.val_dice_et = e.validation.et;
+    metrics.val_dice_mean = e.validation.mean;
+    metrics.val_dice_wt = e.validation.wt;
+  }
+  if (e.kind === "epoch") metrics.epoch_loss = e.loss;
+  return {
+    fraction,
+    phase: `run ${run + 1}/${p.runs} epoch ${e.epoch}/${e.epochs}`,
+    message:
+      e.kind === "epoch"
+        ? `epoch ${e.epoch} done, validation mean Dice ${e.validation?.mean.toFixed(3) ?? "n/a"}`
+        : `training run ${run + 1}/${p.runs}`,
+    metrics,
+    etaSeconds,
+  };
+}
+
+/** Trains one run (resuming from its checkpoint) and publishes it as version 1 of its seg-model. */
+export async function trainRun(
+  deps: TrainDeps,
+  set: TrainingSet,
+  inputs: ObjectRef[],
+  r: RunContext,
+): Promise<ObjectRef> {
+  const { params: p, run } = r;
+  const models = new ModelStore(deps.artifacts);
+  const modelId = p.modelIds[run];
+  const seed = runSeed(p.baseSeed, run);
+  const key = checkpointKey(r.jobId, run);
+  const unet = unetConfig({ ...p.unet, inChannels: 4, numClasses: 4, inputSize: [p.inputSize, p.inputSize] });
+  const result = await trainSegmenter({
+    data: set.data,
+    seed,
+    signal: r.signal,
+    checkpoint: objectCheckpoint(deps.artifacts, key),
+    onProgress: r.onProgress,
+    config: {
+      unet,
+      ...p.train,
+      augmentation: p.augmentation,
+      validationBatchSize: 16,
+      checkpointEveryIterations: Math.max(1, Math.min(p.train.iterationsPerEpoch, 25)),
+    },
+  });
+  try {
+    if (result.cancelled || r.signal.aborted) {
+      throw r.signal.reason instanceof Error ? r.signal.reason : new Cancelled("training cancelled");
+    }
+    const fields: SegModelFields = {
+      model: {
+        id: modelId,
+        version: 1,
+        name: p.name,
+        run,
+        seed,
+        sources: p.sources,
+        mixture: p.mixture,
+        unet: result.model.config,
+        train: p.train,
+        augmentation: p.augmentation,
+        validationDice: result.best.validation,
+        bestEpoch: result.best.epoch,
+        preprocessing: {
+          dataset: set.preprocessing,
+          datasetSize: set.datasetSize,
+          inputSize: p.inputSize,
+          normalization: "zscore-brain",
+        },
+        jobId: r.jobId,
+        labels: p.labels,
+        weights: "model.smunet",
+      },
+    };
+    const manifest = await retrying(() =>
+      models.publish(
+        fields,
+        result.best.weights,
+        { history: result.history, counts: set.counts },
+        {
+          inputs,
+          params: { ...p, modelIds: undefined } as unknown as Record<string, unknown>,
+          provenance: { ...deps.provenance, service: "segmenter", jobId: r.jobId, seed, backend: backendInfo()?.name },
+        },
+      ),
+    );
+    const ref = await models.manifestRef(manifest.model.id, manifest.model.version);
+    await deps.artifacts.objects.deleteObject(key).catch(() => undefined);
+    r.logger.info("segmenter run published", { modelId, run, meanDice: result.best.validation?.mean });
+    return ref;
+  } finally {
+    result.model.dispose();
+  }
 }

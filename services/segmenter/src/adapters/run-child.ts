@@ -1,0 +1,53 @@
+// Parent side of train-run-process.ts: a RunTrainer that holds one of the service's training slots
+// (TRAIN_PROCESSES, shared by all TrainSegmenter jobs) while the run trains in its own child process, and
+// relays the run's training reports. Cancelling the job (or shutting the service down) stops the child.
+import { fileURLToPath } from "node:url";
+import type { SegTrainProgress } from "@synthmri/ml";
+import { type ObjectRef, runChild, type Semaphore } from "@synthmri/platform";
+import type { RunTrainer } from "../domain/train-job.js";
+import type { TrainParams } from "../domain/types.js";
+
+export const RUN_PROCESS = fileURLToPath(new URL("../train-run-process.ts", import.meta.url));
+
+export interface TrainProcesses {
+  /** Training child processes at once in this service (TRAIN_PROCESSES); > 0. */
+  max: number;
+  /** How a child reaches the service's object store (S3_*), plus e.g. TF_BACKEND, over the service's env. */
+  env?: Record<string, string>;
+  /** Called with each child's pid (logs, tests). */
+  onSpawn?: (pid: number) => void;
+}
+
+/** What train-run-process.ts receives over IPC (ids and settings only; it reads the slices itself). */
+export interface RunProcessParams {
+  jobId: string;
+  params: TrainParams;
+  run: number;
+  /** The service's provenance, recorded in the published model as inline. */
+  provenance?: Record<string, unknown>;
+}
+
+export function childRunTrainer(
+  processes: TrainProcesses,
+  slots: Semaphore,
+  provenance: Record<string, unknown> | undefined,
+): RunTrainer {
+  return async (r) => {
+    const release = await slots.acquire(r.signal);
+    try {
+      const params: RunProcessParams = { jobId: r.jobId, params: r.params, run: r.run, provenance };
+      return await runChild<ObjectRef, SegTrainProgress>(RUN_PROCESS, params, {
+        signal: r.signal,
+        env: processes.env,
+        label: `segmenter run ${r.run} of job ${r.jobId}`,
+        onProgress: r.onProgress,
+        onSpawn: (pid) => {
+          r.logger.info("training child started", { run: r.run, pid });
+          processes.onSpawn?.(pid);
+        },
+      });
+    } finally {
+      release();
+    }
+  };
+}
