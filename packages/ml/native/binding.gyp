@@ -6,7 +6,7 @@
       "cflags!": ["-O2", "-fno-exceptions"],
       "cflags_cc!": ["-O2", "-fno-exceptions"],
       "cflags": ["-O3"],
-      "cflags_cc": ["-O3", "-std=c++17", "-ffp-contract=off", "-fexceptions", "<!@(node -p \"process.env.SYNTHMRI_NATIVE_PORTABLE ? '' : '-march=native'\")"],
+      "cflags_cc": ["-O3", "-std=c++17", "-ffp-contract=off", "-fno-trapping-math", "-fexceptions", "<!@(node -p \"process.env.SYNTHMRI_NATIVE_PORTABLE ? '' : '-march=native'\")"],
       "ldflags": ["-pthread"],
       "defines": ["NAPI_VERSION=8"]
     }

@@ -6,6 +6,8 @@ import { tf } from "../src/backend/tf.js";
 import { adam, type Optimizer, sgdNesterov } from "../src/layers/optimizers.js";
 import { ParamStore } from "../src/layers/param-store.js";
 import {
+  instanceNormLeakyRelu,
+  instanceNormReference,
   loadNativeAddon,
   nativeKernelsActive,
   registerNativeKernels,
@@ -126,6 +128,41 @@ describe.skipIf(addon == null)("native transpose, binary ops and optimizer updat
       ]);
       expectSame(ref, got);
       tf.dispose([a, bias, perSample, col, b, big]);
+    });
+  }
+
+  // Planes larger than the kernel's 64-pixel float blocks, odd sizes, one sample split into channel groups.
+  for (const [shape, alpha, threads] of [
+    [[1, 23, 17, 16], 0.01, 2],
+    [[3, 20, 13, 12], 0.2, 1],
+    [[2, 9, 40, 32], 1, 2],
+  ] as [number[], number, number][]) {
+    it(`instance norm + leakyRelu(${alpha}) on [${shape}] matches stock ops, forward and gradients (${threads}t)`, () => {
+      expect(registerNativeKernels({ threads })).toBe(true);
+      const next = seeded(shape[1] * 7 + shape[3]);
+      const c = shape[3];
+      const x = tf.tidy(() => tf.add(tf.mul(rand(shape, next), 4), 1.5)) as tf.Tensor4D;
+      const gamma = tf.tidy(() => tf.add(rand([c], next), 1)) as tf.Tensor1D;
+      const beta = rand([c], next) as tf.Tensor1D;
+      const gy = rand(shape, next);
+      const run = (f: typeof instanceNormReference) =>
+        tf.tidy(() => {
+          const loss = (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) =>
+            tf.sum(tf.mul(f(a as tf.Tensor4D, g as tf.Tensor1D, b as tf.Tensor1D, 1e-5, alpha), gy));
+          return [f(x, gamma, beta, 1e-5, alpha), ...tf.grads(loss)([x, gamma, beta])].map((t) =>
+            (t.dataSync() as Float32Array).slice(),
+          );
+        });
+      const ref = run(instanceNormReference);
+      const got = run((a, g, b, eps, al) => instanceNormLeakyRelu(a, g, b, { eps, alpha: al }));
+      ref.forEach((r, i) => {
+        let scale = 0;
+        let err = 0;
+        for (const v of r) scale = Math.max(scale, Math.abs(v));
+        for (let j = 0; j < r.length; j++) err = Math.max(err, Math.abs(got[i][j] - r[j]) / (1 + scale));
+        expect(err, `output ${i}`).toBeLessThan(1e-4);
+      });
+      tf.dispose([x, gamma, beta, gy]);
     });
   }
 

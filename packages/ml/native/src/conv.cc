@@ -115,6 +115,23 @@ void conv2d_backprop_input(const ConvShape& s, const float* dy, const float* w, 
     });
     return;
   }
+  // Stride 1: dx is the forward convolution of dy with the filter rotated 180 degrees and its channel axes swapped,
+  // padded by k-1-pad. That reuses the cache-blocked forward path; the col2im route below builds a plane x K column
+  // matrix per image (9 MB at 128x128x144) and took ~2x the forward time.
+  if (s.sH == 1 && s.sW == 1 && s.padTop <= s.kH - 1 && s.padLeft <= s.kW - 1) {
+    std::vector<float> wf((size_t)(s.kH * s.kW * s.inC * s.outC));
+    for (long ky = 0; ky < s.kH; ++ky)
+      for (long kx = 0; kx < s.kW; ++kx) {
+        const float* src = w + ((s.kH - 1 - ky) * s.kW + (s.kW - 1 - kx)) * s.inC * s.outC;
+        float* dst = wf.data() + (ky * s.kW + kx) * s.outC * s.inC;
+        for (long ci = 0; ci < s.inC; ++ci)
+          for (long co = 0; co < s.outC; ++co) dst[co * s.inC + ci] = src[ci * s.outC + co];
+      }
+    ConvShape t{s.n, s.outH, s.outW, s.outC, s.inH, s.inW, s.inC, s.kH, s.kW, 1, 1, s.kH - 1 - s.padTop,
+                s.kW - 1 - s.padLeft};
+    conv2d_forward(t, dy, wf.data(), dx);
+    return;
+  }
   // cols[plane x K] = dy_b[plane x outC] * W^T, then gathered into dx_b.
   const int threads = get_threads();
   if (s.n >= threads) {
