@@ -17,7 +17,7 @@ export interface SupervisorOptions {
   services?: readonly ServiceName[];
   /** Default <dataDir>/logs. */
   logDir?: string;
-  /** Extra environment for the children (e.g. LOG_LEVEL, TF_BACKEND). */
+  /** Extra environment for the children (e.g. LOG_LEVEL, TF_BACKEND, TRAIN_PROCESSES: default 2). */
   env?: Record<string, string>;
   bucket?: string;
   /** How long a service may take to become SERVING (default 120 s). */
@@ -59,6 +59,9 @@ export interface Supervisor {
   /** Stops every child (SIGTERM, then SIGKILL after the grace) and the store. Idempotent. */
   stop(): Promise<void>;
 }
+
+/** TRAIN_PROCESSES given to the services unless the environment or options.env sets it. */
+export const DEFAULT_TRAIN_PROCESSES = 2;
 
 const PARENT_WATCH = pathToFileURL(join(dirname(fileURLToPath(import.meta.url)), "parent-watch.mjs")).href;
 
@@ -114,6 +117,9 @@ export async function startSupervisor(options: SupervisorOptions): Promise<Super
     S3_SECRET_KEY: s3.secretKey,
     S3_BUCKET: bucket,
     S3_REGION: s3.region,
+    // The generator and the segmenter train in child processes, two at once: the wasm backend is
+    // single-threaded, so this is what puts both cores of a small machine to work (0 trains in-process).
+    TRAIN_PROCESSES: process.env.TRAIN_PROCESSES ?? String(DEFAULT_TRAIN_PROCESSES),
     ...options.env,
   };
   for (const s of services) {
