@@ -35,7 +35,7 @@ await build({
   // CommonJS modules inside an ESM bundle call require() for node built-ins: give them a real one.
   banner: { js: \"import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);\" },
   // tfjs-node(-gpu) and the cpu native addon are looked up at run time by variable names and are not in the pack.
-  // Side-effect imports ("import '@tensorflow/tfjs-backend-cpu'") register backends: keep them all.
+  // Side-effect-only imports (the tfjs backends register themselves) must survive tree shaking.
   ignoreAnnotations: true,
   logLevel: 'warning',
 });

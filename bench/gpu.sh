@@ -79,12 +79,12 @@ run_pack() {
   : >"$peers"
   if "$PY" -c 'import torch' 2>/dev/null; then
     plog "PyTorch on cuda"
-    PYTHONUNBUFFERED=1 timeout "${TORCH_TIMEOUT:-150}" "$PY" "$REPO/bench/torch_gpu.py" --peer-dir "$PACK/peers" \
+    PYTHONUNBUFFERED=1 timeout "${TORCH_TIMEOUT:-80}" "$PY" "$REPO/bench/torch_gpu.py" --peer-dir "$PACK/peers" \
       --volume-script "$REPO/bench/torch_volume_infer.py" --device cuda ${TORCH_GPU_ARGS:-} >>"$peers" ||
       plog "torch cuda run failed or timed out (rc $?)"
     if [ "${TORCH_CPU:-1}" = 1 ]; then
       plog "PyTorch on cpu, ${TORCH_CPU_THREADS:-$(nproc)} threads"
-      PYTHONUNBUFFERED=1 timeout "${TORCH_CPU_TIMEOUT:-90}" "$PY" "$REPO/bench/torch_gpu.py" --peer-dir "$PACK/peers" \
+      PYTHONUNBUFFERED=1 timeout "${TORCH_CPU_TIMEOUT:-50}" "$PY" "$REPO/bench/torch_gpu.py" --peer-dir "$PACK/peers" \
         --volume-script "$REPO/bench/torch_volume_infer.py" --device cpu --threads "${TORCH_CPU_THREADS:-$(nproc)}" \
         --steps 5 --warmup 2 --volume-repeats 1 ${TORCH_GPU_ARGS:-} >>"$peers" || plog "torch cpu run failed or timed out (rc $?)"
     fi
@@ -95,7 +95,7 @@ run_pack() {
 
   plog "product on webgpu"
   local out=$WORK/gpu.jsonl rc=0
-  (cd "$WORK" && TF_BACKEND=webgpu SYNTHMRI_NATIVE=0 timeout "${PRODUCT_TIMEOUT:-200}" "$NODE" run.mjs \
+  (cd "$WORK" && TF_BACKEND=webgpu SYNTHMRI_NATIVE=0 timeout "${PRODUCT_TIMEOUT:-150}" "$NODE" run.mjs \
     --peer-file "$peers" --out "$out" ${GPU_BENCH_ARGS:-}) || rc=$?
   [ "$rc" = 0 ] || plog "product run failed or timed out (rc $rc): the lines above are what finished"
   [ -n "${OUT:-}" ] && [ -f "$out" ] && cp "$out" "$OUT/gpu.jsonl"
