@@ -131,6 +131,45 @@ describe.skipIf(addon == null)("native transpose, binary ops and optimizer updat
     });
   }
 
+  it("large sums (bias-gradient and per-pixel patterns, whole tensor), mean, exp and log agree with stock", () => {
+    setNativeThreads(2);
+    const next = seeded(21);
+    const a = rand([4, 32, 32, 16], next);
+    const p = rand([4, 64, 64, 4], next);
+    const [ref, got] = both(() => [
+      tf.sum(a, [0, 1, 2]),
+      tf.sum(p, -1),
+      tf.sum(p),
+      tf.mean(a, [0, 1, 2], true),
+      tf.sum(tf.reshape(a, [4, 16384]), 1),
+    ]);
+    ref.forEach((r, i) => {
+      let err = 0;
+      for (let j = 0; j < r.length; j++) err = Math.max(err, Math.abs(got[i][j] - r[j]) / (1 + Math.abs(r[j])));
+      expect(err, `sum ${i}`).toBeLessThan(1e-5);
+    });
+    const [refE, gotE] = both(() => [tf.exp(p), tf.log(tf.add(tf.abs(p), 1e-3)), tf.logSoftmax(p, -1)]);
+    expectSame(refE, gotE);
+    tf.dispose([a, p]);
+  });
+
+  it("large concat, split and column slices agree exactly, and concat's gradient too", () => {
+    setNativeThreads(2);
+    const next = seeded(23);
+    const a = rand([4, 32, 32, 16], next);
+    const b = rand([4, 32, 32, 24], next);
+    const gy = rand([4, 32, 32, 40], next);
+    const [ref, got] = both(() => [
+      tf.concat([a, b], 3),
+      ...tf.split(b, [8, 16], 3),
+      tf.slice(b, [0, 0, 0, 5], [4, 32, 32, 7]),
+      tf.slice(b, [1, 2, 0, 0], [2, 5, 32, 24]),
+      ...tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(tf.concat([x, y], 3), gy)))([a, b]),
+    ]);
+    expectSame(ref, got);
+    tf.dispose([a, b, gy]);
+  });
+
   // Planes larger than the kernel's 64-pixel float blocks, odd sizes, one sample split into channel groups.
   for (const [shape, alpha, threads] of [
     [[1, 23, 17, 16], 0.01, 2],
@@ -178,6 +217,8 @@ describe.skipIf(addon == null)("native transpose, binary ops and optimizer updat
     expect(() => addon?.binary(7, f, f, f, Int32Array.of(6), Int32Array.of(1), Int32Array.of(1))).toThrow(/op must/);
     expect(() => addon?.sgdNesterov(f, f, new Float32Array(2), Float32Array.of(1, 2, 3))).toThrow(/velocity/);
     expect(() => addon?.adam(f, f, f, f, Float32Array.of(1, 2))).toThrow(/adam scalars/);
+    expect(() => addon?.copyRows(f, f, Int32Array.of(0, 3, 0, 3, 2, 4))).toThrow(/past the end/);
+    expect(() => addon?.sum2d(f, f, Int32Array.of(2, 3, 1))).toThrow(/out has 6 elements, expected 3/);
   });
 
   /** Three optimizer steps from the same start and gradients; returns params and optimizer state bytes. */

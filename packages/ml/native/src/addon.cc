@@ -263,6 +263,49 @@ napi_value Binary(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// copyRows(src, dst, Int32Array [srcOffset, srcStride, dstOffset, dstStride, rows, width])
+napi_value CopyRows(napi_env env, napi_callback_info info) {
+  napi_value args[3];
+  if (!read_args(env, info, 3, args)) return nullptr;
+  Floats src, dst;
+  const int32_t* p;
+  size_t len;
+  if (!get_floats(env, args[0], &src, "src") || !get_floats(env, args[1], &dst, "dst") ||
+      !get_ints(env, args[2], &p, &len, 6, "copyRows layout [srcOffset, srcStride, dstOffset, dstStride, rows, width]"))
+    return nullptr;
+  long sOff = p[0], sStride = p[1], dOff = p[2], dStride = p[3], rows = p[4], width = p[5];
+  if (sOff < 0 || sStride < 0 || dOff < 0 || dStride < 0 || rows < 0 || width < 0) {
+    fail(env, "copyRows layout entries must be non-negative");
+    return nullptr;
+  }
+  if (rows > 0 && width > 0 &&
+      (sOff + (rows - 1) * sStride + width > (long)src.length || dOff + (rows - 1) * dStride + width > (long)dst.length)) {
+    napi_throw_range_error(env, nullptr, "copyRows layout reaches past the end of src or dst");
+    return nullptr;
+  }
+  if (rows > 0 && width > 0) copy_rows(src.data, sOff, sStride, dst.data, dOff, dStride, rows, width);
+  return nullptr;
+}
+
+// sum2d(x, out, Int32Array [rows, cols, reduceRows])
+napi_value Sum2d(napi_env env, napi_callback_info info) {
+  napi_value args[3];
+  if (!read_args(env, info, 3, args)) return nullptr;
+  Floats x, out;
+  const int32_t* p;
+  size_t len;
+  if (!get_floats(env, args[0], &x, "x") || !get_floats(env, args[1], &out, "out") ||
+      !get_ints(env, args[2], &p, &len, 3, "sum2d shape [rows, cols, reduceRows]"))
+    return nullptr;
+  if (p[0] < 1 || p[1] < 1) {
+    fail(env, "sum2d rows and cols must be positive");
+    return nullptr;
+  }
+  if (!check_len(env, x, (long)p[0] * p[1], "x") || !check_len(env, out, p[2] ? p[1] : p[0], "out")) return nullptr;
+  sum2d(x.data, p[0], p[1], p[2] != 0, out.data);
+  return nullptr;
+}
+
 // sgdNesterov(p, g, v, Float32Array [lr, momentum, weightDecay]): p and v updated in place.
 napi_value SgdNesterov(napi_env env, napi_callback_info info) {
   napi_value args[4];
@@ -334,6 +377,8 @@ napi_value Init(napi_env env, napi_value exports) {
       {"instanceNormGrad", nullptr, InstanceNormGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"transpose", nullptr, Transpose, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"binary", nullptr, Binary, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"copyRows", nullptr, CopyRows, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"sum2d", nullptr, Sum2d, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"sgdNesterov", nullptr, SgdNesterov, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"adam", nullptr, Adam, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},

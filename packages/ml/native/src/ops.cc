@@ -134,6 +134,41 @@ void transpose(int rank, const long* shape, const int* perm, const float* x, flo
   });
 }
 
+void copy_rows(const float* src, long sOff, long sStride, float* dst, long dOff, long dStride, long rows, long width) {
+  const long tasks = std::min(rows, tasks_for(rows * width));
+  parallel_for(tasks, [&](long t, int) {
+    long r0 = rows * t / tasks, r1 = rows * (t + 1) / tasks;
+    for (long r = r0; r < r1; ++r) std::memcpy(dst + dOff + r * dStride, src + sOff + r * sStride, width * sizeof(float));
+  });
+}
+
+void sum2d(const float* x, long rows, long cols, bool reduceRows, float* out) {
+  if (reduceRows) {
+    // Columns split across tasks; each column is still summed top to bottom.
+    const long tasks = std::min(cols, tasks_for(rows * cols));
+    parallel_for(tasks, [&](long t, int) {
+      long c0 = cols * t / tasks, c1 = cols * (t + 1) / tasks, w = c1 - c0;
+      std::vector<double> acc((size_t)w, 0.0);
+      for (long r = 0; r < rows; ++r) {
+        const float* row = x + r * cols + c0;
+        for (long k = 0; k < w; ++k) acc[k] += row[k];
+      }
+      for (long k = 0; k < w; ++k) out[c0 + k] = (float)acc[k];
+    });
+    return;
+  }
+  const long tasks = std::min(rows, tasks_for(rows * cols));
+  parallel_for(tasks, [&](long t, int) {
+    long r0 = rows * t / tasks, r1 = rows * (t + 1) / tasks;
+    for (long r = r0; r < r1; ++r) {
+      const float* row = x + r * cols;
+      double s = 0.0;
+      for (long k = 0; k < cols; ++k) s += row[k];
+      out[r] = (float)(0.0 + s);
+    }
+  });
+}
+
 void sgd_nesterov_update(long n, float* p, const float* g, float* v, float lr, float momentum, float wd) {
   const long tasks = tasks_for(n);
   parallel_for(tasks, [&](long t, int) {

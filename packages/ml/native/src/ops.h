@@ -9,6 +9,13 @@ void transpose(int rank, const long* shape, const int* perm, const float* x, flo
 void binary_strided(int op, int rank, const long* dims, const long* aStrides, const long* bStrides, const float* a,
                     const float* b, float* out);
 
+// dst[dOff + r*dStride + k] = src[sOff + r*sStride + k] for r < rows, k < width (concat, split, slices of rows).
+void copy_rows(const float* src, long sOff, long sStride, float* dst, long dOff, long dStride, long rows, long width);
+
+// Sums of a row-major [rows x cols] matrix in double, in the same order as the JS reduction it replaces:
+// reduceRows: out[c] = sum over r (running sum down each column); else out[r] = sum over c of row r.
+void sum2d(const float* x, long rows, long cols, bool reduceRows, float* out);
+
 // SGD with Nesterov momentum and L2 decay, in place (float32 arithmetic in the order of the tfjs op graph):
 // g' = g + wd*p; v = m*v + g'; p = p - lr*(g' + m*v).
 void sgd_nesterov_update(long n, float* p, const float* g, float* v, float lr, float momentum, float wd);

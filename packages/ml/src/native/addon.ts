@@ -45,6 +45,10 @@ export interface NativeAddon {
     aStrides: Int32Array,
     bStrides: Int32Array,
   ): void;
+  /** dst[dOff + r*dStride + k] = src[sOff + r*sStride + k]; layout [sOff, sStride, dOff, dStride, rows, width]. */
+  copyRows(src: Float32Array, dst: Float32Array, layout: Int32Array): void;
+  /** Sums of a [rows x cols] matrix in double: shape [rows, cols, reduceRows (1: per column, 0: per row)]. */
+  sum2d(x: Float32Array, out: Float32Array, shape: Int32Array): void;
   /** In place: g' = g + wd*p; v = m*v + g'; p -= lr*(g' + m*v). scalars [lr, momentum, weightDecay]. */
   sgdNesterov(p: Float32Array, g: Float32Array, v: Float32Array, scalars: Float32Array): void;
   /** In place Adam step; scalars [lr, b1, 1-b1, b2, 1-b2, 1-b1^t, 1-b2^t, eps]. */

@@ -203,11 +203,7 @@ export function makeKernels(addon: NativeAddon): Record<string, NativeKernel> {
     let offset = 0;
     vals.forEach((v, j) => {
       const w = widths[j];
-      for (let r = 0; r < rows; r++) {
-        const src = r * w;
-        const dst = r * total + offset;
-        for (let k = 0; k < w; k++) out[dst + k] = v[src + k];
-      }
+      addon.copyRows(v, out, Int32Array.of(0, w, offset, total, rows, w));
       offset += w;
     });
     return backend.makeTensorInfo([...lead, total], "float32", out);
@@ -228,6 +224,12 @@ export function makeKernels(addon: NativeAddon): Record<string, NativeKernel> {
     const total = size.reduce((p, d) => p * d, 1);
     const out = new Float32Array(total);
     const inner = size[rank - 1];
+    // A column block of a [rows, width] matrix (leading axes whole): one native strided copy.
+    if (total > 0 && size.slice(0, -1).every((d, i) => d === x.shape[i] && begin[i] === 0)) {
+      const rows = total / inner;
+      addon.copyRows(xv, out, Int32Array.of(begin[rank - 1], x.shape[rank - 1], 0, inner, rows, inner));
+      return backend.makeTensorInfo([...size], "float32", out);
+    }
     if (total > 0) {
       const idx = new Array<number>(rank - 1).fill(0);
       for (let o = 0; o < total; o += inner) {
