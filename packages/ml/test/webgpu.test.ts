@@ -2,7 +2,7 @@
 // driver, or Mesa's lavapipe: see bench/README.md); elsewhere (CI) the kernel tests are skipped and the reason printed.
 // The resolver's failure message is checked everywhere.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { tf } from "../src/index.js";
+import { initBackend, tf } from "../src/index.js";
 import { startWebGpu, vulkanLoaderMissing, type WebGpuStart } from "../src/backend/webgpu.js";
 import { flatDispatch, unregisterWebGpuKernels, registerWebGpuKernels } from "../src/kernels/webgpu/index.js";
 import { benchUnetForward, benchUnetLoss, benchUnetTargets, buildBenchUnet } from "../src/nets/index.js";
@@ -54,6 +54,18 @@ describe("webgpu backend", () => {
     if (start.ok) return;
     const loader = vulkanLoaderMissing();
     expect(start.reason).toMatch(loader ? /libvulkan\.so\.1/ : /npm package|dawn\.node|adapter|webgpu backend/);
+  });
+
+  it("TF_BACKEND=webgpu starts it (naming the adapter) or fails with the missing piece", async () => {
+    if (start.ok) {
+      const info = await initBackend({ preferred: "webgpu" });
+      expect(info.name).toBe("webgpu");
+      expect(info.adapter).toBe(start.adapter);
+    } else {
+      await expect(initBackend({ preferred: "webgpu" })).rejects.toThrow(
+        /compute backend webgpu is not available: .*(libvulkan|npm package|dawn\.node|adapter)/,
+      );
+    }
   });
 
   const cases: [string, number[], number[], number, "same" | "valid"][] = [
