@@ -34,6 +34,9 @@ describe("experiment spec", () => {
     );
     expect(() => validateSpec({ name: "x", data: { source: "directory" } })).toThrow(/data.path: is required/);
     expect(() => validateSpec({ name: "x", data: { phantomSubjects: 6, testSubjects: 6 } })).toThrow(/leaves no training/);
+    expect(() => validateSpec({ name: "x", data: { sliceSize: 32 }, segmenter: { patchSize: 64 } })).toThrow(
+      /segmenter.patchSize: 64 is above data.sliceSize 32/,
+    );
   });
 
   it("the paper preset has seed-000 sizes and needs --data", () => {

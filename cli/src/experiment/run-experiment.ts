@@ -286,6 +286,8 @@ export async function runExperiment(o: RunExperimentOptions): Promise<Experiment
     batchSize: spec.segmenter.batchSize,
     learningRate: spec.segmenter.learningRate,
     momentum: spec.segmenter.momentum,
+    // Only when set, so that stage keys of whole-slice experiments stay what they were.
+    ...(spec.segmenter.patchSize ? { patchSize: spec.segmenter.patchSize } : {}),
   };
   const trainCondition = async (condition: string, datasetIds: string[]): Promise<string[]> => {
     const row = `train-${condition}`;

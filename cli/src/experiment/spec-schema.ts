@@ -106,6 +106,13 @@ export const SPEC_SCHEMA = {
           default: 0,
           description: "SGD Nesterov momentum; 0 = 0.99",
         },
+        patchSize: {
+          type: "integer",
+          minimum: 0,
+          default: 0,
+          description:
+            "nnU-Net patch-based training: train on random crops of this side (tumour-centred for forced foreground samples), segment whole slices; 0 = whole slices",
+        },
         validationFraction: { type: "number", minimum: 0, maximum: 0.9, default: 0.2 },
         augmentation: { type: "boolean", default: false },
         maxSlices: { type: "integer", minimum: 0, default: 0 },

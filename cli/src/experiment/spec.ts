@@ -48,6 +48,8 @@ export interface ExperimentSpec {
     deepSupervision: number;
     learningRate: number;
     momentum: number;
+    /** Crop side for patch-based training; 0 = whole slices. */
+    patchSize: number;
     validationFraction: number;
     augmentation: boolean;
     maxSlices: number;
@@ -109,6 +111,9 @@ export function validateSpec(input: unknown, source = "spec"): ExperimentSpec {
         `synthetic.mixWithReal: ${k} is not one of synthetic.ensembleSizes (${s.synthetic.ensembleSizes.join(", ")})`,
       );
     }
+  }
+  if (s.segmenter.patchSize > s.data.sliceSize) {
+    problems.push(`segmenter.patchSize: ${s.segmenter.patchSize} is above data.sliceSize ${s.data.sliceSize}`);
   }
   if (s.gan.resolution > s.data.sliceSize) {
     problems.push(`gan.resolution: ${s.gan.resolution} is above data.sliceSize ${s.data.sliceSize}`);

@@ -10,3 +10,4 @@ export * from "./train.js";
 export * from "./train-config.js";
 export * from "./train-state.js";
 export * from "./validation.js";
+export * from "./patch.js";

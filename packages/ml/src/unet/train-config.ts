@@ -22,6 +22,12 @@ export interface SegTrainConfig {
    * short run collapses to predicting background. 0 disables it (uniform slices, the pre-2026-11-25 behaviour).
    */
   foregroundOversample: number;
+  /**
+   * nnU-Net's patch-based training: train on random `patchSize` x `patchSize` crops of the slices (crops of
+   * foreground-forced samples centred on tumour) and validate/segment whole slices. 0 or unset: whole slices.
+   * Same cost per step as slices of the patch's size, at the slices' full resolution.
+   */
+  patchSize?: number;
   /** Stop after this many training samples (seed 000: 3e7), whichever comes first with `epochs`. */
   maxSamples?: number;
   /** Validation: at most this many held-out slices per epoch (all by default), this many per forward pass. */
@@ -72,6 +78,8 @@ export function segTrainConfig(partial: Partial<SegTrainConfig> = {}): SegTrainC
     throw new InvalidInput(`training momentum must be in [0, 1), got ${c.momentum}`);
   if (!(c.foregroundOversample >= 0 && c.foregroundOversample <= 1))
     throw new InvalidInput(`training foregroundOversample must be in [0, 1], got ${c.foregroundOversample}`);
+  if (c.patchSize !== undefined && !(Number.isInteger(c.patchSize) && c.patchSize >= 0))
+    throw new InvalidInput(`training patchSize must be a non-negative integer (0 = whole slices), got ${c.patchSize}`);
   if (!(c.weightDecay >= 0)) throw new InvalidInput(`training weightDecay must be >= 0, got ${c.weightDecay}`);
   return c;
 }

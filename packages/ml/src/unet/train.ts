@@ -11,7 +11,9 @@ import { segmentationAugmentation } from "../transforms/index.js";
 import type { SegSample } from "../transforms/types.js";
 import { foregroundIndices, type TrainData } from "./data.js";
 import { deepSupervisionLoss, deepSupervisionTargets } from "./loss.js";
+import { sizeMultiple } from "./config.js";
 import { UNet } from "./model.js";
+import { checkPatchSize, cropPatch } from "./patch.js";
 import { forcedForegroundCount, MixedSampler } from "./sampler.js";
 import { loadUNet, loadUNetWeightsInto, saveUNet } from "./serialize.js";
 import { type SegTrainConfig, segTrainConfig, totalIterations } from "./train-config.js";
@@ -167,6 +169,10 @@ export async function trainSegmenter(options: TrainSegmenterOptions): Promise<Se
   const config = resumed ? resumed.config : segTrainConfig(options.config);
   const fresh = freshState(config, options.seed);
   const model = fresh.model;
+  if (config.patchSize) {
+    const side = model.config.inputSize?.[0] ?? config.patchSize;
+    checkPatchSize(config.patchSize, side, sizeMultiple(model.config));
+  }
   const opt = sgdNesterov({ lr: config.lr, momentum: config.momentum, weightDecay: config.weightDecay });
   let state = fresh.state;
   let rng = fresh.rng;
@@ -272,7 +278,9 @@ export async function trainSegmenter(options: TrainSegmenterOptions): Promise<Se
       const samples: SegSample[] = [];
       for (let b = 0; b < config.batchSize; b++) {
         const { pool, index } = sampler.next(rng, b >= config.batchSize - fgPerBatch);
-        samples.push(augment.apply(await data.train[pool].get(index), rng));
+        const forced = b >= config.batchSize - fgPerBatch;
+        const sample = augment.apply(await data.train[pool].get(index), rng);
+        samples.push(config.patchSize ? cropPatch(sample, config.patchSize, rng, forced) : sample);
       }
       const loss = await step(model, opt, stack(samples), config.gradClipNorm, samples.length);
       // A step resolves through microtasks only; give the event loop a turn so the hosting service keeps

@@ -25,6 +25,8 @@ export interface TrainRequest {
     polyExponent: number;
     momentum: number;
     weightDecay: number;
+    /** nnU-Net patch-based training: crop side (0 = whole slices). */
+    patchSize?: number;
   };
   augmentation: AugmentationOptions;
   labels: Record<string, string>;
@@ -70,6 +72,11 @@ export async function resolveTrainParams(
   const maxF = c.maxFilters || 512;
   const widths = Array.from({ length: depth }, (_, i) => Math.min(maxF, base * 2 ** i));
   const heads = c.deepSupervision || Math.min(5, depth - 1);
+  const patchSize = c.patchSize || 0;
+  if (patchSize && (patchSize > inputSize || patchSize % 2 ** (depth - 1) !== 0))
+    throw new InvalidInput(
+      `config.patch_size ${patchSize} must be at most input_size ${inputSize} and divisible by ${2 ** (depth - 1)} for depth ${depth}`,
+    );
   const tag = `${slug(r.name)}-${jobTag}`;
   return {
     name: r.name || "segmenter",
@@ -88,6 +95,7 @@ export async function resolveTrainParams(
       polyExponent: c.polyExponent || DEFAULT_SEG_TRAIN.polyExponent,
       momentum: c.momentum || DEFAULT_SEG_TRAIN.momentum,
       weightDecay: c.weightDecay || DEFAULT_SEG_TRAIN.weightDecay,
+      ...(patchSize && patchSize < inputSize ? { patchSize } : {}),
     },
     augmentation: r.augmentation,
     labels: r.labels,

@@ -25,7 +25,7 @@ export interface TrainParams {
   unet: Pick<UNetConfig, "widths" | "deepSupervisionHeads">;
   train: Pick<
     SegTrainConfig,
-    "epochs" | "iterationsPerEpoch" | "batchSize" | "lr" | "polyExponent" | "momentum" | "weightDecay"
+    "epochs" | "iterationsPerEpoch" | "batchSize" | "lr" | "polyExponent" | "momentum" | "weightDecay" | "patchSize"
   >;
   augmentation: AugmentationOptions;
   labels: Record<string, string>;

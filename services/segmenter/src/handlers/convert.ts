@@ -54,6 +54,7 @@ export function modelInfoToProto(
       polyExponent: d.train.polyExponent,
       momentum: d.train.momentum,
       weightDecay: d.train.weightDecay,
+      patchSize: d.train.patchSize ?? 0,
     },
     validationDice: v ? { NCR: v.ncr, ED: v.ed, ET: v.et, WT: v.wt, mean: v.mean } : {},
     loaded,

@@ -73,6 +73,7 @@ export function segmenterHandlers(deps: SegmenterDeps): ServiceImpl<(typeof Segm
             polyExponent: req.config?.polyExponent ?? 0,
             momentum: req.config?.momentum ?? 0,
             weightDecay: req.config?.weightDecay ?? 0,
+            patchSize: req.config?.patchSize ?? 0,
           },
           augmentation: augmentationFromProto(req.augmentation),
           labels: { ...req.labels },
