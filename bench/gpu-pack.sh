@@ -4,7 +4,7 @@
 #   bench.mjs, run.mjs     esbuild bundle of bench/src/gpu/main.ts (product nets + tfjs + tfjs-backend-webgpu + the
 #                          webgpu package's JS), and its launcher (the bundle must not be argv[1]: see run.mjs)
 #   dawn.node.xz           npm webgpu@0.6.2's prebuilt Dawn for linux-x64 (needs libstdc++; dlopens libvulkan.so.1)
-#   deb/libvulkan1_*.deb   the Vulkan loader, unpacked there only if the machine lacks libvulkan.so.1
+#   deb/*.deb              the Vulkan loader (+ glvnd/X11 client libraries): only libraries the machine lacks are used
 #   node.xz                this machine's node 20 binary, used only where `node` is absent
 #   peers/torch_bench.py   the PyTorch peer's nets (shared/peers), imported by bench/torch_gpu.py
 #   MANIFEST               versions and sha256 of the above
@@ -56,10 +56,15 @@ EOF
 log "dawn.node (xz)"
 xz -T1 -6 -c node_modules/webgpu/dist/linux-x64/dawn.node >"$PACK/dawn.node.xz"
 
-log "libvulkan1 .deb"
-if ! (cd "$PACK/deb" && apt-get download libvulkan1 >/dev/null 2>&1); then
+# The Vulkan loader, and what NVIDIA's Vulkan driver (libGLX_nvidia.so.0) links against when the image lacks it
+# (glvnd's dispatch library, X11 client libraries): the set the device notes report working, without recursion.
+DEBS="libvulkan1 libglvnd0 libegl1 libgl1 libglx0 libopengl0 libgles2 libx11-6 libxext6 libxcb1 libxau6 libxdmcp6 libbsd0 libmd0"
+log "Vulkan loader and glvnd/X11 client .debs: $DEBS"
+# shellcheck disable=SC2086
+if ! (cd "$PACK/deb" && apt-get download $DEBS >/dev/null 2>&1); then
   cached=$(ls /var/cache/apt/archives/libvulkan1_*_amd64.deb /tmp/vk/libvulkan1_*_amd64.deb 2>/dev/null | head -1 || true)
-  [ -n "$cached" ] || die "apt-get download libvulkan1 failed and no cached .deb: run apt-get update first"
+  [ -n "$cached" ] || die "apt-get download $DEBS failed and no cached libvulkan1 .deb: run apt-get update first"
+  log "apt-get download failed: packing only the cached $cached"
   cp "$cached" "$PACK/deb/"
 fi
 

@@ -49,17 +49,25 @@ run_pack() {
   mkdir -p "$WORK/dist/linux-x64"
   xz -dc "$PACK/dawn.node.xz" >"$WORK/dist/linux-x64/dawn.node"
 
-  # Vulkan loader: the system's, else unpacked from the pack's .deb into $WORK (never into /)
-  if ! { ldconfig -p 2>/dev/null | grep -q 'libvulkan\.so\.1 '; } && [ -z "${VK_LOADER_DIR:-}" ]; then
-    local deb
-    deb=$(ls "$PACK"/deb/libvulkan1_*.deb | head -1)
-    mkdir -p "$WORK/vk"
+  # Vulkan loader (and glvnd/X11 client libraries NVIDIA's driver links against): for every library in the pack's
+  # .debs that the system lacks, a link in $WORK/vklib on LD_LIBRARY_PATH. Nothing the system has is shadowed, and
+  # nothing is unpacked into /.
+  local deb lib name missing=""
+  mkdir -p "$WORK/vk" "$WORK/vklib"
+  for deb in "$PACK"/deb/*.deb; do
     if command -v dpkg-deb >/dev/null; then dpkg-deb -x "$deb" "$WORK/vk"
-    else (cd "$WORK/vk" && ar x "$deb" && tar xf data.tar.*); fi
-    VK_LOADER_DIR=$(dirname "$(find "$WORK/vk" -name 'libvulkan.so.1' | head -1)")
-    plog "Vulkan loader from $(basename "$deb")"
+    else (mkdir -p "$WORK/ar" && cd "$WORK/ar" && rm -f data.tar.* && ar x "$deb" && tar xf data.tar.* -C "$WORK/vk"); fi
+  done
+  for lib in $(find "$WORK/vk" -name 'lib*.so.[0-9]*' | grep -E '\.so\.[0-9]+$'); do
+    name=$(basename "$lib")
+    ldconfig -p 2>/dev/null | grep -qF "$name (" && continue
+    ln -sf "$lib" "$WORK/vklib/$name"
+    missing="$missing $name"
+  done
+  if [ -n "$missing" ]; then
+    export LD_LIBRARY_PATH="$WORK/vklib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+    plog "from the pack's .debs (missing here):$missing"
   fi
-  [ -n "${VK_LOADER_DIR:-}" ] && export LD_LIBRARY_PATH="$VK_LOADER_DIR${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 
   # Vulkan driver: NVIDIA's ICD manifest unless one is named already (VK_ICD_FILENAMES / VK_DRIVER_FILES)
   if [ -z "${VK_ICD_FILENAMES:-}${VK_DRIVER_FILES:-}" ]; then
