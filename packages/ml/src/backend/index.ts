@@ -2,6 +2,7 @@ import { registerProjectKernels } from "../kernels/index.js";
 
 export { type BackendInfo, type BackendPreference, backendInfo, initBackend } from "./resolve.js";
 export { tf } from "./tf.js";
+export { startWebGpu, vulkanLoaderMissing, type WebGpuStart } from "./webgpu.js";
 
 // Registered on import, not only in initBackend, so code (and tests) that pick a backend directly with
 // tf.setBackend still train on wasm (which lacks Conv2DBackpropFilter) and get the fast cpu kernel.
