@@ -6,6 +6,8 @@ import { tf } from "../src/backend/tf.js";
 import { adam, type Optimizer, sgdNesterov } from "../src/layers/optimizers.js";
 import { ParamStore } from "../src/layers/param-store.js";
 import {
+  biasLeakyRelu,
+  biasLeakyReluReference,
   instanceNormLeakyRelu,
   instanceNormReference,
   loadNativeAddon,
@@ -170,6 +172,73 @@ describe.skipIf(addon == null)("native transpose, binary ops and optimizer updat
     tf.dispose([a, b, gy]);
   });
 
+  for (const threads of [1, 2]) {
+    it(`bias + leakyRelu fused: forward and gradients equal stock leakyRelu(x + b) (${threads}t)`, () => {
+      expect(registerNativeKernels({ threads })).toBe(true);
+      const next = seeded(31 + threads);
+      for (const shape of [
+        [16, 4096],
+        [3, 17, 9, 24],
+        [16, 64, 64, 32],
+      ]) {
+        const c = shape[shape.length - 1];
+        const x = rand(shape, next);
+        const b = rand([c], next) as tf.Tensor1D;
+        const gy = rand(shape, next);
+        const run = (f: typeof biasLeakyReluReference) =>
+          tf.tidy(() => {
+            const loss = (a: tf.Tensor, bb: tf.Tensor) => tf.sum(tf.mul(f(a, bb as tf.Tensor1D, 0.2), gy));
+            return [f(x, b, 0.2), ...tf.grads(loss)([x, b])].map((t) => (t.dataSync() as Float32Array).slice());
+          });
+        const ref = run(biasLeakyReluReference);
+        const got = run(biasLeakyRelu);
+        // The stock kernel multiplies by alpha in double (one rounding less): forward and dx agree to float32
+        // rounding; the bias gradient is a sum in another order.
+        ref.forEach((r, i) => {
+          let err = 0;
+          let scale = 0;
+          for (const v of r) scale = Math.max(scale, Math.abs(v));
+          for (let j = 0; j < r.length; j++) err = Math.max(err, Math.abs(got[i][j] - r[j]) / (1e-3 + scale));
+          expect(err, `output ${i}`).toBeLessThan(i < 2 ? 2e-7 : 1e-5);
+        });
+        tf.dispose([x, b, gy]);
+      }
+    });
+
+    it(`nearest 2x upsample equals stock; its gradient equals the 2x2 block sums (${threads}t)`, () => {
+      setNativeThreads(threads);
+      const next = seeded(41);
+      const x = rand([3, 5, 7, 6], next) as tf.Tensor4D;
+      const big = rand([16, 32, 32, 64], next) as tf.Tensor4D;
+      const gy = rand([3, 10, 14, 6], next);
+      const [ref, got] = both(() => [
+        tf.image.resizeNearestNeighbor(x, [10, 14]),
+        tf.image.resizeNearestNeighbor(x, [11, 9]), // not 2x: stock kernel
+        tf.image.resizeNearestNeighbor(big, [64, 64]),
+        tf.tanh(big),
+      ]);
+      expectSame(ref, got);
+      // The stock cpu ResizeNearestNeighborGrad offsets dy by the images' batch stride, so it is wrong for every
+      // sample after the first (tfjs 4.22): check against the definition instead.
+      expect(registerNativeKernels()).toBe(true);
+      const dx = tf.tidy(() =>
+        tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.image.resizeNearestNeighbor(a as tf.Tensor4D, [10, 14]), gy)))(x),
+      );
+      const g = gy.dataSync();
+      const want = new Float32Array(3 * 5 * 7 * 6);
+      for (let b = 0; b < 3; b++)
+        for (let i = 0; i < 5; i++)
+          for (let j = 0; j < 7; j++)
+            for (let c = 0; c < 6; c++) {
+              const at = (y: number, xx: number) => g[((b * 10 + y) * 14 + xx) * 6 + c];
+              want[((b * 5 + i) * 7 + j) * 6 + c] =
+                at(2 * i, 2 * j) + at(2 * i, 2 * j + 1) + at(2 * i + 1, 2 * j) + at(2 * i + 1, 2 * j + 1);
+            }
+      expectSame([want], [(dx.dataSync() as Float32Array).slice()]);
+      tf.dispose([x, big, gy, dx]);
+    });
+  }
+
   // Planes larger than the kernel's 64-pixel float blocks, odd sizes, one sample split into channel groups.
   for (const [shape, alpha, threads] of [
     [[1, 23, 17, 16], 0.01, 2],
@@ -219,6 +288,8 @@ describe.skipIf(addon == null)("native transpose, binary ops and optimizer updat
     expect(() => addon?.adam(f, f, f, f, Float32Array.of(1, 2))).toThrow(/adam scalars/);
     expect(() => addon?.copyRows(f, f, Int32Array.of(0, 3, 0, 3, 2, 4))).toThrow(/past the end/);
     expect(() => addon?.sum2d(f, f, Int32Array.of(2, 3, 1))).toThrow(/out has 6 elements, expected 3/);
+    expect(() => addon?.biasLeaky(f, new Float32Array(4), f, Float32Array.of(0.2))).toThrow(/multiple of the bias/);
+    expect(() => addon?.upsample2x(f, f, Int32Array.of(1, 1, 2, 3))).toThrow(/y has 6 elements, expected 24/);
   });
 
   /** Three optimizer steps from the same start and gradients; returns params and optimizer state bytes. */

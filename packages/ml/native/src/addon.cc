@@ -306,6 +306,68 @@ napi_value Sum2d(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// biasLeaky(x, b, y, Float32Array [alpha]); x, y [rows x c], b [c].
+napi_value BiasLeaky(napi_env env, napi_callback_info info) {
+  napi_value args[4];
+  if (!read_args(env, info, 4, args)) return nullptr;
+  Floats x, b, y, s;
+  if (!get_floats(env, args[0], &x, "x") || !get_floats(env, args[1], &b, "bias") || !get_floats(env, args[2], &y, "y") ||
+      !get_floats(env, args[3], &s, "biasLeaky scalars") || !check_scalars(env, s, 1, "biasLeaky scalars [alpha]"))
+    return nullptr;
+  if (b.length == 0 || x.length % b.length != 0) {
+    fail(env, "biasLeaky: x's length must be a multiple of the bias length (its last axis)");
+    return nullptr;
+  }
+  if (!check_len(env, y, (long)x.length, "y")) return nullptr;
+  bias_leaky_forward((long)(x.length / b.length), (long)b.length, x.data, b.data, s.data[0], y.data);
+  return nullptr;
+}
+
+// biasLeakyGrad(y, dy, dx, db, Float32Array [alpha])
+napi_value BiasLeakyGrad(napi_env env, napi_callback_info info) {
+  napi_value args[5];
+  if (!read_args(env, info, 5, args)) return nullptr;
+  Floats y, dy, dx, db, s;
+  if (!get_floats(env, args[0], &y, "y") || !get_floats(env, args[1], &dy, "dy") || !get_floats(env, args[2], &dx, "dx") ||
+      !get_floats(env, args[3], &db, "dbias") || !get_floats(env, args[4], &s, "biasLeaky scalars") ||
+      !check_scalars(env, s, 1, "biasLeaky scalars [alpha]"))
+    return nullptr;
+  if (db.length == 0 || y.length % db.length != 0) {
+    fail(env, "biasLeakyGrad: y's length must be a multiple of the bias length (its last axis)");
+    return nullptr;
+  }
+  if (!check_len(env, dy, (long)y.length, "dy") || !check_len(env, dx, (long)y.length, "dx")) return nullptr;
+  bias_leaky_backward((long)(y.length / db.length), (long)db.length, y.data, dy.data, s.data[0], dx.data, db.data);
+  return nullptr;
+}
+
+// upsample2x(x, y, Int32Array [n, h, w, c]) and upsample2xGrad(dy, dx, Int32Array [n, h, w, c]); h, w: the small side.
+napi_value Upsample(napi_env env, napi_callback_info info, bool grad) {
+  napi_value args[3];
+  if (!read_args(env, info, 3, args)) return nullptr;
+  Floats a, b;
+  const int32_t* p;
+  size_t len;
+  if (!get_floats(env, args[0], &a, grad ? "dy" : "x") || !get_floats(env, args[1], &b, grad ? "dx" : "y") ||
+      !get_ints(env, args[2], &p, &len, 4, "upsample shape [n, h, w, c]"))
+    return nullptr;
+  if (p[0] < 1 || p[1] < 1 || p[2] < 1 || p[3] < 1) {
+    fail(env, "upsample shape entries must be positive");
+    return nullptr;
+  }
+  long small = (long)p[0] * p[1] * p[2] * p[3];
+  if (!check_len(env, a, grad ? 4 * small : small, grad ? "dy" : "x") ||
+      !check_len(env, b, grad ? small : 4 * small, grad ? "dx" : "y"))
+    return nullptr;
+  if (grad)
+    upsample2x_grad(p[0], p[1], p[2], p[3], a.data, b.data);
+  else
+    upsample2x(p[0], p[1], p[2], p[3], a.data, b.data);
+  return nullptr;
+}
+napi_value Upsample2x(napi_env env, napi_callback_info info) { return Upsample(env, info, false); }
+napi_value Upsample2xGrad(napi_env env, napi_callback_info info) { return Upsample(env, info, true); }
+
 // sgdNesterov(p, g, v, Float32Array [lr, momentum, weightDecay]): p and v updated in place.
 napi_value SgdNesterov(napi_env env, napi_callback_info info) {
   napi_value args[4];
@@ -379,6 +441,10 @@ napi_value Init(napi_env env, napi_value exports) {
       {"binary", nullptr, Binary, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"copyRows", nullptr, CopyRows, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"sum2d", nullptr, Sum2d, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"biasLeaky", nullptr, BiasLeaky, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"biasLeakyGrad", nullptr, BiasLeakyGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"upsample2x", nullptr, Upsample2x, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"upsample2xGrad", nullptr, Upsample2xGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"sgdNesterov", nullptr, SgdNesterov, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"adam", nullptr, Adam, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},

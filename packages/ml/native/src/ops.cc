@@ -142,6 +142,14 @@ void copy_rows(const float* src, long sOff, long sStride, float* dst, long dOff,
   });
 }
 
+// A plain function with restrict parameters so the column loop vectorises (it did not inside the pool's lambda).
+static void column_sums(const float* __restrict x, long rows, long stride, long w, double* __restrict acc) {
+  for (long r = 0; r < rows; ++r) {
+    const float* row = x + r * stride;
+    for (long k = 0; k < w; ++k) acc[k] += row[k];
+  }
+}
+
 void sum2d(const float* x, long rows, long cols, bool reduceRows, float* out) {
   if (reduceRows) {
     // Columns split across tasks; each column is still summed top to bottom.
@@ -149,10 +157,7 @@ void sum2d(const float* x, long rows, long cols, bool reduceRows, float* out) {
     parallel_for(tasks, [&](long t, int) {
       long c0 = cols * t / tasks, c1 = cols * (t + 1) / tasks, w = c1 - c0;
       std::vector<double> acc((size_t)w, 0.0);
-      for (long r = 0; r < rows; ++r) {
-        const float* row = x + r * cols + c0;
-        for (long k = 0; k < w; ++k) acc[k] += row[k];
-      }
+      column_sums(x + c0, rows, cols, w, acc.data());
       for (long k = 0; k < w; ++k) out[c0 + k] = (float)acc[k];
     });
     return;
@@ -165,6 +170,90 @@ void sum2d(const float* x, long rows, long cols, bool reduceRows, float* out) {
       double s = 0.0;
       for (long k = 0; k < cols; ++k) s += row[k];
       out[r] = (float)(0.0 + s);
+    }
+  });
+}
+
+static void bias_leaky_rows(long r0, long r1, long c, const float* __restrict x, const float* __restrict b, float alpha,
+                            float* __restrict y) {
+  for (long r = r0; r < r1; ++r) {
+    const float* xr = x + r * c;
+    float* yr = y + r * c;
+    for (long k = 0; k < c; ++k) {
+      float z = xr[k] + b[k];
+      float s = z > 0.f ? 1.f : alpha;
+      yr[k] = z * s;
+    }
+  }
+}
+
+static void leaky_grad_rows(long r0, long r1, long c, const float* __restrict y, const float* __restrict dy, float alpha,
+                            float* __restrict dx, double* __restrict acc) {
+  for (long r = r0; r < r1; ++r) {
+    const float* yr = y + r * c;
+    const float* dr = dy + r * c;
+    float* out = dx + r * c;
+    for (long k = 0; k < c; ++k) {
+      float s = yr[k] > 0.f ? 1.f : alpha;
+      float d = dr[k] * s;
+      out[k] = d;
+      acc[k] += d;
+    }
+  }
+}
+
+void bias_leaky_forward(long rows, long c, const float* x, const float* b, float alpha, float* y) {
+  const long tasks = std::min(rows, tasks_for(rows * c));
+  parallel_for(tasks, [&](long t, int) { bias_leaky_rows(rows * t / tasks, rows * (t + 1) / tasks, c, x, b, alpha, y); });
+}
+
+void bias_leaky_backward(long rows, long c, const float* y, const float* dy, float alpha, float* dx, float* db) {
+  // Fixed row chunks (not per worker) so the bias gradient's summation order never depends on the thread count.
+  const long chunks = std::max(1L, std::min(rows, (rows * c) / CHUNK));
+  std::vector<double> part((size_t)(chunks * c), 0.0);
+  parallel_for(chunks, [&](long t, int) {
+    leaky_grad_rows(rows * t / chunks, rows * (t + 1) / chunks, c, y, dy, alpha, dx, part.data() + t * c);
+  });
+  for (long k = 0; k < c; ++k) {
+    double s = 0.0;
+    for (long t = 0; t < chunks; ++t) s += part[t * c + k];
+    db[k] = (float)s;
+  }
+}
+
+void upsample2x(long n, long h, long w, long c, const float* x, float* y) {
+  const long rows = n * h;  // one input row -> two output rows
+  const long tasks = std::min(rows, tasks_for(rows * w * c * 4));
+  parallel_for(tasks, [&](long t, int) {
+    for (long r = rows * t / tasks; r < rows * (t + 1) / tasks; ++r) {
+      const float* src = x + r * w * c;
+      float* d0 = y + (2 * r) * (2 * w) * c;
+      float* d1 = d0 + 2 * w * c;
+      for (long j = 0; j < w; ++j) {
+        std::memcpy(d0 + (2 * j) * c, src + j * c, c * sizeof(float));
+        std::memcpy(d0 + (2 * j + 1) * c, src + j * c, c * sizeof(float));
+      }
+      std::memcpy(d1, d0, 2 * w * c * sizeof(float));
+    }
+  });
+}
+
+static void upsample_grad_row(long w, long c, const float* __restrict d0, const float* __restrict d1,
+                              float* __restrict out) {
+  for (long j = 0; j < w; ++j) {
+    const float *a = d0 + 2 * j * c, *b = a + c, *e = d1 + 2 * j * c, *f = e + c;
+    float* o = out + j * c;
+    for (long k = 0; k < c; ++k) o[k] = (float)((((double)a[k] + b[k]) + e[k]) + f[k]);
+  }
+}
+
+void upsample2x_grad(long n, long h, long w, long c, const float* dy, float* dx) {
+  const long rows = n * h;
+  const long tasks = std::min(rows, tasks_for(rows * w * c * 4));
+  parallel_for(tasks, [&](long t, int) {
+    for (long r = rows * t / tasks; r < rows * (t + 1) / tasks; ++r) {
+      const float* d0 = dy + (2 * r) * (2 * w) * c;
+      upsample_grad_row(w, c, d0, d0 + 2 * w * c, dx + r * w * c);
     }
   });
 }

@@ -16,6 +16,16 @@ void copy_rows(const float* src, long sOff, long sStride, float* dst, long dOff,
 // reduceRows: out[c] = sum over r (running sum down each column); else out[r] = sum over c of row r.
 void sum2d(const float* x, long rows, long cols, bool reduceRows, float* out);
 
+// y = leaky(x + b) over [rows x c] (b per column), alpha the negative slope.
+void bias_leaky_forward(long rows, long c, const float* x, const float* b, float alpha, float* y);
+// dx = dy * (y > 0 ? 1 : alpha); db = column sums of dx (double, fixed order: independent of the thread count).
+void bias_leaky_backward(long rows, long c, const float* y, const float* dy, float alpha, float* dx, float* db);
+
+// Nearest-neighbour 2x upsampling of NHWC [n, h, w, c] to [n, 2h, 2w, c], and its gradient (sum of each 2x2 block, in
+// the stock kernel's order, in double).
+void upsample2x(long n, long h, long w, long c, const float* x, float* y);
+void upsample2x_grad(long n, long h, long w, long c, const float* dy, float* dx);
+
 // SGD with Nesterov momentum and L2 decay, in place (float32 arithmetic in the order of the tfjs op graph):
 // g' = g + wd*p; v = m*v + g'; p = p - lr*(g' + m*v).
 void sgd_nesterov_update(long n, float* p, const float* g, float* v, float lr, float momentum, float wd);

@@ -49,6 +49,13 @@ export interface NativeAddon {
   copyRows(src: Float32Array, dst: Float32Array, layout: Int32Array): void;
   /** Sums of a [rows x cols] matrix in double: shape [rows, cols, reduceRows (1: per column, 0: per row)]. */
   sum2d(x: Float32Array, out: Float32Array, shape: Int32Array): void;
+  /** y = leaky(x + b) over rows of b's length; scalars [alpha]. */
+  biasLeaky(x: Float32Array, b: Float32Array, y: Float32Array, scalars: Float32Array): void;
+  /** dx = dy * (y > 0 ? 1 : alpha), db = column sums of dx; scalars [alpha]. */
+  biasLeakyGrad(y: Float32Array, dy: Float32Array, dx: Float32Array, db: Float32Array, scalars: Float32Array): void;
+  /** Nearest 2x upsampling NHWC; shape [n, h, w, c] of the small side. */
+  upsample2x(x: Float32Array, y: Float32Array, shape: Int32Array): void;
+  upsample2xGrad(dy: Float32Array, dx: Float32Array, shape: Int32Array): void;
   /** In place: g' = g + wd*p; v = m*v + g'; p -= lr*(g' + m*v). scalars [lr, momentum, weightDecay]. */
   sgdNesterov(p: Float32Array, g: Float32Array, v: Float32Array, scalars: Float32Array): void;
   /** In place Adam step; scalars [lr, b1, 1-b1, b2, 1-b2, 1-b1^t, 1-b2^t, eps]. */

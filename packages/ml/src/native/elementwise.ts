@@ -318,6 +318,9 @@ export function makeElementwiseKernels(addon: NativeAddon | null = null): Record
     Log: unary((x, o) => {
       for (let i = 0; i < x.length; i++) o[i] = Math.log(x[i]);
     }),
+    Tanh: unary((x, o) => {
+      for (let i = 0; i < x.length; i++) o[i] = Math.tanh(x[i]);
+    }),
     Neg: unary((x, o) => {
       for (let i = 0; i < x.length; i++) o[i] = -x[i];
     }),

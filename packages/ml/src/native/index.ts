@@ -3,8 +3,15 @@
 import { getKernel, type KernelConfig, type KernelFunc, registerKernel, unregisterKernel } from "@tensorflow/tfjs-core";
 import { loadNativeAddon, nativeAddonLoadError } from "./addon.js";
 import { type CpuBackendLike, makeKernels } from "./kernels.js";
+import { makeBiasActKernels } from "./bias-act.js";
 import { makeNormKernels } from "./norm.js";
 
+export {
+  BIAS_LEAKY_GRAD_KERNEL,
+  BIAS_LEAKY_KERNEL,
+  biasLeakyRelu,
+  biasLeakyReluReference,
+} from "./bias-act.js";
 export {
   INSTANCE_NORM_GRAD_KERNEL,
   INSTANCE_NORM_KERNEL,
@@ -42,7 +49,7 @@ export function registerNativeKernels(options: { threads?: number } = {}): boole
     unregisterKernel(kernelName, BACKEND);
     registerKernel({ ...stock, kernelFunc });
   }
-  for (const config of makeNormKernels(addon)) {
+  for (const config of [...makeNormKernels(addon), ...makeBiasActKernels(addon)]) {
     if (getKernel(config.kernelName, BACKEND) != null) continue;
     registerKernel(config);
     added.push(config.kernelName);

@@ -278,7 +278,35 @@ export function makeKernels(addon: NativeAddon): Record<string, NativeKernel> {
     );
   };
 
+  // Nearest-neighbour 2x upsampling (the generators' upsample) and its gradient: the stock kernels compute source
+  // coordinates per element. Only the exact 2x, corner-unaligned, integer-centre case; anything else goes to stock.
+  const upsampleShape = (images: TensorInfo, outH: number, outW: number, attrs: NamedAttrMap): Int32Array | null => {
+    if (images.shape.length !== 4 || attrs.alignCorners === true || attrs.halfPixelCenters === true) return null;
+    const [n, h, w, c] = images.shape;
+    if (outH !== 2 * h || outW !== 2 * w || n * h * w * c === 0) return null;
+    return Int32Array.of(n, h, w, c);
+  };
+  const resizeNearest: NativeKernel = ({ images }, backend, attrs) => {
+    const xv = floats(backend, images);
+    const [outH, outW] = (attrs.size as [number, number] | undefined) ?? [0, 0];
+    const shape = xv == null ? null : upsampleShape(images, outH, outW, attrs);
+    if (xv == null || shape == null) return null;
+    const out = new Float32Array(xv.length * 4);
+    addon.upsample2x(xv, out, shape);
+    return backend.makeTensorInfo([shape[0], outH, outW, shape[3]], "float32", out);
+  };
+  const resizeNearestGrad: NativeKernel = ({ images, dy }, backend, attrs) => {
+    const dyv = floats(backend, dy);
+    const shape = dyv == null || dy.shape.length !== 4 ? null : upsampleShape(images, dy.shape[1], dy.shape[2], attrs);
+    if (dyv == null || shape == null || dy.shape[0] !== shape[0] || dy.shape[3] !== shape[3]) return null;
+    const out = new Float32Array(dyv.length / 4);
+    addon.upsample2xGrad(dyv, out, shape);
+    return backend.makeTensorInfo([...images.shape], "float32", out);
+  };
+
   return {
+    ResizeNearestNeighbor: resizeNearest,
+    ResizeNearestNeighborGrad: resizeNearestGrad,
     Transpose: transpose,
     Slice: slice,
     SplitV: splitV,

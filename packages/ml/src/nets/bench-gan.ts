@@ -1,8 +1,9 @@
 // bench-gan from shared/peers/SPEC.md: DCGAN-style G (1,505,925) and D (401,057), 5 x 64 x 64, NHWC.
 import { tf } from "../backend/tf.js";
-import { avgPool2x2, conv2d, dense, leakyRelu, upsampleNearest2x } from "../layers/ops.js";
+import { avgPool2x2, conv2d, dense, upsampleNearest2x } from "../layers/ops.js";
 import { adam, type Optimizer } from "../layers/optimizers.js";
 import { ParamStore } from "../layers/param-store.js";
+import { biasLeakyRelu } from "../native/bias-act.js";
 import { Rng } from "../random/index.js";
 
 export const BENCH_GAN_PARAMS = { g: 1_505_925, d: 401_057 };
@@ -53,14 +54,11 @@ const b1 = (s: ParamStore, n: string) => s.get(`${n}.b`) as tf.Tensor1D;
 export function benchGenerator(s: ParamStore, z: tf.Tensor2D): tf.Tensor4D {
   return tf.tidy(() => {
     const B = z.shape[0];
-    let h = tf.reshape(leakyRelu(dense(z, s.get("fc.w") as tf.Tensor2D, b1(s, "fc")), 0.2), [
-      B,
-      4,
-      4,
-      256,
-    ]) as tf.Tensor4D;
+    // No gradient penalty here (first-order only): bias + LeakyReLU run as one fused kernel where available.
+    const fc = biasLeakyRelu(tf.matMul(z, s.get("fc.w") as tf.Tensor2D), b1(s, "fc"), 0.2);
+    let h = tf.reshape(fc, [B, 4, 4, 256]) as tf.Tensor4D;
     G_CONVS.forEach((_, i) => {
-      h = leakyRelu(conv2d(upsampleNearest2x(h), w4(s, `up${i}`), b1(s, `up${i}`), 1, "same"), 0.2);
+      h = biasLeakyRelu(conv2d(upsampleNearest2x(h), w4(s, `up${i}`), null, 1, "same"), b1(s, `up${i}`), 0.2);
     });
     return tf.tanh(conv2d(h, w4(s, "out"), b1(s, "out"), 1, "valid"));
   });
@@ -68,9 +66,9 @@ export function benchGenerator(s: ParamStore, z: tf.Tensor2D): tf.Tensor4D {
 
 export function benchDiscriminator(s: ParamStore, x: tf.Tensor4D): tf.Tensor2D {
   return tf.tidy(() => {
-    let h = leakyRelu(conv2d(x, w4(s, "in"), b1(s, "in"), 1, "valid"), 0.2);
+    let h = biasLeakyRelu(conv2d(x, w4(s, "in"), null, 1, "valid"), b1(s, "in"), 0.2);
     D_CONVS.forEach((_, i) => {
-      h = avgPool2x2(leakyRelu(conv2d(h, w4(s, `down${i}`), b1(s, `down${i}`), 1, "same"), 0.2));
+      h = avgPool2x2(biasLeakyRelu(conv2d(h, w4(s, `down${i}`), null, 1, "same"), b1(s, `down${i}`), 0.2));
     });
     return dense(tf.reshape(h, [x.shape[0], 4096]) as tf.Tensor2D, s.get("fc.w") as tf.Tensor2D, b1(s, "fc"));
   });
