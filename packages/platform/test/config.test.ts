@@ -57,6 +57,7 @@ describe("loadConfig", () => {
         DEID_SALT: "0123456789abcdef",
         KEEP_ID_MAPPING: "true",
         PARTNER_TOKENS_FILE: "tokens.json",
+        PARTNER_PORT: "6001",
         METRICS_PORT: "9464",
         JOB_CONCURRENCY: "3",
       },
@@ -73,6 +74,11 @@ describe("loadConfig", () => {
     expect(c.deidSalt).toBe("0123456789abcdef");
     expect(c.keepIdMapping).toBe(true);
     expect(c.partnerTokensFile).toBe("/srv/tokens.json");
+    expect(c.partnerPort).toBe(6001);
+    expect(loadConfig({}).partnerPort).toBe(50055);
+    expect(() => loadConfig({ PARTNER_TOKENS_FILE: "t.json", GENERATOR_PORT: "7000", PARTNER_PORT: "7000" })).toThrow(
+      /PARTNER_PORT.*GENERATOR_PORT/,
+    );
     expect(c.metricsPort).toBe(9464);
     expect(c.jobConcurrency).toBe(3);
     expect(

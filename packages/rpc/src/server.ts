@@ -39,6 +39,11 @@ export interface ServerOptions {
   channelOptions?: grpc.ChannelOptions;
   /** Where RPC counts/latency go (metricsInterceptor); default the process registry, false = none. */
   metrics?: Registry | false;
+  /**
+   * Serve grpc.reflection (default true). A listener facing outside parties turns it off: it would describe
+   * its services to anyone, before authentication.
+   */
+  reflection?: boolean;
 }
 
 export interface RpcServer {
@@ -46,7 +51,10 @@ export interface RpcServer {
   add<S extends GenServiceMethods>(service: GenService<S>, impl: Partial<ServiceImpl<S>>): RpcServer;
   /** Sets the grpc.health.v1 status of a service ("" is the whole server). */
   setServing(serviceName: string, serving: boolean): void;
-  /** Binds and starts; returns the bound port (port 0 picks a free one). Adds reflection for added services. */
+  /**
+   * Binds and starts; returns the bound port (port 0 picks a free one). Adds reflection for added services
+   * unless ServerOptions.reflection is false.
+   */
   listen(host: string, port: number): Promise<number>;
   /** Stops accepting, lets in-flight calls finish for up to timeoutMs, then aborts them and closes. */
   shutdown(timeoutMs?: number): Promise<void>;
@@ -234,7 +242,7 @@ export function createServer(options: ServerOptions = {}): RpcServer {
     async listen(host, port) {
       if (listening) throw new Error("listen() was already called on this server");
       listening = true;
-      addReflection(server, services);
+      if (options.reflection ?? true) addReflection(server, services);
       const creds = options.tls ? await serverCredentials(options.tls) : grpc.ServerCredentials.createInsecure();
       const target = host.includes(":") && !host.startsWith("[") ? `[${host}]:${port}` : `${host}:${port}`;
       const bound = await new Promise<number>((resolve, reject) => {

@@ -50,6 +50,11 @@ export interface Config {
   deidSalt: string | undefined;
   keepIdMapping: boolean;
   partnerTokensFile: string | undefined;
+  /**
+   * Port of the generator's partner listener (PartnerService + the partner's own jobs, every call token
+   * authenticated), separate from the internal GENERATOR_PORT; only opened when partnerTokensFile is set.
+   */
+  partnerPort: number;
   /** undefined = no metrics endpoint. */
   metricsPort: number | undefined;
   jobConcurrency: number;
@@ -66,6 +71,7 @@ const DEFAULT_PORTS: Record<ServiceName, number> = {
   segmenter: 50053,
   evaluator: 50054,
 };
+export const DEFAULT_PARTNER_PORT = 50055;
 
 export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): Config {
   const host = raw(env, "HOST") ?? "127.0.0.1";
@@ -88,6 +94,13 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     );
   }
   const partnerTokensFile = raw(env, "PARTNER_TOKENS_FILE");
+  const partnerPort = port(env, "PARTNER_PORT", DEFAULT_PARTNER_PORT);
+  // Only when the partner listener opens: without tokens the port is unused and may coincide.
+  if (partnerTokensFile !== undefined && partnerPort !== 0 && partnerPort === services.generator.port)
+    throw new ConfigError(
+      "PARTNER_PORT",
+      `${partnerPort} is also GENERATOR_PORT; the partner listener needs its own port (internal RPCs must not be reachable there)`,
+    );
   return {
     host,
     services,
@@ -103,6 +116,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     deidSalt,
     keepIdMapping: bool(env, "KEEP_ID_MAPPING", false),
     partnerTokensFile: partnerTokensFile === undefined ? undefined : resolve(cwd, partnerTokensFile),
+    partnerPort,
     metricsPort: optionalPort(env, "METRICS_PORT"),
     jobConcurrency: int(env, "JOB_CONCURRENCY", 1, 1, 64),
     trainProcesses: int(env, "TRAIN_PROCESSES", 0, 0, 64),

@@ -95,7 +95,17 @@ const DOCS: ConfigDoc[] = [
     default: "false",
     meaning: "Keep the original-id -> pseudonym table (stays inside the hospital).",
   },
-  { name: "PARTNER_TOKENS_FILE", default: "(unset: partner API off)", meaning: "File of partner bearer tokens." },
+  {
+    name: "PARTNER_TOKENS_FILE",
+    default: "(unset: partner API off)",
+    meaning: "File of partner bearer tokens (hashed), scopes and quotas; set, the generator opens PARTNER_PORT.",
+  },
+  {
+    name: "PARTNER_PORT",
+    default: "50055",
+    meaning:
+      "Generator's partner listener: PartnerService and the partner's own jobs only, every call token-authenticated; must differ from GENERATOR_PORT; 0 picks a free port.",
+  },
   {
     name: "METRICS_PORT",
     default: "(unset: no metrics endpoint)",

@@ -1,2 +1,2 @@
-export { jobHandlers } from "./job-service.js";
+export { type JobHandlerOptions, jobHandlers } from "./job-service.js";
 export { type JobResult, jobStateFromProto, jobStatusToProto, objectRefToProto } from "./job-status.js";

@@ -1,21 +1,44 @@
 // synthmri.common.v1.JobService over a service's JobRunner, shared by the services whose job results are
-// { outputs, artifacts } (ingest adds per-kind progress units on top of its own).
+// { outputs, artifacts } (ingest adds per-kind progress units on top of its own). `visible` narrows the view
+// to the jobs one caller may see (the generator's partner listener: a partner's own requests).
 import type { JobService } from "@synthmri/contracts";
-import { InvalidInput, type JobRunner } from "@synthmri/platform";
+import { InvalidInput, type JobRunner, type JobStatus, NotFound } from "@synthmri/platform";
+import type { CallContext } from "../context.js";
 import type { ServiceImpl } from "../handler-types.js";
 import { jobStateFromProto, jobStatusToProto } from "./job-status.js";
 
 const DEFAULT_WATCH_INTERVAL_MS = 250;
 const DEFAULT_PAGE = 100;
 
-export function jobHandlers(jobs: JobRunner): ServiceImpl<(typeof JobService)["method"]> {
+export interface JobHandlerOptions {
+  /**
+   * Whether the caller may see this job. A job it may not see answers NOT_FOUND with the very message of an
+   * unknown id (so its existence is not revealed), is left out of ListJobs and cannot be cancelled.
+   * Default: every job is visible.
+   */
+  visible?: (job: JobStatus, ctx: CallContext) => boolean;
+}
+
+export function jobHandlers(
+  jobs: JobRunner,
+  options: JobHandlerOptions = {},
+): ServiceImpl<(typeof JobService)["method"]> {
+  const visible = options.visible;
+  /** The job if the caller may see it; otherwise the runner's own not-found error. */
+  async function visibleJob(jobId: string, ctx: CallContext): Promise<JobStatus> {
+    if (!jobId) throw new InvalidInput("job_id is empty");
+    const job = await jobs.get(jobId);
+    if (visible && !visible(job, ctx)) throw new NotFound(`job "${jobId}" not found in service ${jobs.service}`);
+    return job;
+  }
   return {
-    async getJob(req) {
-      if (!req.jobId) throw new InvalidInput("job_id is empty");
-      return { job: jobStatusToProto(await jobs.get(req.jobId)) };
+    async getJob(req, ctx) {
+      return { job: jobStatusToProto(await visibleJob(req.jobId, ctx)) };
     },
     async *watchJob(req, ctx) {
-      if (!req.jobId) throw new InvalidInput("job_id is empty");
+      // Checked before the first message: an invisible job's stream ends with NOT_FOUND and no status.
+      if (visible) await visibleJob(req.jobId, ctx);
+      else if (!req.jobId) throw new InvalidInput("job_id is empty");
       const interval = req.minIntervalMs || DEFAULT_WATCH_INTERVAL_MS;
       let lastState = "";
       let lastSent = 0;
@@ -30,13 +53,15 @@ export function jobHandlers(jobs: JobRunner): ServiceImpl<(typeof JobService)["m
         }
       }
     },
-    async cancelJob(req) {
-      if (!req.jobId) throw new InvalidInput("job_id is empty");
+    async cancelJob(req, ctx) {
+      if (visible) await visibleJob(req.jobId, ctx);
+      else if (!req.jobId) throw new InvalidInput("job_id is empty");
       return { job: jobStatusToProto(await jobs.cancel(req.jobId, req.reason || "cancelled by request")) };
     },
-    async listJobs(req) {
+    async listJobs(req, ctx) {
       const states = new Set(req.states.map(jobStateFromProto).filter((s) => s !== undefined));
       const all = (await jobs.list())
+        .filter((j) => !visible || visible(j, ctx))
         .filter((j) => !req.kind || j.kind === req.kind)
         .filter((j) => states.size === 0 || states.has(j.state))
         .reverse();

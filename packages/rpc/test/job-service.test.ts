@@ -1,0 +1,148 @@
+// jobHandlers over real gRPC: the full view, and a view narrowed by `visible` (each caller sees only the jobs
+// it started; another caller's job answers NOT_FOUND exactly like an unknown id). Also `reflection: false`.
+import * as grpc from "@grpc/grpc-js";
+import { JobService, JobState } from "@synthmri/contracts";
+import { JobRunner, MemoryObjectStore } from "@synthmri/platform";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  authInterceptor,
+  bearerToken,
+  createClient,
+  createServer,
+  jobHandlers,
+  type RpcError,
+  type RpcServer,
+} from "../src/index.js";
+
+let jobs: JobRunner;
+let full: RpcServer;
+let scoped: RpcServer;
+let fullAddr: string;
+let scopedAddr: string;
+/** Jobs of owners "a" and "b"; "a-blocked" waits until released. */
+const ids: Record<string, string> = {};
+let release: () => void = () => undefined;
+
+async function failure(p: Promise<unknown>): Promise<RpcError> {
+  try {
+    await p;
+  } catch (e) {
+    return e as RpcError;
+  }
+  throw new Error("expected the call to fail");
+}
+
+beforeAll(async () => {
+  jobs = new JobRunner({ store: new MemoryObjectStore(), service: "testsvc", concurrency: 4 });
+  const blocked = new Promise<void>((r) => {
+    release = r;
+  });
+  ids.a = jobs.start("work", { owner: "a" }, async () => ({ outputs: { n: "1" }, artifacts: [] }));
+  ids.b = jobs.start("work", { owner: "b" }, async () => ({ outputs: {}, artifacts: [] }));
+  ids.aBlocked = jobs.start("work", { owner: "a" }, async (ctx) => {
+    await Promise.race([
+      blocked,
+      new Promise((_, rej) => ctx.signal.addEventListener("abort", () => rej(ctx.signal.reason))),
+    ]);
+    return { outputs: {}, artifacts: [] };
+  });
+  await jobs.wait(ids.a);
+  await jobs.wait(ids.b);
+
+  full = createServer({ metrics: false }).add(JobService, jobHandlers(jobs));
+  fullAddr = `127.0.0.1:${await full.listen("127.0.0.1", 0)}`;
+  scoped = createServer({
+    metrics: false,
+    reflection: false,
+    interceptors: [authInterceptor((call) => bearerToken(call.metadata))],
+  }).add(
+    JobService,
+    jobHandlers(jobs, {
+      visible: (job, ctx) => (job.params as { owner?: string }).owner === ctx.state.principal,
+    }),
+  );
+  scopedAddr = `127.0.0.1:${await scoped.listen("127.0.0.1", 0)}`;
+});
+
+afterAll(async () => {
+  release();
+  await full?.shutdown(500);
+  await scoped?.shutdown(500);
+  await jobs?.shutdown({ graceMs: 500 });
+});
+
+const as = (owner: string) =>
+  createClient(JobService, scopedAddr, { metadata: { authorization: `Bearer ${owner}` }, retry: false });
+
+describe("jobHandlers", () => {
+  it("shows every job without a filter", async () => {
+    const c = createClient(JobService, fullAddr, { retry: false });
+    const list = await c.listJobs({});
+    expect(list.jobs.map((j) => j.id).sort()).toEqual([ids.a, ids.b, ids.aBlocked].sort());
+    expect((await c.getJob({ jobId: ids.b })).job?.state).toBe(JobState.SUCCEEDED);
+    c.close();
+  });
+
+  it("narrows Get/Watch/Cancel/List to the visible jobs; the others read as unknown ids", async () => {
+    const a = as("a");
+    expect((await a.getJob({ jobId: ids.a })).job?.outputs).toEqual({ n: "1" });
+    const states = [];
+    for await (const w of a.watchJob({ jobId: ids.a })) states.push(w.job?.state);
+    expect(states.at(-1)).toBe(JobState.SUCCEEDED);
+    expect((await a.listJobs({})).jobs.map((j) => j.id).sort()).toEqual([ids.a, ids.aBlocked].sort());
+
+    const unknown = await failure(a.getJob({ jobId: "job-doesnotexist" }));
+    expect(unknown.code).toBe(5);
+    const other = await failure(a.getJob({ jobId: ids.b }));
+    expect(other.code).toBe(5);
+    // Same answer as an unknown id, so a caller cannot probe which ids exist.
+    expect(other.details).toBe(`job "${ids.b}" not found in service testsvc`);
+    expect(unknown.details).toBe('job "job-doesnotexist" not found in service testsvc');
+
+    const watched: unknown[] = [];
+    const watch = await failure(
+      (async () => {
+        for await (const w of a.watchJob({ jobId: ids.b })) watched.push(w);
+      })(),
+    );
+    expect(watch.code).toBe(5);
+    expect(watched).toEqual([]);
+
+    // b cannot cancel a's running job; a can.
+    const b = as("b");
+    expect((await failure(b.cancelJob({ jobId: ids.aBlocked }))).code).toBe(5);
+    expect((await jobs.get(ids.aBlocked)).cancelRequested).toBe(false);
+    expect((await b.listJobs({})).jobs.map((j) => j.id)).toEqual([ids.b]);
+    await a.cancelJob({ jobId: ids.aBlocked, reason: "test" });
+    expect((await jobs.wait(ids.aBlocked)).state).toBe("CANCELLED");
+    a.close();
+    b.close();
+  });
+});
+
+/** Status code of a grpc.reflection.v1 call (OK when the server answers it). */
+function reflectionCode(address: string): Promise<number> {
+  const client = new grpc.Client(address, grpc.credentials.createInsecure());
+  const call = client.makeBidiStreamRequest(
+    "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+    (b: Buffer) => b,
+    (b: Buffer) => b,
+  );
+  return new Promise((resolve) => {
+    call.on("data", () => call.end());
+    call.on("error", (e: grpc.ServiceError) => resolve(e.code));
+    call.on("status", (s: grpc.StatusObject) => {
+      client.close();
+      resolve(s.code);
+    });
+    // ServerReflectionRequest { list_services (field 7): "*" }
+    call.write(Buffer.from([0x3a, 0x01, 0x2a]));
+  });
+}
+
+describe("reflection option", () => {
+  it("serves reflection by default and not with reflection: false", async () => {
+    expect(await reflectionCode(fullAddr)).toBe(grpc.status.OK);
+    expect(await reflectionCode(scopedAddr)).toBe(grpc.status.UNIMPLEMENTED);
+  });
+});
