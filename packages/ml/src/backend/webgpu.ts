@@ -6,15 +6,9 @@
 // Limitation: tfjs-backend-webgpu reads GPU data synchronously through an OffscreenCanvas, which Node lacks, so
 // dataSync()/arraySync() of a GPU-resident tensor fail on this backend; code that runs here must read with
 // `await t.data()`. The error thrown then says so.
-import { createRequire } from "node:module";
 import type { Logger } from "@synthmri/platform";
 import { registerWebGpuKernels } from "../kernels/webgpu/index.js";
 import { tf } from "./tf.js";
-
-const require = createRequire(import.meta.url);
-// Variables, not literals: both packages are optionalDependencies, and tsc must not require them.
-const DAWN_PKG = "webgpu";
-const BACKEND_PKG = "@tensorflow/tfjs-backend-webgpu";
 
 /** What startWebGpu found: the adapter in words, or why the backend cannot start. */
 export type WebGpuStart = { ok: true; adapter: string } | { ok: false; reason: string };
@@ -31,15 +25,6 @@ interface GpuDeviceLike {
 }
 interface GpuLike {
   requestAdapter(o?: unknown): Promise<GpuAdapterLike | null>;
-}
-
-function resolvable(pkg: string): boolean {
-  try {
-    require.resolve(pkg);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /**
@@ -92,24 +77,31 @@ export function startWebGpu(log?: Logger): Promise<WebGpuStart> {
   return started;
 }
 
+function notInstalled(e: unknown): boolean {
+  const code = (e as { code?: string }).code;
+  return code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND";
+}
+
+const missingPackage = (pkg: string) =>
+  `npm package ${pkg} is not installed (an optionalDependency of @synthmri/ml: npm ci without --omit=optional installs it)`;
+
 async function start(log?: Logger): Promise<WebGpuStart> {
-  for (const pkg of [DAWN_PKG, BACKEND_PKG]) {
-    if (!resolvable(pkg))
-      return {
-        ok: false,
-        reason: `npm package ${pkg} is not installed (an optionalDependency of @synthmri/ml: npm ci without --omit=optional installs it)`,
-      };
-  }
   const noLoader = vulkanLoaderMissing();
   if (noLoader) return { ok: false, reason: noLoader };
+  // Literal specifiers so that esbuild (bench/gpu-pack.sh) bundles both packages; absent ones fail here, not at load.
   let gpu: GpuLike;
   try {
-    const dawn = (await import(DAWN_PKG)) as { create(flags: string[]): GpuLike; globals: Record<string, unknown> };
+    const dawn = (await import("webgpu")) as unknown as {
+      create(flags: string[]): GpuLike;
+      globals: Record<string, unknown>;
+    };
     // WebGPU's constants and classes (GPUBufferUsage, ...) as the backend expects them on globalThis.
     const g = globalThis as Record<string, unknown>;
     for (const [k, v] of Object.entries(dawn.globals)) if (!(k in g)) g[k] = v;
     gpu = dawn.create(dawnFlags());
   } catch (e) {
+    if (notInstalled(e) && /'webgpu'|"webgpu"|webgpu\/index/.test((e as Error).message))
+      return { ok: false, reason: missingPackage("webgpu") };
     return { ok: false, reason: `dawn.node (npm webgpu) failed to load: ${(e as Error).message.split("\n")[0]}` };
   }
   // tfjs-backend-webgpu looks for navigator.gpu (Node 20 has no navigator; libraries sniff its userAgent).
@@ -135,9 +127,13 @@ async function start(log?: Logger): Promise<WebGpuStart> {
   });
   void device.lost?.then((i) => log?.error("webgpu device lost", { reason: i.reason, message: i.message }));
 
-  const mod = (await import(BACKEND_PKG)) as {
-    WebGPUBackend: new (device: unknown, info?: unknown) => { readSync(dataId: object): unknown };
-  };
+  let mod: { WebGPUBackend: new (device: unknown, info?: unknown) => { readSync(dataId: object): unknown } };
+  try {
+    mod = (await import("@tensorflow/tfjs-backend-webgpu")) as unknown as typeof mod;
+  } catch (e) {
+    if (notInstalled(e)) return { ok: false, reason: missingPackage("@tensorflow/tfjs-backend-webgpu") };
+    throw e;
+  }
   patchReadSync(mod.WebGPUBackend.prototype);
   // The package registers its own factory at import only when navigator.gpu already existed; ours uses the device
   // above (one adapter request, our limits). Priority 0: never picked unless asked for by name.
