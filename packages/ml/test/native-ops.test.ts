@@ -144,6 +144,8 @@ describe.skipIf(addon == null)("native transpose, binary ops and optimizer updat
       tf.sum(p),
       tf.mean(a, [0, 1, 2], true),
       tf.sum(tf.reshape(a, [4, 16384]), 1),
+      tf.mean(tf.reshape(a, [4, 16, 2, 16, 2, 16]), [2, 4]), // avg-pool 2x2 as reshape + mean
+      tf.sum(tf.reshape(a, [4, 16, 2, 16, 2, 16]), [2, 4]),
     ]);
     ref.forEach((r, i) => {
       let err = 0;

@@ -169,6 +169,19 @@ export function reduceSum(
   }
   let outSize = 1;
   for (let d = 0; d < dims.length; d++) if (!red[d]) outSize *= dims[d];
+  // 2x2 block sums ([rows, 2, w, 2, c] reduced over the 2s: avg-pool as reshape + mean), same order as below.
+  if (
+    addon != null &&
+    xv.length >= NATIVE_BINARY_MIN &&
+    dims.length === 5 &&
+    dims[1] === 2 &&
+    dims[3] === 2 &&
+    red.join() === "false,true,false,true,false"
+  ) {
+    const out = new Float32Array(outSize);
+    addon.upsample2xGrad(xv, out, Int32Array.of(1, dims[0], dims[2], dims[4]));
+    return out;
+  }
   // Native for the common [rows, cols] patterns (bias gradients, per-pixel class sums): same order, same result.
   if (addon != null && xv.length >= NATIVE_BINARY_MIN && dims.length <= 2 && red.some((r) => r)) {
     const rows = dims.length === 2 ? dims[0] : 1;
