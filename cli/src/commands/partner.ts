@@ -1,16 +1,18 @@
-// `synthmri partner ...`: the partner's client of the hospital's PartnerService (served by the generator).
+// `synthmri partner ...`: the partner's client of the hospital's PartnerService (the generator's partner listener,
+// PARTNER_PORT: PartnerService + the partner's own jobs, the token on every call).
 //   request  --size N [--format nnunet|shards] --out DIR [--ensemble ID] [--seed S] [--purpose TEXT]
 //            [--min-tumor F] [--max-tumor F] [--all-classes]   request, follow the job, download, verify, unpack
 //   download --bundle ID --out DIR                               download a finished bundle again
 //   url      --bundle ID [--expires SECONDS]                     print a presigned URL of the bundle archive (.tar)
-// Common: --addr HOST:PORT (default $SYNTHMRI_GENERATOR_ADDR or 127.0.0.1:50052), --token T (default
+// Common: --addr HOST:PORT (default $SYNTHMRI_PARTNER_ADDR or 127.0.0.1:50055), --token T (default
 // $SYNTHMRI_PARTNER_TOKEN), --ca FILE (TLS: CA of the hospital's server; --cert/--key for mTLS).
 import { createHash } from "node:crypto";
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, resolve, sep } from "node:path";
 import { parseArgs } from "node:util";
 import { BundleFormat, JobService, JobState, PartnerService } from "@synthmri/contracts";
-import { type Client, type ClientOptions, createClient, isRpcError } from "@synthmri/rpc";
+import { DEFAULT_PARTNER_PORT } from "@synthmri/platform";
+import { type Client, type ClientOptions, createClient, GrpcStatus, isRpcError } from "@synthmri/rpc";
 
 export const summary = "partner: request, download and verify a certified synthetic dataset";
 
@@ -19,7 +21,7 @@ const USAGE = `usage:
                            [--purpose TEXT] [--min-tumor F] [--max-tumor F] [--all-classes]
   synthmri partner download --bundle ID --out DIR
   synthmri partner url --bundle ID [--expires SECONDS]
-common options: --addr HOST:PORT (default $SYNTHMRI_GENERATOR_ADDR or 127.0.0.1:50052)
+common options: --addr HOST:PORT of the hospital's partner port (default $SYNTHMRI_PARTNER_ADDR or 127.0.0.1:${DEFAULT_PARTNER_PORT})
                 --token TOKEN (default $SYNTHMRI_PARTNER_TOKEN)  --ca FILE [--cert FILE --key FILE]  --quiet`;
 
 export interface PartnerIo {
@@ -174,6 +176,7 @@ export async function run(argv: string[], io: PartnerIo = defaultIo): Promise<nu
     io.out(USAGE);
     return sub ? 0 : 2;
   }
+  let addr = "";
   try {
     const { values } = parseArgs({
       args: rest,
@@ -198,7 +201,7 @@ export async function run(argv: string[], io: PartnerIo = defaultIo): Promise<nu
       },
       strict: true,
     });
-    const addr = (values.addr as string | undefined) ?? io.env.SYNTHMRI_GENERATOR_ADDR ?? "127.0.0.1:50052";
+    addr = (values.addr as string | undefined) ?? io.env.SYNTHMRI_PARTNER_ADDR ?? `127.0.0.1:${DEFAULT_PARTNER_PORT}`;
     const token = (values.token as string | undefined) ?? io.env.SYNTHMRI_PARTNER_TOKEN ?? "";
     if (!token) throw new UsageError("no partner token: pass --token or set SYNTHMRI_PARTNER_TOKEN");
     if (sub === "request") return await request(values, addr, token, io);
@@ -230,6 +233,10 @@ export async function run(argv: string[], io: PartnerIo = defaultIo): Promise<nu
     }
     if (isRpcError(e)) {
       io.err(`synthmri partner: ${e.kind ?? e.code}: ${e.details}`);
+      if (e.code === GrpcStatus.UNIMPLEMENTED)
+        io.err(
+          `  ${addr} does not serve the partner API: use the hospital's partner port (PARTNER_PORT, default ${DEFAULT_PARTNER_PORT}), not the generator's internal port`,
+        );
       return 1;
     }
     io.err(`synthmri partner: ${(e as Error).message}`);

@@ -15,10 +15,11 @@ export interface ShutdownOptions {
 }
 
 /**
- * Wires SIGTERM/SIGINT to a graceful shutdown of the server (main.ts calls this once).
- * Returns a function that removes the handlers again (tests).
+ * Wires SIGTERM/SIGINT to a graceful shutdown of the server (main.ts calls this once). Anything with the
+ * server's shutdown() does (e.g. several listeners draining together). Returns a function that removes the
+ * handlers again (tests).
  */
-export function shutdownOnSignals(server: RpcServer, options: ShutdownOptions = {}): () => void {
+export function shutdownOnSignals(server: Pick<RpcServer, "shutdown">, options: ShutdownOptions = {}): () => void {
   const logger = options.logger ?? noopLogger;
   const signals = options.signals ?? ["SIGTERM", "SIGINT"];
   const exit = options.exit ?? true;

@@ -1,7 +1,7 @@
 // Generator process: config, logger, object store (embedded when S3_ENDPOINT is unset), compute backend, job
-// runner with recovery (interrupted trainings resume from their last checkpoint), the gRPC server on
-// GENERATOR_PORT, graceful shutdown on SIGTERM/SIGINT.
-import { PartnerService } from "@synthmri/contracts";
+// runner with recovery (interrupted trainings resume from their last checkpoint), the internal gRPC server on
+// GENERATOR_PORT, the partner listener on PARTNER_PORT (only with PARTNER_TOKENS_FILE), graceful shutdown on
+// SIGTERM/SIGINT.
 import { initBackend } from "@synthmri/ml";
 import {
   ArtifactStore,
@@ -14,8 +14,6 @@ import {
 } from "@synthmri/platform";
 import { shutdownOnSignals, tlsFromConfig } from "@synthmri/rpc";
 import { loadPartnerConfig } from "./adapters/partner-config.js";
-import { GeneratorPartnerSampler } from "./adapters/partner-sampler.js";
-import { buildPartner } from "./handlers/partner.js";
 import { startServer } from "./server.js";
 
 /** Parent jobs wait on their members inside the runner, so it admits many; GAN work is limited separately. */
@@ -46,27 +44,14 @@ async function main(): Promise<void> {
     host: config.host,
     port: config.services.generator.port,
     server: { maxMessageBytes: config.grpc.maxMessageBytes, tls },
-    // The partner endpoint (PartnerService) lives on the same server; off unless PARTNER_TOKENS_FILE is set.
-    extend: (context) => {
-      const partner = buildPartner({
-        artifacts,
-        store: objects.store,
-        jobs,
-        sampler: new GeneratorPartnerSampler(context),
-        config: partnerConfig,
-        logger,
-        provenance,
-      });
-      return {
-        interceptors: partner.interceptors,
-        services: (server) => server.add(PartnerService, partner.handlers),
-        resumeHandlers: partner.resumeHandlers,
-      };
-    },
+    // Partners get their own listener (PartnerService + their own jobs, token on every call); none without
+    // PARTNER_TOKENS_FILE. PartnerService is never served on the internal port.
+    partner: { config: partnerConfig, port: config.partnerPort },
   });
   const { resumed, failed } = await jobs.recover(started.resumeHandlers);
   logger.info("generator ready", {
     port: started.port,
+    partnerPort: started.partner?.port ?? null,
     backend: backend.name,
     resumedJobs: resumed.length,
     failedJobs: failed.length,
@@ -77,7 +62,8 @@ async function main(): Promise<void> {
     backend: backend.name,
     logger,
   });
-  shutdownOnSignals(started.server, {
+  // Both listeners stop accepting and drain together, within one grace period.
+  shutdownOnSignals(started, {
     logger,
     drainTimeoutMs: config.grpc.shutdownGraceMs,
     onStopped: async () => {

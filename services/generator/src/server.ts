@@ -1,13 +1,20 @@
-// The generator's gRPC server, built from its dependencies (no globals): tests build it on port 0 with the
-// embedded store; main.ts with the configured one. More services (e.g. PartnerService) join through
-// `StartOptions.extend`: their interceptors, their service registration and their job resume handlers.
+// The generator's gRPC servers, built from its dependencies (no globals): tests build them on port 0 with the
+// embedded store; main.ts with the configured one. Two listeners:
+//  - internal (GENERATOR_PORT): GeneratorService + the full JobService, for the other services and operators;
+//    no partner auth, so it must stay inside the cluster/namespace;
+//  - partner (PARTNER_PORT, only with an enabled partner config): PartnerService + the partner's own jobs,
+//    every call token-authenticated (handlers/partner-listener.ts). PartnerService is never on the internal one.
 import { GeneratorService, JobService } from "@synthmri/contracts";
 import type { AnyJobWork } from "@synthmri/platform";
-import { createServer, type RpcServer, type ServerInterceptor, type ServerOptions } from "@synthmri/rpc";
+import { createServer, jobHandlers, type RpcServer, type ServerOptions } from "@synthmri/rpc";
+import type { PartnerConfig } from "./adapters/partner-config.js";
+import { GeneratorPartnerSampler } from "./adapters/partner-sampler.js";
 import type { GeneratorDeps } from "./deps.js";
+import type { PartnerSampler } from "./domain/partner/ports.js";
 import { generatorHandlers } from "./handlers/generator.js";
 import { type GeneratorContext, generatorContext } from "./handlers/job-work.js";
-import { jobHandlers } from "@synthmri/rpc";
+import { buildPartner, type PartnerEndpoint } from "./handlers/partner.js";
+import { type PartnerListener, startPartnerListener } from "./handlers/partner-listener.js";
 
 export type { GeneratorDeps } from "./deps.js";
 
@@ -22,54 +29,92 @@ export function build(deps: GeneratorDeps) {
   };
 }
 
-export interface StartedServer {
-  server: RpcServer;
-  port: number;
-  /** "host:port" for clients. */
-  address: string;
-  context: GeneratorContext;
-  /** Generator + extension resume handlers: pass to deps.jobs.recover() once the server listens. */
-  resumeHandlers: Record<string, AnyJobWork>;
-  close(graceMs?: number): Promise<void>;
+export interface PartnerOptions {
+  /** From loadPartnerConfig(PARTNER_TOKENS_FILE). Disabled (no file): no partner listener is opened. */
+  config: PartnerConfig;
+  /** PARTNER_PORT; 0 (default) picks a free port. */
+  port?: number;
+  /** Default: StartOptions.host. */
+  host?: string;
+  /** Default: the generator's own sampling (GeneratorPartnerSampler); tests pass fakes. */
+  sampler?: (context: GeneratorContext) => PartnerSampler;
+  now?: () => Date;
 }
 
-/** What another service on the generator's server brings (e.g. PartnerService, see handlers/partner.ts). */
-export interface ServerExtension {
-  /** Appended after StartOptions.server.interceptors. */
-  interceptors?: ServerInterceptor[];
-  /** Adds its services to the server before it listens. */
-  services?: (server: RpcServer) => void;
-  resumeHandlers?: Record<string, AnyJobWork>;
+export interface StartedServer {
+  /** The internal server (GeneratorService + JobService). */
+  server: RpcServer;
+  port: number;
+  /** "host:port" of the internal server. */
+  address: string;
+  context: GeneratorContext;
+  /** The partner listener, when StartOptions.partner was given with an enabled config. */
+  partner?: PartnerListener & { endpoint: PartnerEndpoint };
+  /** Generator + partner resume handlers: pass to deps.jobs.recover() once the servers listen. */
+  resumeHandlers: Record<string, AnyJobWork>;
+  /** Drains both listeners together (in-flight calls get up to graceMs), leaving the job runner running. */
+  shutdown(graceMs?: number): Promise<void>;
+  /** shutdown(), then the job runner. */
+  close(graceMs?: number): Promise<void>;
 }
 
 export interface StartOptions {
   port?: number;
   host?: string;
+  /** TLS, message size, keepalive, extra interceptors of the internal server; TLS etc. also apply to the partner one. */
   server?: Omit<ServerOptions, "logger">;
-  /** Built with the generator's context (sampling, registry, dataset reader) before the server is created. */
-  extend?: (context: GeneratorContext) => ServerExtension;
+  /** The partner flow. Its resume handlers are registered even when disabled, so its jobs finish after a restart. */
+  partner?: PartnerOptions;
 }
 
 export async function startServer(deps: GeneratorDeps, options: StartOptions = {}): Promise<StartedServer> {
   const impl = build(deps);
-  const ext = options.extend?.(impl.context) ?? {};
-  const server = createServer({
-    ...options.server,
-    interceptors: [...(options.server?.interceptors ?? []), ...(ext.interceptors ?? [])],
-    logger: deps.logger,
-  });
-  server.add(GeneratorService, impl.generator).add(JobService, impl.jobs);
-  ext.services?.(server);
   const host = options.host ?? "127.0.0.1";
+  const endpoint = options.partner
+    ? buildPartner({
+        artifacts: deps.artifacts,
+        store: deps.store,
+        jobs: deps.jobs,
+        sampler: options.partner.sampler?.(impl.context) ?? new GeneratorPartnerSampler(impl.context),
+        config: options.partner.config,
+        logger: deps.logger,
+        provenance: deps.provenance,
+        now: options.partner.now,
+      })
+    : undefined;
+  const server = createServer({ ...options.server, logger: deps.logger });
+  server.add(GeneratorService, impl.generator).add(JobService, impl.jobs);
   const port = await server.listen(host, options.port ?? 0);
+  let partner: StartedServer["partner"];
+  if (endpoint && options.partner?.config.enabled) {
+    const { interceptors: _internalOnly, ...shared } = options.server ?? {};
+    try {
+      const listener = await startPartnerListener({
+        partner: endpoint,
+        host: options.partner.host ?? host,
+        port: options.partner.port ?? 0,
+        server: shared,
+        logger: deps.logger,
+      });
+      partner = { ...listener, endpoint };
+    } catch (e) {
+      await server.shutdown(0);
+      throw e;
+    }
+  }
+  const shutdown = async (graceMs = 5000) => {
+    await Promise.all([server.shutdown(graceMs), partner?.close(graceMs)]);
+  };
   return {
     server,
     port,
     address: `${host}:${port}`,
     context: impl.context,
-    resumeHandlers: { ...impl.resumeHandlers, ...ext.resumeHandlers },
+    partner,
+    resumeHandlers: { ...impl.resumeHandlers, ...endpoint?.resumeHandlers },
+    shutdown,
     async close(graceMs = 5000) {
-      await server.shutdown(graceMs);
+      await shutdown(graceMs);
       await deps.jobs.shutdown({ graceMs });
     },
   };

@@ -1,13 +1,15 @@
-// PartnerService over real gRPC with the embedded S3: a partner requests a bundle through the CLI (progress,
+// PartnerService over real gRPC with the embedded S3, on the generator's partner listener (startServer with a
+// partner config; FakeSampler instead of GAN sampling): a partner requests a bundle through the CLI (progress,
 // download, checksums, unpack) and the bundle validates (nnU-Net layout, dataset.json, certificate, per-sample
 // provenance, memorized sample blocked); tensor shards through a presigned URL; auth failures; quota; audit.
+// The listener split itself (what each port serves, the partner-scoped job view) is partner-listener.test.ts.
 import { createHash } from "node:crypto";
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BundleFormat, JobService, JobState, PartnerService } from "@synthmri/contracts";
-import { ArtifactStore, type JobStatus, JobRunner, MinioObjectStore, startEmbeddedS3 } from "@synthmri/platform";
-import { createClient, createServer, type RpcError, type RpcServer } from "@synthmri/rpc";
+import { BundleFormat, PartnerService } from "@synthmri/contracts";
+import { ArtifactStore, JobRunner, MinioObjectStore, startEmbeddedS3 } from "@synthmri/platform";
+import { createClient, type RpcError } from "@synthmri/rpc";
 import { decodeShard, readNifti } from "@synthmri/volume";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { run as partnerCli } from "../../../cli/src/commands/partner.js";
@@ -15,28 +17,20 @@ import { parsePartnerConfig } from "../src/adapters/partner-config.js";
 import { AUDIT_PREFIX } from "../src/domain/partner/audit.js";
 import { readTar } from "../src/domain/partner/tar.js";
 import { sha256Hex } from "../src/domain/partner/tokens.js";
-import { buildPartner } from "../src/handlers/partner.js";
+import type { PartnerEndpoint } from "../src/handlers/partner.js";
+import { type StartedServer, startServer } from "../src/server.js";
 import { CHANNELS, FakeSampler, realSlices, SIZE } from "./partner-fixtures.js";
 
 let dir: string;
 let s3: Awaited<ReturnType<typeof startEmbeddedS3>>;
 let store: MinioObjectStore;
-let server: RpcServer;
+let server: StartedServer;
 let jobs: JobRunner;
+/** The partner listener. */
 let addr: string;
-let partner: ReturnType<typeof buildPartner>;
+let partner: PartnerEndpoint;
 const real = realSlices(40);
 const per = SIZE * SIZE * CHANNELS;
-
-function jobToProto(s: JobStatus) {
-  return {
-    id: s.id,
-    kind: s.kind,
-    state: JobState[s.state as keyof typeof JobState],
-    progress: { fraction: s.fraction, message: s.message, phase: s.phase },
-    errorMessage: s.error?.message ?? "",
-  };
-}
 
 const client = (token?: string) =>
   createClient(PartnerService, addr, token ? { metadata: { authorization: `Bearer ${token}` } } : {});
@@ -91,22 +85,17 @@ beforeAll(async () => {
   await writeFile(file, text);
   // Latent 1 of every round is a copy of real training slice 7: the gate must block it.
   const sampler = new FakeSampler({ real, inject: new Map([[1, real.data.slice(7 * per, 8 * per)]]) });
-  partner = buildPartner({ artifacts, store, jobs, sampler, config: await parsePartnerConfig(text, file) });
-  server = createServer({ interceptors: partner.interceptors });
-  server.add(PartnerService, partner.handlers).add(JobService, {
-    async getJob(req) {
-      return { job: jobToProto(await jobs.get(req.jobId)) };
-    },
-    async *watchJob(req, ctx) {
-      for await (const s of jobs.watch(req.jobId, { signal: ctx.signal })) yield { job: jobToProto(s) };
-    },
-  });
-  addr = `127.0.0.1:${await server.listen("127.0.0.1", 0)}`;
+  server = await startServer(
+    { artifacts, store, jobs },
+    { partner: { config: await parsePartnerConfig(text, file), sampler: () => sampler } },
+  );
+  if (!server.partner) throw new Error("an enabled partner config must open the partner listener");
+  partner = server.partner.endpoint;
+  addr = server.partner.address;
 });
 
 afterAll(async () => {
-  await server?.shutdown(1000);
-  await jobs?.shutdown({ graceMs: 1000 });
+  await server?.close(1000);
   await s3?.close();
   if (dir) await rm(dir, { recursive: true, force: true });
 });
@@ -116,14 +105,12 @@ describe("PartnerService", () => {
     const out = join(dir, "bundle-nnunet");
     const lines: string[] = [];
     const errs: string[] = [];
-    const code = await partnerCli(
-      ["request", "--size", "6", "--format", "nnunet", "--out", out, "--addr", addr, "--seed", "11"],
-      {
-        out: (l) => lines.push(l),
-        err: (l) => errs.push(l),
-        env: { SYNTHMRI_PARTNER_TOKEN: "tok-acme" },
-      },
-    );
+    const code = await partnerCli(["request", "--size", "6", "--format", "nnunet", "--out", out, "--seed", "11"], {
+      out: (l) => lines.push(l),
+      err: (l) => errs.push(l),
+      // The partner's address comes from the environment here (WatchJob too goes to the partner listener).
+      env: { SYNTHMRI_PARTNER_TOKEN: "tok-acme", SYNTHMRI_PARTNER_ADDR: addr },
+    });
     expect(code, errs.join("\n")).toBe(0);
     const result = JSON.parse(lines[0]);
     expect(result).toMatchObject({ images: 6, utility: "no evaluation yet" });
@@ -177,6 +164,8 @@ describe("PartnerService", () => {
     const events = await auditEvents("acme");
     const types = events.map((e) => e.type);
     expect(types).toEqual(expect.arrayContaining(["request.accepted", "export", "call"]));
+    // The CLI followed its job through the partner listener, and that call was audited too.
+    expect(events.some((e) => e.type === "call" && e.method === "JobService.WatchJob" && e.code === "OK")).toBe(true);
     const exp = events.find((e) => e.type === "export") as { files: { name: string; sha256: string }[] };
     const labelSha = createHash("sha256")
       .update(await readFile(join(out, "labelsTr", labels[0])))

@@ -1,11 +1,12 @@
-// PartnerService over the partner flow, plus the server interceptors it needs: bearer-token authentication and
-// scope check for PartnerService methods only (internal services keep calling the generator without tokens),
-// and an audit record of every PartnerService call's outcome. Wiring (in server.ts):
+// The partner listener's services and the server interceptors they need: PartnerService over the partner flow,
+// a JobService view narrowed to the calling partner's own requests, bearer-token authentication and per-RPC
+// scope check of EVERY call (health excepted), and an audit record of every call's outcome. These are served
+// only on the partner listener (handlers/partner-listener.ts, PARTNER_PORT), never on the internal port:
 //   const partner = buildPartner({ artifacts, store, jobs, sampler, config, logger });
-//   createServer({ interceptors: [...partner.interceptors] }).add(PartnerService, partner.handlers);
+//   await startPartnerListener({ partner, host, port });
 //   jobs.recover({ ...partner.resumeHandlers });
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { type Bundle, BundleFormat, type Certificate, PartnerService } from "@synthmri/contracts";
+import { type Bundle, BundleFormat, type Certificate, JobService, PartnerService } from "@synthmri/contracts";
 import {
   type ArtifactStore,
   InvalidInput,
@@ -13,10 +14,18 @@ import {
   type Logger,
   type ObjectRef,
   type ObjectStore,
+  PermissionDenied,
   Unauthenticated,
 } from "@synthmri/platform";
-import { authInterceptor, bearerToken, type ServerInterceptor, type ServiceImpl } from "@synthmri/rpc";
-import { GrpcStatus } from "@synthmri/rpc";
+import {
+  authInterceptor,
+  bearerToken,
+  type CallInfo,
+  GrpcStatus,
+  jobHandlers,
+  type ServerInterceptor,
+  type ServiceImpl,
+} from "@synthmri/rpc";
 import type { PartnerConfig } from "../adapters/partner-config.js";
 import { AuditLog } from "../domain/partner/audit.js";
 import type { BundleView } from "../domain/partner/bundle-store.js";
@@ -24,9 +33,55 @@ import { PartnerFlow } from "../domain/partner/flow.js";
 import type { BundleFormatName } from "../domain/partner/formats.js";
 import type { PartnerSampler } from "../domain/partner/ports.js";
 import type { CertificateDoc } from "../domain/partner/certificate.js";
-import type { PartnerAccount } from "../domain/partner/tokens.js";
+import { PARTNER_JOB_KIND } from "../domain/partner/request.js";
+import type { PartnerAccount, PartnerDirectory, PartnerScope } from "../domain/partner/tokens.js";
 
 export const PARTNER_SERVICE_NAME = PartnerService.typeName;
+
+/**
+ * Scope each JobService method needs on the partner listener. A partner's jobs are its dataset requests, so
+ * following or cancelling them belongs to the scope that created them (no new scope: existing token files work).
+ */
+export const PARTNER_JOB_METHOD_SCOPES: Record<string, PartnerScope> = {
+  GetJob: "datasets:request",
+  WatchJob: "datasets:request",
+  CancelJob: "datasets:request",
+  ListJobs: "datasets:request",
+};
+
+function methodName(call: Pick<CallInfo, "method">): string {
+  return call.method.slice(call.method.lastIndexOf("/") + 1);
+}
+
+/** The call's method as the audit log names it: bare for PartnerService, "JobService.WatchJob" otherwise. */
+function auditMethod(call: CallInfo): string {
+  const name = methodName(call);
+  return call.service === PARTNER_SERVICE_NAME
+    ? name
+    : `${call.service.slice(call.service.lastIndexOf(".") + 1)}.${name}`;
+}
+
+/** PermissionDenied unless the partner holds the scope this call needs (PartnerService or the job view). */
+function authorizeCall(directory: PartnerDirectory, account: PartnerAccount, call: CallInfo): void {
+  const name = methodName(call);
+  if (call.service === PartnerService.typeName) {
+    directory.authorize(account, name);
+    return;
+  }
+  const scope = call.service === JobService.typeName ? PARTNER_JOB_METHOD_SCOPES[name] : undefined;
+  if (!scope) throw new PermissionDenied(`method ${call.method} is not open to partners`);
+  if (!account.scopes.includes(scope))
+    throw new PermissionDenied(`partner "${account.name}" lacks scope "${scope}" needed by ${name}`);
+}
+
+/** A partner sees a job only when it is a partner request it made itself (others read as unknown ids). */
+export function isPartnersJob(job: { kind: string; params: unknown }, account: PartnerAccount | undefined): boolean {
+  return (
+    account !== undefined &&
+    job.kind === PARTNER_JOB_KIND &&
+    (job.params as { partner?: unknown } | null)?.partner === account.name
+  );
+}
 
 export interface PartnerWiringDeps {
   artifacts: ArtifactStore;
@@ -104,30 +159,27 @@ export function buildPartner(deps: PartnerWiringDeps) {
     now: deps.now,
   });
   const { directory, enabled } = deps.config;
-  const isPartnerMethod = (method: string) => method.startsWith(`/${PARTNER_SERVICE_NAME}/`);
 
-  const auth = authInterceptor(
-    (call) => {
-      if (!enabled)
-        throw new Unauthenticated(
-          "partner access is not configured on this server (the hospital sets PARTNER_TOKENS_FILE)",
-        );
-      const account = directory.authenticate(bearerToken(call.metadata));
-      // Known before the scope check, so a refused call is audited under the partner's name.
-      call.state.principal = account;
-      directory.authorize(account, call.method.slice(call.method.lastIndexOf("/") + 1));
-      return account;
-    },
-    { appliesTo: isPartnerMethod },
-  );
+  // Every call on the partner listener except grpc.health (load balancer probes) needs a token and a scope.
+  const auth = authInterceptor((call) => {
+    if (!enabled)
+      throw new Unauthenticated(
+        "partner access is not configured on this server (the hospital sets PARTNER_TOKENS_FILE)",
+      );
+    const account = directory.authenticate(bearerToken(call.metadata));
+    // Known before the scope check, so a refused call is audited under the partner's name.
+    call.state.principal = account;
+    authorizeCall(directory, account, call);
+    return account;
+  });
   const auditCalls: ServerInterceptor = {
     onEnd(call, outcome) {
-      if (!isPartnerMethod(call.method)) return;
+      if (call.service.startsWith("grpc.")) return;
       const account = call.state.principal as PartnerAccount | undefined;
       audit.recordLater({
         type: "call",
         partner: account?.name ?? "_unknown",
-        method: call.method.slice(call.method.lastIndexOf("/") + 1),
+        method: auditMethod(call),
         code: GrpcStatus[outcome.code] ?? String(outcome.code),
         details: outcome.code === GrpcStatus.OK ? undefined : outcome.details,
         durationMs: Math.round(outcome.durationMs),
@@ -168,13 +220,23 @@ export function buildPartner(deps: PartnerWiringDeps) {
     },
   };
 
+  // The partner's own requests only; another partner's or an internal job answers NOT_FOUND like an unknown id.
+  const jobs = jobHandlers(deps.jobs, {
+    visible: (job, ctx) => isPartnersJob(job, ctx.state.principal as PartnerAccount | undefined),
+  });
+
   return {
     flow,
     audit,
+    /** PartnerService. */
     handlers,
-    /** Install on the generator's server (order: auth before audit). */
+    /** JobService narrowed to the calling partner's requests. */
+    jobs,
+    /** Install on the partner listener (order: auth before audit); they apply to every method there. */
     interceptors: [auth, auditCalls] as ServerInterceptor[],
     /** Merge into the JobRunner's recover() handlers. */
     resumeHandlers: flow.resumeHandlers,
   };
 }
+
+export type PartnerEndpoint = ReturnType<typeof buildPartner>;
