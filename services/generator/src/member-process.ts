@@ -21,7 +21,8 @@ serveChild<MemberProcessParams, TrainMemberResult, JobProgress>(async (p, ctx) =
       {
         ...opened.deps,
         logger: opened.logger.child({ jobId: p.provenance.jobId }),
-        provenance: p.provenance,
+        // The backend is this process's own (the same as the service's unless TF_BACKEND differs).
+        provenance: { ...p.provenance, backend: opened.backend },
         quality: p.quality,
       },
       p.member,
