@@ -74,6 +74,19 @@ for (const [name, svc] of Object.entries(compose.services)) {
     if (secret && !(svc.secrets ?? []).includes(secret)) fail(`deploy/compose.yaml ${name}: ${f} names secret "${secret}" that is not mounted`);
   }
 }
+// Partners reach only the generator's partner listener: nothing else is published beyond the host's localhost.
+{
+  const gen = compose.services.generator ?? {};
+  const partnerPort = Number(gen.environment?.PARTNER_PORT ?? 50055);
+  for (const [name, svc] of Object.entries(compose.services)) {
+    for (const p of svc.ports ?? []) {
+      const parts = String(p).split(":");
+      const open = parts.length < 3 || !["127.0.0.1", "localhost", "[::1]"].includes(parts[0]);
+      if (open && !(name === "generator" && Number(parts.at(-1)) === partnerPort))
+        fail(`deploy/compose.yaml ${name}: publishes ${p} beyond localhost; only the generator's PARTNER_PORT ${partnerPort} may be`);
+    }
+  }
+}
 for (const file of ["deploy/docker/Dockerfile", "deploy/docker/Dockerfile.cuda"]) {
   const text = readFileSync(join(root, file), "utf8").replace(/\\\n/g, " ");
   const names = [...text.matchAll(/^ENV (.+)$/gm)].flatMap((m) => [...m[1].matchAll(/([A-Z][A-Z0-9_]*)=/g)].map((x) => x[1]));
@@ -170,6 +183,17 @@ for (const [label, args] of Object.entries(valueSets)) {
       n++;
     } catch (e) {
       fail(`${label}: ${obj.kind}/${obj.metadata?.name}: ${e.message}`);
+    }
+  }
+  // NetworkPolicies that admit traffic from outside the release (ipBlock) open only the generator's partner port.
+  const generator = docs.find((o) => o.kind === "Deployment" && /-generator$/.test(o.metadata?.name ?? ""));
+  const partnerPort = generator?.spec.template.spec.containers[0].ports?.find((p) => p.name === "grpc-partner")?.containerPort;
+  for (const np of docs.filter((o) => o.kind === "NetworkPolicy")) {
+    for (const rule of np.spec.ingress ?? []) {
+      if (!(rule.from ?? []).some((f) => f.ipBlock)) continue;
+      const ports = (rule.ports ?? []).map((p) => p.port);
+      if (!ports.length || ports.some((p) => p !== partnerPort))
+        fail(`${label}: NetworkPolicy/${np.metadata.name} opens ports [${ports}] to ipBlocks; only the partner port ${partnerPort} may be`);
     }
   }
   for (const obj of docs) {

@@ -1,13 +1,16 @@
 // Issue 10 "Done when" without docker: each service's production entrypoint (the Dockerfile's ENTRYPOINT command)
 // starts with the production-style configuration (external S3 given by secret files, TLS with client
 // certificates, metrics port, HOST 0.0.0.0) against the embedded store, answers the container health check and
-// a typed call over mTLS, serves /metrics and /healthz, and exits 0 on SIGTERM.
-import { mkdtempSync, rmSync } from "node:fs";
+// a typed call over mTLS, serves /metrics and /healthz, and exits 0 on SIGTERM. The generator also opens its
+// partner listener (PARTNER_TOKENS_FILE + PARTNER_PORT): partner calls need the token there, and the internal
+// port does not serve PartnerService.
+import { createHash } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { JobService } from "@synthmri/contracts";
+import { JobService, PartnerService } from "@synthmri/contracts";
 import { type EmbeddedS3, type ServiceName, startEmbeddedS3 } from "@synthmri/platform";
-import { createClient, type TlsOptions } from "@synthmri/rpc";
+import { createClient, type RpcError, type TlsOptions } from "@synthmri/rpc";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   freePort,
@@ -22,6 +25,49 @@ import {
 } from "./helpers.js";
 
 const services = servicesWithEntrypoint();
+const PARTNER_TOKEN = "ops-partner-token";
+
+/** A tokens file with one partner (only the token's SHA-256 is stored, as in production). */
+function partnerTokensFile(dir: string): string {
+  const file = join(dir, "partner_tokens.json");
+  const tokenSha256 = createHash("sha256").update(PARTNER_TOKEN).digest("hex");
+  const partners = [{ name: "ops", tokenSha256, scopes: ["datasets:request", "datasets:read"], imagesPerDay: 10 }];
+  writeFileSync(file, JSON.stringify({ partners }));
+  return file;
+}
+
+async function rpcFailure(p: Promise<unknown>): Promise<RpcError> {
+  try {
+    await p;
+  } catch (e) {
+    return e as RpcError;
+  }
+  throw new Error("expected the call to fail");
+}
+
+/** The generator's partner port takes partner calls with the token only; its internal port does not serve them. */
+async function checkPartnerListener(internalAddr: string, partnerAddr: string, tls: TlsOptions | undefined) {
+  const anonymous = createClient(PartnerService, partnerAddr, { tls, retry: false });
+  const partner = createClient(PartnerService, partnerAddr, {
+    tls,
+    retry: false,
+    metadata: { authorization: `Bearer ${PARTNER_TOKEN}` },
+  });
+  const internal = createClient(PartnerService, internalAddr, {
+    tls,
+    retry: false,
+    metadata: { authorization: `Bearer ${PARTNER_TOKEN}` },
+  });
+  try {
+    expect((await rpcFailure(anonymous.getBundle({ bundleId: "pb-000000" }))).code).toBe(16); // UNAUTHENTICATED
+    expect((await rpcFailure(partner.getBundle({ bundleId: "pb-000000" }))).code).toBe(5); // NOT_FOUND: authenticated
+    expect((await rpcFailure(internal.getBundle({ bundleId: "pb-000000" }))).code).toBe(12); // UNIMPLEMENTED
+  } finally {
+    anonymous.close();
+    partner.close();
+    internal.close();
+  }
+}
 
 describe.skipIf(services.length === 0)("production entrypoints", () => {
   let dir: string;
@@ -59,6 +105,10 @@ describe.skipIf(services.length === 0)("production entrypoints", () => {
   it.each(services)("%s starts, serves health, gRPC and metrics, and exits 0 on SIGTERM", async (service) => {
     const metricsPort = await freePort();
     const env: Record<string, string> = { ...baseEnv, SERVICE: service, METRICS_PORT: String(metricsPort) };
+    if (service === "generator") {
+      env.PARTNER_TOKENS_FILE = partnerTokensFile(dir);
+      env.PARTNER_PORT = String(await freePort());
+    }
     const p = startEntrypoint(service, env);
     try {
       await p.ready;
@@ -80,6 +130,7 @@ describe.skipIf(services.length === 0)("production entrypoints", () => {
       } finally {
         jobs.close();
       }
+      if (service === "generator") await checkPartnerListener(addr, `localhost:${env.PARTNER_PORT}`, tls);
 
       if (servesMetrics(service)) {
         const metrics = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
