@@ -1,0 +1,124 @@
+// TRAIN_PROCESSES=1 with the service as a separate process (main.ts): a member training in its child process
+// when the SERVICE is SIGKILLed stops with it (no orphan keeps training), and the restarted service resumes
+// the job from the child's last checkpoint (attempt 2) and finishes, as without child processes.
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { GeneratorService, JobService, JobState, type JobStatus } from "@synthmri/contracts";
+import { ArtifactStore, type EmbeddedS3, type ObjectStore, startEmbeddedS3 } from "@synthmri/platform";
+import { createClient } from "@synthmri/rpc";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { checkpointId, latestCheckpoint } from "../src/domain/checkpoints.js";
+import { openStore, TINY, writeToyDataset } from "./fixtures.js";
+
+const MAIN = fileURLToPath(new URL("../src/main.ts", import.meta.url));
+let dir: string;
+let s3: EmbeddedS3;
+let store: ObjectStore;
+let artifacts: ArtifactStore;
+const procs: ChildProcess[] = [];
+
+interface Started {
+  proc: ChildProcess;
+  address: string;
+  /** Resolves with the pid of the first training child the service starts. */
+  child: Promise<number>;
+}
+
+function startProcess(): Promise<Started> {
+  const proc = spawn(process.execPath, ["--import", "tsx", MAIN], {
+    env: {
+      ...process.env,
+      S3_ENDPOINT: s3.endpoint,
+      S3_ACCESS_KEY: s3.accessKey,
+      S3_SECRET_KEY: s3.secretKey,
+      S3_BUCKET: "synthmri",
+      GENERATOR_PORT: "0",
+      SYNTHMRI_DATA_DIR: dir,
+      TF_BACKEND: "cpu",
+      LOG_LEVEL: "info",
+      TRAIN_PROCESSES: "1",
+    },
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  procs.push(proc);
+  let onChild: (pid: number) => void = () => undefined;
+  const child = new Promise<number>((resolve) => {
+    onChild = resolve;
+  });
+  return new Promise((resolve, reject) => {
+    const lines: string[] = [];
+    proc.on("exit", (code) => reject(new Error(`generator exited with ${code}:\n${lines.slice(-20).join("\n")}`)));
+    createInterface({ input: proc.stderr! }).on("line", (line) => {
+      lines.push(line);
+      if (line.includes('"training child started"')) onChild(JSON.parse(line).pid as number);
+      if (line.includes('"generator ready"'))
+        resolve({ proc, address: `127.0.0.1:${JSON.parse(line).port as number}`, child });
+    });
+  });
+}
+
+async function gone(pid: number, withinMs: number): Promise<boolean> {
+  const until = Date.now() + withinMs;
+  while (Date.now() < until) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return true;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return false;
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "generator-iso-resume-"));
+  s3 = await startEmbeddedS3({ dataDir: dir });
+  store = await openStore(s3);
+  artifacts = new ArtifactStore({ store });
+  await writeToyDataset(artifacts, "toy", { train: 64, size: 16 });
+}, 60_000);
+
+afterAll(async () => {
+  for (const p of procs) if (p.exitCode === null) p.kill("SIGKILL");
+  await s3?.close();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+it("a service SIGKILLed while its child trains: the child stops, the restarted service resumes the job", async () => {
+  const CONFIG = { ...TINY, resolution: 8, totalKimg: 0.096, checkpointEveryKimg: 0.032 };
+  const first = await startProcess();
+  const g1 = createClient(GeneratorService, first.address);
+  const j1 = createClient(JobService, first.address);
+  const res = await g1.trainGan({ datasetId: "toy", seed: 21, config: CONFIG });
+  const exited = new Promise<void>((resolve) => first.proc.once("exit", () => resolve()));
+  try {
+    for await (const r of j1.watchJob({ jobId: res.jobId, minIntervalMs: 1 })) {
+      const m = r.job?.progress?.metrics ?? {};
+      if (m.checkpoint_kimg !== undefined && first.proc.exitCode === null) first.proc.kill("SIGKILL");
+    }
+  } catch {
+    // the watch breaks with the process
+  }
+  await exited;
+  g1.close();
+  j1.close();
+  const childPid = await first.child;
+  expect(await gone(childPid, 20_000)).toBe(true);
+
+  const second = await startProcess();
+  const j2 = createClient(JobService, second.address);
+  let last: JobStatus | undefined;
+  for await (const r of j2.watchJob({ jobId: res.jobId, minIntervalMs: 1 })) last = r.job;
+  j2.close();
+  second.proc.kill("SIGTERM");
+  expect(last?.errorMessage).toBe("");
+  expect(last?.state).toBe(JobState.SUCCEEDED);
+  expect(last?.attempt).toBe(2);
+  expect(await second.child).not.toBe(childPid);
+  const final = await latestCheckpoint(store, artifacts, res.ganId);
+  expect(final?.id).toBe(checkpointId(res.ganId, 96));
+}, 120_000);
