@@ -2,11 +2,27 @@
 // driver, or Mesa's lavapipe: see bench/README.md); elsewhere (CI) the kernel tests are skipped and the reason printed.
 // The resolver's failure message is checked everywhere.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { initBackend, tf } from "../src/index.js";
+import {
+  arraySegSource,
+  decodeTrainState,
+  defaultGanConfig,
+  encodeTrainState,
+  type GanModel,
+  initBackend,
+  laplacianSwd,
+  type SegSample,
+  type SegTrainState,
+  sampleAsync,
+  segmentSlices,
+  tf,
+  trainGan,
+  trainSegmenter,
+} from "../src/index.js";
 import { startWebGpu, vulkanLoaderMissing, type WebGpuStart } from "../src/backend/webgpu.js";
 import { flatDispatch, unregisterWebGpuKernels, registerWebGpuKernels } from "../src/kernels/webgpu/index.js";
 import { benchUnetForward, benchUnetLoss, benchUnetTargets, buildBenchUnet } from "../src/nets/index.js";
 import { Rng } from "../src/random/index.js";
+import { blobSlices } from "./gan-fixtures.js";
 
 let start: WebGpuStart = { ok: false, reason: "not tried" };
 beforeAll(async () => {
@@ -134,5 +150,137 @@ describe("webgpu backend", () => {
     expect(tf.getKernel(tf.Conv2DBackpropFilter, "webgpu")?.kernelFunc).not.toBe(ours);
     registerWebGpuKernels();
     expect(tf.getKernel(tf.Conv2DBackpropFilter, "webgpu")?.kernelFunc).toBe(ours);
+  });
+});
+
+/** 16x16 four-channel slice with a bright disc labelled ED around an ET core (as in unet.test.ts). */
+function discSample(rng: Rng, size = 16): SegSample {
+  const image = new Float32Array(size * size * 4);
+  const label = new Uint8Array(size * size);
+  const cy = rng.uniform(5, size - 5);
+  const cx = rng.uniform(5, size - 5);
+  const r = rng.uniform(2.5, 4);
+  for (let y = 0; y < size; y++)
+    for (let x = 0; x < size; x++) {
+      const i = y * size + x;
+      const d = Math.hypot(y - cy, x - cx);
+      for (let c = 0; c < 4; c++) image[i * 4 + c] = 1 + 0.1 * rng.normal() + (d < r ? 2 + c * 0.5 : 0);
+      if (d < r) label[i] = d < r / 2 ? 3 : 2;
+    }
+  return { height: size, width: size, channels: 4, image, label };
+}
+
+/** Every weight of a GAN (read asynchronously, so on any backend). */
+async function ganWeights(m: GanModel): Promise<Float32Array[]> {
+  const st = await m.stateAsync();
+  return [...st.generator, ...st.discriminator].map((a) => a.data);
+}
+
+// The product's own loops (not the bench nets) on webgpu: they read only asynchronously, so TF_BACKEND=webgpu
+// runs the services' jobs. Same seed on cpu and webgpu: the host-side Rng streams are identical, so the results
+// differ only by float rounding of the device's kernels.
+describe("product training and inference on webgpu", () => {
+  it("trainSegmenter (checkpoints, validation) and segmentSlices agree with cpu", async (ctx) => {
+    if (!start.ok) ctx.skip();
+    const rng = new Rng(42);
+    const train = arraySegSource(Array.from({ length: 12 }, () => discSample(rng)));
+    const validation = arraySegSource(Array.from({ length: 4 }, () => discSample(rng)));
+    const probe = await validation.get(0);
+    const run = async (backend: string) => {
+      await tf.setBackend(backend);
+      const losses: number[] = [];
+      let saved: Uint8Array | null = null;
+      const res = await trainSegmenter({
+        config: {
+          unet: { inChannels: 4, numClasses: 4, widths: [4, 8, 16], deepSupervisionHeads: 2 },
+          batchSize: 4,
+          iterationsPerEpoch: 2,
+          epochs: 1,
+          lr: 0.01,
+          // Small enough that every step clips: the global gradient norm (a sum over ~40 tensors) must be right.
+          gradClipNorm: 0.05,
+          checkpointEveryIterations: 1,
+          augmentation: { enabled: false },
+        },
+        data: { train: [train], validation },
+        seed: 5,
+        checkpoint: {
+          async save(st: SegTrainState) {
+            saved = encodeTrainState(st);
+          },
+          async load() {
+            return null;
+          },
+        },
+        onProgress: (p) => {
+          if (p.kind === "iteration") losses.push(p.loss);
+        },
+      });
+      const seg = await segmentSlices(
+        res.model,
+        { data: probe.image, n: 1, height: 16, width: 16, channels: 4 },
+        { tta: "flip", probabilities: true },
+      );
+      const weights = await Promise.all(res.model.params.variables().map((v) => v.data() as Promise<Float32Array>));
+      res.model.dispose();
+      return { losses, weights, seg, dice: res.history.map((h) => h.validation?.mean ?? Number.NaN), saved };
+    };
+    const before = tf.memory().numTensors;
+    const want = await run("cpu");
+    const got = await run("webgpu");
+    expect(tf.memory().numTensors).toBe(before);
+    expect(got.losses.length).toBe(2);
+    for (let i = 0; i < 2; i++) expect(Math.abs(got.losses[i] - want.losses[i])).toBeLessThan(1e-3 * want.losses[i]);
+    for (let i = 0; i < want.weights.length; i++)
+      expect(maxRelErr(got.weights[i], want.weights[i]), `weight ${i}`).toBeLessThan(2e-3);
+    expect(got.dice.length).toBe(1);
+    expect(Math.abs(got.dice[0] - want.dice[0])).toBeLessThan(0.02);
+    expect(maxRelErr(got.seg.probabilities as Float32Array, want.seg.probabilities as Float32Array)).toBeLessThan(1e-3);
+    // The checkpoint written on webgpu is a complete state (weights and optimizer slots were readable).
+    const st = decodeTrainState(got.saved as unknown as Uint8Array);
+    expect(st.iteration).toBe(2);
+    expect(st.optimizer.index.entries.length).toBeGreaterThan(0);
+  });
+
+  it("trainGan (wgan-gp, fade-in, checkpoints, SWD) and sampling agree with cpu", async (ctx) => {
+    if (!start.ok) ctx.skip();
+    const { source } = blobSlices(16, 8, 2);
+    const config = defaultGanConfig({ family: "pgan", resolution: 8, latentSize: 8, fmapBase: 16, fmapMax: 8 });
+    const run = async (backend: string) => {
+      await tf.setBackend(backend);
+      let saves = 0;
+      const losses: number[] = [];
+      const res = await trainGan({
+        config,
+        data: source,
+        seed: 11,
+        schedule: { stabiliseImages: 8, fadeImages: 8, totalImages: 16, batchSizes: [4] },
+        checkpointEveryKimg: 0.008,
+        checkpoint: { save: () => void saves++, load: () => undefined },
+        quality: {
+          fn: laplacianSwd({ nhoodsPerImage: 4, dirRepeats: 1, dirsPerRepeat: 8 }),
+          everyKimg: 0.012,
+          samples: 8,
+        },
+        onProgress: (p) => losses.push(p.losses.d, p.losses.g, p.losses.gp ?? Number.NaN),
+      });
+      const samples = await sampleAsync(res.model, 6, 3, { batchSize: 4 });
+      const weights = await ganWeights(res.model);
+      res.model.dispose();
+      return { losses, weights, samples, saves, quality: res.quality.map((q) => q.value) };
+    };
+    const before = tf.memory().numTensors;
+    const want = await run("cpu");
+    const got = await run("webgpu");
+    expect(tf.memory().numTensors).toBe(before);
+    expect(got.saves).toBe(want.saves);
+    expect(got.losses.length).toBe(want.losses.length);
+    const scale = Math.max(...want.losses.map(Math.abs));
+    for (let i = 0; i < want.losses.length; i++)
+      expect(Math.abs(got.losses[i] - want.losses[i]), `loss ${i}`).toBeLessThan(1e-3 * scale + 1e-4);
+    for (let i = 0; i < want.weights.length; i++)
+      expect(maxRelErr(got.weights[i], want.weights[i]), `weight ${i}`).toBeLessThan(2e-3);
+    expect(got.quality.length).toBe(want.quality.length);
+    expect(maxRelErr(got.samples.images, want.samples.images)).toBeLessThan(2e-3);
   });
 });

@@ -62,6 +62,11 @@ export class Adam {
     for (const g of Object.values(grads)) g.dispose();
   }
 
+  /** The moment variables (for an asynchronous download before `state`). */
+  variables(): tf.Variable[] {
+    return [...this.slots.values()].flatMap((s) => [s.m, s.v]);
+  }
+
   state(): AdamState {
     const steps: Record<string, number> = {};
     const moments: NamedArray[] = [];

@@ -2,6 +2,7 @@
 // its two networks (generator, discriminator) over its own Params; this class owns the optimizers, the Rng
 // that draws latents and GP mixing weights, and the state a checkpoint needs.
 import { InvalidInput } from "@synthmri/platform";
+import { hostReadable } from "../backend/host-read.js";
 import { Rng, type RngState } from "../random/index.js";
 import { Adam, type AdamState } from "./adam.js";
 import type { GanConfig } from "./config.js";
@@ -52,9 +53,14 @@ export interface GanModel {
   generate(z: tf.Tensor2D): tf.Tensor4D;
   /** images at the current resolution -> scores [n, 1]. */
   discriminate(x: tf.Tensor4D): tf.Tensor2D;
-  /** One D update then one G update on a real batch at the current resolution. */
+  /** One D update then one G update on a real batch at the current resolution (synchronous backends only). */
   trainStep(realBatch: tf.Tensor4D): StepLosses;
+  /** The same step with the losses read asynchronously: works on every backend, webgpu included. */
+  trainStepAsync(realBatch: tf.Tensor4D): Promise<StepLosses>;
+  /** Checkpointable state (synchronous backends only). */
   state(): GanState;
+  /** The same state, downloading weights and moments first: works on every backend. */
+  stateAsync(): Promise<GanState>;
   loadState(s: GanState): void;
   dispose(): void;
 }
@@ -104,6 +110,29 @@ export abstract class AdversarialModel implements GanModel {
   }
 
   trainStep(real: tf.Tensor4D): StepLosses {
+    const t = this.stepTensors(real);
+    try {
+      return { d: t.d.dataSync()[0], g: t.g.dataSync()[0], ...(t.gp ? { gp: t.gp.dataSync()[0] } : {}) };
+    } finally {
+      tf.dispose([t.d, t.g, ...(t.gp ? [t.gp] : [])]);
+    }
+  }
+
+  async trainStepAsync(real: tf.Tensor4D): Promise<StepLosses> {
+    const t = this.stepTensors(real);
+    try {
+      const [d, g, gp] = await Promise.all([t.d.data(), t.g.data(), t.gp?.data()]);
+      return { d: d[0], g: g[0], ...(gp ? { gp: gp[0] } : {}) };
+    } finally {
+      tf.dispose([t.d, t.g, ...(t.gp ? [t.gp] : [])]);
+    }
+  }
+
+  /**
+   * Both updates, returning the loss scalars unread (the caller reads and disposes them): reading them after the
+   * G step instead of between the steps changes no arithmetic, and lets the read be synchronous or awaited.
+   */
+  private stepTensors(real: tf.Tensor4D): { d: tf.Scalar; g: tf.Scalar; gp: tf.Scalar | null } {
     const r = this.currentResolution;
     const [n, h, w, c] = real.shape;
     if (h !== r || w !== r || c !== this.config.channels) {
@@ -111,7 +140,6 @@ export abstract class AdversarialModel implements GanModel {
     }
     const gOpt = this.gOpt as Adam;
     const dOpt = this.dOpt as Adam;
-    const out: StepLosses = { d: 0, g: 0 };
     // Discriminator step. The fake batch is made outside the gradient scope, so G's ops are not taped.
     const z = this.sampleLatents(n);
     const fake = tf.tidy(() => this.generate(z));
@@ -131,12 +159,6 @@ export abstract class AdversarialModel implements GanModel {
     }, this.dParams.list());
     fake.dispose();
     dOpt.apply(dStep.grads);
-    out.d = dStep.value.dataSync()[0];
-    dStep.value.dispose();
-    if (gpValue) {
-      out.gp = (gpValue as tf.Scalar).dataSync()[0];
-      (gpValue as tf.Scalar).dispose();
-    }
     // Generator step with fresh latents.
     const z2 = this.sampleLatents(n);
     const gStep = tf.variableGrads(
@@ -145,10 +167,18 @@ export abstract class AdversarialModel implements GanModel {
     );
     z2.dispose();
     gOpt.apply(gStep.grads);
-    out.g = gStep.value.dataSync()[0];
-    gStep.value.dispose();
     this.steps += 1;
-    return out;
+    return { d: dStep.value, g: gStep.value, gp: gpValue };
+  }
+
+  async stateAsync(): Promise<GanState> {
+    await hostReadable([
+      ...this.gParams.list(),
+      ...this.dParams.list(),
+      ...(this.gOpt as Adam).variables(),
+      ...(this.dOpt as Adam).variables(),
+    ]);
+    return this.state();
   }
 
   state(): GanState {

@@ -5,11 +5,12 @@ import type { tf } from "./tf.js";
 import type { QualityFn } from "./train.js";
 
 export function laplacianSwd(options: SwdOptions = {}): QualityFn {
-  return (fake: tf.Tensor4D, real: tf.Tensor4D) => {
+  // Reads are awaited so the metric also runs on asynchronous backends (webgpu).
+  return async (fake: tf.Tensor4D, real: tf.Tensor4D) => {
     const [, h, w, c] = fake.shape;
     const side = Math.min(h, w);
-    const set = (t: tf.Tensor4D) => ({ data: t.dataSync() as Float32Array, n: t.shape[0], h, w, c });
-    const r = slicedWassersteinDistance(set(fake), set(real), {
+    const set = async (t: tf.Tensor4D) => ({ data: (await t.data()) as Float32Array, n: t.shape[0], h, w, c });
+    const r = slicedWassersteinDistance(await set(fake), await set(real), {
       ...options,
       nhoodSize: Math.min(options.nhoodSize ?? 7, side % 2 === 0 ? side - 1 : side),
       minSide: Math.min(options.minSide ?? 16, side),

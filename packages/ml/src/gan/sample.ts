@@ -61,9 +61,56 @@ function checkCount(count: number): void {
   }
 }
 
+function checkBatchSize(batchSize: number): void {
+  if (!Number.isInteger(batchSize) || batchSize < 1)
+    throw new InvalidInput(`sample batch size must be a positive integer, got ${batchSize}`);
+}
+
+/** Generated images of one batch, unread: latents i.. of `rng` through the model, clipped to [-1, 1]. */
+function generateBatch(model: GanModel, rng: Rng, n: number): tf.Tensor {
+  const z = tf.tensor2d(rng.fillNormal(new Float32Array(n * model.config.latentSize)), [n, model.config.latentSize]);
+  try {
+    return tf.tidy(() => model.generate(z).clipByValue(-1, 1));
+  } finally {
+    z.dispose();
+  }
+}
+
+/** Host values of a generated batch -> a SampleBatch with the mask channel quantized (in place in `out`). */
+function finishBatch(
+  model: GanModel,
+  out: Float32Array,
+  n: number,
+  start: number,
+  seed: number,
+  opts: SampleOptions,
+): SampleBatch {
+  const size = model.currentResolution;
+  const ch = model.config.channels;
+  const mask = new Float32Array(n * size * size);
+  for (let p = 0; p < mask.length; p++) mask[p] = out[p * ch + ch - 1];
+  const { levels, labels } = quantizeMask(mask);
+  for (let p = 0; p < mask.length; p++) out[p * ch + ch - 1] = levels[p];
+  return {
+    count: n,
+    size,
+    channels: ch,
+    images: out,
+    labels,
+    provenance: Array.from({ length: n }, (_, k) => ({
+      ...(opts.ensembleId ? { ensembleId: opts.ensembleId } : {}),
+      member: opts.member ?? 0,
+      kimg: opts.kimg ?? 0,
+      seed,
+      index: start + k,
+    })),
+  };
+}
+
 /**
  * Streams `count` samples from one model at its current resolution in batches (for gRPC streaming).
  * Latent i is the i-th draw of Rng(seed), so the result does not depend on the batch size.
+ * Synchronous reads: cpu/wasm only; `sampleBatchesAsync` works on every backend.
  */
 export function* sampleBatches(
   model: GanModel,
@@ -73,37 +120,51 @@ export function* sampleBatches(
 ): Generator<SampleBatch> {
   checkCount(count);
   const batchSize = opts.batchSize ?? 16;
-  if (!Number.isInteger(batchSize) || batchSize < 1)
-    throw new InvalidInput(`sample batch size must be a positive integer, got ${batchSize}`);
+  checkBatchSize(batchSize);
   const rng = new Rng(seed);
-  const latent = model.config.latentSize;
-  const size = model.currentResolution;
-  const ch = model.config.channels;
   for (let start = 0; start < count; start += batchSize) {
     const n = Math.min(batchSize, count - start);
-    const z = tf.tensor2d(rng.fillNormal(new Float32Array(n * latent)), [n, latent]);
-    const t = tf.tidy(() => model.generate(z).clipByValue(-1, 1));
+    const t = generateBatch(model, rng, n);
     const out = new Float32Array(t.dataSync());
-    tf.dispose([t, z]);
-    const mask = new Float32Array(n * size * size);
-    for (let p = 0; p < mask.length; p++) mask[p] = out[p * ch + ch - 1];
-    const { levels, labels } = quantizeMask(mask);
-    for (let p = 0; p < mask.length; p++) out[p * ch + ch - 1] = levels[p];
-    yield {
-      count: n,
-      size,
-      channels: ch,
-      images: out,
-      labels,
-      provenance: Array.from({ length: n }, (_, k) => ({
-        ...(opts.ensembleId ? { ensembleId: opts.ensembleId } : {}),
-        member: opts.member ?? 0,
-        kimg: opts.kimg ?? 0,
-        seed,
-        index: start + k,
-      })),
-    };
+    t.dispose();
+    yield finishBatch(model, out, n, start, seed, opts);
   }
+}
+
+/** `sampleBatches` with awaited reads: the same samples, on every backend (webgpu included). */
+export async function* sampleBatchesAsync(
+  model: GanModel,
+  count: number,
+  seed: number,
+  opts: SampleOptions = {},
+): AsyncGenerator<SampleBatch> {
+  checkCount(count);
+  const batchSize = opts.batchSize ?? 16;
+  checkBatchSize(batchSize);
+  const rng = new Rng(seed);
+  for (let start = 0; start < count; start += batchSize) {
+    const n = Math.min(batchSize, count - start);
+    const t = generateBatch(model, rng, n);
+    let out: Float32Array;
+    try {
+      out = new Float32Array((await t.data()) as Float32Array);
+    } finally {
+      t.dispose();
+    }
+    yield finishBatch(model, out, n, start, seed, opts);
+  }
+}
+
+/** `count` samples from one model, concatenated, read asynchronously (every backend). */
+export async function sampleAsync(
+  model: GanModel,
+  count: number,
+  seed: number,
+  opts: SampleOptions = {},
+): Promise<SampleBatch> {
+  const batches: SampleBatch[] = [];
+  for await (const b of sampleBatchesAsync(model, count, seed, opts)) batches.push(b);
+  return concatBatches(batches, model.currentResolution, model.config.channels);
 }
 
 /** `count` samples from one model, concatenated. */

@@ -109,7 +109,7 @@ export async function trainGan(o: TrainGanOptions): Promise<TrainGanResult> {
   const save = async () => {
     if (!o.checkpoint) return;
     const ckpt: GanCheckpoint = {
-      model: model.state(),
+      model: await model.stateAsync(),
       trainer: { images, rng: rng.getState(), seconds: priorSeconds + (performance.now() - started) / 1000 },
     };
     await o.checkpoint.save(encodeCheckpoint(ckpt));
@@ -132,7 +132,7 @@ export async function trainGan(o: TrainGanOptions): Promise<TrainGanResult> {
       const indices = Array.from({ length: point.batchSize }, () => rng.int(o.data.count));
       const raw = await o.data.read(indices);
       const real = prepareReals(raw, point.batchSize, o.config, point.level, point.alpha);
-      const losses = model.trainStep(real);
+      const losses = await model.trainStepAsync(real);
       real.dispose();
       const before = images;
       images += point.batchSize;

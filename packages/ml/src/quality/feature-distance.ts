@@ -46,31 +46,60 @@ function weights(inChannels: number): { w: Float32Array; shape: [number, number,
 
 /** Per-image features (rows x 2*64): spatial mean and std of the last layer's activations. */
 export function featureNetEmbed(set: ImageSet, options: FeatureDistanceOptions = {}): Float32Array {
+  const e = embedder(set, options);
+  try {
+    for (let start = 0; start < set.n; start += e.batch) e.store(start, e.features(start).dataSync());
+  } finally {
+    e.dispose();
+  }
+  return e.out;
+}
+
+/** `featureNetEmbed` with awaited reads: the same features on every backend (webgpu included). */
+export async function featureNetEmbedAsync(set: ImageSet, options: FeatureDistanceOptions = {}): Promise<Float32Array> {
+  const e = embedder(set, options);
+  try {
+    for (let start = 0; start < set.n; start += e.batch) e.store(start, await e.features(start).data());
+  } finally {
+    e.dispose();
+  }
+  return e.out;
+}
+
+/** The feature net's batches; `features(start)` returns the batch's tensor, which `store` copies and frees. */
+function embedder(set: ImageSet, options: FeatureDistanceOptions) {
   checkImageSet("feature net input", set, 16);
   const scale = options.scale ?? (set.data instanceof Uint8Array ? 255 : 1);
   const batch = options.batchSize ?? 16;
-  const ws = weights(set.c);
-  const kernels = ws.map((w) => tf.tensor4d(w.w, w.shape));
+  const kernels = weights(set.c).map((w) => tf.tensor4d(w.w, w.shape));
   const dim = 2 * WIDTHS[WIDTHS.length - 1];
   const out = new Float32Array(set.n * dim);
   const per = set.h * set.w * set.c;
-  try {
-    for (let start = 0; start < set.n; start += batch) {
+  let pending: tf.Tensor | null = null;
+  return {
+    batch,
+    out,
+    features(start: number): tf.Tensor {
       const count = Math.min(batch, set.n - start);
       const slice = Float32Array.from(set.data.subarray(start * per, (start + count) * per));
-      const feats = tf.tidy(() => {
+      pending = tf.tidy(() => {
         let x: tf.Tensor4D = tf.tensor4d(slice, [count, set.h, set.w, set.c]).div(scale);
         for (const k of kernels) x = tf.relu(tf.conv2d(x, k, 2, "same"));
         const { mean, variance } = tf.moments(x, [1, 2]);
         return tf.concat([mean, tf.sqrt(variance)], 1);
       });
-      out.set(feats.dataSync(), start * dim);
-      feats.dispose();
-    }
-  } finally {
-    for (const k of kernels) k.dispose();
-  }
-  return out;
+      return pending;
+    },
+    store(start: number, values: ArrayLike<number>): void {
+      out.set(values, start * dim);
+      pending?.dispose();
+      pending = null;
+    },
+    dispose(): void {
+      pending?.dispose();
+      for (const k of kernels) k.dispose();
+    },
+  };
 }
 
 /**
@@ -92,15 +121,28 @@ export class FeatureStatsAccumulator {
   }
 
   add(batch: ImageSet): void {
+    this.check(batch);
+    this.accumulate(batch.n, featureNetEmbed(batch, this.options));
+  }
+
+  /** `add` with awaited reads (every backend, webgpu included). */
+  async addAsync(batch: ImageSet): Promise<void> {
+    this.check(batch);
+    this.accumulate(batch.n, await featureNetEmbedAsync(batch, this.options));
+  }
+
+  private check(batch: ImageSet): void {
     checkImageSet("feature batch", batch, 16);
     if (this.shape && (this.shape[0] !== batch.h || this.shape[1] !== batch.w || this.shape[2] !== batch.c))
       throw new InvalidInput(
         `feature batch is ${batch.h}x${batch.w}x${batch.c} but earlier batches were ${this.shape.join("x")}`,
       );
     this.shape = [batch.h, batch.w, batch.c];
-    const f = featureNetEmbed(batch, this.options);
+  }
+
+  private accumulate(n: number, f: Float32Array): void {
     const d = this.dim;
-    for (let r = 0; r < batch.n; r++) {
+    for (let r = 0; r < n; r++) {
       const o = r * d;
       for (let i = 0; i < d; i++) {
         const fi = f[o + i];
@@ -108,7 +150,7 @@ export class FeatureStatsAccumulator {
         for (let j = i; j < d; j++) this.outer[i * d + j] += fi * f[o + j];
       }
     }
-    this.count += batch.n;
+    this.count += n;
   }
 
   /** Mean and sample covariance (n - 1) of the features seen so far. */

@@ -2,6 +2,7 @@
 // deep-supervised CE + Dice, SGD Nesterov with poly decay, validation Dice each epoch, best checkpoint kept,
 // cancellable between iterations and resumable bit-for-bit from its serialised state.
 import { InvalidInput } from "@synthmri/platform";
+import { allVariables, hostReadable, syncReadsWork } from "../backend/host-read.js";
 import { backendInfo } from "../backend/resolve.js";
 import { tf } from "../backend/tf.js";
 import { registerProjectKernels } from "../kernels/index.js";
@@ -110,6 +111,22 @@ function stack(samples: SegSample[]): { x: Float32Array; labels: Uint8Array; h: 
   return { x, labels, h, w, c };
 }
 
+/** Inputs per AddN on device backends: with the output, within WebGPU's default 8 storage buffers per shader. */
+const ADDN_CHUNK = 6;
+
+/**
+ * tf.addN of many scalars. The webgpu AddN binds every input as its own storage buffer and fails validation
+ * (silently yielding garbage) past the device's limit, so there the sum is a left fold of small AddNs; the
+ * synchronous backends keep one AddN (their AddN accumulates left to right too, but keep it verbatim).
+ */
+function sumAll(terms: tf.Tensor[]): tf.Tensor {
+  if (syncReadsWork() || terms.length <= ADDN_CHUNK) return tf.addN(terms);
+  let acc = tf.addN(terms.slice(0, ADDN_CHUNK));
+  for (let i = ADDN_CHUNK; i < terms.length; i += ADDN_CHUNK - 1)
+    acc = tf.addN([acc, ...terms.slice(i, i + ADDN_CHUNK - 1)]);
+  return acc;
+}
+
 /** One optimisation step; returns the loss. Gradients are clipped to a global norm (nnU-Net: 12). */
 async function step(
   model: UNet,
@@ -127,7 +144,7 @@ async function step(
     );
     let applied = grads;
     if (clip > 0) {
-      const norm = tf.tidy(() => tf.sqrt(tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g))))));
+      const norm = tf.tidy(() => tf.sqrt(sumAll(Object.values(grads).map((g) => tf.sum(tf.square(g))))));
       const total = (await norm.data())[0];
       norm.dispose();
       if (total > clip) {
@@ -200,7 +217,13 @@ export async function trainSegmenter(options: TrainSegmenterOptions): Promise<Se
   let imagesThisRun = 0;
   let cancelled = false;
 
-  const snapshot = (): SegTrainState => ({
+  // saveUNet and the optimizer's getState read synchronously; on an asynchronous backend (webgpu) the weights
+  // and slots are downloaded first (the optimizer's slots are private to layers/, hence every variable).
+  const snapshot = async (): Promise<SegTrainState> => {
+    await hostReadable(allVariables());
+    return snapshotNow();
+  };
+  const snapshotNow = (): SegTrainState => ({
     ...state,
     weights: saveUNet(model),
     optimizer: opt.getState(),
@@ -219,6 +242,7 @@ export async function trainSegmenter(options: TrainSegmenterOptions): Promise<Se
       signal,
     });
     if (signal?.aborted) return false;
+    await hostReadable(model.params.variables());
     const lr = polyLr(config.lr, epoch - 1, config.epochs, config.polyExponent);
     const record: EpochRecord = {
       epoch,
@@ -263,7 +287,7 @@ export async function trainSegmenter(options: TrainSegmenterOptions): Promise<Se
           cancelled = true;
           break;
         }
-        if (checkpoint) await checkpoint.save(snapshot());
+        if (checkpoint) await checkpoint.save(await snapshot());
       }
       if (state.iteration >= total) break;
       if (
@@ -314,9 +338,9 @@ export async function trainSegmenter(options: TrainSegmenterOptions): Promise<Se
         state.iteration % config.checkpointEveryIterations === 0 &&
         state.iteration % ipe !== 0
       )
-        await checkpoint.save(snapshot());
+        await checkpoint.save(await snapshot());
     }
-    const final = snapshot();
+    const final = await snapshot();
     // Stopped early (cancel or time budget): leave a state to resume from.
     if (checkpoint && final.iteration < total) await checkpoint.save(final);
     const best = final.best ?? { epoch: Math.ceil(final.iteration / ipe), validation: null, weights: final.weights };
