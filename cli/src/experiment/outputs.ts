@@ -131,7 +131,7 @@ export function writeTrainingCurves(result: ExperimentResult, outDir: string): s
         join(outDir, file),
         lineChart(series, {
           title: `${group === "gan" ? "GAN" : "U-Net"} training: ${metric}`,
-          xLabel: "% of training",
+          xLabel: curves.every((c) => c.unit === "iteration") ? "iteration" : "% of training",
           yLabel: metric,
           width: 640,
           height: 360,
