@@ -282,6 +282,13 @@ describe("bad input", () => {
       Code.NOT_FOUND,
     );
     expect(await rpcCode(h.segmenter.trainSegmenter({ name: "x", sources: [] }))).toBe(Code.INVALID_ARGUMENT);
+    // a patch larger than the slices, or not a multiple of the net's size multiple (4 at depth 3)
+    for (const patchSize of [64, 14])
+      expect(
+        await rpcCode(
+          h.segmenter.trainSegmenter({ name: "x", sources: [{ datasetId }], config: { ...TRAIN_CONFIG, patchSize } }),
+        ),
+      ).toBe(Code.INVALID_ARGUMENT);
     expect((await alongside)[0].shape).toEqual([1, 32, 32]);
     expect(await healthStatus(h.server.address, SERVICE)).toBe("SERVING");
   }, 60_000);
