@@ -276,6 +276,34 @@ describe.skipIf(addon == null)("native transpose, binary ops and optimizer updat
     });
   }
 
+  for (const threads of [1, 2]) {
+    it(`conv and matMul with K over one 256-deep block, odd M and N (in-place A micro-kernel) match stock (${threads}t)`, () => {
+      setNativeThreads(threads);
+      const next = seeded(51);
+      const x = rand([2, 7, 9, 40], next) as tf.Tensor4D; // K = 3*3*40 = 360
+      const w = rand([3, 3, 40, 19], next) as tf.Tensor4D;
+      const a = rand([13, 300], next) as tf.Tensor2D;
+      const b = rand([300, 35], next) as tf.Tensor2D;
+      const gy = tf.tidy(() => rand(tf.conv2d(x, w, 1, "same").shape, next));
+      const [ref, got] = both(() => [
+        tf.conv2d(x, w, 1, "same"),
+        tf.conv2d(x, w, 2, "valid"),
+        tf.matMul(a, b),
+        ...tf.grads((xi: tf.Tensor, wi: tf.Tensor) =>
+          tf.sum(tf.mul(tf.conv2d(xi as tf.Tensor4D, wi as tf.Tensor4D, 1, "same"), gy)),
+        )([x, w]),
+      ]);
+      ref.forEach((r, i) => {
+        let scale = 0;
+        let err = 0;
+        for (const v of r) scale = Math.max(scale, Math.abs(v));
+        for (let j = 0; j < r.length; j++) err = Math.max(err, Math.abs(got[i][j] - r[j]) / (1 + scale));
+        expect(err, `output ${i}`).toBeLessThan(2e-5);
+      });
+      tf.dispose([x, w, a, b, gy]);
+    });
+  }
+
   it("the native kernels reject malformed calls with a message", () => {
     const f = new Float32Array(6);
     expect(() => addon?.transpose(f, f, Int32Array.of(2, 3), Int32Array.of(0, 0))).toThrow(/permutation/);

@@ -90,6 +90,50 @@ void micro(long kc, const float* Ap, const float* Bp, float* C, long ldc, long r
       for (long c = 0; c < cols; ++c) dst[c] = src[c];
   }
 }
+
+#ifdef SYNTHMRI_AVX2
+// Same tile as micro() but A is read in place from a row-major block (row stride lda, unit column stride) instead of
+// a packed panel: when A is an im2col block already resident in cache (the conv paths), packing it cost as much as the
+// FMAs for narrow layers (16-64 channels). Rows past `rows` alias row 0; their results are not stored.
+void micro_rowmajor_a(long kc, const float* A, long lda, const float* Bp, float* C, long ldc, long rows, long cols,
+                      bool add) {
+  const float* a0 = A;
+  const float* a1 = rows > 1 ? A + lda : A;
+  const float* a2 = rows > 2 ? A + 2 * lda : A;
+  const float* a3 = rows > 3 ? A + 3 * lda : A;
+  const float* a4 = rows > 4 ? A + 4 * lda : A;
+  const float* a5 = rows > 5 ? A + 5 * lda : A;
+  __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps(), c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
+  __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps(), c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
+  __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps(), c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
+  for (long k = 0; k < kc; ++k) {
+    __m256 b0 = _mm256_loadu_ps(Bp), b1 = _mm256_loadu_ps(Bp + 8);
+    __m256 a;
+    a = _mm256_broadcast_ss(a0 + k); c00 = _mm256_fmadd_ps(a, b0, c00); c01 = _mm256_fmadd_ps(a, b1, c01);
+    a = _mm256_broadcast_ss(a1 + k); c10 = _mm256_fmadd_ps(a, b0, c10); c11 = _mm256_fmadd_ps(a, b1, c11);
+    a = _mm256_broadcast_ss(a2 + k); c20 = _mm256_fmadd_ps(a, b0, c20); c21 = _mm256_fmadd_ps(a, b1, c21);
+    a = _mm256_broadcast_ss(a3 + k); c30 = _mm256_fmadd_ps(a, b0, c30); c31 = _mm256_fmadd_ps(a, b1, c31);
+    a = _mm256_broadcast_ss(a4 + k); c40 = _mm256_fmadd_ps(a, b0, c40); c41 = _mm256_fmadd_ps(a, b1, c41);
+    a = _mm256_broadcast_ss(a5 + k); c50 = _mm256_fmadd_ps(a, b0, c50); c51 = _mm256_fmadd_ps(a, b1, c51);
+    Bp += NR;
+  }
+  alignas(32) float acc[MR * NR];
+  _mm256_store_ps(acc + 0, c00); _mm256_store_ps(acc + 8, c01);
+  _mm256_store_ps(acc + 16, c10); _mm256_store_ps(acc + 24, c11);
+  _mm256_store_ps(acc + 32, c20); _mm256_store_ps(acc + 40, c21);
+  _mm256_store_ps(acc + 48, c30); _mm256_store_ps(acc + 56, c31);
+  _mm256_store_ps(acc + 64, c40); _mm256_store_ps(acc + 72, c41);
+  _mm256_store_ps(acc + 80, c50); _mm256_store_ps(acc + 88, c51);
+  for (long r = 0; r < rows; ++r) {
+    float* dst = C + r * ldc;
+    const float* src = acc + r * NR;
+    if (add)
+      for (long c = 0; c < cols; ++c) dst[c] += src[c];
+    else
+      for (long c = 0; c < cols; ++c) dst[c] = src[c];
+  }
+}
+#endif
 }  // namespace
 
 void gemm(long M, long N, long K, const float* A, long rsA, long csA, const float* B, long rsB, long csB, float* C, long ldc,
@@ -112,6 +156,17 @@ void gemm(long M, long N, long K, const float* A, long rsA, long csA, const floa
       pack_b(kc, nc, B + pc * rsB + jc * csB, rsB, csB, bbuf.data());
       for (long ic = 0; ic < M; ic += MC) {
         long mc = std::min(MC, M - ic);
+#ifdef SYNTHMRI_AVX2
+        if (csA == 1) {  // row-major A: read in place (see micro_rowmajor_a)
+          for (long jr = 0; jr < nc; jr += NR) {
+            const float* bp = bbuf.data() + (jr / NR) * NR * kc;
+            for (long ir = 0; ir < mc; ir += MR)
+              micro_rowmajor_a(kc, A + (ic + ir) * rsA + pc, rsA, bp, C + (ic + ir) * ldc + jc + jr, ldc,
+                               std::min(MR, mc - ir), std::min(NR, nc - jr), add);
+          }
+          continue;
+        }
+#endif
         pack_a(mc, kc, A + ic * rsA + pc * csA, rsA, csA, abuf.data());
         for (long jr = 0; jr < nc; jr += NR) {
           const float* bp = bbuf.data() + (jr / NR) * NR * kc;
