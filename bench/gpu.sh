@@ -20,6 +20,9 @@
 # bench/torch_gpu.py first (PyTorch on CUDA, and on the CPU with TORCH_CPU_THREADS threads unless TORCH_CPU=0), then
 # the product on webgpu, and prints JSON lines with ratio = product GPU / PyTorch GPU; also to $OUT/gpu.jsonl when
 # OUT is set. GPU_BENCH_ARGS passes options to the runner (bench/src/gpu/main.ts), TORCH_GPU_ARGS to torch_gpu.py.
+# Last, the product's own training loops (bench/src/gpu/product.ts: demo U-Net, demo PGAN, seed-000 U-Net; images/s on
+# webgpu and on the cpu backend) to $OUT/product.jsonl; GPU_PRODUCT_ARGS passes options, PRODUCT_LEVEL=0 skips it.
+# Phase limits (s): TORCH_TIMEOUT 45, TORCH_CPU_TIMEOUT 25, PRODUCT_TIMEOUT 45, PRODUCT_LEVEL_TIMEOUT 110: <= 4 min.
 set -euo pipefail
 
 # The WebGPU route from a pack: no npm, nothing installed outside a temporary folder.
@@ -87,12 +90,12 @@ run_pack() {
   : >"$peers"
   if "$PY" -c 'import torch' 2>/dev/null; then
     plog "PyTorch on cuda"
-    PYTHONUNBUFFERED=1 timeout "${TORCH_TIMEOUT:-80}" "$PY" "$REPO/bench/torch_gpu.py" --peer-dir "$PACK/peers" \
+    PYTHONUNBUFFERED=1 timeout "${TORCH_TIMEOUT:-45}" "$PY" "$REPO/bench/torch_gpu.py" --peer-dir "$PACK/peers" \
       --volume-script "$REPO/bench/torch_volume_infer.py" --device cuda ${TORCH_GPU_ARGS:-} >>"$peers" ||
       plog "torch cuda run failed or timed out (rc $?)"
     if [ "${TORCH_CPU:-1}" = 1 ]; then
       plog "PyTorch on cpu, ${TORCH_CPU_THREADS:-$(nproc)} threads"
-      PYTHONUNBUFFERED=1 timeout "${TORCH_CPU_TIMEOUT:-50}" "$PY" "$REPO/bench/torch_gpu.py" --peer-dir "$PACK/peers" \
+      PYTHONUNBUFFERED=1 timeout "${TORCH_CPU_TIMEOUT:-25}" "$PY" "$REPO/bench/torch_gpu.py" --peer-dir "$PACK/peers" \
         --volume-script "$REPO/bench/torch_volume_infer.py" --device cpu --threads "${TORCH_CPU_THREADS:-$(nproc)}" \
         --steps 5 --warmup 2 --volume-repeats 1 ${TORCH_GPU_ARGS:-} >>"$peers" || plog "torch cpu run failed or timed out (rc $?)"
     fi
@@ -103,10 +106,22 @@ run_pack() {
 
   plog "product on webgpu"
   local out=$WORK/gpu.jsonl rc=0
-  (cd "$WORK" && TF_BACKEND=webgpu SYNTHMRI_NATIVE=0 timeout "${PRODUCT_TIMEOUT:-150}" "$NODE" run.mjs \
+  (cd "$WORK" && TF_BACKEND=webgpu SYNTHMRI_NATIVE=0 timeout "${PRODUCT_TIMEOUT:-45}" "$NODE" run.mjs \
     --peer-file "$peers" --out "$out" ${GPU_BENCH_ARGS:-}) || rc=$?
   [ "$rc" = 0 ] || plog "product run failed or timed out (rc $rc): the lines above are what finished"
   [ -n "${OUT:-}" ] && [ -f "$out" ] && cp "$out" "$OUT/gpu.jsonl"
+
+  # The product's own loops (trainSegmenter, trainGan) on webgpu and on the cpu backend: images/s per phase, each
+  # phase within its own budget and all within --deadline-s (bench/src/gpu/product.ts); PRODUCT_LEVEL=0 skips.
+  if [ "${PRODUCT_LEVEL:-1}" = 1 ]; then
+    plog "product training loops (trainSegmenter, trainGan)"
+    local pout=$WORK/product.jsonl prc=0
+    (cd "$WORK" && TF_BACKEND=webgpu SYNTHMRI_NATIVE=0 timeout "${PRODUCT_LEVEL_TIMEOUT:-110}" "$NODE" run.mjs product \
+      --out "$pout" --deadline-s "${PRODUCT_LEVEL_DEADLINE:-95}" ${GPU_PRODUCT_ARGS:-}) || prc=$?
+    [ "$prc" = 0 ] || plog "product training loops failed or timed out (rc $prc): the lines above are what finished"
+    [ -n "${OUT:-}" ] && [ -f "$pout" ] && cp "$pout" "$OUT/product.jsonl"
+    [ "$rc" = 0 ] && rc=$prc
+  fi
   plog "done"
   rm -rf "$WORK"
   return "$rc"

@@ -7,6 +7,7 @@
 import { appendFileSync, existsSync, readFileSync } from "node:fs";
 import { type BackendPreference, initBackend, tf } from "@synthmri/ml";
 import type { BenchResult } from "../types.js";
+import { runProductBench } from "./product.js";
 import { type AsyncBench, ganTrain, timeStepsAsync, unetInfer, unetTrain, volumeInfer } from "./steps.js";
 
 const BENCHES = ["unet-train", "unet-infer", "gan-train", "volume-infer"] as const;
@@ -103,7 +104,9 @@ function readPeers(file: string | undefined): PeerLine[] {
 
 const round = (v: number) => Math.round(v * 100) / 100;
 
+/** `runGpuBench(["product", ...])` runs the product-level figures (./product.ts) instead of the bench nets. */
 export async function runGpuBench(argv: string[]): Promise<BenchResult[]> {
+  if (argv[0] === "product") return runProductBench(argv.slice(1));
   const args = parseGpuBenchArgs(argv);
   const log = (l: string) => process.stderr.write(`# ${l}\n`);
   const preferred = (process.env.TF_BACKEND as BackendPreference | undefined) ?? "webgpu";
