@@ -5,7 +5,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ArtifactStore, MinioObjectStore, type ObjectStore, artifactIdFor } from "@synthmri/platform";
-import { type Supervisor, startSupervisor, type S3Access } from "../supervisor/supervisor.js";
+import { DEFAULT_TRAIN_PROCESSES, type Supervisor, startSupervisor, type S3Access } from "../supervisor/supervisor.js";
 import { ProgressBoard, type Writable, formatSeconds } from "../ui/progress-board.js";
 import { type Addresses, connectServices } from "./clients.js";
 import { fetchReportFiles, readReportJson, summarizeReport, writeSampleGrids, writeTrainingCurves } from "./outputs.js";
@@ -69,7 +69,15 @@ export async function runSession(options: SessionOptions): Promise<SessionResult
       supervisor = await startSupervisor({
         rootDir: REPO_ROOT,
         dataDir: options.dataDir,
-        env: { LOG_LEVEL: process.env.LOG_LEVEL ?? "info", ...options.serviceEnv },
+        env: {
+          LOG_LEVEL: process.env.LOG_LEVEL ?? "info",
+          // Enough training processes for the ensemble's concurrency: with 2 slots and 3 members the third
+          // member trains alone while a core idles.
+          ...(process.env.TRAIN_PROCESSES
+            ? {}
+            : { TRAIN_PROCESSES: String(Math.max(DEFAULT_TRAIN_PROCESSES, spec.gan.concurrency)) }),
+          ...options.serviceEnv,
+        },
         onEvent: (e) => {
           if (e.type === "store") print(`  object store   ${e.endpoint} (embedded, shared by all services)`);
           if (e.type === "serving")
