@@ -525,6 +525,10 @@ export async function runExperiment(o: RunExperimentOptions): Promise<Experiment
   await orFail(Promise.all(pipelines));
 
   // ---- Compare --------------------------------------------------------------------------------------------
+  // Besides every condition vs real: each ensemble of N > 1 GANs vs one GAN (the seed's "N GANs > 1 GAN").
+  const extraComparisons = spec.synthetic.ensembleSizes.includes(1)
+    ? spec.synthetic.ensembleSizes.filter((k) => k > 1).map((k) => ({ a: `synthetic-${k}`, b: "synthetic-1" }))
+    : [];
   const compareOut = await timed("compare", () =>
     cache.run(
       "compare",
@@ -532,12 +536,14 @@ export async function runExperiment(o: RunExperimentOptions): Promise<Experiment
         conditions: conditions.map((c) => ({ name: c, evaluationIds: evaluations[c] })),
         permutationSamples: spec.evaluation.permutationSamples,
         seed: spec.seed,
+        ...(extraComparisons.length ? { extraComparisons } : {}),
       },
       async (ctx) => {
         const res = await submit("Compare", () =>
           clients.evaluator.compare({
             conditions: conditions.map((c) => ({ name: c, evaluationIds: evaluations[c] })),
             reference: "real",
+            extraComparisons,
             permutation: { samples: spec.evaluation.permutationSamples, seed: spec.seed },
             correction: Correction.BONFERRONI,
             title: `${spec.name}: U-Net Dice on real test subjects by training data`,

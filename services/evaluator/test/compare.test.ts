@@ -158,6 +158,11 @@ describe("Compare", () => {
       ],
       classes: [TumorClass.WT],
       correction: Correction.NONE,
+      // an extra pair besides both conditions vs real; its mirror image of a reference pair is not tested twice
+      extraComparisons: [
+        { a: "mixed", b: "synthetic" },
+        { a: "real", b: "mixed" },
+      ],
     });
     expect((await h.waitJob(res.jobId)).state).toBe(JobState.SUCCEEDED);
     const json = await h.artifacts.readJson<ReportJson & { correction: { method: string } }>(
@@ -168,8 +173,12 @@ describe("Compare", () => {
     expect(json.correction.method).toBe("none");
     const mixed = json.comparisons.find((c) => c.a === "mixed")!;
     expect(mixed.p_corrected).toBeCloseTo(0.25, 12);
+    const extra = json.comparisons.filter((c) => c.a === "mixed" && c.b === "synthetic");
+    expect(extra).toHaveLength(1);
+    expect(extra[0]).toMatchObject({ class: "WT", n: 3 });
     const { report } = await h.evaluator.getReport({ reportId: res.reportId });
-    expect(report?.markdown).toMatch(/not corrected for the 2 comparisons/);
+    expect(report?.markdown).toMatch(/not corrected for the 3 comparisons/);
+    expect(report?.markdown).toMatch(/\| mixed \| synthetic \| WT \|/);
     expect(report?.markdown).not.toMatch(/Bonferroni/);
   });
 
@@ -188,6 +197,14 @@ describe("Compare", () => {
       }),
     );
     expect(dup.details).toMatch(/appears twice/);
+    const pair = await failure(
+      h.evaluator.compare({
+        conditions: [{ name: "a", evaluationIds: ["ev-real-1"] }],
+        extraComparisons: [{ a: "a", b: "zzz" }],
+      }),
+    );
+    expect(pair.code).toBe(GrpcStatus.INVALID_ARGUMENT);
+    expect(pair.details).toMatch(/extra comparison names unknown condition "zzz"/);
     const ref = await failure(
       h.evaluator.compare({ conditions: [{ name: "a", evaluationIds: ["ev-real-1"] }], reference: "zzz" }),
     );

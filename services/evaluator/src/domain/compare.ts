@@ -1,6 +1,7 @@
 // Compare: evaluations grouped into training conditions (each evaluation = one training run) -> the seed-000
 // Table 1: per class mean ± std of Dice over runs, paired sign-flip p-values of every condition against the
-// reference (real-only) condition on per-subject Dice, Bonferroni-corrected over the report's comparisons.
+// reference (real-only) condition (plus any extra pairs) on per-subject Dice, Bonferroni-corrected over the
+// report's comparisons.
 import { InvalidInput, type ArtifactStore, type ObjectRef, throwIfAborted } from "@synthmri/platform";
 import {
   conditionFromRuns,
@@ -29,6 +30,8 @@ export interface CompareParams {
   correction?: "bonferroni" | "none";
   title: string;
   outputDir: string;
+  /** Paired tests besides every condition vs the reference (A - B), under the same correction. */
+  extraComparisons?: { a: string; b: string }[];
 }
 
 export function checkCompareParams(p: CompareParams): void {
@@ -45,6 +48,12 @@ export function checkCompareParams(p: CompareParams): void {
   }
   if (p.reference && !names.has(p.reference))
     throw new InvalidInput(`reference condition "${p.reference}" is not among [${[...names].join(", ")}]`);
+  for (const x of p.extraComparisons ?? []) {
+    for (const n of [x.a, x.b])
+      if (!names.has(n))
+        throw new InvalidInput(`extra comparison names unknown condition "${n}"; known: ${[...names].join(", ")}`);
+    if (x.a === x.b) throw new InvalidInput(`extra comparison compares "${x.a}" with itself`);
+  }
   for (const cls of p.classes)
     if (!SEG_CLASSES.includes(cls)) throw new InvalidInput(`class "${cls}" is unknown; use ${SEG_CLASSES.join(", ")}`);
   checkOutputDir(p.outputDir);
@@ -89,8 +98,13 @@ export async function runCompare(
   progress({ fraction: 0.5, phase: "statistics", message: "permutation tests" });
   const classes = p.classes.length ? p.classes : [...SEG_CLASSES];
   const baseline = p.reference || p.conditions[0].name;
+  const vsBaseline = p.conditions.filter((c) => c.name !== baseline).map((c) => ({ a: c.name, b: baseline }));
+  const extra = (p.extraComparisons ?? []).filter(
+    (x) => !vsBaseline.some((v) => (v.a === x.a && v.b === x.b) || (v.a === x.b && v.b === x.a)),
+  );
   const bonferroni = renderReport(conditions, {
     baseline,
+    comparisons: [...vsBaseline, ...extra],
     classes,
     emptyPolicy: policy,
     permutation: p.permutation,

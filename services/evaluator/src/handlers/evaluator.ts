@@ -93,6 +93,7 @@ export function evaluatorHandlers(deps: EvaluatorDeps): ServiceImpl<(typeof Eval
         permutation: { maxExact: p?.maxExact || undefined, samples: p?.samples || undefined, seed: p?.seed ?? 0 },
         title: req.title,
         outputDir: req.outputDir,
+        extraComparisons: req.extraComparisons.map((x) => ({ a: x.a, b: x.b })),
       };
       checkCompareParams(params);
       // Unknown evaluations answer NOT_FOUND now rather than as a failed job.
