@@ -7,6 +7,8 @@ import {
   decodeTrainState,
   defaultGanConfig,
   encodeTrainState,
+  featureFrechetDistance,
+  featureFrechetDistanceAsync,
   type GanModel,
   initBackend,
   laplacianSwd,
@@ -282,5 +284,17 @@ describe("product training and inference on webgpu", () => {
       expect(maxRelErr(got.weights[i], want.weights[i]), `weight ${i}`).toBeLessThan(2e-3);
     expect(got.quality.length).toBe(want.quality.length);
     expect(maxRelErr(got.samples.images, want.samples.images)).toBeLessThan(2e-3);
+  });
+
+  it("the feature distance reads asynchronously: same value as the sync one on cpu, close to it on webgpu", async (ctx) => {
+    const set = (seed: number) => ({ data: randn(6 * 16 * 16 * 4, seed), n: 6, h: 16, w: 16, c: 4 });
+    await tf.setBackend("cpu");
+    const want = featureFrechetDistance(set(1), set(2)).distance;
+    expect((await featureFrechetDistanceAsync(set(1), set(2))).distance).toBe(want);
+    if (!start.ok) ctx.skip();
+    await tf.setBackend("webgpu");
+    const got = (await featureFrechetDistanceAsync(set(1), set(2))).distance;
+    await tf.setBackend("cpu");
+    expect(Math.abs(got - want)).toBeLessThan(1e-3 * Math.abs(want) + 1e-6);
   });
 });

@@ -189,19 +189,38 @@ export function featureFrechetDistance(
   b: ImageSet,
   options: FeatureDistanceOptions = {},
 ): FeatureDistanceResult {
+  checkPair(a, b);
+  return frechetOfFeatures(a.n, b.n, featureNetEmbed(a, options), featureNetEmbed(b, options));
+}
+
+/** `featureFrechetDistance` with awaited reads: the same result on every backend (webgpu included). */
+export async function featureFrechetDistanceAsync(
+  a: ImageSet,
+  b: ImageSet,
+  options: FeatureDistanceOptions = {},
+): Promise<FeatureDistanceResult> {
+  checkPair(a, b);
+  const fa = await featureNetEmbedAsync(a, options);
+  return frechetOfFeatures(a.n, b.n, fa, await featureNetEmbedAsync(b, options));
+}
+
+function checkPair(a: ImageSet, b: ImageSet): void {
   checkImageSet("first image set", a, 16);
   checkImageSet("second image set", b, 16);
   checkCompatible(a, b, "feature distance");
   if (a.n < 2 || b.n < 2)
     throw new InvalidInput(`feature distance needs at least 2 images per set for a covariance (got ${a.n} and ${b.n})`);
+}
+
+function frechetOfFeatures(nA: number, nB: number, featA: Float32Array, featB: Float32Array): FeatureDistanceResult {
   const dim = 2 * WIDTHS[WIDTHS.length - 1];
-  const fa = meanCov(featureNetEmbed(a, options), a.n, dim);
-  const fb = meanCov(featureNetEmbed(b, options), b.n, dim);
+  const fa = meanCov(featA, nA, dim);
+  const fb = meanCov(featB, nB, dim);
   return {
     distance: frechetDistance(fa.mean, fa.cov, fb.mean, fb.cov, dim),
     featureDim: dim,
-    nA: a.n,
-    nB: b.n,
+    nA,
+    nB,
     network: NETWORK_DESCRIPTION,
   };
 }
