@@ -4,7 +4,7 @@
 // network version (it is recorded in the report). Both run on a seeded subsample so a report takes seconds.
 import { InvalidInput, type ArtifactStore, type ObjectRef } from "@synthmri/platform";
 import {
-  featureFrechetDistance,
+  featureFrechetDistanceAsync,
   type ImageSet,
   sampleGrid,
   type SwdOptions,
@@ -80,7 +80,7 @@ export async function runQuality(
   progress({ fraction: 0.2, phase: "swd", message: `SWD on ${a.n} vs ${b.n} images` });
   const swd = slicedWassersteinDistance(a, b, { ...settings.swd, seed: p.seed });
   progress({ fraction: 0.6, phase: "feature-distance", message: "feature distance" });
-  const feature = settings.featureDistance && a.n >= 2 && b.n >= 2 ? featureFrechetDistance(a, b) : null;
+  const feature = settings.featureDistance && a.n >= 2 && b.n >= 2 ? await featureFrechetDistanceAsync(a, b) : null;
 
   const names = Array.from({ length: a.c }, (_, i) => CHANNEL_NAMES[i] ?? `c${i}`);
   const summary: Record<string, number> = { swd_all: swd.meanAll, n_synthetic: a.n, n_real: b.n };

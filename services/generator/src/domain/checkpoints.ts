@@ -153,7 +153,8 @@ export async function measureCheckpoint(
     })(fake, reals);
     const [, h, w, c] = fake.shape;
     const k = Math.min(settings.gridSamples, n);
-    const values = (fake.dataSync() as Float32Array).slice(0, k * h * w * c);
+    // Awaited read: backends without synchronous downloads (webgpu) can train too.
+    const values = ((await fake.data()) as Float32Array).slice(0, k * h * w * c);
     const mask = new Float32Array(k * h * w);
     for (let p = 0; p < mask.length; p++) mask[p] = values[p * c + c - 1];
     const grid = sampleGrid({ data: toUint8(values, quantizeMask(mask).labels, c), n: k, h, w, c }, { columns: 2 });

@@ -8,7 +8,7 @@ import {
   outlierNorms,
   outlierReference,
   type OutlierReference,
-  sampleBatches,
+  sampleBatchesAsync,
   splitCount,
 } from "@synthmri/ml";
 import {
@@ -212,7 +212,7 @@ export async function* generateSamples(
       const want = counts[i];
       const draws = ref ? want * MAX_ATTEMPTS_FACTOR : want;
       let got = 0;
-      for (const b of sampleBatches(model, draws, memberSeed(params.seed, m.index), {
+      for await (const b of sampleBatchesAsync(model, draws, memberSeed(params.seed, m.index), {
         batchSize,
         member: m.index,
         kimg: m.kimg,
