@@ -23,9 +23,9 @@ function cropOrigin(s: SegSample, patch: number, rng: Rng, foreground: boolean):
     for (let i = 0; i < s.label.length; i++) {
       const c = s.label[i];
       if (c === 0) continue;
-      let list = byClass.get(c);
-      if (!list) byClass.set(c, (list = []));
-      list.push(i);
+      const list = byClass.get(c);
+      if (list) list.push(i);
+      else byClass.set(c, [i]);
     }
     if (byClass.size) {
       const classes = [...byClass.keys()].sort((a, b) => a - b);
