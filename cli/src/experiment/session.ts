@@ -69,15 +69,10 @@ export async function runSession(options: SessionOptions): Promise<SessionResult
       supervisor = await startSupervisor({
         rootDir: REPO_ROOT,
         dataDir: options.dataDir,
-        env: {
-          LOG_LEVEL: process.env.LOG_LEVEL ?? "info",
-          // Enough training processes for the ensemble's concurrency: with 2 slots and 3 members the third
-          // member trains alone while a core idles.
-          ...(process.env.TRAIN_PROCESSES
-            ? {}
-            : { TRAIN_PROCESSES: String(Math.max(DEFAULT_TRAIN_PROCESSES, spec.gan.concurrency)) }),
-          ...options.serviceEnv,
-        },
+        env: { LOG_LEVEL: process.env.LOG_LEVEL ?? "info", ...options.serviceEnv },
+        // Enough training processes for the ensemble's concurrency: with 2 slots and 3 members the third member
+        // trains alone while a core idles.
+        trainProcesses: Math.max(DEFAULT_TRAIN_PROCESSES, spec.gan.concurrency),
         onEvent: (e) => {
           if (e.type === "store") print(`  object store   ${e.endpoint} (embedded, shared by all services)`);
           if (e.type === "serving")

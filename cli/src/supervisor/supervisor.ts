@@ -17,8 +17,10 @@ export interface SupervisorOptions {
   services?: readonly ServiceName[];
   /** Default <dataDir>/logs. */
   logDir?: string;
-  /** Extra environment for the children (e.g. LOG_LEVEL, TF_BACKEND, TRAIN_PROCESSES: default 2). */
+  /** Extra environment for the children (e.g. LOG_LEVEL, TF_BACKEND). */
   env?: Record<string, string>;
+  /** TRAIN_PROCESSES of the services when the environment does not set it (default DEFAULT_TRAIN_PROCESSES). */
+  trainProcesses?: number;
   bucket?: string;
   /** How long a service may take to become SERVING (default 120 s). */
   startTimeoutMs?: number;
@@ -117,9 +119,9 @@ export async function startSupervisor(options: SupervisorOptions): Promise<Super
     S3_SECRET_KEY: s3.secretKey,
     S3_BUCKET: bucket,
     S3_REGION: s3.region,
-    // The generator and the segmenter train in child processes, two at once: the wasm backend is
-    // single-threaded, so this is what puts both cores of a small machine to work (0 trains in-process).
-    TRAIN_PROCESSES: process.env.TRAIN_PROCESSES ?? String(DEFAULT_TRAIN_PROCESSES),
+    // The generator and the segmenter train in child processes: a backend computes on one JS thread per
+    // process, so this is what puts every core of a small machine to work (0 trains in-process).
+    TRAIN_PROCESSES: process.env.TRAIN_PROCESSES ?? String(options.trainProcesses ?? DEFAULT_TRAIN_PROCESSES),
     ...options.env,
   };
   for (const s of services) {
