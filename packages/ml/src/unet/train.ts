@@ -301,8 +301,8 @@ export async function trainSegmenter(options: TrainSegmenterOptions): Promise<Se
       opt.lr = polyLr(config.lr, epochIndex, config.epochs, config.polyExponent);
       const samples: SegSample[] = [];
       for (let b = 0; b < config.batchSize; b++) {
-        const { pool, index } = sampler.next(rng, b >= config.batchSize - fgPerBatch);
         const forced = b >= config.batchSize - fgPerBatch;
+        const { pool, index } = sampler.next(rng, forced);
         const sample = augment.apply(await data.train[pool].get(index), rng);
         samples.push(config.patchSize ? cropPatch(sample, config.patchSize, rng, forced) : sample);
       }
