@@ -4,15 +4,8 @@ import * as grpc from "@grpc/grpc-js";
 import { JobService, JobState } from "@synthmri/contracts";
 import { JobRunner, MemoryObjectStore } from "@synthmri/platform";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  authInterceptor,
-  bearerToken,
-  createClient,
-  createServer,
-  jobHandlers,
-  type RpcError,
-  type RpcServer,
-} from "../src/index.js";
+import { authInterceptor, bearerToken, createClient, createServer, jobHandlers, type RpcServer } from "../src/index.js";
+import { rpcFailure as failure, reflectionCode } from "../src/testing.js";
 
 let jobs: JobRunner;
 let full: RpcServer;
@@ -22,15 +15,6 @@ let scopedAddr: string;
 /** Jobs of owners "a" and "b"; "a-blocked" waits until released. */
 const ids: Record<string, string> = {};
 let release: () => void = () => undefined;
-
-async function failure(p: Promise<unknown>): Promise<RpcError> {
-  try {
-    await p;
-  } catch (e) {
-    return e as RpcError;
-  }
-  throw new Error("expected the call to fail");
-}
 
 beforeAll(async () => {
   jobs = new JobRunner({ store: new MemoryObjectStore(), service: "testsvc", concurrency: 4 });
@@ -119,26 +103,6 @@ describe("jobHandlers", () => {
     b.close();
   });
 });
-
-/** Status code of a grpc.reflection.v1 call (OK when the server answers it). */
-function reflectionCode(address: string): Promise<number> {
-  const client = new grpc.Client(address, grpc.credentials.createInsecure());
-  const call = client.makeBidiStreamRequest(
-    "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
-    (b: Buffer) => b,
-    (b: Buffer) => b,
-  );
-  return new Promise((resolve) => {
-    call.on("data", () => call.end());
-    call.on("error", (e: grpc.ServiceError) => resolve(e.code));
-    call.on("status", (s: grpc.StatusObject) => {
-      client.close();
-      resolve(s.code);
-    });
-    // ServerReflectionRequest { list_services (field 7): "*" }
-    call.write(Buffer.from([0x3a, 0x01, 0x2a]));
-  });
-}
 
 describe("reflection option", () => {
   it("serves reflection by default and not with reflection: false", async () => {

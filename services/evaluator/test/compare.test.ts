@@ -4,10 +4,11 @@ import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { Correction, JobState, TumorClass } from "@synthmri/contracts";
 import type { ClassMetrics, SubjectMetrics } from "@synthmri/ml";
-import { GrpcStatus, type RpcError } from "@synthmri/rpc";
+import { GrpcStatus } from "@synthmri/rpc";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeEvaluation } from "../src/domain/evaluation-store.js";
 import { type Harness, startHarness } from "./fakes.js";
+import { rpcFailure as failure } from "@synthmri/rpc/testing";
 
 let h: Harness;
 
@@ -75,15 +76,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await h?.close();
 });
-
-async function failure(p: Promise<unknown>): Promise<RpcError> {
-  try {
-    await p;
-  } catch (e) {
-    return e as RpcError;
-  }
-  throw new Error("expected the call to fail");
-}
 
 interface ReportJson {
   baseline: string;

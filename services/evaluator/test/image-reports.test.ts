@@ -2,9 +2,10 @@
 // channel and the feature distance with sample grids; bad datasets answer clear statuses.
 import { JobState, Modality } from "@synthmri/contracts";
 import { initBackend, tf } from "@synthmri/ml";
-import { GrpcStatus, type RpcError } from "@synthmri/rpc";
+import { GrpcStatus } from "@synthmri/rpc";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Harness, realDataset, startHarness, syntheticDataset } from "./fakes.js";
+import { rpcFailure as failure } from "@synthmri/rpc/testing";
 
 let h: Harness;
 const real = realDataset("real-1");
@@ -24,15 +25,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await h?.close();
 });
-
-async function failure(p: Promise<unknown>): Promise<RpcError> {
-  try {
-    await p;
-  } catch (e) {
-    return e as RpcError;
-  }
-  throw new Error("expected the call to fail");
-}
 
 interface MemJson {
   n_synthetic: number;

@@ -8,12 +8,13 @@ import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { GeneratorService, JobService, JobState, PartnerService } from "@synthmri/contracts";
 import { ArtifactStore, JobRunner, MinioObjectStore, startEmbeddedS3 } from "@synthmri/platform";
-import { createClient, type RpcError } from "@synthmri/rpc";
+import { createClient } from "@synthmri/rpc";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadPartnerConfig, parsePartnerConfig } from "../src/adapters/partner-config.js";
 import { sha256Hex } from "../src/domain/partner/tokens.js";
 import { type StartedServer, startServer } from "../src/server.js";
 import { FakeSampler } from "./partner-fixtures.js";
+import { rpcFailure as failure, reflectionCode } from "@synthmri/rpc/testing";
 
 let dir: string;
 let s3: Awaited<ReturnType<typeof startEmbeddedS3>>;
@@ -29,15 +30,6 @@ const auth = (token?: string) => ({
 });
 const partnerJobs = (token?: string) => createClient(JobService, partnerAddr, auth(token));
 const partnerApi = (token?: string) => createClient(PartnerService, partnerAddr, auth(token));
-
-async function failure(p: Promise<unknown>): Promise<RpcError> {
-  try {
-    await p;
-  } catch (e) {
-    return e as RpcError;
-  }
-  throw new Error("expected the call to fail");
-}
 
 /** Drains a server stream; resolves with its messages or rejects with its status. */
 async function drain<T>(stream: AsyncIterable<T>): Promise<T[]> {
@@ -63,25 +55,6 @@ function healthCheck(address: string): Promise<number> {
       },
     ),
   );
-}
-
-/** Status code of a grpc.reflection.v1 list_services call (OK where reflection is served). */
-function reflectionCode(address: string): Promise<number> {
-  const client = new grpc.Client(address, grpc.credentials.createInsecure());
-  const call = client.makeBidiStreamRequest(
-    "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
-    (b: Buffer) => b,
-    (b: Buffer) => b,
-  );
-  return new Promise((resolve) => {
-    call.on("data", () => call.end());
-    call.on("error", (e: grpc.ServiceError) => resolve(e.code));
-    call.on("status", (st: grpc.StatusObject) => {
-      client.close();
-      resolve(st.code);
-    });
-    call.write(Buffer.from([0x3a, 0x01, 0x2a])); // list_services: "*"
-  });
 }
 
 beforeAll(async () => {

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BundleFormat, PartnerService } from "@synthmri/contracts";
 import { ArtifactStore, JobRunner, MinioObjectStore, startEmbeddedS3 } from "@synthmri/platform";
-import { createClient, type RpcError } from "@synthmri/rpc";
+import { createClient } from "@synthmri/rpc";
 import { decodeShard, readNifti } from "@synthmri/volume";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { run as partnerCli } from "../../../cli/src/commands/partner.js";
@@ -20,6 +20,7 @@ import { sha256Hex } from "../src/domain/partner/tokens.js";
 import type { PartnerEndpoint } from "../src/handlers/partner.js";
 import { type StartedServer, startServer } from "../src/server.js";
 import { CHANNELS, FakeSampler, realSlices, SIZE } from "./partner-fixtures.js";
+import { rpcFailure as failure } from "@synthmri/rpc/testing";
 
 let dir: string;
 let s3: Awaited<ReturnType<typeof startEmbeddedS3>>;
@@ -34,15 +35,6 @@ const per = SIZE * SIZE * CHANNELS;
 
 const client = (token?: string) =>
   createClient(PartnerService, addr, token ? { metadata: { authorization: `Bearer ${token}` } } : {});
-
-async function failure(p: Promise<unknown>): Promise<RpcError> {
-  try {
-    await p;
-  } catch (e) {
-    return e as RpcError;
-  }
-  throw new Error("expected the call to fail");
-}
 
 async function auditEvents(name: string): Promise<Record<string, unknown>[]> {
   await partner.audit.flush();
