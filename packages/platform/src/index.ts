@@ -21,4 +21,5 @@ export * from "./store/memory-object-store.js";
 export * from "./metrics/index.js";
 export * from "./child/run-child.js";
 export * from "./child/serve-child.js";
+export * from "./child/train-processes.js";
 export * from "./jobs/semaphore.js";

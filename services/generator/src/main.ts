@@ -11,6 +11,7 @@ import {
   openObjectStore,
   processMetricsRegistry,
   startMetrics,
+  trainProcessesFromConfig,
 } from "@synthmri/platform";
 import { shutdownOnSignals, tlsFromConfig } from "@synthmri/rpc";
 import { loadPartnerConfig } from "./adapters/partner-config.js";
@@ -36,8 +37,7 @@ async function main(): Promise<void> {
     provenance,
     workConcurrency: config.jobConcurrency,
     // Members train in child processes (one core each) reaching this same store.
-    trainProcesses:
-      config.trainProcesses > 0 ? { max: config.trainProcesses, env: { ...objects.childEnv } } : undefined,
+    trainProcesses: trainProcessesFromConfig(config, objects),
   };
   const partnerConfig = await loadPartnerConfig(config.partnerTokensFile);
   const started = await startServer(deps, {

@@ -2,19 +2,13 @@
 // adapters/member-child.ts, one process per member job so that members train on separate cores. It builds its
 // own store, artifact store and dataset reader from config (env: S3_*, TF_BACKEND, LOG_LEVEL, passed by the
 // service) and runs the same trainMember as the service would inline: same checkpoints, same resume.
-import { FailedPrecondition, type JobProgress, loadConfig, serveChild } from "@synthmri/platform";
+import { type JobProgress, loadTrainingChildConfig, serveChild } from "@synthmri/platform";
 import type { MemberProcessParams } from "./adapters/member-child.js";
 import { type TrainMemberResult, trainMember } from "./domain/training.js";
 import { openTrainingDeps } from "./training-deps.js";
 
 serveChild<MemberProcessParams, TrainMemberResult, JobProgress>(async (p, ctx) => {
-  const config = loadConfig();
-  if (!config.s3.endpoint) {
-    // Without it this process would start a second embedded store instead of using the service's.
-    throw new FailedPrecondition(
-      "a GAN training child needs S3_ENDPOINT (the generator passes the endpoint of its object store)",
-    );
-  }
+  const config = loadTrainingChildConfig("a GAN training child", "the generator");
   const opened = await openTrainingDeps(config, { name: "generator-member" });
   try {
     return await trainMember(

@@ -1,7 +1,13 @@
 // Segmenter process: config, logger, object store (embedded when S3_ENDPOINT is unset), compute backend,
 // job runner (interrupted trainings resume from their checkpoints), the gRPC server on SEGMENTER_PORT,
 // graceful shutdown on SIGTERM/SIGINT. Prints one "segmenter ready" log line with the bound port.
-import { JobRunner, loadConfigOrExit, processMetricsRegistry, startMetrics } from "@synthmri/platform";
+import {
+  JobRunner,
+  loadConfigOrExit,
+  processMetricsRegistry,
+  startMetrics,
+  trainProcessesFromConfig,
+} from "@synthmri/platform";
 import { shutdownOnSignals, tlsFromConfig } from "@synthmri/rpc";
 import { openProcessDeps } from "./process-deps.js";
 import { startServer } from "./server.js";
@@ -18,8 +24,7 @@ async function main(): Promise<void> {
     concurrency: Math.max(config.jobConcurrency, config.trainProcesses),
   });
   const tls = tlsFromConfig(config.tls);
-  const trainProcesses =
-    config.trainProcesses > 0 ? { max: config.trainProcesses, env: { ...objects.childEnv } } : undefined;
+  const trainProcesses = trainProcessesFromConfig(config, objects);
   const started = await startServer(
     { artifacts, jobs, logger, provenance, trainProcesses },
     {

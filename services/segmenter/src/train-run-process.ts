@@ -3,19 +3,13 @@
 // config (env: S3_*, TF_BACKEND, LOG_LEVEL, passed by the service), loads the job's training set and runs the
 // same trainRun as the service would inline: same checkpoint key, same resume, same published model.
 import type { SegTrainProgress } from "@synthmri/ml";
-import { FailedPrecondition, loadConfig, type ObjectRef, serveChild } from "@synthmri/platform";
+import { loadTrainingChildConfig, type ObjectRef, serveChild } from "@synthmri/platform";
 import type { RunProcessParams } from "./adapters/run-child.js";
 import { loadJobTrainingSet, trainRun } from "./domain/train-job.js";
 import { openProcessDeps } from "./process-deps.js";
 
 serveChild<RunProcessParams, ObjectRef, SegTrainProgress>(async (p, ctx) => {
-  const config = loadConfig();
-  if (!config.s3.endpoint) {
-    // Without it this process would start a second embedded store instead of using the service's.
-    throw new FailedPrecondition(
-      "a U-Net training child needs S3_ENDPOINT (the segmenter passes the endpoint of its object store)",
-    );
-  }
+  const config = loadTrainingChildConfig("a U-Net training child", "the segmenter");
   const d = await openProcessDeps(config, "segmenter-run");
   const logger = d.logger.child({ jobId: p.jobId, run: p.run });
   try {

@@ -2,7 +2,7 @@
 // service's TRAIN_PROCESSES) while the member trains in its own child process, relays its progress to the
 // job and returns its result. Cancelling the job (or shutting the service down) stops the child.
 import { fileURLToPath } from "node:url";
-import { type JobProgress, type Logger, runChild } from "@synthmri/platform";
+import { type JobProgress, type Logger, runChild, type TrainProcesses } from "@synthmri/platform";
 import type { QualitySettings } from "../domain/checkpoints.js";
 import type { Semaphore } from "../domain/slots.js";
 import type { Control, TrainMemberParams, TrainMemberResult } from "../domain/training.js";
@@ -17,14 +17,7 @@ export interface MemberProcessParams {
   provenance: Record<string, unknown>;
 }
 
-export interface TrainProcesses {
-  /** Training child processes at once in this service (TRAIN_PROCESSES); > 0. */
-  max: number;
-  /** How a child reaches the service's object store (S3_*), plus e.g. TF_BACKEND, over the service's env. */
-  env?: Record<string, string>;
-  /** Called with each child's pid (logs, tests). */
-  onSpawn?: (pid: number) => void;
-}
+export type { TrainProcesses };
 
 export async function trainMemberInChild(
   p: TrainMemberParams,

@@ -3,20 +3,13 @@
 // relays the run's training reports. Cancelling the job (or shutting the service down) stops the child.
 import { fileURLToPath } from "node:url";
 import type { SegTrainProgress } from "@synthmri/ml";
-import { type ObjectRef, runChild, type Semaphore } from "@synthmri/platform";
+import { type ObjectRef, runChild, type Semaphore, type TrainProcesses } from "@synthmri/platform";
 import type { RunTrainer } from "../domain/train-job.js";
 import type { TrainParams } from "../domain/types.js";
 
 export const RUN_PROCESS = fileURLToPath(new URL("../train-run-process.ts", import.meta.url));
 
-export interface TrainProcesses {
-  /** Training child processes at once in this service (TRAIN_PROCESSES); > 0. */
-  max: number;
-  /** How a child reaches the service's object store (S3_*), plus e.g. TF_BACKEND, over the service's env. */
-  env?: Record<string, string>;
-  /** Called with each child's pid (logs, tests). */
-  onSpawn?: (pid: number) => void;
-}
+export type { TrainProcesses };
 
 /** What train-run-process.ts receives over IPC (ids and settings only; it reads the slices itself). */
 export interface RunProcessParams {
