@@ -1,21 +1,8 @@
-// Async twins of the bench steps (bench-unet train/infer, bench-gan train: shared/peers/SPEC.md; the volume inference
-// of bench/src/volume-infer.ts) for GPU backends. The product's own steps (createBenchUnet, createBenchGan) end with
-// dataSync(), which the webgpu backend cannot do in Node; these end with `await data()` instead, which also waits for
-// the GPU to finish the step, so the wall time of a step is its GPU time plus the host's dispatch overhead.
-import {
-  adam,
-  benchDiscriminator,
-  benchGenerator,
-  benchUnetForward,
-  benchUnetLoss,
-  benchUnetTargets,
-  buildBenchDiscriminator,
-  buildBenchGenerator,
-  buildBenchUnet,
-  Rng,
-  sgdNesterov,
-  tf,
-} from "@synthmri/ml";
+// Async bench steps (bench-unet train/infer, bench-gan train: shared/peers/SPEC.md; the volume inference of
+// bench/src/volume-infer.ts) for GPU backends. The nets' sync steps end with dataSync(), which the webgpu backend
+// cannot do in Node; these use their async steps, which end with `await data()` and so also wait for the GPU to
+// finish the step: the wall time of a step is its GPU time plus the host's dispatch overhead.
+import { createBenchGan, createBenchUnet, Rng, tf } from "@synthmri/ml";
 import { buildNet, forward, type Net } from "../volume-infer.js";
 
 export interface AsyncTiming {
@@ -51,89 +38,26 @@ export interface AsyncBench {
 
 /** bench-unet (batch 4 x 128 x 128 x 4 by the spec), SGD Nesterov; step() returns the loss. */
 export function unetTrain(batch = 4, size = 128, seed = 0): AsyncBench {
-  const store = buildBenchUnet(seed);
-  const rng = new Rng(seed + 1);
-  const x = tf.tensor4d(rng.fillNormal(new Float32Array(batch * size * size * 4)), [batch, size, size, 4]);
-  const labels = new Int32Array(batch * size * size).map(() => rng.int(4));
-  const targets = benchUnetTargets(labels, batch, size, size);
-  const opt = sgdNesterov({ lr: 0.05, momentum: 0.99, weightDecay: 3e-5 });
-  return {
-    async step() {
-      const { value, grads } = store.valueAndGrads(() => benchUnetLoss(benchUnetForward(store, x, true), targets));
-      opt.apply(store, grads);
-      const v = (await value.data())[0];
-      value.dispose();
-      return v;
-    },
-    dispose() {
-      opt.dispose();
-      store.dispose();
-      tf.dispose([x, ...targets]);
-    },
-  };
+  const u = createBenchUnet(seed, batch, size);
+  return { step: () => u.trainStepAsync(), dispose: () => u.dispose() };
 }
 
 /** bench-unet inference (out_0 only), one element read back as the spec says. */
 export function unetInfer(batch = 4, size = 128, seed = 0): AsyncBench {
-  const store = buildBenchUnet(seed);
-  const rng = new Rng(seed + 1);
-  const x = tf.tensor4d(rng.fillNormal(new Float32Array(batch * size * size * 4)), [batch, size, size, 4]);
-  return {
-    async step() {
-      const one = tf.tidy(() => tf.slice(benchUnetForward(store, x, false)[0], [0, 0, 0, 0], [1, 1, 1, 1]));
-      const v = (await one.data())[0];
-      one.dispose();
-      return v;
-    },
-    dispose() {
-      store.dispose();
-      x.dispose();
-    },
-  };
+  const u = createBenchUnet(seed, batch, size);
+  return { step: () => u.inferStepAsync(), dispose: () => u.dispose() };
 }
 
 /** bench-gan: one D update and one G update (batch 16 by the spec), Adam(2e-4, 0, 0.99); step() returns lossD. */
 export function ganTrain(batch = 16, seed = 0): AsyncBench {
-  const g = buildBenchGenerator(seed);
-  const d = buildBenchDiscriminator(seed + 1);
-  const rng = new Rng(seed + 2);
-  const real = tf.tensor4d(rng.fillUniform(new Float32Array(batch * 64 * 64 * 5), -1, 1), [batch, 64, 64, 5]);
-  const optG = adam({ lr: 2e-4, beta1: 0, beta2: 0.99, eps: 1e-8 });
-  const optD = adam({ lr: 2e-4, beta1: 0, beta2: 0.99, eps: 1e-8 });
-  const sampleZ = () => tf.tensor2d(rng.fillNormal(new Float32Array(batch * 128)), [batch, 128]);
+  const gan = createBenchGan(seed, batch);
   return {
     async step() {
-      const z1 = sampleZ();
-      const fake = benchGenerator(g, z1);
-      const dStep = d.valueAndGrads(() =>
-        tf.tidy(
-          () =>
-            tf.add(
-              tf.mean(tf.softplus(tf.neg(benchDiscriminator(d, real)))),
-              tf.mean(tf.softplus(benchDiscriminator(d, fake))),
-            ) as tf.Scalar,
-        ),
-      );
-      optD.apply(d, dStep.grads);
-      tf.dispose([z1, fake]);
-      const z2 = sampleZ();
-      const gStep = g.valueAndGrads(() =>
-        tf.tidy(() => tf.mean(tf.softplus(tf.neg(benchDiscriminator(d, benchGenerator(g, z2))))) as tf.Scalar),
-      );
-      optG.apply(g, gStep.grads);
-      z2.dispose();
-      const [lossD, lossG] = await Promise.all([dStep.value.data(), gStep.value.data()]);
-      tf.dispose([dStep.value, gStep.value]);
-      if (!Number.isFinite(lossD[0]) || !Number.isFinite(lossG[0])) throw new Error("bench-gan losses are not finite");
-      return lossD[0];
+      const { lossD, lossG } = await gan.stepAsync();
+      if (!Number.isFinite(lossD) || !Number.isFinite(lossG)) throw new Error("bench-gan losses are not finite");
+      return lossD;
     },
-    dispose() {
-      optG.dispose();
-      optD.dispose();
-      g.dispose();
-      d.dispose();
-      real.dispose();
-    },
+    dispose: () => gan.dispose(),
   };
 }
 

@@ -39,6 +39,18 @@ describe("bench nets (shared/peers/SPEC.md)", () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
+  it("async steps give the sync steps' values (same seeds) without leaked tensors", async () => {
+    await initBackend();
+    const before = tf.memory().numTensors;
+    const [us, ua] = [createBenchUnet(0, 1, 32), createBenchUnet(0, 1, 32)];
+    expect(await ua.trainStepAsync()).toBe(us.trainStep());
+    expect(await ua.inferStepAsync()).toBeTypeOf("number");
+    const [gs, ga] = [createBenchGan(0, 2), createBenchGan(0, 2)];
+    expect(await ga.stepAsync()).toEqual(gs.step());
+    for (const n of [us, ua, gs, ga]) n.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   it("timeSteps reports the median of an even count as the mean of the middle two", () => {
     let i = 0;
     const t = timeSteps(() => i++, 1, 4);

@@ -79,6 +79,8 @@ export interface BenchGan {
   d: ParamStore;
   /** One gan-train step (one D update, one G update); returns both losses read back to the host. */
   step(): { lossD: number; lossG: number };
+  /** `step` with awaited reads (every backend, webgpu included); the wait covers the device's work. */
+  stepAsync(): Promise<{ lossD: number; lossG: number }>;
   dispose(): void;
 }
 
@@ -91,34 +93,48 @@ export function createBenchGan(seed = 0, batch = 16): BenchGan {
   const optG: Optimizer = adam({ lr: 2e-4, beta1: 0, beta2: 0.99, eps: 1e-8 });
   const optD: Optimizer = adam({ lr: 2e-4, beta1: 0, beta2: 0.99, eps: 1e-8 });
   const sampleZ = () => tf.tensor2d(rng.fillNormal(new Float32Array(batch * LATENT)), [batch, LATENT]);
+  // One D update then one G update, without the reads, so the sync and async steps share it.
+  const updates = (): [tf.Scalar, tf.Scalar] => {
+    const z1 = sampleZ();
+    const fake = benchGenerator(g, z1); // no tape active here: no gradient tracking
+    const dStep = d.valueAndGrads(() =>
+      tf.tidy(
+        () =>
+          tf.add(
+            tf.mean(tf.softplus(tf.neg(benchDiscriminator(d, real)))),
+            tf.mean(tf.softplus(benchDiscriminator(d, fake))),
+          ) as tf.Scalar,
+      ),
+    );
+    optD.apply(d, dStep.grads);
+    tf.dispose([z1, fake]);
+    const z2 = sampleZ();
+    // Only G's variables are listed: D's weight gradients are neither computed nor applied.
+    const gStep = g.valueAndGrads(() =>
+      tf.tidy(() => tf.mean(tf.softplus(tf.neg(benchDiscriminator(d, benchGenerator(g, z2))))) as tf.Scalar),
+    );
+    optG.apply(g, gStep.grads);
+    z2.dispose();
+    return [dStep.value, gStep.value];
+  };
   return {
     g,
     d,
     step() {
-      const z1 = sampleZ();
-      const fake = benchGenerator(g, z1); // no tape active here: no gradient tracking
-      const dStep = d.valueAndGrads(() =>
-        tf.tidy(
-          () =>
-            tf.add(
-              tf.mean(tf.softplus(tf.neg(benchDiscriminator(d, real)))),
-              tf.mean(tf.softplus(benchDiscriminator(d, fake))),
-            ) as tf.Scalar,
-        ),
-      );
-      optD.apply(d, dStep.grads);
-      tf.dispose([z1, fake]);
-      const z2 = sampleZ();
-      // Only G's variables are listed: D's weight gradients are neither computed nor applied.
-      const gStep = g.valueAndGrads(() =>
-        tf.tidy(() => tf.mean(tf.softplus(tf.neg(benchDiscriminator(d, benchGenerator(g, z2))))) as tf.Scalar),
-      );
-      optG.apply(g, gStep.grads);
-      z2.dispose();
-      const lossD = dStep.value.dataSync()[0];
-      const lossG = gStep.value.dataSync()[0];
-      tf.dispose([dStep.value, gStep.value]);
+      const losses = updates();
+      const lossD = losses[0].dataSync()[0];
+      const lossG = losses[1].dataSync()[0];
+      tf.dispose(losses);
       return { lossD, lossG };
+    },
+    async stepAsync() {
+      const losses = updates();
+      try {
+        const [lossD, lossG] = await Promise.all(losses.map((l) => l.data()));
+        return { lossD: lossD[0], lossG: lossG[0] };
+      } finally {
+        tf.dispose(losses);
+      }
     },
     dispose() {
       optG.dispose();

@@ -123,6 +123,10 @@ export interface BenchUnet {
   trainStep(): number;
   /** One unet-infer step (out_0 only, one element read back). */
   inferStep(): void;
+  /** `trainStep` with an awaited read (every backend, webgpu included); the wait covers the device's work. */
+  trainStepAsync(): Promise<number>;
+  /** `inferStep` with an awaited read; returns the element read back. */
+  inferStepAsync(): Promise<number>;
   dispose(): void;
 }
 
@@ -134,19 +138,37 @@ export function createBenchUnet(seed = 0, batch = 4, size = 128): BenchUnet {
   const labels = new Int32Array(batch * size * size).map(() => rng.int(4));
   const targets = benchUnetTargets(labels, batch, size, size);
   const opt: Optimizer = sgdNesterov({ lr: 0.05, momentum: 0.99, weightDecay: 3e-5 });
+  // The step without its read, so the sync and async steps share it: the loss, still on the device.
+  const train = (): tf.Scalar => {
+    const { value, grads } = store.valueAndGrads(() => benchUnetLoss(benchUnetForward(store, x, true), targets));
+    opt.apply(store, grads);
+    return value;
+  };
+  const infer = () => tf.tidy(() => tf.slice(benchUnetForward(store, x, false)[0], [0, 0, 0, 0], [1, 1, 1, 1]));
   return {
     store,
     trainStep() {
-      const { value, grads } = store.valueAndGrads(() => benchUnetLoss(benchUnetForward(store, x, true), targets));
-      opt.apply(store, grads);
+      const value = train();
       const v = value.dataSync()[0];
       value.dispose();
       return v;
     },
     inferStep() {
-      const one = tf.tidy(() => tf.slice(benchUnetForward(store, x, false)[0], [0, 0, 0, 0], [1, 1, 1, 1]));
+      const one = infer();
       one.dataSync();
       one.dispose();
+    },
+    async trainStepAsync() {
+      const value = train();
+      const v = (await value.data())[0];
+      value.dispose();
+      return v;
+    },
+    async inferStepAsync() {
+      const one = infer();
+      const v = (await one.data())[0];
+      one.dispose();
+      return v;
     },
     dispose() {
       opt.dispose();
