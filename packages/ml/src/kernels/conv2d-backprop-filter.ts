@@ -6,30 +6,36 @@
 import { tf } from "../backend/tf.js";
 import { type Backend, free, runBackendKernel, type TensorInfo } from "./compose.js";
 
-interface Attrs {
+export interface Conv2DBackpropFilterAttrs {
   strides: number | [number, number];
   pad: "same" | "valid" | number | [[number, number], [number, number], [number, number], [number, number]];
   dataFormat?: "NHWC" | "NCHW";
   dimRoundingMode?: "floor" | "round" | "ceil";
   filterShape: [number, number, number, number];
 }
+type Attrs = Conv2DBackpropFilterAttrs;
+
+/** The forward conv's geometry (NHWC only; `who` names the kernel in the error). Shared by the cpu/wasm and webgpu kernels. */
+export function backpropFilterConvInfo(x: TensorInfo, attrs: Attrs, who: string): tf.backend_util.Conv2DInfo {
+  if (attrs.dataFormat && attrs.dataFormat !== "NHWC") {
+    throw new Error(`Conv2DBackpropFilter (${who}): only NHWC is supported, got ${attrs.dataFormat}`);
+  }
+  return tf.backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number],
+    attrs.filterShape,
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+  );
+}
 
 export function makeConv2DBackpropFilter(backendName: string) {
   return (args: { inputs: { x: TensorInfo; dy: TensorInfo }; backend: Backend; attrs: Attrs }): TensorInfo => {
     const { inputs, backend, attrs } = args;
     const { x, dy } = inputs;
-    if (attrs.dataFormat && attrs.dataFormat !== "NHWC") {
-      throw new Error(`Conv2DBackpropFilter (synthmri): only NHWC is supported, got ${attrs.dataFormat}`);
-    }
     const [kh, kw, ci, co] = attrs.filterShape;
-    const info = tf.backend_util.computeConv2DInfo(
-      x.shape as [number, number, number, number],
-      attrs.filterShape,
-      attrs.strides,
-      1,
-      attrs.pad,
-      attrs.dimRoundingMode,
-    );
+    const info = backpropFilterConvInfo(x, attrs, "synthmri");
     const [B, H, W] = x.shape;
     const { strideHeight: sh, strideWidth: sw, outHeight: oh, outWidth: ow } = info;
     const pt = info.padInfo.top;

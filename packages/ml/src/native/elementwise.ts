@@ -56,14 +56,18 @@ function run(
   }
 }
 
+interface BroadcastPlan {
+  shape: number[];
+  dims: number[];
+  aStrides: number[];
+  bStrides: number[];
+}
+
 /**
  * Broadcast shape and merged axes: adjacent output axes whose broadcast pattern (a broadcast?, b broadcast?)
  * is the same are fused, so e.g. [8,32,32,64] * [8,1,1,1] becomes [8, 65536] with b strides [1, 0].
  */
-export function broadcastPlan(
-  aShape: readonly number[],
-  bShape: readonly number[],
-): { shape: number[]; dims: number[]; aStrides: number[]; bStrides: number[] } | null {
+export function broadcastPlan(aShape: readonly number[], bShape: readonly number[]): BroadcastPlan | null {
   const rank = Math.max(aShape.length, bShape.length);
   const ap = [...new Array<number>(rank - aShape.length).fill(1), ...aShape];
   const bp = [...new Array<number>(rank - bShape.length).fill(1), ...bShape];
@@ -115,7 +119,16 @@ export function broadcastBinary(
   bv: Float32Array,
 ): { shape: number[]; values: Float32Array } | null {
   const plan = broadcastPlan(aShape, bShape);
-  if (plan == null) return null;
+  return plan == null ? null : planBinary(op, plan, av, bv);
+}
+
+/** The strided JS loops of a plan (one per inner run). */
+function planBinary(
+  op: BinaryOp,
+  plan: BroadcastPlan,
+  av: Float32Array,
+  bv: Float32Array,
+): { shape: number[]; values: Float32Array } | null {
   const { shape, dims, aStrides, bStrides } = plan;
   const size = dims.reduce((p, d) => p * d, 1);
   const out = new Float32Array(size);
@@ -242,17 +255,14 @@ function reductionAxes(x: TensorInfo, attrs: NamedAttrMap): { axes: number[]; sh
   return { axes, shape, count };
 }
 
-/** The addon's strided binary op, or null where the JS loop is as good (small) or the shapes do not broadcast. */
+/** The addon's strided binary op, or null where the JS loop is as good (small). */
 function nativeBinary(
   addon: NativeAddon,
   op: BinaryOp,
-  aShape: readonly number[],
+  plan: BroadcastPlan,
   av: Float32Array,
-  bShape: readonly number[],
   bv: Float32Array,
 ): { shape: number[]; values: Float32Array } | null {
-  const plan = broadcastPlan(aShape, bShape);
-  if (plan == null) return null;
   const size = plan.dims.reduce((p, d) => p * d, 1);
   if (size < NATIVE_BINARY_MIN) return null;
   const out = new Float32Array(size);
@@ -273,9 +283,10 @@ function binary(op: BinaryOp, addon: NativeAddon | null): NativeKernel {
     const av = floats(backend, a);
     const bv = floats(backend, b);
     if (av == null || bv == null) return null;
-    const r =
-      (addon ? nativeBinary(addon, op, a.shape, av, b.shape, bv) : null) ??
-      broadcastBinary(op, a.shape, av, b.shape, bv);
+    // One plan for both routes: small ops fall back to the JS loops without planning again.
+    const plan = broadcastPlan(a.shape, b.shape);
+    if (plan == null) return null;
+    const r = (addon ? nativeBinary(addon, op, plan, av, bv) : null) ?? planBinary(op, plan, av, bv);
     return r == null ? null : backend.makeTensorInfo(r.shape, "float32", r.values);
   };
 }

@@ -6,15 +6,8 @@
 // BatchMatMul, which splits K across workgroups (MatMulSplitK) and tiles through shared memory.
 import { tf } from "../../backend/tf.js";
 import { type Backend, free, runBackendKernel, type TensorInfo } from "../compose.js";
+import { backpropFilterConvInfo, type Conv2DBackpropFilterAttrs } from "../conv2d-backprop-filter.js";
 import { im2colProgram } from "./im2col-program.js";
-
-interface Attrs {
-  strides: number | [number, number];
-  pad: "same" | "valid" | number | [[number, number], [number, number], [number, number], [number, number]];
-  dataFormat?: "NHWC" | "NCHW";
-  dimRoundingMode?: "floor" | "round" | "ceil";
-  filterShape: [number, number, number, number];
-}
 
 type Uniform = { type: "int32" | "float32"; data: number[] };
 export interface WebGpuBackendLike extends Backend {
@@ -26,22 +19,12 @@ const BACKEND = "webgpu";
 export function conv2dBackpropFilterWebGpu(args: {
   inputs: { x: TensorInfo; dy: TensorInfo };
   backend: WebGpuBackendLike;
-  attrs: Attrs;
+  attrs: Conv2DBackpropFilterAttrs;
 }): TensorInfo {
   const { inputs, backend, attrs } = args;
   const { x, dy } = inputs;
-  if (attrs.dataFormat && attrs.dataFormat !== "NHWC") {
-    throw new Error(`Conv2DBackpropFilter (synthmri webgpu): only NHWC is supported, got ${attrs.dataFormat}`);
-  }
   const [kh, kw, ci, co] = attrs.filterShape;
-  const info = tf.backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number],
-    attrs.filterShape,
-    attrs.strides,
-    1,
-    attrs.pad,
-    attrs.dimRoundingMode,
-  );
+  const info = backpropFilterConvInfo(x, attrs, "synthmri webgpu");
   const B = x.shape[0];
   const rows = info.outHeight * info.outWidth;
   const cols = kh * kw * ci;
