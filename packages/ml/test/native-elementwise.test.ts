@@ -6,15 +6,10 @@ import * as tf from "@tensorflow/tfjs-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadNativeAddon, registerNativeKernels, unregisterNativeKernels } from "../src/native/index.js";
 
+import { maxRelativeError, seeded, stockThenNative } from "./native-compare.js";
+
 const addon = loadNativeAddon();
 
-function seeded(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32 - 0.5;
-  };
-}
 let next = seeded(3);
 function rand(shape: number[], offset = 0): tf.Tensor {
   const n = shape.reduce((a, b) => a * b, 1);
@@ -26,20 +21,13 @@ function rand(shape: number[], offset = 0): tf.Tensor {
 
 /** f on stock kernels, then on the fast paths: max relative error, and the shapes must agree. */
 function compare(f: () => tf.Tensor[]): number {
-  unregisterNativeKernels();
-  next = seeded(3); // the same inputs for both runs
-  const ref = tf.tidy(f).map((t) => ({ shape: t.shape, v: t.dataSync().slice(), d: t.dispose() }));
-  expect(registerNativeKernels()).toBe(true);
-  next = seeded(3);
-  const got = tf.tidy(f).map((t) => ({ shape: t.shape, v: t.dataSync().slice(), d: t.dispose() }));
-  let err = 0;
+  const [ref, got] = stockThenNative(f, () => {
+    next = seeded(3); // the same inputs for both runs
+  });
   ref.forEach((r, i) => {
     expect(got[i].shape).toEqual(r.shape);
-    let scale = 0;
-    for (const v of r.v) scale = Math.max(scale, Math.abs(v));
-    for (let j = 0; j < r.v.length; j++) err = Math.max(err, Math.abs(got[i].v[j] - r.v[j]) / (1 + scale));
   });
-  return err;
+  return maxRelativeError(ref, got);
 }
 
 const pairs: [number[], number[]][] = [

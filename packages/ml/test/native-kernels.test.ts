@@ -13,44 +13,15 @@ import {
   unregisterNativeKernels,
 } from "../src/native/index.js";
 
+import { maxRelativeError, rand, seeded, stockThenNative } from "./native-compare.js";
+
 const addon = loadNativeAddon();
 // Max |native - stock| / (1 + max |stock|) allowed: float32 sums in a different order.
 const TOL = 2e-5;
 
-function seeded(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32 - 0.5;
-  };
-}
-function rand(shape: number[], next: () => number): tf.Tensor {
-  const n = shape.reduce((a, b) => a * b, 1);
-  return tf.tensor(Float32Array.from({ length: n }, next), shape);
-}
-
 /** Runs f on stock kernels, then on native ones, and returns the relative max error over all outputs. */
 function compare(f: () => tf.Tensor[]): number {
-  unregisterNativeKernels();
-  const ref = tf.tidy(f).map((t) => {
-    const v = t.dataSync().slice();
-    t.dispose();
-    return v;
-  });
-  expect(registerNativeKernels()).toBe(true);
-  const got = tf.tidy(f).map((t) => {
-    const v = t.dataSync().slice();
-    t.dispose();
-    return v;
-  });
-  let err = 0;
-  ref.forEach((r, i) => {
-    expect(got[i].length).toBe(r.length);
-    let scale = 0;
-    for (const v of r) scale = Math.max(scale, Math.abs(v));
-    for (let j = 0; j < r.length; j++) err = Math.max(err, Math.abs(got[i][j] - r[j]) / (1 + scale));
-  });
-  return err;
+  return maxRelativeError(...stockThenNative(f));
 }
 
 interface ConvCase {

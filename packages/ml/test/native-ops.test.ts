@@ -17,32 +17,14 @@ import {
   unregisterNativeKernels,
 } from "../src/native/index.js";
 
+import { rand, seeded, stockThenNative } from "./native-compare.js";
+
 const addon = loadNativeAddon();
 
-function seeded(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32 - 0.5;
-  };
-}
-function rand(shape: number[], next: () => number): tf.Tensor {
-  const n = shape.reduce((a, b) => a * b, 1);
-  return tf.tensor(Float32Array.from({ length: n }, next), shape);
-}
-
-/** f's outputs on the stock kernels and on the native ones (values copied out, tensors freed). */
+/** f's outputs on the stock kernels and on the native ones. */
 function both(f: () => tf.Tensor[]): [Float32Array[], Float32Array[]] {
-  const run = () =>
-    tf.tidy(f).map((t) => {
-      const v = (t.dataSync() as Float32Array).slice();
-      t.dispose();
-      return v;
-    });
-  unregisterNativeKernels();
-  const ref = run();
-  expect(registerNativeKernels()).toBe(true);
-  return [ref, run()];
+  const [ref, got] = stockThenNative(f);
+  return [ref.map((o) => o.values), got.map((o) => o.values)];
 }
 
 function expectSame(ref: Float32Array[], got: Float32Array[]): void {
