@@ -1,8 +1,11 @@
 // Test harness: the embedded S3 in a temp dir, a toy 5-channel dataset in the documented dataset format
 // (what the ingest service writes), the generator server on port 0, typed clients, job waiting via WatchJob.
+import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
 import { GeneratorService, type JobStatus, JobService, JobState } from "@synthmri/contracts";
 import { initBackend, Rng } from "@synthmri/ml";
 import {
@@ -101,6 +104,47 @@ export interface Harness {
   /** Every status WatchJob streams until the job ends. */
   watch(jobId: string): Promise<JobStatus[]>;
   close(): Promise<void>;
+}
+
+const MAIN = fileURLToPath(new URL("../src/main.ts", import.meta.url));
+
+/**
+ * Starts main.ts as its own process on the test's embedded store (cpu backend, port 0; `env` adds e.g.
+ * TRAIN_PROCESSES) and resolves with its address at the "generator ready" log line. The process is pushed onto
+ * `procs` at once (the caller's afterAll kills what is left); `onLine` sees every log line.
+ */
+export function startGeneratorProcess(
+  s3: EmbeddedS3,
+  dir: string,
+  procs: ChildProcess[],
+  options: { env?: Record<string, string>; onLine?: (line: string) => void } = {},
+): Promise<{ proc: ChildProcess; address: string }> {
+  const proc = spawn(process.execPath, ["--import", "tsx", MAIN], {
+    env: {
+      ...process.env,
+      S3_ENDPOINT: s3.endpoint,
+      S3_ACCESS_KEY: s3.accessKey,
+      S3_SECRET_KEY: s3.secretKey,
+      S3_BUCKET: "synthmri",
+      GENERATOR_PORT: "0",
+      SYNTHMRI_DATA_DIR: dir,
+      TF_BACKEND: "cpu",
+      LOG_LEVEL: "info",
+      ...options.env,
+    },
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  procs.push(proc);
+  return new Promise((resolve, reject) => {
+    const lines: string[] = [];
+    proc.on("exit", (code) => reject(new Error(`generator exited with ${code}:\n${lines.slice(-20).join("\n")}`)));
+    createInterface({ input: proc.stderr! }).on("line", (line) => {
+      lines.push(line);
+      options.onLine?.(line);
+      if (line.includes('"generator ready"'))
+        resolve({ proc, address: `127.0.0.1:${JSON.parse(line).port as number}` });
+    });
+  });
 }
 
 export async function openStore(s3: EmbeddedS3): Promise<ObjectStore> {

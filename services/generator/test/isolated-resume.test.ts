@@ -1,20 +1,17 @@
 // TRAIN_PROCESSES=1 with the service as a separate process (main.ts): a member training in its child process
 // when the SERVICE is SIGKILLed stops with it (no orphan keeps training), and the restarted service resumes
 // the job from the child's last checkpoint (attempt 2) and finishes, as without child processes.
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
-import { fileURLToPath } from "node:url";
 import { GeneratorService, JobService, JobState, type JobStatus } from "@synthmri/contracts";
 import { ArtifactStore, type EmbeddedS3, type ObjectStore, startEmbeddedS3 } from "@synthmri/platform";
 import { createClient } from "@synthmri/rpc";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { checkpointId, latestCheckpoint } from "../src/domain/checkpoints.js";
-import { openStore, TINY, writeToyDataset } from "./fixtures.js";
+import { openStore, startGeneratorProcess, TINY, writeToyDataset } from "./fixtures.js";
 
-const MAIN = fileURLToPath(new URL("../src/main.ts", import.meta.url));
 let dir: string;
 let s3: EmbeddedS3;
 let store: ObjectStore;
@@ -28,37 +25,18 @@ interface Started {
   child: Promise<number>;
 }
 
-function startProcess(): Promise<Started> {
-  const proc = spawn(process.execPath, ["--import", "tsx", MAIN], {
-    env: {
-      ...process.env,
-      S3_ENDPOINT: s3.endpoint,
-      S3_ACCESS_KEY: s3.accessKey,
-      S3_SECRET_KEY: s3.secretKey,
-      S3_BUCKET: "synthmri",
-      GENERATOR_PORT: "0",
-      SYNTHMRI_DATA_DIR: dir,
-      TF_BACKEND: "cpu",
-      LOG_LEVEL: "info",
-      TRAIN_PROCESSES: "1",
-    },
-    stdio: ["ignore", "ignore", "pipe"],
-  });
-  procs.push(proc);
+async function startProcess(): Promise<Started> {
   let onChild: (pid: number) => void = () => undefined;
   const child = new Promise<number>((resolve) => {
     onChild = resolve;
   });
-  return new Promise((resolve, reject) => {
-    const lines: string[] = [];
-    proc.on("exit", (code) => reject(new Error(`generator exited with ${code}:\n${lines.slice(-20).join("\n")}`)));
-    createInterface({ input: proc.stderr! }).on("line", (line) => {
-      lines.push(line);
+  const started = await startGeneratorProcess(s3, dir, procs, {
+    env: { TRAIN_PROCESSES: "1" },
+    onLine: (line) => {
       if (line.includes('"training child started"')) onChild(JSON.parse(line).pid as number);
-      if (line.includes('"generator ready"'))
-        resolve({ proc, address: `127.0.0.1:${JSON.parse(line).port as number}`, child });
-    });
+    },
   });
+  return { ...started, child };
 }
 
 async function gone(pid: number, withinMs: number): Promise<boolean> {

@@ -6,7 +6,6 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { GanFamily, GeneratorService, JobService, JobState, type JobStatus } from "@synthmri/contracts";
 import { decodeCheckpoint, initBackend } from "@synthmri/ml";
@@ -17,41 +16,15 @@ import { StoreDatasetReader } from "../src/adapters/dataset-store.js";
 import { CHECKPOINT_KIND, checkpointId, latestCheckpoint, STATE_FILE } from "../src/domain/checkpoints.js";
 import { settingsFromProto } from "../src/handlers/convert.js";
 import { trainMember } from "../src/domain/training.js";
-import { openStore, TINY, writeToyDataset } from "./fixtures.js";
+import { openStore, startGeneratorProcess, TINY, writeToyDataset } from "./fixtures.js";
 
-const MAIN = fileURLToPath(new URL("../src/main.ts", import.meta.url));
 let dir: string;
 let s3: EmbeddedS3;
 let store: ObjectStore;
 let artifacts: ArtifactStore;
 const procs: ChildProcess[] = [];
 
-function startProcess(): Promise<{ proc: ChildProcess; address: string }> {
-  const proc = spawn(process.execPath, ["--import", "tsx", MAIN], {
-    env: {
-      ...process.env,
-      S3_ENDPOINT: s3.endpoint,
-      S3_ACCESS_KEY: s3.accessKey,
-      S3_SECRET_KEY: s3.secretKey,
-      S3_BUCKET: "synthmri",
-      GENERATOR_PORT: "0",
-      SYNTHMRI_DATA_DIR: dir,
-      TF_BACKEND: "cpu",
-      LOG_LEVEL: "info",
-    },
-    stdio: ["ignore", "ignore", "pipe"],
-  });
-  procs.push(proc);
-  return new Promise((resolve, reject) => {
-    const lines: string[] = [];
-    proc.on("exit", (code) => reject(new Error(`generator exited with ${code}:\n${lines.slice(-20).join("\n")}`)));
-    createInterface({ input: proc.stderr! }).on("line", (line) => {
-      lines.push(line);
-      if (!line.includes('"generator ready"')) return;
-      resolve({ proc, address: `127.0.0.1:${JSON.parse(line).port as number}` });
-    });
-  });
-}
+const startProcess = () => startGeneratorProcess(s3, dir, procs);
 
 beforeAll(async () => {
   await initBackend({ preferred: "cpu" });
