@@ -14,7 +14,6 @@ import {
   type SegSliceSource,
   subsetSegSource,
   Rng,
-  type SegSample,
   type SegTrainState,
   saveUNet,
   segmentSlices,
@@ -24,25 +23,9 @@ import {
   trainSegmenter,
   UNet,
 } from "../src/index.js";
+import { discSample } from "./seg-fixtures.js";
 
 const TINY = { inChannels: 4, numClasses: 4, widths: [4, 8, 16], deepSupervisionHeads: 2 };
-
-/** 16x16 slice: a bright disc in every channel (whole tumour) with an ET core, random position/radius. */
-function discSample(rng: Rng, size = 16): SegSample {
-  const image = new Float32Array(size * size * 4);
-  const label = new Uint8Array(size * size);
-  const cy = rng.uniform(5, size - 5);
-  const cx = rng.uniform(5, size - 5);
-  const r = rng.uniform(2.5, 4);
-  for (let y = 0; y < size; y++)
-    for (let x = 0; x < size; x++) {
-      const i = y * size + x;
-      const d = Math.hypot(y - cy, x - cx);
-      for (let c = 0; c < 4; c++) image[i * 4 + c] = 1 + 0.1 * rng.normal() + (d < r ? 2 + c * 0.5 : 0);
-      if (d < r) label[i] = d < r / 2 ? 3 : 2;
-    }
-  return { height: size, width: size, channels: 4, image, label };
-}
 
 function memoryCheck<T>(f: () => T): T {
   const before = tf.memory().numTensors;

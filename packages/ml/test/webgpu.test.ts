@@ -12,7 +12,6 @@ import {
   type GanModel,
   initBackend,
   laplacianSwd,
-  type SegSample,
   type SegTrainState,
   sampleAsync,
   segmentSlices,
@@ -25,6 +24,7 @@ import { flatDispatch, unregisterWebGpuKernels, registerWebGpuKernels } from "..
 import { benchUnetForward, benchUnetLoss, benchUnetTargets, buildBenchUnet } from "../src/nets/index.js";
 import { Rng } from "../src/random/index.js";
 import { blobSlices } from "./gan-fixtures.js";
+import { discSample } from "./seg-fixtures.js";
 
 let start: WebGpuStart = { ok: false, reason: "not tried" };
 beforeAll(async () => {
@@ -154,23 +154,6 @@ describe("webgpu backend", () => {
     expect(tf.getKernel(tf.Conv2DBackpropFilter, "webgpu")?.kernelFunc).toBe(ours);
   });
 });
-
-/** 16x16 four-channel slice with a bright disc labelled ED around an ET core (as in unet.test.ts). */
-function discSample(rng: Rng, size = 16): SegSample {
-  const image = new Float32Array(size * size * 4);
-  const label = new Uint8Array(size * size);
-  const cy = rng.uniform(5, size - 5);
-  const cx = rng.uniform(5, size - 5);
-  const r = rng.uniform(2.5, 4);
-  for (let y = 0; y < size; y++)
-    for (let x = 0; x < size; x++) {
-      const i = y * size + x;
-      const d = Math.hypot(y - cy, x - cx);
-      for (let c = 0; c < 4; c++) image[i * 4 + c] = 1 + 0.1 * rng.normal() + (d < r ? 2 + c * 0.5 : 0);
-      if (d < r) label[i] = d < r / 2 ? 3 : 2;
-    }
-  return { height: size, width: size, channels: 4, image, label };
-}
 
 /** Every weight of a GAN (read asynchronously, so on any backend). */
 async function ganWeights(m: GanModel): Promise<Float32Array[]> {
