@@ -18,6 +18,7 @@ export { packageDefinitionOf } from "./reflection.js";
 export {
   createServer,
   DEFAULT_MAX_MESSAGE_BYTES,
+  hostPort,
   type KeepaliveOptions,
   type RpcServer,
   type ServerOptions,

@@ -69,6 +69,11 @@ type SurfaceCall = Pick<grpc.ServerUnaryCall<unknown, unknown>, "metadata" | "ge
 
 export const DEFAULT_MAX_MESSAGE_BYTES = 8 * 1024 * 1024;
 
+/** "host:port" as gRPC targets and clients want it: an IPv6 host gets its brackets. */
+export function hostPort(host: string, port: number): string {
+  return host.includes(":") && !host.startsWith("[") ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
 export function createServer(options: ServerOptions = {}): RpcServer {
   const logger = options.logger ?? noopLogger;
   const maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
@@ -244,7 +249,7 @@ export function createServer(options: ServerOptions = {}): RpcServer {
       listening = true;
       if (options.reflection ?? true) addReflection(server, services);
       const creds = options.tls ? await serverCredentials(options.tls) : grpc.ServerCredentials.createInsecure();
-      const target = host.includes(":") && !host.startsWith("[") ? `[${host}]:${port}` : `${host}:${port}`;
+      const target = hostPort(host, port);
       const bound = await new Promise<number>((resolve, reject) => {
         server.bindAsync(target, creds, (err, p) => (err ? reject(bindError(target, err)) : resolve(p)));
       });

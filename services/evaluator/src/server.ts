@@ -1,11 +1,10 @@
 // The evaluator's gRPC server, built from its dependencies (no globals): tests build it with fake ingest and
 // segmenter services on port 0 and the embedded store; main.ts with the real ones.
 import { EvaluatorService, JobService } from "@synthmri/contracts";
-import { createServer, type RpcServer, type ServerOptions } from "@synthmri/rpc";
+import { createServer, hostPort, jobHandlers, type RpcServer, type ServerOptions } from "@synthmri/rpc";
 import type { EvaluatorDeps } from "./deps.js";
 import { evaluatorHandlers } from "./handlers/evaluator.js";
 import { resumeHandlers } from "./handlers/job-work.js";
-import { jobHandlers } from "@synthmri/rpc";
 
 export type { EvaluatorDeps } from "./deps.js";
 
@@ -38,7 +37,7 @@ export async function startServer(
   return {
     server,
     port,
-    address: `${host}:${port}`,
+    address: hostPort(host, port),
     async close(graceMs = 5000) {
       await server.shutdown(graceMs);
       await deps.jobs.shutdown({ graceMs });

@@ -6,7 +6,7 @@
 //    every call token-authenticated (handlers/partner-listener.ts). PartnerService is never on the internal one.
 import { GeneratorService, JobService } from "@synthmri/contracts";
 import type { AnyJobWork } from "@synthmri/platform";
-import { createServer, jobHandlers, type RpcServer, type ServerOptions } from "@synthmri/rpc";
+import { createServer, hostPort, jobHandlers, type RpcServer, type ServerOptions } from "@synthmri/rpc";
 import type { PartnerConfig } from "./adapters/partner-config.js";
 import { GeneratorPartnerSampler } from "./adapters/partner-sampler.js";
 import type { GeneratorDeps } from "./deps.js";
@@ -108,7 +108,7 @@ export async function startServer(deps: GeneratorDeps, options: StartOptions = {
   return {
     server,
     port,
-    address: `${host}:${port}`,
+    address: hostPort(host, port),
     context: impl.context,
     partner,
     resumeHandlers: { ...impl.resumeHandlers, ...endpoint?.resumeHandlers },

@@ -3,9 +3,8 @@
 // is loaded (LoadModel, or any segment call that loads one).
 import { JobService, SegmenterService } from "@synthmri/contracts";
 import type { AnyJobWork } from "@synthmri/platform";
-import { createServer, type RpcServer, type ServerOptions } from "@synthmri/rpc";
+import { createServer, hostPort, jobHandlers, type RpcServer, type ServerOptions } from "@synthmri/rpc";
 import { type SegmenterDeps, type SegmenterInputs, segmenterDeps } from "./deps.js";
-import { jobHandlers } from "@synthmri/rpc";
 import { segmenterHandlers, TRAIN_JOB_KIND, trainWork } from "./handlers/segmenter.js";
 
 export { type SegmenterDeps, type SegmenterInputs, segmenterDeps };
@@ -45,7 +44,7 @@ export async function startServer(
   return {
     server,
     port,
-    address: `${host}:${port}`,
+    address: hostPort(host, port),
     deps,
     async close(graceMs = 5000) {
       stop();

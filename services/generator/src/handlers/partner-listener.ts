@@ -5,7 +5,7 @@
 // Reflection is off: it would describe the services to anyone before authentication.
 import type { Logger } from "@synthmri/platform";
 import { JobService, PartnerService } from "@synthmri/contracts";
-import { createServer, type RpcServer, type ServerOptions } from "@synthmri/rpc";
+import { createServer, hostPort, type RpcServer, type ServerOptions } from "@synthmri/rpc";
 import type { PartnerEndpoint } from "./partner.js";
 
 export interface PartnerListenerOptions {
@@ -40,7 +40,7 @@ export async function startPartnerListener(options: PartnerListenerOptions): Pro
   return {
     server,
     port,
-    address: `${host.includes(":") ? `[${host}]` : host}:${port}`,
+    address: hostPort(host, port),
     close: (graceMs = 5000) => server.shutdown(graceMs),
   };
 }
