@@ -24,21 +24,24 @@ export function jobHandlers(
   options: JobHandlerOptions = {},
 ): ServiceImpl<(typeof JobService)["method"]> {
   const visible = options.visible;
-  /** The job if the caller may see it; otherwise the runner's own not-found error. */
-  async function visibleJob(jobId: string, ctx: CallContext): Promise<JobStatus> {
+  /**
+   * Rejects an empty id and, with `visible`, a job the caller may not see (the runner's own not-found error);
+   * returns the job when it had to read it (with `visible`), so getJob reads it once.
+   */
+  async function checkJobId(jobId: string, ctx: CallContext): Promise<JobStatus | undefined> {
     if (!jobId) throw new InvalidInput("job_id is empty");
+    if (!visible) return undefined;
     const job = await jobs.get(jobId);
-    if (visible && !visible(job, ctx)) throw new NotFound(`job "${jobId}" not found in service ${jobs.service}`);
+    if (!visible(job, ctx)) throw new NotFound(`job "${jobId}" not found in service ${jobs.service}`);
     return job;
   }
   return {
     async getJob(req, ctx) {
-      return { job: jobStatusToProto(await visibleJob(req.jobId, ctx)) };
+      return { job: jobStatusToProto((await checkJobId(req.jobId, ctx)) ?? (await jobs.get(req.jobId))) };
     },
     async *watchJob(req, ctx) {
       // Checked before the first message: an invisible job's stream ends with NOT_FOUND and no status.
-      if (visible) await visibleJob(req.jobId, ctx);
-      else if (!req.jobId) throw new InvalidInput("job_id is empty");
+      await checkJobId(req.jobId, ctx);
       const interval = req.minIntervalMs || DEFAULT_WATCH_INTERVAL_MS;
       let lastState = "";
       let lastSent = 0;
@@ -54,8 +57,7 @@ export function jobHandlers(
       }
     },
     async cancelJob(req, ctx) {
-      if (visible) await visibleJob(req.jobId, ctx);
-      else if (!req.jobId) throw new InvalidInput("job_id is empty");
+      await checkJobId(req.jobId, ctx);
       return { job: jobStatusToProto(await jobs.cancel(req.jobId, req.reason || "cancelled by request")) };
     },
     async listJobs(req, ctx) {

@@ -110,11 +110,8 @@ export async function loadJobTrainingSet(
     inputSize: p.inputSize,
     signal,
   });
-  return { set, inputs: await datasetInputs(artifacts, p) };
-}
-
-function datasetInputs(artifacts: ArtifactStore, p: TrainParams): Promise<ObjectRef[]> {
-  return Promise.all(p.sources.map((s) => artifacts.manifestRef("dataset", s.datasetId)));
+  const inputs = await Promise.all(p.sources.map((s) => artifacts.manifestRef("dataset", s.datasetId)));
+  return { set, inputs };
 }
 
 export async function runTrainingJob(deps: TrainDeps, ctx: Ctx, options: TrainJobOptions = {}): Promise<TrainResult> {
