@@ -2,9 +2,8 @@
 // service's TRAIN_PROCESSES) while the member trains in its own child process, relays its progress to the
 // job and returns its result. Cancelling the job (or shutting the service down) stops the child.
 import { fileURLToPath } from "node:url";
-import { type JobProgress, type Logger, runChild, type TrainProcesses } from "@synthmri/platform";
+import { type JobProgress, type Logger, runChild, type Semaphore, type TrainProcesses } from "@synthmri/platform";
 import type { QualitySettings } from "../domain/checkpoints.js";
-import type { Semaphore } from "../domain/slots.js";
 import type { Control, TrainMemberParams, TrainMemberResult } from "../domain/training.js";
 
 export const MEMBER_PROCESS = fileURLToPath(new URL("../member-process.ts", import.meta.url));

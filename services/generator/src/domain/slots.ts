@@ -1,9 +1,7 @@
-// Counting semaphores: an ensemble's `concurrency` and the process-wide limit on GAN work (config.jobConcurrency,
-// or TRAIN_PROCESSES for training children) are separate from the job runner's queue, so a parent job that
-// waits on its members never starves them. Semaphore lives in @synthmri/platform (the segmenter uses it too).
+// Per-ensemble counting semaphores (an ensemble's `concurrency`). With the process-wide limits on GAN work
+// (config.jobConcurrency, TRAIN_PROCESSES: a plain Semaphore of @synthmri/platform) they sit beside the job
+// runner's queue, so a parent job that waits on its members never starves them.
 import { Semaphore } from "@synthmri/platform";
-
-export { Semaphore };
 
 /** One semaphore per key (e.g. per ensemble), created with the limit given the first time. */
 export class KeyedSemaphores {

@@ -2,7 +2,7 @@
 // dataset's train slices at the GAN's resolution, resume from the latest committed checkpoint if there is one,
 // train with progress reports, checkpoint (with SWD + sample grid) every N kimg.
 import { laplacianSwd, type SliceSource, trainGan, type TrainProgress } from "@synthmri/ml";
-import type { ArtifactStore, JobProgress, Logger, ObjectRef, ObjectStore } from "@synthmri/platform";
+import type { ArtifactStore, JobProgress, Logger, ObjectRef, ObjectStore, Semaphore } from "@synthmri/platform";
 import { silentLogger } from "@synthmri/platform";
 import {
   artifactCheckpoints,
@@ -14,7 +14,6 @@ import {
 import { uint8ToUnit } from "./images.js";
 import { resolveTraining, type TrainSettings } from "./params.js";
 import type { DatasetReader } from "./ports.js";
-import type { Semaphore } from "./slots.js";
 
 export interface TrainMemberParams {
   ganId: string;

@@ -1,12 +1,12 @@
 // The work of each job kind, shared by the RPCs that start jobs and by JobRunner.recover() after a restart
 // (params are persisted with the job, ids included, so a resumed training continues from its checkpoint and
 // a resumed dataset job writes the dataset id the caller was promised).
-import type { AnyJobWork, JobContext } from "@synthmri/platform";
+import { type AnyJobWork, type JobContext, Semaphore } from "@synthmri/platform";
 import { StoreDatasetReader } from "../adapters/dataset-store.js";
 import { trainMemberInChild } from "../adapters/member-child.js";
 import { type EnsembleParams, JOB_KINDS, runEnsembleParent } from "../domain/ensembles.js";
 import { EnsembleRegistry } from "../domain/registry.js";
-import { KeyedSemaphores, Semaphore } from "../domain/slots.js";
+import { KeyedSemaphores } from "../domain/slots.js";
 import { createSyntheticDataset, type SyntheticDatasetParams } from "../domain/synthetic.js";
 import { type TrainMemberParams, trainMember } from "../domain/training.js";
 import type { GeneratorDeps } from "../deps.js";
