@@ -1,8 +1,9 @@
 // What the segmenter's handlers need (server.ts builds it; tests build it with the embedded store).
-import { type ArtifactStore, type JobRunner, type Logger, Semaphore } from "@synthmri/platform";
-import type { TrainProcesses } from "./adapters/run-child.js";
+import { type ArtifactStore, type JobRunner, type Logger, Semaphore, type TrainProcesses } from "@synthmri/platform";
+import { childRunTrainer } from "./adapters/run-child.js";
 import { ModelRegistry } from "./domain/model-registry.js";
 import { ModelStore } from "./domain/model-store.js";
+import type { RunTrainer } from "./domain/train-job.js";
 
 export interface SegmenterDeps {
   artifacts: ArtifactStore;
@@ -14,21 +15,27 @@ export interface SegmenterDeps {
   registry: ModelRegistry;
   /** Train each run of a TrainSegmenter job in its own child process (TRAIN_PROCESSES > 0). Unset: inline. */
   trainProcesses?: TrainProcesses;
-  /** The service-wide training child slots (trainProcesses.max), shared by every job. */
-  trainSlots?: Semaphore;
+  /**
+   * Built from trainProcesses: trains a run in a child process holding one of the service-wide slots
+   * (trainProcesses.max, shared by every job). Unset: runs train inline.
+   */
+  trainRun?: RunTrainer;
 }
 
-/** Inputs of startServer: models, registry and trainSlots are built when absent. */
-export type SegmenterInputs = Omit<SegmenterDeps, "models" | "registry" | "trainSlots"> &
-  Partial<Pick<SegmenterDeps, "models" | "registry" | "trainSlots">>;
+/** Inputs of startServer: models and registry are built when absent, trainRun always. */
+export type SegmenterInputs = Omit<SegmenterDeps, "models" | "registry" | "trainRun"> &
+  Partial<Pick<SegmenterDeps, "models" | "registry">>;
 
 export function segmenterDeps(inputs: SegmenterInputs): SegmenterDeps {
   const models = inputs.models ?? new ModelStore(inputs.artifacts);
-  const max = inputs.trainProcesses?.max ?? 0;
+  const processes = inputs.trainProcesses;
   return {
     ...inputs,
     models,
     registry: inputs.registry ?? new ModelRegistry(models, inputs.logger),
-    trainSlots: inputs.trainSlots ?? (max > 0 ? new Semaphore(max) : undefined),
+    trainRun:
+      processes && processes.max > 0
+        ? childRunTrainer(processes, new Semaphore(processes.max), inputs.provenance)
+        : undefined,
   };
 }

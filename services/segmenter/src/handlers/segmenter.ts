@@ -4,7 +4,6 @@ import { type Augmentation, Mixture as MixtureProto, type SegmenterService } fro
 import type { AugmentationOptions } from "@synthmri/ml";
 import { type AnyJobWork, InvalidInput } from "@synthmri/platform";
 import type { ServiceImpl } from "@synthmri/rpc";
-import { childRunTrainer } from "../adapters/run-child.js";
 import { runTrainingJob } from "../domain/train-job.js";
 import { resolveTrainParams } from "../domain/train-params.js";
 import type { TrainParams } from "../domain/types.js";
@@ -35,15 +34,11 @@ function augmentationFromProto(a: Augmentation | undefined): AugmentationOptions
 }
 
 export function trainWork(deps: SegmenterDeps): AnyJobWork {
-  const trainRun =
-    deps.trainProcesses && deps.trainSlots
-      ? childRunTrainer(deps.trainProcesses, deps.trainSlots, deps.provenance)
-      : undefined;
   return ((ctx) =>
     runTrainingJob(
       { artifacts: deps.artifacts, provenance: deps.provenance },
       ctx as unknown as Parameters<typeof runTrainingJob>[1],
-      { trainRun },
+      { trainRun: deps.trainRun },
     )) as AnyJobWork;
 }
 
