@@ -18,8 +18,11 @@ export function generatorContext(deps: GeneratorDeps) {
   const registry = new EnsembleRegistry(deps.store);
   const datasets = deps.datasets ?? new StoreDatasetReader(deps.artifacts);
   const work = new Semaphore(Math.max(1, deps.workConcurrency ?? 1));
-  const isolated = deps.trainProcesses && deps.trainProcesses.max > 0 ? deps.trainProcesses : undefined;
-  const processes = isolated ? new Semaphore(isolated.max) : undefined;
+  // Training children (TRAIN_PROCESSES > 0) and their service-wide slots.
+  const isolated =
+    deps.trainProcesses && deps.trainProcesses.max > 0
+      ? { processes: deps.trainProcesses, slots: new Semaphore(deps.trainProcesses.max) }
+      : undefined;
   const perEnsemble = new KeyedSemaphores();
   const provenance = { service: "generator", ...deps.provenance };
   const common = { ...deps, registry, datasets, provenance };
@@ -28,29 +31,28 @@ export function generatorContext(deps: GeneratorDeps) {
     const p = ctx.params;
     const control = { signal: ctx.signal, progress: ctx.progress };
     const jobProvenance = { ...provenance, jobId: ctx.id };
-    const r =
-      isolated && processes
-        ? await trainMemberInChild(
-            p,
-            {
-              slots: [perEnsemble.get(p.ensembleId, p.concurrency), processes],
-              processes: isolated,
-              quality: deps.quality,
-              provenance: jobProvenance,
-              logger: ctx.logger,
-            },
-            control,
-          )
-        : await trainMember(
-            {
-              ...common,
-              logger: ctx.logger,
-              provenance: jobProvenance,
-              slots: [perEnsemble.get(p.ensembleId, p.concurrency), work],
-            },
-            p,
-            control,
-          );
+    const r = isolated
+      ? await trainMemberInChild(
+          p,
+          {
+            slots: [perEnsemble.get(p.ensembleId, p.concurrency), isolated.slots],
+            processes: isolated.processes,
+            quality: deps.quality,
+            provenance: jobProvenance,
+            logger: ctx.logger,
+          },
+          control,
+        )
+      : await trainMember(
+          {
+            ...common,
+            logger: ctx.logger,
+            provenance: jobProvenance,
+            slots: [perEnsemble.get(p.ensembleId, p.concurrency), work],
+          },
+          p,
+          control,
+        );
     return {
       outputs: { gan_id: r.ganId, checkpoint_id: r.checkpointId, kimg: String(r.kimg) },
       artifacts: [r.checkpoint],
