@@ -64,7 +64,7 @@ function auditMethod(call: CallInfo): string {
 /** PermissionDenied unless the partner holds the scope this call needs (PartnerService or the job view). */
 function authorizeCall(directory: PartnerDirectory, account: PartnerAccount, call: CallInfo): void {
   const name = methodName(call);
-  if (call.service === PartnerService.typeName) {
+  if (call.service === PARTNER_SERVICE_NAME) {
     directory.authorize(account, name);
     return;
   }
