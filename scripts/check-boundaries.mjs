@@ -2,7 +2,9 @@
 // Package borders, checked without a build:
 //  1. a workspace imports another @synthmri package only if its package.json declares it;
 //  2. the declared graph between workspaces has no cycle;
-//  3. domain code (services/*/src/domain, packages/volume, packages/ml) never imports gRPC or S3 modules.
+//  3. domain code (services/*/src/domain, packages/volume, packages/ml) never imports gRPC or S3 modules;
+//  4. pure packages (volume, ml and the leaf core) never depend on @synthmri/platform, whose barrel loads the
+//     object store (minio, s3rver) and metrics: they take errors, abort helpers and the Logger type from @synthmri/core.
 import { readFileSync, readdirSync, statSync, existsSync } from "node:fs";
 import { join, relative } from "node:path";
 
@@ -67,6 +69,20 @@ for (const dir of domainDirs) {
   for (const file of walk(dir)) {
     for (const spec of importsOf(file)) {
       if (forbiddenInDomain.test(spec)) problems.push(`${relative(root, file)}: domain code imports ${spec}`);
+    }
+  }
+}
+
+const purePackages = ["packages/core", "packages/volume", "packages/ml"];
+const forbiddenInPure = /^(@synthmri\/platform|@synthmri\/rpc|@synthmri\/contracts|prom-client|minio|s3rver|@grpc\/)/;
+for (const dir of purePackages) {
+  const ws = workspaces.find((w) => w.dir === dir);
+  for (const dep of ws?.deps ?? []) {
+    if (forbiddenInPure.test(dep)) problems.push(`${dir}/package.json declares ${dep}: pure packages may not depend on it`);
+  }
+  for (const file of walk(join(root, dir))) {
+    for (const spec of importsOf(file)) {
+      if (forbiddenInPure.test(spec)) problems.push(`${relative(root, file)}: pure package imports ${spec}`);
     }
   }
 }

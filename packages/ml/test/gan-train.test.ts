@@ -1,5 +1,5 @@
 // Training loop: learning on toy 5-channel slices, exact resume from a checkpoint, prompt cancellation, no leaks.
-import { Cancelled } from "@synthmri/platform";
+import { Cancelled } from "@synthmri/core";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { CheckpointStore } from "../src/gan/checkpoint.js";
 import { defaultGanConfig } from "../src/gan/config.js";

@@ -3,7 +3,7 @@
 // (no copy), slices come out in the orientation the seed's figures show, and a volume from another
 // source is brought to the same voxel layout before slicing. Only axis permutations and flips are
 // applied (no resampling), so the round trip back is exact.
-import { InvalidInput } from "@synthmri/platform";
+import { InvalidInput } from "@synthmri/core";
 import { type AxisOrientation, ioOrientation, type Mat4, matmul } from "./nifti/affine.js";
 import type { StoredArray } from "./nifti/datatypes.js";
 

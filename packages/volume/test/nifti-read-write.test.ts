@@ -1,5 +1,5 @@
 import zlib from "node:zlib";
-import { InvalidInput } from "@synthmri/platform";
+import { InvalidInput } from "@synthmri/core";
 import { describe, expect, it } from "vitest";
 import { type Mat4, qformAffine, readNifti, writeNifti } from "../src/index.js";
 

@@ -8,8 +8,8 @@
 // in the auto chain: CI machines have no Vulkan. Optional native packages are located with createRequire().resolve
 // before any import, so their absence costs a failed path lookup and logs nothing.
 import { createRequire } from "node:module";
-import type { Logger } from "@synthmri/platform";
-import { FailedPrecondition, InvalidInput } from "@synthmri/platform";
+import type { Logger } from "@synthmri/core";
+import { FailedPrecondition, InvalidInput } from "@synthmri/core";
 import { registerProjectKernels } from "../kernels/index.js";
 import { tf } from "./tf.js";
 import { startWebGpu } from "./webgpu.js";

@@ -6,7 +6,7 @@
 // Limitation: tfjs-backend-webgpu reads GPU data synchronously through an OffscreenCanvas, which Node lacks, so
 // dataSync()/arraySync() of a GPU-resident tensor fail on this backend; code that runs here must read with
 // `await t.data()`. The error thrown then says so.
-import type { Logger } from "@synthmri/platform";
+import type { Logger } from "@synthmri/core";
 import { registerWebGpuKernels } from "../kernels/webgpu/index.js";
 import { tf } from "./tf.js";
 

@@ -1,5 +1,5 @@
 // Dice box plots per class and condition (Tukey boxes: quartiles, median, whiskers at 1.5 IQR, outlier dots).
-import { InvalidInput } from "@synthmri/platform";
+import { InvalidInput } from "@synthmri/core";
 import { percentileSorted } from "../stats/descriptive.js";
 import { drawFrame, drawLegend, legendRows } from "./axes.js";
 import { COLORS, PALETTE, RasterCanvas } from "./canvas.js";

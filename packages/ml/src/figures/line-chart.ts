@@ -1,5 +1,5 @@
 // Line chart for training curves (loss, validation Dice, SWD over steps): one coloured polyline per series.
-import { InvalidInput } from "@synthmri/platform";
+import { InvalidInput } from "@synthmri/core";
 import { drawFrame, drawLegend, formatTick, legendRows, niceTicks } from "./axes.js";
 import { COLORS, PALETTE, RasterCanvas } from "./canvas.js";
 

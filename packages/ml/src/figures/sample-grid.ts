@@ -1,7 +1,7 @@
 // Sample grid of 5-channel slices (T1, T1Gd, T2, FLAIR, mask) as in seed 000 Fig. 1/2: each image channel as a
 // grey tile, then the mask as a colour overlay (NCR green, ED blue, ET red) on a grey channel. Samples are laid
 // out `columns` per row.
-import { InvalidInput } from "@synthmri/platform";
+import { InvalidInput } from "@synthmri/core";
 import type { ImageSet } from "../quality/image-set.js";
 import { COLORS, RasterCanvas, type Rgb } from "./canvas.js";
 import { textWidth } from "./font5x7.js";

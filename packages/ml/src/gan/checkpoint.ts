@@ -1,7 +1,7 @@
 // Byte form of a training checkpoint: one self-describing buffer (magic, JSON header, float32 blob), so the
 // object store sees a single object and a partial write is detected on load. Every named array (weights,
 // Adam moments) goes to the blob; everything else (config, Rng state, growth, counters) to the header.
-import { InvalidInput } from "@synthmri/platform";
+import { InvalidInput } from "@synthmri/core";
 import type { GanState } from "./model.js";
 import type { NamedArray } from "./params.js";
 

@@ -1,7 +1,7 @@
 // GAN configuration: one shape for every family, validated once, with the PGAN paper's defaults (seed 000
 // used PGAN "with the default settings": latent 512, fmap_base 8192, fmap_max 512, Adam 1e-3/0/0.99,
 // WGAN-GP with lambda 10 and drift 0.001, minibatch-stddev group 4) and DCGAN's for the baselines.
-import { InvalidInput } from "@synthmri/platform";
+import { InvalidInput } from "@synthmri/core";
 import type { AdamConfig } from "./adam.js";
 
 /** pgan: progressive growing + WGAN-GP. dcgan (non-saturating), lsgan, hinge: fixed-resolution DCGAN nets. */

@@ -3,7 +3,7 @@
 // G: dense -> 4x4 -> [transposed conv 4x4 stride 2, ReLU]* -> 3x3 conv -> tanh. D: [conv 4x4 stride 2,
 // leaky ReLU]* -> dense. Weights N(0, 0.02) as in DCGAN. No batch norm: its running statistics would be
 // extra checkpoint state and the baselines exist to compare losses, not to win.
-import { InvalidInput } from "@synthmri/platform";
+import { InvalidInput } from "@synthmri/core";
 import type { Rng } from "../random/index.js";
 import { type GanConfig, featureMaps, validateGanConfig } from "./config.js";
 import type { LossKind } from "./losses.js";

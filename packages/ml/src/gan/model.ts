@@ -1,7 +1,7 @@
 // The GanModel contract and the adversarial training step shared by every family. A concrete model supplies
 // its two networks (generator, discriminator) over its own Params; this class owns the optimizers, the Rng
 // that draws latents and GP mixing weights, and the state a checkpoint needs.
-import { InvalidInput } from "@synthmri/platform";
+import { InvalidInput } from "@synthmri/core";
 import { hostReadable } from "../backend/host-read.js";
 import { Rng, type RngState } from "../random/index.js";
 import { Adam, type AdamState } from "./adam.js";

@@ -7,7 +7,7 @@
 // for a 32x32 mask. Values are compared on the 0-255 scale (mask levels 0/51/102/204); locations where the
 // real std is below `minStd` (e.g. always-background corners) use `minStd` (default 1 on that scale), or a
 // single stray label there would give an infinite z-score.
-import { InvalidInput } from "@synthmri/platform";
+import { InvalidInput } from "@synthmri/core";
 import type { SampleBatch } from "./sample.js";
 
 export const SEED_THRESHOLD = 500;

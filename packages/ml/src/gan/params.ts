@@ -1,6 +1,6 @@
 // Named trainable variables with seeded init, plus a serialisable form. A minimal local store: the shared
 // `layers/ParamStore` had not landed when this was written; swap when it does (same role, same state shape).
-import { InvalidInput } from "@synthmri/platform";
+import { InvalidInput } from "@synthmri/core";
 import type { Rng } from "../random/index.js";
 import { tf } from "./tf.js";
 

@@ -2,7 +2,7 @@
 // each new block in with alpha; pixel norm in G, minibatch stddev in D, equalized learning rate everywhere,
 // WGAN-GP loss. Every variable for every resolution exists from the start (so paramCount and checkpoints
 // are stable); only the blocks up to the current level take part in a step.
-import { InvalidInput } from "@synthmri/platform";
+import { InvalidInput } from "@synthmri/core";
 import type { Rng } from "../random/index.js";
 import { type GanConfig, featureMaps, validateGanConfig } from "./config.js";
 import { AdversarialModel, type Growth } from "./model.js";

@@ -1,7 +1,7 @@
 // Sampling: seeded latents -> 5-channel images; the mask channel snapped to the nearest label value and mapped
 // back to the internal label scheme; ensembles split the count equally across members (seed 000: 5 GANs x
 // 20,000 = 100,000); every sample carries its provenance so it can be regenerated exactly.
-import { InvalidInput } from "@synthmri/platform";
+import { InvalidInput } from "@synthmri/core";
 import { Rng } from "../random/index.js";
 import type { GanModel } from "./model.js";
 import { tf } from "./tf.js";

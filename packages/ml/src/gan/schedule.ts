@@ -1,7 +1,7 @@
 // Progressive-growing schedule as a pure function of images seen: level 0 stabilises, every later level first
 // fades in (alpha 0 -> 1) then stabilises; after the last level, training stays at full resolution. Being a
 // pure function of the image count is what makes resume exact: a restored counter restores level and alpha.
-import { InvalidInput } from "@synthmri/platform";
+import { InvalidInput } from "@synthmri/core";
 import type { Growth } from "./model.js";
 
 export interface ProgressiveSchedule {

@@ -1,6 +1,6 @@
 // What the GAN trains on: square 5-channel slices (T1, T1Gd, T2, FLAIR, mask), channels-last, scaled to
 // [-1, 1]. The generator service adapts the ingest dataset's slice stream to this; tests use in-memory arrays.
-import { InvalidInput } from "@synthmri/platform";
+import { InvalidInput } from "@synthmri/core";
 
 export interface SliceSource {
   readonly count: number;

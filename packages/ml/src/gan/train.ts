@@ -2,7 +2,7 @@
 // and exact resume. Everything random comes from two Rngs whose states are checkpointed (the model's: latents
 // and GP mixing; the trainer's: batch indices), and level/alpha are a pure function of the image count, so a
 // run restored from a checkpoint repeats the uninterrupted run's arithmetic exactly on the cpu backend.
-import { Cancelled, FailedPrecondition, InvalidInput, throwIfAborted } from "@synthmri/platform";
+import { Cancelled, FailedPrecondition, InvalidInput, throwIfAborted } from "@synthmri/core";
 import { Rng } from "../random/index.js";
 import { type CheckpointStore, decodeCheckpoint, encodeCheckpoint, type GanCheckpoint } from "./checkpoint.js";
 import { type GanConfig, validateGanConfig } from "./config.js";

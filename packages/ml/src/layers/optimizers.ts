@@ -1,6 +1,6 @@
 // Optimizers with explicit, serialisable state so a resumed training job continues bit-for-bit.
 // Gradients and slots are keyed by ParamStore parameter names; `apply` disposes the gradients it is given.
-import { InvalidInput } from "@synthmri/platform";
+import { InvalidInput } from "@synthmri/core";
 import { tf } from "../backend/tf.js";
 import { loadNativeAddon, type NativeAddon, nativeKernelsActive } from "../native/index.js";
 import type { ParamStore } from "./param-store.js";

@@ -1,6 +1,6 @@
 // Named trainable weights with seeded initialisation and byte serialisation. Variables get tfjs'
 // auto-generated unique names (two stores may both hold "enc0.conv1.w"); the store maps its own names.
-import { InvalidInput } from "@synthmri/platform";
+import { InvalidInput } from "@synthmri/core";
 import { tf } from "../backend/tf.js";
 import { Rng } from "../random/index.js";
 import { type BlobIndex, decodeBlob, encodeBlob } from "./tensor-blob.js";

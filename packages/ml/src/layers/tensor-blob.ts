@@ -1,6 +1,6 @@
 // Many named float32 tensors <-> one little-endian float32 blob plus a JSON-able index. Used for model
 // weights (ParamStore) and optimizer state, so a checkpoint is two objects: index.json and weights.bin.
-import { InvalidInput } from "@synthmri/platform";
+import { InvalidInput } from "@synthmri/core";
 
 export interface BlobEntry {
   name: string;

@@ -1,5 +1,5 @@
 // MONAI-style accumulator: add one subject's metrics at a time, aggregate per class at the end.
-import { InvalidInput } from "@synthmri/platform";
+import { InvalidInput } from "@synthmri/core";
 import { type Summary, summarize } from "../stats/descriptive.js";
 import { SEG_CLASSES, type SegClass } from "./classes.js";
 import type { EmptyPolicy, SubjectMetrics } from "./segmentation.js";

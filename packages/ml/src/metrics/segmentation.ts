@@ -1,6 +1,6 @@
 // Per-subject segmentation metrics over a 3D label volume: Dice, HD95 (mm), sensitivity, specificity for NCR, ED,
 // ET and the BraTS regions WT and TC. The empty-case policy is explicit and travels with every result.
-import { InvalidInput } from "@synthmri/platform";
+import { InvalidInput } from "@synthmri/core";
 import { CLASS_LABELS, MAX_LABEL, SEG_CLASSES, type SegClass } from "./classes.js";
 import { cropVolume, hausdorffPercentile, type Shape3, unionBox } from "./surface-distance.js";
 

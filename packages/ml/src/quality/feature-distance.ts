@@ -7,7 +7,7 @@
 // Random conv features still respond to intensity statistics, texture and structure, which is what a relative
 // comparison (ensemble vs single GAN, synthetic vs real) needs.
 import { tf } from "../backend/tf.js";
-import { InvalidInput } from "@synthmri/platform";
+import { InvalidInput } from "@synthmri/core";
 import { Rng } from "../random/index.js";
 import { type ImageSet, checkCompatible, checkImageSet } from "./image-set.js";
 import { frechetDistance, meanCov } from "./linalg.js";

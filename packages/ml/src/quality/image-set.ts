@@ -1,5 +1,5 @@
 // A batch of 2D images in NHWC layout, as the generator emits them (5 channels: T1, T1Gd, T2, FLAIR, mask).
-import { InvalidInput } from "@synthmri/platform";
+import { InvalidInput } from "@synthmri/core";
 
 export interface ImageSet {
   /** NHWC, row-major; uint8 (0..255) or float32 (any range; compared as given). */

@@ -7,7 +7,7 @@
 //   NCC = (s·r - P mean_s mean_r) / (|s - mean_s| |r - mean_r|),   L2² = |s|² + |r|² - 2 s·r.
 // Dot products are blocked (BLOCK synthetic samples against one real slice), so each real slice is read from
 // memory once per block instead of once per sample.
-import { InvalidInput } from "@synthmri/platform";
+import { InvalidInput } from "@synthmri/core";
 import { percentile } from "../stats/descriptive.js";
 import { type ImageSet, checkCompatible, checkImageSet } from "./image-set.js";
 

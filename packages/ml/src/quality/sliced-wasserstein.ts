@@ -5,7 +5,7 @@
 // projections. Computed both on all channels jointly (descriptor 7x7xC, as PGAN's RGB) and per channel (7x7x1:
 // T1, T1Gd, T2, FLAIR, mask separately). Lower is better; PGAN tables print the value x 1e3.
 // Cost: descriptors x dimension x directions multiply-adds per level; keep sets to a few hundred images.
-import { InvalidInput } from "@synthmri/platform";
+import { InvalidInput } from "@synthmri/core";
 import { Rng } from "../random/index.js";
 import { type ImageSet, channelPlane, checkCompatible, checkImageSet } from "./image-set.js";
 import { laplacianPyramid } from "./laplacian.js";

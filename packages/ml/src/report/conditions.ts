@@ -1,6 +1,6 @@
 // The inputs of a comparison report: training conditions (real only, real + k GANs, k GANs only, ...), each with
 // per-run mean Dice and per-subject Dice, and a helper that derives them from per-run per-subject metrics.
-import { InvalidInput } from "@synthmri/platform";
+import { InvalidInput } from "@synthmri/core";
 import { SEG_CLASSES, type SegClass } from "../metrics/classes.js";
 import type { SubjectMetrics } from "../metrics/segmentation.js";
 import { mean } from "../stats/descriptive.js";

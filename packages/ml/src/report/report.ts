@@ -2,7 +2,7 @@
 // sign-flip tests on per-subject Dice between conditions, Bonferroni-corrected across all of the report's
 // comparisons; rendered as report.json, a markdown table, CSVs and a Dice box plot. Pure: returns strings and
 // buffers; the evaluator service stores them.
-import { InvalidInput } from "@synthmri/platform";
+import { InvalidInput } from "@synthmri/core";
 import { diceBoxPlot } from "../figures/box-plot.js";
 import { CLASS_DESCRIPTIONS, SEG_CLASSES, type SegClass } from "../metrics/classes.js";
 import { DEFAULT_EMPTY_POLICY, type EmptyPolicy } from "../metrics/segmentation.js";

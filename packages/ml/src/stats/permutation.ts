@@ -1,7 +1,7 @@
 // Paired sign-flip permutation test (seed 000: "non-parametric sign flipping test") on per-subject differences.
 // Under H0 (no difference between two training conditions) each subject's difference is symmetric around 0,
 // so flipping its sign is as likely as not. Statistic: the mean difference; two-sided: |mean| as or more extreme.
-import { InvalidInput } from "@synthmri/platform";
+import { InvalidInput } from "@synthmri/core";
 import { Rng } from "../random/index.js";
 
 export interface SignFlipOptions {

@@ -1,4 +1,4 @@
-import { InvalidInput } from "@synthmri/platform";
+import { InvalidInput } from "@synthmri/core";
 
 /** Architecture of the nnU-Net-style 2-D U-Net. Serialised with the weights. */
 export interface UNetConfig {

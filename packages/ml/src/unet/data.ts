@@ -1,6 +1,6 @@
 // Where training slices come from. The segmenter service adapts dataset manifests to these interfaces; this
 // package never touches storage. Samples are host arrays (SegSample: HWC float32 image + uint8 labels).
-import { InvalidInput } from "@synthmri/platform";
+import { InvalidInput } from "@synthmri/core";
 import { Rng } from "../random/index.js";
 import type { SegSample } from "../transforms/types.js";
 

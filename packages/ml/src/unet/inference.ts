@@ -1,6 +1,6 @@
 // Inference: batched forward passes over host slices, argmax label maps, optional class probabilities and
 // flip test-time augmentation (mean of softmax over mirrored copies, as nnU-Net does).
-import { InvalidInput } from "@synthmri/platform";
+import { InvalidInput } from "@synthmri/core";
 import { tf } from "../backend/tf.js";
 import { nonZeroMask } from "../transforms/types.js";
 import { zScoreInPlace } from "../transforms/zscore.js";

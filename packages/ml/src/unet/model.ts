@@ -1,7 +1,7 @@
 // nnU-Net-style 2-D U-Net, NHWC, functional over a ParamStore (shared/peers/SPEC.md section 1 is the same
 // structure): Stage = 2 x (conv3x3 -> InstanceNorm -> LeakyReLU), stride-2 conv to go down, transposed conv
 // 2x2 to go up, concat [up, skip], a 1x1 head at each supervised decoder level.
-import { InvalidInput } from "@synthmri/platform";
+import { InvalidInput } from "@synthmri/core";
 import { tf } from "../backend/tf.js";
 import { conv2d, convTranspose2x2 } from "../layers/ops.js";
 import { ParamStore } from "../layers/param-store.js";

@@ -3,7 +3,7 @@
 // slice's resolution: the small necrotic core that a 2x down-sampled slice blurs away stays learnable.
 // Like nnU-Net's foreground oversampling, a sample drawn for foreground is cropped around a random voxel of
 // a random tumour class present in it (clamped inside the slice), so a forced sample keeps its tumour.
-import { InvalidInput } from "@synthmri/platform";
+import { InvalidInput } from "@synthmri/core";
 import type { Rng } from "../random/index.js";
 import type { SegSample } from "../transforms/types.js";
 

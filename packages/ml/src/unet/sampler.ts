@@ -4,7 +4,7 @@
 // Foreground oversampling (nnU-Net's oversample_foreground_percent): a draw marked `foreground` picks the
 // slice uniformly among the pool's slices that contain tumour, so sparse classes are seen in every batch.
 // The state is tiny and serialisable, so a resumed job draws exactly what the uninterrupted one would have.
-import { InvalidInput } from "@synthmri/platform";
+import { InvalidInput } from "@synthmri/core";
 import type { Rng } from "../random/index.js";
 
 export interface SamplerState {

@@ -1,7 +1,7 @@
 // One self-describing byte string per model: "SMUNET01", u32 LE header length, UTF-8 JSON header
 // ({ config, index }), then the little-endian float32 weights. Loading rebuilds the net from the config,
 // so a stored model needs nothing else to be served.
-import { InvalidInput } from "@synthmri/platform";
+import { InvalidInput } from "@synthmri/core";
 import type { BlobIndex } from "../layers/tensor-blob.js";
 import type { UNetConfig } from "./config.js";
 import { UNet } from "./model.js";

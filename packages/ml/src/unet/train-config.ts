@@ -1,4 +1,4 @@
-import { InvalidInput } from "@synthmri/platform";
+import { InvalidInput } from "@synthmri/core";
 import type { AugmentationOptions } from "../transforms/index.js";
 import type { UNetConfig } from "./config.js";
 

@@ -1,6 +1,6 @@
 // Everything a killed training job needs to continue exactly where it stopped, and its byte encoding
 // ("SMSEGST1" frame: JSON header + the binary blobs back to back).
-import { InvalidInput } from "@synthmri/platform";
+import { InvalidInput } from "@synthmri/core";
 import type { OptimizerState } from "../layers/optimizers.js";
 import type { RngState } from "../random/index.js";
 import type { SamplerState } from "./sampler.js";

@@ -1,7 +1,7 @@
 // The segmentation training loop (seed 000 section 3.2): seeded sampling and augmentation on the host,
 // deep-supervised CE + Dice, SGD Nesterov with poly decay, validation Dice each epoch, best checkpoint kept,
 // cancellable between iterations and resumable bit-for-bit from its serialised state.
-import { InvalidInput } from "@synthmri/platform";
+import { InvalidInput } from "@synthmri/core";
 import { allVariables, hostReadable, syncReadsWork } from "../backend/host-read.js";
 import { backendInfo } from "../backend/resolve.js";
 import { tf } from "../backend/tf.js";

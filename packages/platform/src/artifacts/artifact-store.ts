@@ -3,8 +3,8 @@
 // sweepOrphans removes their files once they are old enough not to be a write in progress.
 import { createHash } from "node:crypto";
 import type { Readable } from "node:stream";
-import { AlreadyExists, FailedPrecondition, NotFound } from "../errors.js";
-import type { Logger } from "../logger-types.js";
+import { AlreadyExists, FailedPrecondition, NotFound } from "@synthmri/core";
+import type { Logger } from "@synthmri/core";
 import { silentLogger } from "../log/logger.js";
 import type { ObjectStore } from "../store/object-store.js";
 import { ArtifactWriter, type CommitOptions, type CommitResult } from "./artifact-writer.js";

@@ -1,7 +1,7 @@
 // Writes one artifact's files under <kind>/<id>/, hashing while streaming, and commits by writing the
 // manifest last. Until commit the artifact does not exist for readers; abort() removes what was written.
 import { createHash, type Hash } from "node:crypto";
-import { FailedPrecondition, InvalidInput } from "../errors.js";
+import { FailedPrecondition, InvalidInput } from "@synthmri/core";
 import type { ObjectStore, PutBody, PutOptions } from "../store/object-store.js";
 import {
   checkExtraFields,

@@ -1,7 +1,7 @@
 // The manifest: written LAST, it is what makes an artifact exist. The next stage reads only manifests and
 // ObjectRefs, so any stage can be re-run, cached or moved to another machine.
 import { randomBytes } from "node:crypto";
-import { FailedPrecondition, InvalidInput } from "../errors.js";
+import { FailedPrecondition, InvalidInput } from "@synthmri/core";
 
 export const MANIFEST_SCHEMA_VERSION = 1;
 export const MANIFEST_FILE = "manifest.json";

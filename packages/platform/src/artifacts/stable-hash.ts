@@ -2,7 +2,7 @@
 // and reuse work it has already done. Object key order never matters; values that have no stable JSON
 // form (NaN, typed arrays, functions) are refused rather than silently hashed wrong.
 import { createHash } from "node:crypto";
-import { InvalidInput } from "../errors.js";
+import { InvalidInput } from "@synthmri/core";
 
 export function stableStringify(value: unknown, path = "$"): string {
   if (value === null) return "null";

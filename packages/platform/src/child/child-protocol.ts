@@ -13,7 +13,7 @@ import {
   SynthError,
   Unauthenticated,
   Unavailable,
-} from "../errors.js";
+} from "@synthmri/core";
 
 export type ParentMessage = { t: "run"; params: unknown };
 

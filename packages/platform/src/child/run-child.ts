@@ -10,7 +10,7 @@
 import { type ChildProcess, fork } from "node:child_process";
 import { basename } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Cancelled } from "../errors.js";
+import { Cancelled } from "@synthmri/core";
 import { deserializeError, isChildMessage, type SerializedError } from "./child-protocol.js";
 
 export interface RunChildOptions<G> {

@@ -3,7 +3,7 @@
 // error) back and exits. The signal aborts on SIGTERM/SIGINT (the parent cancels) and when the IPC channel
 // closes (the parent died): then the child stops too instead of training on as an orphan, and exits by force
 // after a grace period if the work does not notice the signal.
-import { Cancelled } from "../errors.js";
+import { Cancelled } from "@synthmri/core";
 import { type ChildMessage, type ParentMessage, serializeError } from "./child-protocol.js";
 
 export interface ChildContext<G> {

@@ -1,7 +1,7 @@
 // The one shape the generator (GAN members) and the segmenter (U-Net runs) use for training in child
 // processes, built from config in one place, and the config check every such child makes at start.
 import { type Config, loadConfig } from "../config/config.js";
-import { FailedPrecondition } from "../errors.js";
+import { FailedPrecondition } from "@synthmri/core";
 import type { OpenedObjectStore } from "../store/open-object-store.js";
 
 export interface TrainProcesses {

@@ -1,4 +1,4 @@
-import { InvalidInput } from "../errors.js";
+import { InvalidInput } from "@synthmri/core";
 
 /** A bad configuration value. The message is one line naming the variable and what it accepts; mains print it and exit 2. */
 export class ConfigError extends InvalidInput {

@@ -1,7 +1,7 @@
 // Writes job statuses to the object store: immediately on a state change, at most once per interval for
 // progress, one write in flight per job, and the newest snapshot always written last.
-import { InvalidInput } from "../errors.js";
-import type { Logger } from "../logger-types.js";
+import { InvalidInput } from "@synthmri/core";
+import type { Logger } from "@synthmri/core";
 import type { ObjectStore } from "../store/object-store.js";
 import type { JobStatus } from "./job-types.js";
 

@@ -2,9 +2,9 @@
 // AbortSignal, watchers get event-driven snapshots, and every status is persisted under
 // jobs/<service>/<id>.json so that after a restart recover() resumes interrupted jobs or marks them FAILED.
 import { randomBytes } from "node:crypto";
-import { Cancelled, FailedPrecondition, NotFound, SynthError, Unavailable } from "../errors.js";
+import { Cancelled, FailedPrecondition, NotFound, SynthError, Unavailable } from "@synthmri/core";
 import { silentLogger } from "../log/logger.js";
-import type { Logger } from "../logger-types.js";
+import type { Logger } from "@synthmri/core";
 import type { ObjectStore } from "../store/object-store.js";
 import { EtaEstimator } from "./eta.js";
 import { checkJobId, JobPersistence } from "./job-persistence.js";

@@ -1,5 +1,5 @@
 // Job contracts: what a long piece of work (ingest, training, evaluation) sees, and what watchers see.
-import type { Logger } from "../logger-types.js";
+import type { Logger } from "@synthmri/core";
 
 export type JobState = "QUEUED" | "RUNNING" | "SUCCEEDED" | "FAILED" | "CANCELLED";
 export const TERMINAL_JOB_STATES: readonly JobState[] = ["SUCCEEDED", "FAILED", "CANCELLED"];

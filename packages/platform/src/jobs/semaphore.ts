@@ -1,6 +1,6 @@
 // A counting semaphore for work limits that sit beside the job runner's queue (training slots: a parent job
 // that waits on its children never starves them). FIFO: a released slot goes to the longest waiter.
-import { throwIfAborted } from "../errors.js";
+import { throwIfAborted } from "@synthmri/core";
 
 export class Semaphore {
   private used = 0;

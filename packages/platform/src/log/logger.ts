@@ -1,6 +1,6 @@
 // Structured JSON-lines logger implementing the Logger contract. One line per event:
 // {"time","level","name","msg",...fields}. Fields pass through redactValue so voxel data cannot leak.
-import type { LogFields, Logger, LogLevel } from "../logger-types.js";
+import type { LogFields, Logger, LogLevel } from "@synthmri/core";
 import { redactValue } from "./redact.js";
 
 export type LoggerLevel = LogLevel | "silent";

@@ -3,7 +3,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Config } from "../config/config.js";
 import type { JobRunner } from "../jobs/job-runner.js";
-import type { Logger } from "../logger-types.js";
+import type { Logger } from "@synthmri/core";
 import { instrumentJobs } from "./job-metrics.js";
 import { collectDefaultMetrics } from "prom-client";
 import { type MetricsRegistry, setComputeBackend } from "./registry.js";

@@ -1,4 +1,4 @@
-import { InvalidInput } from "../errors.js";
+import { InvalidInput } from "@synthmri/core";
 
 /** Keys the S3 API and a filesystem-backed store (s3rver) both accept. */
 export function checkKey(key: string): void {

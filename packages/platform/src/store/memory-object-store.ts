@@ -2,7 +2,7 @@
 // recursive listing, prefixes), for fast unit tests of domain code. Not for production: nothing persists.
 import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
-import { FailedPrecondition, InvalidInput, NotFound } from "../errors.js";
+import { FailedPrecondition, InvalidInput, NotFound } from "@synthmri/core";
 import { toAsyncIterable } from "./chunk.js";
 import { checkKey } from "./check-key.js";
 import type { ObjectInfo, ObjectStat, ObjectStore, PutBody, PutOptions, PutResult } from "./object-store.js";

@@ -1,7 +1,7 @@
 // ObjectStore on the minio client: any S3 (MinIO in a cluster, the embedded s3rver on one machine).
 import type { Readable } from "node:stream";
 import { Client } from "minio";
-import { InvalidInput } from "../errors.js";
+import { InvalidInput } from "@synthmri/core";
 import { chunked, toAsyncIterable } from "./chunk.js";
 import { checkKey } from "./check-key.js";
 import type { ObjectInfo, ObjectStat, ObjectStore, PutBody, PutOptions, PutResult } from "./object-store.js";

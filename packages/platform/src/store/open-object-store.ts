@@ -1,6 +1,6 @@
 // Chooses the object store from config: S3_ENDPOINT when set, otherwise the embedded s3rver under the data dir.
 import type { Config } from "../config/config.js";
-import type { Logger } from "../logger-types.js";
+import type { Logger } from "@synthmri/core";
 import { instrumentObjectStore } from "../metrics/store-metrics.js";
 import { processMetricsRegistry } from "../metrics/registry.js";
 import { startEmbeddedS3 } from "./embedded-s3.js";

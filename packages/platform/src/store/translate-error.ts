@@ -1,5 +1,5 @@
 // One place that turns S3/minio/network failures into the suite's typed errors, naming the key or bucket.
-import { FailedPrecondition, NotFound, PermissionDenied, SynthError, Unavailable } from "../errors.js";
+import { FailedPrecondition, NotFound, PermissionDenied, SynthError, Unavailable } from "@synthmri/core";
 
 interface ErrLike {
   code?: string;

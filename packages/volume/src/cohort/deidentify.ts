@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { InvalidInput } from "@synthmri/platform";
+import { InvalidInput } from "@synthmri/core";
 import type { NiftiHeader } from "../nifti/header.js";
 import type { NiftiVolume } from "../nifti/read.js";
 import type { WriteNiftiInput } from "../nifti/write.js";

@@ -1,4 +1,4 @@
-import { InvalidInput } from "@synthmri/platform";
+import { InvalidInput } from "@synthmri/core";
 
 /**
  * Label schemes. Internally every segmentation is 0 background, 1 NCR (necrotic / non-enhancing

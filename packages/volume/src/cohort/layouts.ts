@@ -1,4 +1,4 @@
-import { InvalidInput } from "@synthmri/platform";
+import { InvalidInput } from "@synthmri/core";
 
 /** The five files of a subject, by role (internal names follow BraTS 2020). */
 export type Role = "t1" | "t1ce" | "t2" | "flair" | "seg";

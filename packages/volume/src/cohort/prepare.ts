@@ -1,4 +1,4 @@
-import { InvalidInput } from "@synthmri/platform";
+import { InvalidInput } from "@synthmri/core";
 import { readNifti } from "../nifti/read.js";
 import { writeNifti } from "../nifti/write.js";
 import { applyReorientation, toCanonicalTransform } from "../orientation.js";

@@ -1,4 +1,4 @@
-import { InvalidInput } from "@synthmri/platform";
+import { InvalidInput } from "@synthmri/core";
 import { SeededRandom } from "../random.js";
 
 /** Seed 000: 56 of 369 subjects held out for testing. */

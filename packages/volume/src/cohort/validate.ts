@@ -1,4 +1,4 @@
-import { InvalidInput } from "@synthmri/platform";
+import { InvalidInput } from "@synthmri/core";
 import type { NiftiVolume } from "../nifti/read.js";
 import { type LabelScheme, toInternalLabels } from "./labels.js";
 import { ROLES, type Role } from "./layouts.js";

@@ -1,7 +1,7 @@
 // Reads a dataset's slices back as batches: by split, optionally only some subjects, in manifest order or
 // in a seeded shuffle, with channel selection and resizing. I/O is injected (`readFile`), so the ingest
 // service, the generator and the segmenter read the same format the same way.
-import { InvalidInput } from "@synthmri/platform";
+import { InvalidInput } from "@synthmri/core";
 import { SeededRandom } from "../random.js";
 import { resizeBatch } from "../slicing/resize.js";
 import { decodeShard } from "../slicing/shard.js";

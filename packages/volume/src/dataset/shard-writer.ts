@@ -1,7 +1,7 @@
 // Packs slices into a few large shard objects per split (s3rver and S3 are slow with many small
 // objects) and hands each full shard to a sink at once, so memory stays at one shard per split
-// whatever the dataset size. The ArtifactWriter of @synthmri/platform is a sink as it is.
-import { InvalidInput } from "@synthmri/platform";
+// whatever the dataset size. The ArtifactWriter of the platform package is a sink as it is.
+import { InvalidInput } from "@synthmri/core";
 import { encodeShard } from "../slicing/shard.js";
 import type { SliceBatch } from "../slicing/slices.js";
 import type { DatasetShard, DatasetSplit } from "./manifest.js";

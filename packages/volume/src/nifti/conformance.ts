@@ -1,4 +1,4 @@
-import { InvalidInput } from "@synthmri/platform";
+import { InvalidInput } from "@synthmri/core";
 import { niftiInfo } from "./info.js";
 import { readNifti } from "./read.js";
 

@@ -1,4 +1,4 @@
-import { InvalidInput } from "@synthmri/platform";
+import { InvalidInput } from "@synthmri/core";
 import * as niftijs from "nifti-reader-js";
 import { DATATYPES, type DatatypeInfo } from "./datatypes.js";
 

@@ -1,4 +1,4 @@
-import { InvalidInput } from "@synthmri/platform";
+import { InvalidInput } from "@synthmri/core";
 import { baseAffine, type Mat4, qformAffine, sformAffine, voxelSizes } from "./affine.js";
 import type { DatatypeInfo, StoredArray } from "./datatypes.js";
 import { gunzipCapped, gunzipPrefix, isGzip } from "./gunzip.js";

@@ -1,5 +1,5 @@
 import zlib from "node:zlib";
-import { InvalidInput } from "@synthmri/platform";
+import { InvalidInput } from "@synthmri/core";
 import { affineToQuatern, type Mat4, voxelSizes } from "./affine.js";
 import { DATATYPES, datatypeFor, type StoredArray } from "./datatypes.js";
 import type { NiftiExtension } from "./header.js";

@@ -1,4 +1,4 @@
-import { InvalidInput } from "@synthmri/platform";
+import { InvalidInput } from "@synthmri/core";
 import type { Mat4 } from "../nifti/affine.js";
 import { writeNifti } from "../nifti/write.js";
 import { SeededRandom } from "../random.js";

@@ -1,4 +1,4 @@
-import { InvalidInput } from "@synthmri/platform";
+import { InvalidInput } from "@synthmri/core";
 import type { SliceBatch } from "./slices.js";
 
 /**

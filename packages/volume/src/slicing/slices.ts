@@ -1,4 +1,4 @@
-import { InvalidInput } from "@synthmri/platform";
+import { InvalidInput } from "@synthmri/core";
 import { resolveSliceParams, SEQUENCES, type SequenceName, type SliceParams } from "./params.js";
 
 /** One subject's co-registered volumes (x fastest), seg already in the internal scheme 0..3. */
