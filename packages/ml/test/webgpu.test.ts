@@ -68,6 +68,12 @@ describe("webgpu backend", () => {
     }
   });
 
+  // CI sets SYNTHMRI_REQUIRE_WEBGPU=1 after scripts/setup-lavapipe.sh: there a missing adapter is a failure, not a skip.
+  it("finds an adapter where SYNTHMRI_REQUIRE_WEBGPU=1 (CI runs these tests on lavapipe)", () => {
+    if (process.env.SYNTHMRI_REQUIRE_WEBGPU !== "1") return;
+    expect(start.ok ? "ok" : start.reason).toBe("ok");
+  });
+
   it("says which piece is missing when it cannot start", () => {
     if (start.ok) return;
     const loader = vulkanLoaderMissing();
