@@ -183,10 +183,29 @@ export function loadPreset(preset: string, overrides: SpecOverrides = {}): Exper
 }
 
 /** Condition names in table order: real, synthetic-k..., real+synthetic-k... */
-export function conditionNames(spec: ExperimentSpec): string[] {
+/** A dataset a condition trains on: the ingested real one, or the synthetic set sampled from k GAN members. */
+export type TrainingSource = { kind: "real" } | { kind: "synthetic"; members: number };
+
+/** One training-data condition: a name (its label in the report) and the datasets its U-Nets train on. */
+export interface ConditionPlan {
+  name: string;
+  sources: TrainingSource[];
+}
+
+/**
+ * The experiment's conditions, in report order ("real" first: the reference). A new condition is one more
+ * entry here; the driver starts it as soon as all its sources exist.
+ */
+export function planConditions(spec: ExperimentSpec): ConditionPlan[] {
+  const real: TrainingSource = { kind: "real" };
+  const synthetic = (members: number): TrainingSource => ({ kind: "synthetic", members });
   return [
-    "real",
-    ...spec.synthetic.ensembleSizes.map((k) => `synthetic-${k}`),
-    ...spec.synthetic.mixWithReal.map((k) => `real+synthetic-${k}`),
+    { name: "real", sources: [real] },
+    ...spec.synthetic.ensembleSizes.map((k) => ({ name: `synthetic-${k}`, sources: [synthetic(k)] })),
+    ...spec.synthetic.mixWithReal.map((k) => ({ name: `real+synthetic-${k}`, sources: [real, synthetic(k)] })),
   ];
+}
+
+export function conditionNames(spec: ExperimentSpec): string[] {
+  return planConditions(spec).map((c) => c.name);
 }

@@ -1,0 +1,115 @@
+// Stage 1, data: the cohort (phantom subjects written here, or a BraTS directory) imported by the ingest service
+// into a dataset with a seeded train/test split.
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { JobState } from "@synthmri/contracts";
+import { generatePhantomSubject, phantomSubjectFiles } from "@synthmri/volume";
+import { isTerminal } from "../follow-job.js";
+import type { ExperimentSpec } from "../spec.js";
+import type { ExperimentContext } from "./context.js";
+import { exists, isNotFound, rowState } from "./job-calls.js";
+
+export interface DataRefs {
+  /** The ingested (real) dataset every condition is evaluated on. */
+  datasetId: string;
+  /** Where the cohort came from (for the experiment manifest). */
+  cohort: Record<string, unknown>;
+}
+
+export const DATA_ROW = "ingest";
+
+export function describeCohort(spec: ExperimentSpec): Record<string, unknown> {
+  return spec.data.source === "phantom"
+    ? { kind: "phantom", subjects: spec.data.phantomSubjects, size: spec.data.phantomSize, seed: String(spec.seed) }
+    : { kind: "directory", path: spec.data.path as string };
+}
+
+export async function ingestCohort(ctx: ExperimentContext): Promise<DataRefs> {
+  const { spec, clients, board } = ctx;
+  board.add(DATA_ROW, "ingest cohort", ctx.where("ingest"));
+  const cohort = describeCohort(spec);
+  const out = await ctx.runStage({
+    log: "ingest",
+    stage: "ingest",
+    material: {
+      cohort,
+      maxSubjects: spec.data.maxSubjects,
+      split: { seed: spec.seed, testCount: spec.data.testSubjects },
+      sliceSize: spec.data.sliceSize,
+    },
+    produce: async (stage) => {
+      let localPath = spec.data.path as string;
+      if (cohort.kind === "phantom") {
+        board.update(DATA_ROW, { state: "running", message: `writing ${spec.data.phantomSubjects} phantom subjects` });
+        localPath = writePhantomCohort(ctx.workDir, spec, stage.key);
+      }
+      let datasetId = "";
+      let jobId = "";
+      for await (const res of clients.ingest.importDirectory(
+        {
+          source: { case: "localPath", value: localPath },
+          name: `${spec.name}-cohort`,
+          split: { seed: spec.seed, testCount: spec.data.testSubjects },
+          preprocessing: { size: spec.data.sliceSize },
+          maxSubjects: spec.data.maxSubjects,
+          labels: { experiment: ctx.experimentId },
+        },
+        { signal: ctx.signal },
+      )) {
+        const j = res.job;
+        if (j) {
+          if (!jobId && j.id) {
+            jobId = j.id;
+            await stage.markPending("ingest", jobId, {});
+          }
+          board.update(DATA_ROW, {
+            state: rowState(j.state),
+            fraction: j.progress?.fraction,
+            message: j.progress?.message ?? "",
+          });
+          if (j.state === JobState.FAILED || j.state === JobState.CANCELLED) {
+            throw new Error(`ingest job ${j.id} failed (${j.errorCode}): ${j.errorMessage}`);
+          }
+          if (j.outputs?.dataset_id) datasetId = j.outputs.dataset_id;
+        }
+        if (res.report?.datasetId) datasetId = res.report.datasetId;
+      }
+      if (!datasetId) throw new Error("ingest finished without a dataset id (ImportDirectory sent no report)");
+      return { datasetId, jobId };
+    },
+    verify: (r) => exists(() => clients.ingest.getDataset({ datasetId: r.datasetId })),
+    // ImportDirectory's submit answer carries no dataset id: it comes from the finished job's outputs.
+    resume: async (p) => {
+      try {
+        const got = await clients.jobs.ingest.getJob({ jobId: p.jobId });
+        if (!got.job || (isTerminal(got.job.state) && got.job.state !== JobState.SUCCEEDED)) return undefined;
+        const final = await ctx.watch("ingest", p.jobId, DATA_ROW);
+        const datasetId = final.outputs.dataset_id;
+        return datasetId ? { datasetId, jobId: p.jobId } : undefined;
+      } catch (err) {
+        if (isNotFound(err)) return undefined;
+        throw err;
+      }
+    },
+  });
+  const datasetId = out.result.datasetId;
+  ctx.finishRow(DATA_ROW, out.how, `dataset ${datasetId}`);
+  const ds = await clients.ingest.getDataset({ datasetId });
+  board.log(
+    `dataset ${datasetId}: ${ds.dataset?.trainSlices ?? "?"} train / ${ds.dataset?.testSlices ?? "?"} test slices of ${ds.dataset?.sliceShape.join("x")}`,
+  );
+  return { datasetId, cohort };
+}
+
+/** Writes the phantom cohort once per content key (the ingest service reads it from this directory). */
+function writePhantomCohort(workDir: string, spec: ExperimentSpec, key: string): string {
+  const dir = join(workDir, "cohorts", `phantom-${key.slice(0, 16)}`);
+  mkdirSync(dir, { recursive: true });
+  for (let i = 0; i < spec.data.phantomSubjects; i++) {
+    const s = generatePhantomSubject(i, { size: spec.data.phantomSize, seed: String(spec.seed) });
+    const sd = join(dir, s.id);
+    mkdirSync(sd, { recursive: true });
+    for (const [name, bytes] of Object.entries(phantomSubjectFiles(s))) writeFileSync(join(sd, name), bytes);
+  }
+  return dir;
+}

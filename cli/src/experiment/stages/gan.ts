@@ -1,0 +1,74 @@
+// Stage 2, GAN: an ensemble of GAN members trained on the real dataset's train split (one row per member).
+import { GanFamily } from "@synthmri/contracts";
+import { followJob } from "../follow-job.js";
+import type { ExperimentSpec } from "../spec.js";
+import type { ExperimentContext } from "./context.js";
+import type { DataRefs } from "./data.js";
+import { exists, submit } from "./job-calls.js";
+
+export interface GanRefs {
+  ensembleId: string;
+  memberJobIds: string[];
+}
+
+const FAMILY: Record<ExperimentSpec["gan"]["family"], GanFamily> = {
+  pgan: GanFamily.PGAN,
+  dcgan: GanFamily.DCGAN,
+  lsgan: GanFamily.LSGAN,
+  hinge: GanFamily.HINGE,
+};
+
+export const ganRow = (member: number) => `gan-${member}`;
+
+export function addGanRows(ctx: ExperimentContext): void {
+  const { members } = ctx.spec.gan;
+  for (let i = 0; i < members; i++) ctx.board.add(ganRow(i), `GAN member ${i + 1}/${members}`, ctx.where("generator"));
+}
+
+export async function trainGanEnsemble(ctx: ExperimentContext, data: DataRefs): Promise<GanRefs> {
+  const { spec, clients } = ctx;
+  const { datasetId } = data;
+  const config = {
+    resolution: spec.gan.resolution || spec.data.sliceSize,
+    startResolution: spec.gan.startResolution,
+    latentDim: spec.gan.latentDim,
+    kimgPerPhase: spec.gan.kimgPerPhase,
+    totalKimg: spec.gan.totalKimg,
+    batchSize: spec.gan.batchSize,
+    learningRate: spec.gan.learningRate,
+    fmapMax: spec.gan.fmapMax,
+    fmapMin: spec.gan.fmapMin,
+  };
+  const out = await ctx.runStage({
+    log: "gan-ensemble",
+    stage: "gan-ensemble",
+    material: { datasetId, family: spec.gan.family, members: spec.gan.members, seed: spec.seed, config },
+    produce: async (stage) => {
+      const res = await submit(() =>
+        clients.generator.trainEnsemble({
+          datasetId,
+          members: spec.gan.members,
+          baseSeed: spec.seed,
+          concurrency: spec.gan.concurrency,
+          family: FAMILY[spec.gan.family],
+          config,
+          name: `${spec.name}-ensemble`,
+        }),
+      );
+      const submitted = { ensembleId: res.ensembleId, jobId: res.jobId, memberJobIds: res.memberJobIds };
+      await stage.markPending("generator", res.jobId, submitted);
+      await Promise.all([
+        ...res.memberJobIds.map((id, i) =>
+          ctx.watch("generator", id, ganRow(i), (j) => ctx.history.record("gan", `member ${i + 1}`, j)),
+        ),
+        followJob(clients.jobs.generator, "generator", res.jobId, { signal: ctx.signal }),
+      ]);
+      return submitted;
+    },
+    verify: (r) => exists(() => clients.generator.getEnsemble({ ensembleId: r.ensembleId })),
+    resume: ctx.resumeJob("generator", ganRow(0)),
+  });
+  const { ensembleId } = out.result;
+  for (let i = 0; i < spec.gan.members; i++) ctx.finishRow(ganRow(i), out.how, `ensemble ${ensembleId}`);
+  return { ensembleId, memberJobIds: out.result.memberJobIds ?? [] };
+}

@@ -1,0 +1,36 @@
+// The experiment's stages, one module each (nnU-Net's plan / preprocess / train / predict / evaluate is the
+// model): each is a function (context, input refs) -> output refs that runs through the StageCache.
+import type { ExperimentContext } from "./context.js";
+import { type DataRefs, ingestCohort } from "./data.js";
+import { type EvaluationRefs, evaluateCondition } from "./evaluate.js";
+import { type GanRefs, trainGanEnsemble } from "./gan.js";
+import { type ReportRefs, compareConditions } from "./report.js";
+import { type ModelRefs, trainCondition } from "./segment.js";
+import { type SyntheticRefs, synthesizeDataset } from "./synthesize.js";
+
+export type { DataRefs, EvaluationRefs, GanRefs, ModelRefs, ReportRefs, SyntheticRefs };
+export type { ExperimentContext, StageLog } from "./context.js";
+
+export interface ExperimentStages {
+  /** The real cohort, ingested and split. */
+  data(ctx: ExperimentContext): Promise<DataRefs>;
+  /** The GAN ensemble trained on the real train split. */
+  gan(ctx: ExperimentContext, data: DataRefs): Promise<GanRefs>;
+  /** A synthetic dataset from `members` of the ensemble's GANs. */
+  synthesize(ctx: ExperimentContext, gan: GanRefs, members: number): Promise<SyntheticRefs>;
+  /** The U-Net runs of one condition, trained on `datasetIds`. */
+  segment(ctx: ExperimentContext, condition: string, datasetIds: string[]): Promise<ModelRefs>;
+  /** Every model of a condition on the real test split. */
+  evaluate(ctx: ExperimentContext, models: ModelRefs, data: DataRefs): Promise<EvaluationRefs>;
+  /** The comparison of all conditions (in report order). */
+  report(ctx: ExperimentContext, evaluations: EvaluationRefs[]): Promise<ReportRefs>;
+}
+
+export const EXPERIMENT_STAGES: ExperimentStages = {
+  data: ingestCohort,
+  gan: trainGanEnsemble,
+  synthesize: synthesizeDataset,
+  segment: trainCondition,
+  evaluate: evaluateCondition,
+  report: compareConditions,
+};
