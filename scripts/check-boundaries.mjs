@@ -2,7 +2,7 @@
 // Package borders, checked without a build:
 //  1. a workspace imports another @synthmri package only if its package.json declares it;
 //  2. the declared graph between workspaces has no cycle;
-//  3. domain code (services/*/src/domain, packages/volume, packages/ml) never imports gRPC or S3 modules;
+//  3. domain code (services/*/src/**/domain, packages/volume, packages/ml) never imports gRPC or S3 modules;
 //  4. pure packages (volume, ml and the leaf core) never depend on @synthmri/platform, whose barrel loads the
 //     object store (minio, s3rver) and metrics: they take errors, abort helpers and the Logger type from @synthmri/core.
 import { readFileSync, readdirSync, statSync, existsSync } from "node:fs";
@@ -60,8 +60,19 @@ function visit(name, path) {
 for (const ws of workspaces) if (!colour.has(ws.name)) visit(ws.name, []);
 
 const forbiddenInDomain = /^(@grpc\/|grpc-health-check|minio$|s3rver$|@synthmri\/rpc$|@synthmri\/contracts$)/;
+/** Every folder named domain under a service's src (src/domain, and a feature's own, e.g. src/partner/domain). */
+function domainFoldersUnder(dir, out = []) {
+  if (!existsSync(dir)) return out;
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (!statSync(p).isDirectory()) continue;
+    if (name === "domain") out.push(p);
+    else domainFoldersUnder(p, out);
+  }
+  return out;
+}
 const domainDirs = [
-  ...readdirSync(join(root, "services")).map((s) => join(root, "services", s, "src", "domain")),
+  ...readdirSync(join(root, "services")).flatMap((s) => domainFoldersUnder(join(root, "services", s, "src"))),
   join(root, "packages", "volume", "src"),
   join(root, "packages", "ml", "src"),
 ];

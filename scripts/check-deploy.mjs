@@ -51,7 +51,7 @@ const configVars = new Set(
 const otherVars = new Set([
   "SERVICE", // which service the image runs (ENTRYPOINT, healthcheck.mjs)
   "NODE_ENV",
-  // services/generator/src/member.ts (one GAN ensemble member per Indexed Job pod)
+  // services/generator/src/member-main.ts (one GAN ensemble member per Indexed Job pod)
   "ENSEMBLE_ID", "DATASET_ID", "BASE_SEED", "GAN_RESOLUTION", "GAN_KIMG", "ENSEMBLE_MEMBERS", "GAN_SETTINGS_JSON",
 ]);
 if (configVars.size < 10) fail("packages/platform/CONFIG.md: could not read the variable table");

@@ -1,6 +1,6 @@
 // What the generator service is built from (its own file so handlers can name it without importing server.ts).
 import type { ArtifactStore, JobRunner, Logger, ObjectStore } from "@synthmri/platform";
-import type { TrainProcesses } from "./adapters/member-child.js";
+import type { TrainProcesses } from "./adapters/train-child.js";
 import type { QualitySettings } from "./domain/checkpoints.js";
 import type { DatasetReader } from "./domain/ports.js";
 

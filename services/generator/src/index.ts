@@ -1,6 +1,6 @@
 // @synthmri/generator: the generator service (GAN training jobs, ensembles, sampling, synthetic datasets).
 export { build, startServer, type GeneratorDeps, type StartedServer, type StartOptions } from "./server.js";
-export type { GeneratorContext } from "./handlers/job-work.js";
+export type { GeneratorContext } from "./context.js";
 export { StoreDatasetReader } from "./adapters/dataset-store.js";
 export type { DatasetReader, DatasetSummary, LoadedSlices } from "./domain/ports.js";
 export { generateSamples, resolveSource, type SampleParams, type OutputBatch } from "./domain/sampling.js";

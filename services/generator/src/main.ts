@@ -14,7 +14,7 @@ import {
   trainProcessesFromConfig,
 } from "@synthmri/platform";
 import { shutdownOnSignals, tlsFromConfig } from "@synthmri/rpc";
-import { loadPartnerConfig } from "./adapters/partner-config.js";
+import { loadPartnerConfig } from "./partner/adapters/partner-config.js";
 import { startServer } from "./server.js";
 
 /** Parent jobs wait on their members inside the runner, so it admits many; GAN work is limited separately. */

@@ -3,18 +3,18 @@
 //  - internal (GENERATOR_PORT): GeneratorService + the full JobService, for the other services and operators;
 //    no partner auth, so it must stay inside the cluster/namespace;
 //  - partner (PARTNER_PORT, only with an enabled partner config): PartnerService + the partner's own jobs,
-//    every call token-authenticated (handlers/partner-listener.ts). PartnerService is never on the internal one.
+//    every call token-authenticated (src/partner/handlers/partner-listener.ts). PartnerService is never on the internal one.
 import { GeneratorService, JobService } from "@synthmri/contracts";
 import type { AnyJobWork } from "@synthmri/platform";
 import { createServer, hostPort, jobHandlers, type RpcServer, type ServerOptions } from "@synthmri/rpc";
-import type { PartnerConfig } from "./adapters/partner-config.js";
-import { GeneratorPartnerSampler } from "./adapters/partner-sampler.js";
+import type { PartnerConfig } from "./partner/adapters/partner-config.js";
+import { GeneratorPartnerSampler } from "./partner/adapters/partner-sampler.js";
 import type { GeneratorDeps } from "./deps.js";
-import type { PartnerSampler } from "./domain/partner/ports.js";
+import type { PartnerSampler } from "./partner/domain/ports.js";
 import { generatorHandlers } from "./handlers/generator.js";
-import { type GeneratorContext, generatorContext } from "./handlers/job-work.js";
-import { buildPartner, type PartnerEndpoint } from "./handlers/partner.js";
-import { type PartnerListener, startPartnerListener } from "./handlers/partner-listener.js";
+import { type GeneratorContext, generatorContext } from "./context.js";
+import { buildPartner, type PartnerEndpoint } from "./partner/handlers/partner.js";
+import { type PartnerListener, startPartnerListener } from "./partner/handlers/partner-listener.js";
 
 export type { GeneratorDeps } from "./deps.js";
 

@@ -3,17 +3,17 @@
 import { Readable } from "node:stream";
 import { ArtifactStore, JobRunner, MemoryObjectStore } from "@synthmri/platform";
 import { describe, expect, it } from "vitest";
-import { checkAnatomy } from "../src/domain/partner/anatomy.js";
-import { AuditLog } from "../src/domain/partner/audit.js";
-import { BUNDLE_KIND, type BundleFields } from "../src/domain/partner/bundle-store.js";
-import { latestUtility, NO_EVALUATION } from "../src/domain/partner/certificate.js";
-import { PartnerFlow } from "../src/domain/partner/flow.js";
-import type { PartnerSampleBatch } from "../src/domain/partner/ports.js";
-import { imagesUsed } from "../src/domain/partner/quota.js";
-import { DEFAULT_PARTNER_SETTINGS, runPartnerRequest } from "../src/domain/partner/request.js";
-import { memorizationGate, screenBatch } from "../src/domain/partner/screen.js";
-import { readTar, writeTar } from "../src/domain/partner/tar.js";
-import { PartnerDirectory, parsePartnerTokens, sha256Hex } from "../src/domain/partner/tokens.js";
+import { checkAnatomy } from "../src/partner/domain/anatomy.js";
+import { AuditLog } from "../src/partner/domain/audit.js";
+import { BUNDLE_KIND, type BundleFields } from "../src/partner/domain/bundle-store.js";
+import { latestUtility, NO_EVALUATION } from "../src/partner/domain/certificate.js";
+import { PartnerFlow } from "../src/partner/domain/flow.js";
+import type { PartnerSampleBatch } from "../src/partner/domain/ports.js";
+import { imagesUsed } from "../src/partner/domain/quota.js";
+import { DEFAULT_PARTNER_SETTINGS, runPartnerRequest } from "../src/partner/domain/request.js";
+import { memorizationGate, screenBatch } from "../src/partner/domain/screen.js";
+import { readTar, writeTar } from "../src/partner/domain/tar.js";
+import { PartnerDirectory, parsePartnerTokens, sha256Hex } from "../src/partner/domain/tokens.js";
 import { CHANNELS, FakeSampler, makeSlice, realSlices, SIZE } from "./partner-fixtures.js";
 
 async function memoryStore(): Promise<MemoryObjectStore> {

@@ -1,7 +1,7 @@
 // Test fixtures of the partner flow: slices that look like the dataset format (4 MR channels of textured brain
 // ellipse, mask at 0/51/102/204 with ED around a core of NCR + ET) drawn from a seeded stream, a fake sampler
 // serving them as an "ensemble", and a helper that makes a tokens file.
-import type { EnsembleInfo, PartnerSampleBatch, PartnerSampler, RealSlices } from "../src/domain/partner/ports.js";
+import type { EnsembleInfo, PartnerSampleBatch, PartnerSampler, RealSlices } from "../src/partner/domain/ports.js";
 import { NotFound } from "@synthmri/platform";
 
 export const SIZE = 32;

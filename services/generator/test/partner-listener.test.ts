@@ -10,8 +10,8 @@ import { GeneratorService, JobService, JobState, PartnerService } from "@synthmr
 import { ArtifactStore, JobRunner, MinioObjectStore, startEmbeddedS3 } from "@synthmri/platform";
 import { createClient } from "@synthmri/rpc";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadPartnerConfig, parsePartnerConfig } from "../src/adapters/partner-config.js";
-import { sha256Hex } from "../src/domain/partner/tokens.js";
+import { loadPartnerConfig, parsePartnerConfig } from "../src/partner/adapters/partner-config.js";
+import { sha256Hex } from "../src/partner/domain/tokens.js";
 import { type StartedServer, startServer } from "../src/server.js";
 import { FakeSampler } from "./partner-fixtures.js";
 import { rpcFailure as failure, reflectionCode } from "@synthmri/rpc/testing";

@@ -4,10 +4,10 @@
 import { createGan, defaultGanConfig, encodeCheckpoint, Rng, tf } from "@synthmri/ml";
 import { ArtifactStore, MemoryObjectStore } from "@synthmri/platform";
 import { beforeAll, describe, expect, it } from "vitest";
-import { GeneratorPartnerSampler } from "../src/adapters/partner-sampler.js";
+import { GeneratorPartnerSampler } from "../src/partner/adapters/partner-sampler.js";
 import { CHECKPOINT_KIND, type CheckpointFields, checkpointId, STATE_FILE } from "../src/domain/checkpoints.js";
-import { checkAnatomy } from "../src/domain/partner/anatomy.js";
-import { DEFAULT_PARTNER_SETTINGS, runPartnerRequest } from "../src/domain/partner/request.js";
+import { checkAnatomy } from "../src/partner/domain/anatomy.js";
+import { DEFAULT_PARTNER_SETTINGS, runPartnerRequest } from "../src/partner/domain/request.js";
 import type { DatasetReader } from "../src/domain/ports.js";
 import { EnsembleRegistry } from "../src/domain/registry.js";
 import { realSlices } from "./partner-fixtures.js";

@@ -111,8 +111,8 @@ it("a training job killed by SIGKILL resumes from its last checkpoint and ends a
   expect(a.model.rng).toEqual(b.model.rng);
 }, 180_000);
 
-it("member.ts trains one ensemble member as a cluster pod would (index, seed = BASE_SEED + index, record)", async () => {
-  const MEMBER = fileURLToPath(new URL("../src/member.ts", import.meta.url));
+it("member-main.ts trains one ensemble member as a cluster pod would (index, seed = BASE_SEED + index, record)", async () => {
+  const MEMBER = fileURLToPath(new URL("../src/member-main.ts", import.meta.url));
   const proc = spawn(process.execPath, ["--import", "tsx", MEMBER], {
     env: {
       ...process.env,

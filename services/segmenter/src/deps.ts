@@ -1,9 +1,17 @@
 // What the segmenter's handlers need (server.ts builds it; tests build it with the embedded store).
-import { type ArtifactStore, type JobRunner, type Logger, Semaphore, type TrainProcesses } from "@synthmri/platform";
-import { childRunTrainer } from "./adapters/run-child.js";
+import {
+  type ArtifactStore,
+  type JobRunner,
+  type JobWork,
+  type Logger,
+  Semaphore,
+  type TrainProcesses,
+} from "@synthmri/platform";
+import { childRunTrainer } from "./adapters/train-child.js";
 import { ModelRegistry } from "./domain/model-registry.js";
 import { ModelStore } from "./domain/model-store.js";
-import type { RunTrainer } from "./domain/train-job.js";
+import { type RunTrainer, runTrainingJob, type TrainResult } from "./domain/train-job.js";
+import type { TrainParams } from "./domain/types.js";
 
 export interface SegmenterDeps {
   artifacts: ArtifactStore;
@@ -38,4 +46,12 @@ export function segmenterDeps(inputs: SegmenterInputs): SegmenterDeps {
         ? childRunTrainer(processes, new Semaphore(processes.max), inputs.provenance)
         : undefined,
   };
+}
+
+export const TRAIN_JOB_KIND = "train-segmenter";
+
+/** The TrainSegmenter job's work: what TrainSegmenter starts and what recover() resumes after a restart. */
+export function trainWork(deps: SegmenterDeps): JobWork<TrainParams, TrainResult> {
+  return (ctx) =>
+    runTrainingJob({ artifacts: deps.artifacts, provenance: deps.provenance }, ctx, { trainRun: deps.trainRun });
 }

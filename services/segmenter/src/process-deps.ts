@@ -1,5 +1,5 @@
 // What a segmenter process builds from config (env): logger, compute backend, object store and the artifact
-// store over it. Shared by main.ts (the service) and train-run-process.ts (a U-Net run's child process).
+// store over it. Shared by main.ts (the service) and train-child-main.ts (a U-Net run's child process).
 import { initBackend } from "@synthmri/ml";
 import {
   ArtifactStore,

@@ -2,10 +2,10 @@
 // embedded store; main.ts with the configured one. Health of SegmenterService is NOT_SERVING until a model
 // is loaded (LoadModel, or any segment call that loads one).
 import { JobService, SegmenterService } from "@synthmri/contracts";
-import type { AnyJobWork } from "@synthmri/platform";
+import type { ResumeHandlers } from "@synthmri/platform";
 import { createServer, hostPort, jobHandlers, type RpcServer, type ServerOptions } from "@synthmri/rpc";
-import { type SegmenterDeps, type SegmenterInputs, segmenterDeps } from "./deps.js";
-import { segmenterHandlers, TRAIN_JOB_KIND, trainWork } from "./handlers/segmenter.js";
+import { type SegmenterDeps, type SegmenterInputs, segmenterDeps, TRAIN_JOB_KIND, trainWork } from "./deps.js";
+import { segmenterHandlers } from "./handlers/segmenter.js";
 
 export { type SegmenterDeps, type SegmenterInputs, segmenterDeps };
 
@@ -14,7 +14,7 @@ export function build(deps: SegmenterDeps) {
     segmenter: segmenterHandlers(deps),
     jobs: jobHandlers(deps.jobs),
     /** Pass to deps.jobs.recover() at start-up: training resumes from its object-store checkpoint. */
-    resumeHandlers: { [TRAIN_JOB_KIND]: trainWork(deps) } as Record<string, AnyJobWork>,
+    resumeHandlers: { [TRAIN_JOB_KIND]: trainWork(deps) } satisfies ResumeHandlers,
   };
 }
 

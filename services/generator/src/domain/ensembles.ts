@@ -9,6 +9,7 @@ import {
   type JobRunner,
   type JobState,
   type JobStatus,
+  type JobWork,
   type ObjectRef,
   type ObjectStore,
 } from "@synthmri/platform";
@@ -54,7 +55,8 @@ export interface EnsembleParams {
   record: EnsembleRecord;
 }
 
-export type Work<P> = (ctx: { params: P } & Control) => Promise<unknown>;
+/** A job kind's work as the JobRunner runs it (the same function serves start() and recover()). */
+export type Work<P> = JobWork<P>;
 
 export function newId(prefix: string): string {
   return `${prefix}-${Date.now().toString(36)}${randomBytes(4).toString("hex")}`;
@@ -97,7 +99,7 @@ export async function startTrainGan(
     settings: req.settings,
     concurrency: 1,
   };
-  const jobId = deps.jobs.start(JOB_KINDS.trainGan, params, (ctx) => work(ctx));
+  const jobId = deps.jobs.start(JOB_KINDS.trainGan, params, work);
   await deps.registry.save({
     id: ganId,
     name: req.name,
@@ -138,7 +140,7 @@ export async function startEnsemble(
       settings: req.settings,
       concurrency,
     };
-    const jobId = deps.jobs.start(JOB_KINDS.trainGan, params, (ctx) => memberWork(ctx));
+    const jobId = deps.jobs.start(JOB_KINDS.trainGan, params, memberWork);
     members.push({ index: i, seed: params.seed, ganId: params.ganId, jobId });
   }
   const memberJobIds = members.map((m) => m.jobId);
@@ -158,7 +160,7 @@ export async function startEnsemble(
   const jobId = deps.jobs.start(
     JOB_KINDS.trainEnsemble,
     { ensembleId, memberJobIds, record } satisfies EnsembleParams,
-    (ctx) => parentWork(ctx),
+    parentWork,
   );
   await deps.registry.save({ ...record, jobId });
   return { jobId, ensembleId, memberJobIds };

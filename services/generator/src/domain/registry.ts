@@ -8,7 +8,7 @@ export interface MemberRecord {
   index: number;
   seed: number;
   ganId: string;
-  /** Training job in this service ("" when a cluster Job trains it, see member.ts). */
+  /** Training job in this service ("" when a cluster Job trains it, see member-main.ts). */
   jobId: string;
 }
 

@@ -15,7 +15,7 @@ import {
   settingsFromProto,
   sourceFromProto,
 } from "./convert.js";
-import type { GeneratorContext } from "./job-work.js";
+import type { GeneratorContext } from "../context.js";
 
 const DEFAULT_PAGE = 50;
 
@@ -27,7 +27,7 @@ export function generatorHandlers(g: GeneratorContext): ServiceImpl<(typeof Gene
       const r = await startTrainGan(
         startDeps,
         { datasetId: req.datasetId, seed: req.seed, settings, name: req.name },
-        g.works.trainGan as never,
+        g.works.trainGan,
       );
       return { jobId: r.jobId, ganId: r.ganId };
     },
@@ -44,8 +44,8 @@ export function generatorHandlers(g: GeneratorContext): ServiceImpl<(typeof Gene
           settings,
           name: req.name,
         },
-        g.works.trainGan as never,
-        g.works.trainEnsemble as never,
+        g.works.trainGan,
+        g.works.trainEnsemble,
       );
       return { jobId: r.jobId, ensembleId: r.ensembleId, memberJobIds: r.memberJobIds };
     },

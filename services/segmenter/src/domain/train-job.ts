@@ -89,7 +89,7 @@ export interface RunContext {
   onProgress(e: SegTrainProgress): void;
 }
 
-/** Trains the TrainSegmenter job's runs in other processes (TRAIN_PROCESSES > 0); see adapters/run-child.ts. */
+/** Trains the TrainSegmenter job's runs in other processes (TRAIN_PROCESSES > 0); see adapters/train-child.ts. */
 export type RunTrainer = (run: RunContext) => Promise<ObjectRef>;
 
 export interface TrainJobOptions {

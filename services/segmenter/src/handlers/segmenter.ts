@@ -2,17 +2,14 @@
 import { randomBytes } from "node:crypto";
 import { type Augmentation, Mixture as MixtureProto, type SegmenterService } from "@synthmri/contracts";
 import type { AugmentationOptions } from "@synthmri/ml";
-import { type AnyJobWork, InvalidInput } from "@synthmri/platform";
+import { InvalidInput } from "@synthmri/platform";
 import type { ServiceImpl } from "@synthmri/rpc";
-import { runTrainingJob } from "../domain/train-job.js";
 import { resolveTrainParams } from "../domain/train-params.js";
 import type { TrainParams } from "../domain/types.js";
-import type { SegmenterDeps } from "../deps.js";
+import { type SegmenterDeps, TRAIN_JOB_KIND, trainWork } from "../deps.js";
 import { modelInfoToProto, sourceFromProto } from "./convert.js";
 import { segmentSlicesHandler } from "./segment-slices.js";
 import { segmentVolumeHandler } from "./segment-volume.js";
-
-export const TRAIN_JOB_KIND = "train-segmenter";
 
 function augmentationFromProto(a: Augmentation | undefined): AugmentationOptions {
   if (!a?.enabled) return { enabled: false };
@@ -31,15 +28,6 @@ function augmentationFromProto(a: Augmentation | undefined): AugmentationOptions
     lowResolution: { p: or(a.pLowResolution, 0.25) },
     gamma: { p: or(a.pGamma, 0.3) },
   };
-}
-
-export function trainWork(deps: SegmenterDeps): AnyJobWork {
-  return ((ctx) =>
-    runTrainingJob(
-      { artifacts: deps.artifacts, provenance: deps.provenance },
-      ctx as unknown as Parameters<typeof runTrainingJob>[1],
-      { trainRun: deps.trainRun },
-    )) as AnyJobWork;
 }
 
 export function segmenterHandlers(deps: SegmenterDeps): ServiceImpl<(typeof SegmenterService)["method"]> {
@@ -75,7 +63,7 @@ export function segmenterHandlers(deps: SegmenterDeps): ServiceImpl<(typeof Segm
         },
         randomBytes(3).toString("hex"),
       );
-      const jobId = deps.jobs.start(TRAIN_JOB_KIND, params, trainWork(deps) as never);
+      const jobId = deps.jobs.start(TRAIN_JOB_KIND, params, trainWork(deps));
       return { jobId, modelIds: params.modelIds, runJobIds: [] };
     },
 

@@ -1,14 +1,14 @@
 // One run of a TrainSegmenter job in its own process (TRAIN_PROCESSES > 0), started by runChild from
-// adapters/run-child.ts so that runs train on separate cores. It builds its store and artifact store from
+// adapters/train-child.ts so that runs train on separate cores. It builds its store and artifact store from
 // config (env: S3_*, TF_BACKEND, LOG_LEVEL, passed by the service), loads the job's training set and runs the
 // same trainRun as the service would inline: same checkpoint key, same resume, same published model.
 import type { SegTrainProgress } from "@synthmri/ml";
 import { loadTrainingChildConfig, type ObjectRef, serveChild } from "@synthmri/platform";
-import type { RunProcessParams } from "./adapters/run-child.js";
+import type { TrainChildParams } from "./adapters/train-child.js";
 import { loadJobTrainingSet, trainRun } from "./domain/train-job.js";
 import { openProcessDeps } from "./process-deps.js";
 
-serveChild<RunProcessParams, ObjectRef, SegTrainProgress>(async (p, ctx) => {
+serveChild<TrainChildParams, ObjectRef, SegTrainProgress>(async (p, ctx) => {
   const config = loadTrainingChildConfig("a U-Net training child", "the segmenter");
   const d = await openProcessDeps(config, "segmenter-run");
   const logger = d.logger.child({ jobId: p.jobId, run: p.run });

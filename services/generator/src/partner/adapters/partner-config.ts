@@ -8,9 +8,9 @@
 import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { InvalidInput } from "@synthmri/platform";
-import { DEFAULT_ANATOMY_RULES } from "../domain/partner/anatomy.js";
-import { DEFAULT_PARTNER_SETTINGS, type PartnerSettings } from "../domain/partner/request.js";
-import { parsePartnerTokens, PartnerDirectory } from "../domain/partner/tokens.js";
+import { DEFAULT_ANATOMY_RULES } from "../domain/anatomy.js";
+import { DEFAULT_PARTNER_SETTINGS, type PartnerSettings } from "../domain/request.js";
+import { parsePartnerTokens, PartnerDirectory } from "../domain/tokens.js";
 
 export interface PartnerConfig {
   directory: PartnerDirectory;

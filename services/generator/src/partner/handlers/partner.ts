@@ -1,7 +1,7 @@
 // The partner listener's services and the server interceptors they need: PartnerService over the partner flow,
 // a JobService view narrowed to the calling partner's own requests, bearer-token authentication and per-RPC
 // scope check of EVERY call (health excepted), and an audit record of every call's outcome. These are served
-// only on the partner listener (handlers/partner-listener.ts, PARTNER_PORT), never on the internal port:
+// only on the partner listener (src/partner/handlers/partner-listener.ts, PARTNER_PORT), never on the internal port:
 //   const partner = buildPartner({ artifacts, store, jobs, sampler, config, logger });
 //   await startPartnerListener({ partner, host, port });
 //   jobs.recover({ ...partner.resumeHandlers });
@@ -27,14 +27,14 @@ import {
   type ServiceImpl,
 } from "@synthmri/rpc";
 import type { PartnerConfig } from "../adapters/partner-config.js";
-import { AuditLog } from "../domain/partner/audit.js";
-import type { BundleView } from "../domain/partner/bundle-store.js";
-import { PartnerFlow } from "../domain/partner/flow.js";
-import type { BundleFormatName } from "../domain/partner/formats.js";
-import type { PartnerSampler } from "../domain/partner/ports.js";
-import type { CertificateDoc } from "../domain/partner/certificate.js";
-import { PARTNER_JOB_KIND } from "../domain/partner/request.js";
-import type { PartnerAccount, PartnerDirectory, PartnerScope } from "../domain/partner/tokens.js";
+import { AuditLog } from "../domain/audit.js";
+import type { BundleView } from "../domain/bundle-store.js";
+import { PartnerFlow } from "../domain/flow.js";
+import type { BundleFormatName } from "../domain/formats.js";
+import type { PartnerSampler } from "../domain/ports.js";
+import type { CertificateDoc } from "../domain/certificate.js";
+import { PARTNER_JOB_KIND } from "../domain/request.js";
+import type { PartnerAccount, PartnerDirectory, PartnerScope } from "../domain/tokens.js";
 
 export const PARTNER_SERVICE_NAME = PartnerService.typeName;
 

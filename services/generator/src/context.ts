@@ -1,15 +1,17 @@
-// The work of each job kind, shared by the RPCs that start jobs and by JobRunner.recover() after a restart
-// (params are persisted with the job, ids included, so a resumed training continues from its checkpoint and
-// a resumed dataset job writes the dataset id the caller was promised).
-import { type AnyJobWork, type JobContext, Semaphore } from "@synthmri/platform";
-import { StoreDatasetReader } from "../adapters/dataset-store.js";
-import { trainMemberInChild } from "../adapters/member-child.js";
-import { type EnsembleParams, JOB_KINDS, runEnsembleParent } from "../domain/ensembles.js";
-import { EnsembleRegistry } from "../domain/registry.js";
-import { KeyedSemaphores } from "../domain/slots.js";
-import { createSyntheticDataset, type SyntheticDatasetParams } from "../domain/synthetic.js";
-import { type TrainMemberParams, trainMember } from "../domain/training.js";
-import type { GeneratorDeps } from "../deps.js";
+// The generator's wiring (what server.ts builds from GeneratorDeps and hands to the handlers): the ensemble
+// registry, the dataset reader, the work and training slots, and the work of each job kind. The job works are
+// shared by the RPCs that start jobs and by JobRunner.recover() after a restart (params are persisted with the
+// job, ids included, so a resumed training continues from its checkpoint and a resumed dataset job writes the
+// dataset id the caller was promised).
+import { type JobContext, type ResumeHandlers, Semaphore } from "@synthmri/platform";
+import { StoreDatasetReader } from "./adapters/dataset-store.js";
+import { trainMemberInChild } from "./adapters/train-child.js";
+import { type EnsembleParams, JOB_KINDS, runEnsembleParent } from "./domain/ensembles.js";
+import { EnsembleRegistry } from "./domain/registry.js";
+import { KeyedSemaphores } from "./domain/slots.js";
+import { createSyntheticDataset, type SyntheticDatasetParams } from "./domain/synthetic.js";
+import { type TrainMemberParams, trainMember } from "./domain/training.js";
+import type { GeneratorDeps } from "./deps.js";
 import type { JobResult } from "@synthmri/rpc";
 
 export type GeneratorContext = ReturnType<typeof generatorContext>;
@@ -80,10 +82,10 @@ export function generatorContext(deps: GeneratorDeps) {
       release();
     }
   };
-  const resumeHandlers: Record<string, AnyJobWork> = {
-    [JOB_KINDS.trainGan]: trainGan as AnyJobWork,
-    [JOB_KINDS.trainEnsemble]: trainEnsemble as AnyJobWork,
-    [JOB_KINDS.syntheticDataset]: syntheticDataset as AnyJobWork,
+  const resumeHandlers: ResumeHandlers = {
+    [JOB_KINDS.trainGan]: trainGan,
+    [JOB_KINDS.trainEnsemble]: trainEnsemble,
+    [JOB_KINDS.syntheticDataset]: syntheticDataset,
   };
   return { ...common, works: { trainGan, trainEnsemble, syntheticDataset }, resumeHandlers };
 }

@@ -1,9 +1,9 @@
 // The partner flow's sampler over the generator's own sampling API (domain/sampling.ts): every member's latest
 // committed checkpoint, counts split equally, uint8 slices with the mask at the ingest levels; the gate's real
 // slices come from the dataset reader (the ensemble's training dataset, train split only).
-import { CHECKPOINT_KIND, type CheckpointFields } from "../domain/checkpoints.js";
-import type { EnsembleInfo, PartnerSampleBatch, PartnerSampler, RealSlices } from "../domain/partner/ports.js";
-import { generateSamples, resolveSource, type SamplingDeps } from "../domain/sampling.js";
+import { CHECKPOINT_KIND, type CheckpointFields } from "../../domain/checkpoints.js";
+import type { EnsembleInfo, PartnerSampleBatch, PartnerSampler, RealSlices } from "../domain/ports.js";
+import { generateSamples, resolveSource, type SamplingDeps } from "../../domain/sampling.js";
 
 const BATCH = 32;
 

@@ -1,15 +1,15 @@
 // A GAN training child of the generator service (TRAIN_PROCESSES > 0): started by runChild from
-// adapters/member-child.ts, one process per member job so that members train on separate cores. It builds its
+// adapters/train-child.ts, one process per member job so that members train on separate cores. It builds its
 // own store, artifact store and dataset reader from config (env: S3_*, TF_BACKEND, LOG_LEVEL, passed by the
 // service) and runs the same trainMember as the service would inline: same checkpoints, same resume.
 import { type JobProgress, loadTrainingChildConfig, serveChild } from "@synthmri/platform";
-import type { MemberProcessParams } from "./adapters/member-child.js";
+import type { TrainChildParams } from "./adapters/train-child.js";
 import { type TrainMemberResult, trainMember } from "./domain/training.js";
-import { openTrainingDeps } from "./training-deps.js";
+import { openProcessDeps } from "./process-deps.js";
 
-serveChild<MemberProcessParams, TrainMemberResult, JobProgress>(async (p, ctx) => {
+serveChild<TrainChildParams, TrainMemberResult, JobProgress>(async (p, ctx) => {
   const config = loadTrainingChildConfig("a GAN training child", "the generator");
-  const opened = await openTrainingDeps(config, { name: "generator-member" });
+  const opened = await openProcessDeps(config, { name: "generator-member" });
   try {
     return await trainMember(
       {

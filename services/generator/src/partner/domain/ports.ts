@@ -1,5 +1,5 @@
 // What the partner flow needs from the rest of the generator: an ensemble's description, samples from it
-// (through the generator's sampling API, see adapters/partner-sampler.ts) and the real training slices the
+// (through the generator's sampling API, see src/partner/adapters/partner-sampler.ts) and the real training slices the
 // memorization gate compares against. Tests pass small fakes.
 
 /** Where one exported sample came from: (ensemble, member, checkpoint, seed, index) regenerates it. */

@@ -1,4 +1,4 @@
-// Parent side of train-run-process.ts: a RunTrainer that holds one of the service's training slots
+// Parent side of train-child-main.ts: a RunTrainer that holds one of the service's training slots
 // (TRAIN_PROCESSES, shared by all TrainSegmenter jobs) while the run trains in its own child process, and
 // relays the run's training reports. Cancelling the job (or shutting the service down) stops the child.
 import { fileURLToPath } from "node:url";
@@ -7,12 +7,12 @@ import { type ObjectRef, runChild, type Semaphore, type TrainProcesses } from "@
 import type { RunTrainer } from "../domain/train-job.js";
 import type { TrainParams } from "../domain/types.js";
 
-export const RUN_PROCESS = fileURLToPath(new URL("../train-run-process.ts", import.meta.url));
+export const TRAIN_CHILD_MAIN = fileURLToPath(new URL("../train-child-main.ts", import.meta.url));
 
 export type { TrainProcesses };
 
-/** What train-run-process.ts receives over IPC (ids and settings only; it reads the slices itself). */
-export interface RunProcessParams {
+/** What train-child-main.ts receives over IPC (ids and settings only; it reads the slices itself). */
+export interface TrainChildParams {
   jobId: string;
   params: TrainParams;
   run: number;
@@ -28,8 +28,8 @@ export function childRunTrainer(
   return async (r) => {
     const release = await slots.acquire(r.signal);
     try {
-      const params: RunProcessParams = { jobId: r.jobId, params: r.params, run: r.run, provenance };
-      return await runChild<ObjectRef, SegTrainProgress>(RUN_PROCESS, params, {
+      const params: TrainChildParams = { jobId: r.jobId, params: r.params, run: r.run, provenance };
+      return await runChild<ObjectRef, SegTrainProgress>(TRAIN_CHILD_MAIN, params, {
         signal: r.signal,
         env: processes.env,
         label: `segmenter run ${r.run} of job ${r.jobId}`,

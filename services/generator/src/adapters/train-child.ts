@@ -1,4 +1,4 @@
-// Parent side of member-process.ts: holds the member's training slots (the ensemble's concurrency and the
+// Parent side of train-child-main.ts: holds the member's training slots (the ensemble's concurrency and the
 // service's TRAIN_PROCESSES) while the member trains in its own child process, relays its progress to the
 // job and returns its result. Cancelling the job (or shutting the service down) stops the child.
 import { fileURLToPath } from "node:url";
@@ -6,10 +6,10 @@ import { type JobProgress, type Logger, runChild, type Semaphore, type TrainProc
 import type { QualitySettings } from "../domain/checkpoints.js";
 import type { Control, TrainMemberParams, TrainMemberResult } from "../domain/training.js";
 
-export const MEMBER_PROCESS = fileURLToPath(new URL("../member-process.ts", import.meta.url));
+export const TRAIN_CHILD_MAIN = fileURLToPath(new URL("../train-child-main.ts", import.meta.url));
 
-/** What member-process.ts receives over IPC (settings and ids only; it reads the slices itself). */
-export interface MemberProcessParams {
+/** What train-child-main.ts receives over IPC (settings and ids only; it reads the slices itself). */
+export interface TrainChildParams {
   member: TrainMemberParams;
   quality?: QualitySettings;
   /** The service's provenance for this job (jobId, backend), recorded in the checkpoints as inline. */
@@ -34,8 +34,8 @@ export async function trainMemberInChild(
     control.progress({ phase: "waiting", message: "waiting for a training slot" });
     for (const s of options.slots) releases.push(await s.acquire(control.signal));
     control.progress({ phase: "starting", message: "starting a training process" });
-    const params: MemberProcessParams = { member: p, quality: options.quality, provenance: options.provenance };
-    return await runChild<TrainMemberResult, JobProgress>(MEMBER_PROCESS, params, {
+    const params: TrainChildParams = { member: p, quality: options.quality, provenance: options.provenance };
+    return await runChild<TrainMemberResult, JobProgress>(TRAIN_CHILD_MAIN, params, {
       signal: control.signal,
       env: options.processes.env,
       label: `gan-member ${p.ganId}`,

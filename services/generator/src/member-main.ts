@@ -12,7 +12,7 @@ import { memberGanId, memberSeedOf } from "./domain/ensembles.js";
 import type { TrainSettings } from "./domain/params.js";
 import { checkEnsembleId, EnsembleRegistry } from "./domain/registry.js";
 import { trainMember } from "./domain/training.js";
-import { openTrainingDeps } from "./training-deps.js";
+import { openProcessDeps } from "./process-deps.js";
 
 function intEnv(name: string, fallback?: number): number {
   const raw = process.env[name];
@@ -42,7 +42,7 @@ async function main(): Promise<void> {
     resolution: intEnv("GAN_RESOLUTION", 256),
     totalKimg: Number(process.env.GAN_KIMG ?? 0) || extra.totalKimg,
   };
-  const opened = await openTrainingDeps(config, {
+  const opened = await openProcessDeps(config, {
     name: "generator-member",
     provenance: { ensembleId, member: index },
   });
