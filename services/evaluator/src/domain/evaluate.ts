@@ -11,7 +11,8 @@ import {
 } from "@synthmri/ml";
 import { type StoredEvaluation, writeEvaluation } from "./evaluation-store.js";
 import type { ImageBatch, Segmenter, SliceSource, SplitName, SubjectDescription } from "./ports.js";
-import { maskToLabels, SubjectAssembler, type SubjectVolumes } from "./volumes.js";
+import { maskToLabels } from "@synthmri/core";
+import { SubjectAssembler, type SubjectVolumes } from "./volumes.js";
 
 export interface EvaluateParams {
   evaluationId: string;

@@ -1,6 +1,6 @@
 // Conversions between the network's [-1, 1] float images and what leaves the service: uint8 slices like the
 // ingest service's (0-255, mask 0/51/102/204) or float32 with the mask as labels of a BraTS scheme.
-import { MASK_LEVELS_255 } from "@synthmri/ml";
+import { MASK_LEVELS_255 } from "@synthmri/core";
 import { InvalidInput } from "@synthmri/platform";
 
 export type LabelSchemeName = "brats2020" | "brats2023";
