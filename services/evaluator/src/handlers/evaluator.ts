@@ -17,10 +17,8 @@ import {
   classesFromProto,
   emptyPolicyFromProto,
   emptyPolicyToProto,
-  splitFromProto,
-  splitToProto,
 } from "./convert.js";
-import { objectRefToProto } from "@synthmri/rpc";
+import { objectRefToProto, splitFromProto, splitToProto } from "@synthmri/rpc";
 import { JOB_KINDS, jobWorks } from "./job-work.js";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 
