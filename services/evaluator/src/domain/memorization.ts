@@ -1,12 +1,19 @@
 // MemorizationReport (seed 004): for every synthetic sample, per channel, the highest normalized
 // cross-correlation and the smallest L2 distance to any real TRAINING slice; samples at or over the NCC
-// threshold are flagged as near-copies. The same check is the partner flow's gate: see memorization-gate.ts.
+// threshold are flagged as near-copies. The check is @synthmri/ml's MemorizationGate, the same one the generator's
+// partner flow certifies exported datasets with (services/generator/src/domain/partner/screen.ts).
 import { InvalidInput, type ArtifactStore, type ObjectRef } from "@synthmri/platform";
-import { type ImageSet, memorizationReport, sampleGrid, toCsv } from "@synthmri/ml";
+import {
+  DEFAULT_NCC_THRESHOLD,
+  type ImageSet,
+  MemorizationGate,
+  memorizationReport,
+  sampleGrid,
+  toCsv,
+} from "@synthmri/ml";
 import type { RunControl } from "./evaluate.js";
 import { collectImages } from "./collect.js";
 import { jsonWithNull } from "./evaluation-store.js";
-import { buildMemorizationGate, DEFAULT_NCC_THRESHOLD } from "./memorization-gate.js";
 import type { SliceSource } from "./ports.js";
 import { CHANNEL_NAMES } from "./quality.js";
 import { type StoredReport, writeReport } from "./report-store.js";
@@ -52,10 +59,13 @@ export async function runMemorization(
   ]);
   progress({ fraction: 0.02, phase: "load", message: "reading the real training slices" });
   // All five channels are read so the figure can show the pair; the gate checks only the requested ones.
-  const { gate, real: realSet } = await buildMemorizationGate(deps.source, real.id, {
+  const realSet = await collectImages(deps.source, real.id, "memorization gate (real training slices)", {
+    split: "train",
+    signal: control.signal,
+  });
+  const gate = new MemorizationGate(realSet, {
     channels: p.channels.length ? p.channels : undefined,
     nccThreshold: threshold,
-    signal: control.signal,
   });
   progress({ fraction: 0.3, phase: "load", message: "reading the synthetic samples" });
   const synSet = await collectImages(deps.source, syn.id, "memorization report (synthetic)", {
