@@ -6,8 +6,3 @@ export * from "./nets/index.js";
 export * from "./transforms/index.js";
 export * from "./unet/index.js";
 export * from "./gan/index.js";
-export * from "./metrics/index.js";
-export * from "./stats/index.js";
-export * from "./quality/index.js";
-export * from "./figures/index.js";
-export * from "./report/index.js";

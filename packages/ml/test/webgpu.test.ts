@@ -7,11 +7,8 @@ import {
   decodeTrainState,
   defaultGanConfig,
   encodeTrainState,
-  featureFrechetDistance,
-  featureFrechetDistanceAsync,
   type GanModel,
   initBackend,
-  laplacianSwd,
   type SegTrainState,
   sampleAsync,
   segmentSlices,
@@ -233,7 +230,7 @@ describe("product training and inference on webgpu", () => {
     expect(st.optimizer.index.entries.length).toBeGreaterThan(0);
   });
 
-  it("trainGan (wgan-gp, fade-in, checkpoints, SWD) and sampling agree with cpu", async (ctx) => {
+  it("trainGan (wgan-gp, fade-in, checkpoints, quality hook) and sampling agree with cpu", async (ctx) => {
     if (!start.ok) ctx.skip();
     const { source } = blobSlices(16, 8, 2);
     const config = defaultGanConfig({ family: "pgan", resolution: 8, latentSize: 8, fmapBase: 16, fmapMax: 8 });
@@ -249,7 +246,13 @@ describe("product training and inference on webgpu", () => {
         checkpointEveryKimg: 0.008,
         checkpoint: { save: () => void saves++, load: () => undefined },
         quality: {
-          fn: laplacianSwd({ nhoodsPerImage: 4, dirRepeats: 1, dirsPerRepeat: 8 }),
+          // Any QualityFn that reads asynchronously (the Laplacian SWD lives in @synthmri/eval, which ml may not import).
+          fn: async (fake, real) => {
+            const d = tf.tidy(() => tf.mean(tf.abs(tf.sub(tf.mean(fake, 0), tf.mean(real, 0)))));
+            const v = (await d.data())[0];
+            d.dispose();
+            return v;
+          },
           everyKimg: 0.012,
           samples: 8,
         },
@@ -273,17 +276,5 @@ describe("product training and inference on webgpu", () => {
       expect(maxRelErr(got.weights[i], want.weights[i]), `weight ${i}`).toBeLessThan(2e-3);
     expect(got.quality.length).toBe(want.quality.length);
     expect(maxRelErr(got.samples.images, want.samples.images)).toBeLessThan(2e-3);
-  });
-
-  it("the feature distance reads asynchronously: same value as the sync one on cpu, close to it on webgpu", async (ctx) => {
-    const set = (seed: number) => ({ data: randn(6 * 16 * 16 * 4, seed), n: 6, h: 16, w: 16, c: 4 });
-    await tf.setBackend("cpu");
-    const want = featureFrechetDistance(set(1), set(2)).distance;
-    expect((await featureFrechetDistanceAsync(set(1), set(2))).distance).toBe(want);
-    if (!start.ok) ctx.skip();
-    await tf.setBackend("webgpu");
-    const got = (await featureFrechetDistanceAsync(set(1), set(2))).distance;
-    await tf.setBackend("cpu");
-    expect(Math.abs(got - want)).toBeLessThan(1e-3 * Math.abs(want) + 1e-6);
   });
 });

@@ -8,7 +8,7 @@ import {
   SegmentationMetricsAccumulator,
   segmentationMetrics,
   type SubjectMetrics,
-} from "@synthmri/ml";
+} from "@synthmri/eval";
 import { type StoredEvaluation, writeEvaluation } from "./evaluation-store.js";
 import type { ImageBatch, Segmenter, SliceSource, SplitName, SubjectDescription } from "./ports.js";
 import { maskToLabels } from "@synthmri/core";

@@ -10,7 +10,7 @@ import {
   memorizationReport,
   sampleGrid,
   toCsv,
-} from "@synthmri/ml";
+} from "@synthmri/eval";
 import type { RunControl } from "./evaluate.js";
 import { collectImages } from "./collect.js";
 import { jsonWithNull } from "./evaluation-store.js";

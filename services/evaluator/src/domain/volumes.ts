@@ -5,7 +5,7 @@
 // between the subject's first and last kept index; a skipped index in between (rare: kept slices are the
 // contiguous brain extent) is background in both prediction and truth, and counted in `gapSlices`.
 import { InvalidInput } from "@synthmri/platform";
-import type { LabelVolume } from "@synthmri/ml";
+import type { LabelVolume } from "@synthmri/eval";
 import type { SubjectDescription } from "./ports.js";
 
 function nextPow2(n: number): number {

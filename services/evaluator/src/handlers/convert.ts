@@ -2,7 +2,7 @@
 // convert in @synthmri/rpc).
 import { Correction, EmptyCasePolicy, Modality, TumorClass } from "@synthmri/contracts";
 import { InvalidInput } from "@synthmri/platform";
-import type { EmptyPolicy, SegClass } from "@synthmri/ml";
+import type { EmptyPolicy, SegClass } from "@synthmri/eval";
 
 export function emptyPolicyFromProto(p: EmptyCasePolicy): EmptyPolicy {
   if (p === EmptyCasePolicy.EXCLUDE) return "nan-excluded";

@@ -2,7 +2,7 @@
 // once), start the job, return its id with the id of the artifact it will write.
 import type { EvaluatorService } from "@synthmri/contracts";
 import { InvalidInput, newArtifactId } from "@synthmri/platform";
-import { DEFAULT_NCC_THRESHOLD, SEG_CLASSES } from "@synthmri/ml";
+import { DEFAULT_NCC_THRESHOLD, SEG_CLASSES } from "@synthmri/eval";
 import type { ServiceImpl } from "@synthmri/rpc";
 import { checkCompareParams, type CompareParams } from "../domain/compare.js";
 import { checkEvaluateParams, type EvaluateParams, subjectsOfSplit } from "../domain/evaluate.js";

@@ -4,7 +4,7 @@
 // that failed a check is ever written; a job that cannot reach `size` within the draw budget fails without
 // leaving a bundle.
 import { createHash } from "node:crypto";
-import { DEFAULT_NCC_THRESHOLD } from "@synthmri/ml";
+import { DEFAULT_NCC_THRESHOLD } from "@synthmri/eval";
 import { type ArtifactStore, FailedPrecondition, type JobProgress } from "@synthmri/platform";
 import { type AnatomyRules, DEFAULT_ANATOMY_RULES } from "./anatomy.js";
 

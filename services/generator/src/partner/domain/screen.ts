@@ -2,7 +2,7 @@
 // filters, then the memorization gate against the real training slices (a sample whose NCC with any real
 // slice reaches the threshold in any MR channel is never exported). Cheap checks run first so the gate only
 // sees samples that would otherwise ship.
-import { DEFAULT_NCC_THRESHOLD, MemorizationGate } from "@synthmri/ml";
+import { DEFAULT_NCC_THRESHOLD, MemorizationGate } from "@synthmri/eval";
 import { InvalidInput } from "@synthmri/platform";
 import { type AnatomyRules, checkAnatomy, DEFAULT_ANATOMY_RULES, type SampleStats } from "./anatomy.js";
 import type { PartnerSampleBatch, RealSlices, SampleOrigin } from "./ports.js";
