@@ -2,7 +2,9 @@
 export * from "./random/index.js";
 export * from "./backend/index.js";
 export * from "./layers/index.js";
-export * from "./nets/index.js";
 export * from "./transforms/index.js";
 export * from "./unet/index.js";
 export * from "./gan/index.js";
+// Fused ops the benchmark nets (bench/src/nets) build on; the product uses them inside unet/ and native/.
+export { biasLeakyRelu } from "./native/index.js";
+export { instanceNormLeakyReluFast } from "./unet/norm-act.js";
