@@ -1,13 +1,16 @@
 // The GanModel contract and the adversarial training step shared by every family. A concrete model supplies
-// its two networks (generator, discriminator) over its own Params; this class owns the optimizers, the Rng
-// that draws latents and GP mixing weights, and the state a checkpoint needs.
+// its two networks (generator, discriminator) over two ParamStores; this class owns the optimizers (layers/
+// Adam, per-parameter step counts), the Rng that draws latents and GP mixing weights, and the state a
+// checkpoint needs.
 import { InvalidInput } from "@synthmri/core";
 import { hostReadable } from "../backend/host-read.js";
+import { adam, type Optimizer } from "../layers/optimizers.js";
+import { ParamStore } from "../layers/param-store.js";
+import type { NamedArray } from "../layers/tensor-blob.js";
 import { Rng, type RngState } from "../random/index.js";
-import { Adam, type AdamState } from "./adam.js";
+import { type AdamState, adamStateOf, loadAdamState } from "./adam-state.js";
 import type { GanConfig } from "./config.js";
 import { discriminatorLoss, generatorLoss, gradientPenalty, type LossKind } from "./losses.js";
-import type { NamedArray, Params } from "./params.js";
 import { tf } from "./tf.js";
 
 export interface StepLosses {
@@ -67,28 +70,24 @@ export interface GanModel {
 
 export abstract class AdversarialModel implements GanModel {
   protected rng: Rng;
-  protected readonly gParams: Params;
-  protected readonly dParams: Params;
-  private gOpt: Adam | null = null;
-  private dOpt: Adam | null = null;
+  /** Generator and discriminator weights; both draw their initial values from the model's Rng. */
+  protected readonly gParams: ParamStore;
+  protected readonly dParams: ParamStore;
+  private readonly gOpt: Optimizer;
+  private readonly dOpt: Optimizer;
   protected steps = 0;
 
   protected constructor(
     readonly config: GanConfig,
     readonly seed: number,
     protected readonly loss: LossKind,
-    makeParams: (rng: Rng) => { g: Params; d: Params },
   ) {
     this.rng = new Rng(seed);
-    const { g, d } = makeParams(this.rng);
-    this.gParams = g;
-    this.dParams = d;
-  }
-
-  /** Subclasses call this at the end of their constructor, once every variable exists. */
-  protected initOptimizers(): void {
-    this.gOpt = new Adam(this.config.adam, this.gParams);
-    this.dOpt = new Adam(this.config.adam, this.dParams);
+    this.gParams = new ParamStore(this.rng, "G/");
+    this.dParams = new ParamStore(this.rng, "D/");
+    const { learningRate: lr, beta1, beta2, epsilon: eps } = config.adam;
+    this.gOpt = adam({ lr, beta1, beta2, eps });
+    this.dOpt = adam({ lr, beta1, beta2, eps });
   }
 
   get paramCount(): number {
@@ -138,15 +137,13 @@ export abstract class AdversarialModel implements GanModel {
     if (h !== r || w !== r || c !== this.config.channels) {
       throw new InvalidInput(`real batch is ${h}x${w}x${c}; the model is at ${r}x${r}x${this.config.channels}`);
     }
-    const gOpt = this.gOpt as Adam;
-    const dOpt = this.dOpt as Adam;
     // Discriminator step. The fake batch is made outside the gradient scope, so G's ops are not taped.
     const z = this.sampleLatents(n);
     const fake = tf.tidy(() => this.generate(z));
     z.dispose();
     const u = this.loss === "wgan-gp" ? this.rng.fillUniform(new Float32Array(n)) : null;
     let gpValue: tf.Scalar | null = null;
-    const dStep = tf.variableGrads(() => {
+    const dStep = this.dParams.valueAndGrads(() => {
       const dReal = this.discriminate(real);
       const dFake = this.discriminate(fake);
       let loss = discriminatorLoss(this.loss, dReal, dFake, this.config.driftEpsilon);
@@ -156,27 +153,24 @@ export abstract class AdversarialModel implements GanModel {
         loss = loss.add(gp.mul(this.config.gpLambda)) as tf.Scalar;
       }
       return loss;
-    }, this.dParams.list());
+    });
     fake.dispose();
-    dOpt.apply(dStep.grads);
+    this.dOpt.apply(this.dParams, dStep.grads);
     // Generator step with fresh latents.
     const z2 = this.sampleLatents(n);
-    const gStep = tf.variableGrads(
-      () => generatorLoss(this.loss, this.discriminate(this.generate(z2))),
-      this.gParams.list(),
-    );
+    const gStep = this.gParams.valueAndGrads(() => generatorLoss(this.loss, this.discriminate(this.generate(z2))));
     z2.dispose();
-    gOpt.apply(gStep.grads);
+    this.gOpt.apply(this.gParams, gStep.grads);
     this.steps += 1;
     return { d: dStep.value, g: gStep.value, gp: gpValue };
   }
 
   async stateAsync(): Promise<GanState> {
     await hostReadable([
-      ...this.gParams.list(),
-      ...this.dParams.list(),
-      ...(this.gOpt as Adam).variables(),
-      ...(this.dOpt as Adam).variables(),
+      ...this.gParams.variables(),
+      ...this.dParams.variables(),
+      ...this.gOpt.variables(),
+      ...this.dOpt.variables(),
     ]);
     return this.state();
   }
@@ -192,8 +186,8 @@ export abstract class AdversarialModel implements GanModel {
       steps: this.steps,
       generator: this.gParams.toArrays(),
       discriminator: this.dParams.toArrays(),
-      generatorOptimizer: (this.gOpt as Adam).state(),
-      discriminatorOptimizer: (this.dOpt as Adam).state(),
+      generatorOptimizer: adamStateOf(this.gOpt, this.gParams),
+      discriminatorOptimizer: adamStateOf(this.dOpt, this.dParams),
     };
   }
 
@@ -205,10 +199,10 @@ export abstract class AdversarialModel implements GanModel {
         "checkpoint was written with a different GAN config; build the model from the checkpoint's config",
       );
     }
-    this.gParams.load(s.generator);
-    this.dParams.load(s.discriminator);
-    (this.gOpt as Adam).loadState(s.generatorOptimizer);
-    (this.dOpt as Adam).loadState(s.discriminatorOptimizer);
+    this.gParams.loadArrays(s.generator, "checkpoint");
+    this.dParams.loadArrays(s.discriminator, "checkpoint");
+    loadAdamState(this.gOpt, this.gParams, s.generatorOptimizer, s.steps);
+    loadAdamState(this.dOpt, this.dParams, s.discriminatorOptimizer, s.steps);
     // Restore the Rng in place: same stream continues.
     this.rng = Rng.fromState(s.rng);
     this.steps = s.steps;
@@ -218,8 +212,8 @@ export abstract class AdversarialModel implements GanModel {
   dispose(): void {
     this.gParams.dispose();
     this.dParams.dispose();
-    this.gOpt?.dispose();
-    this.dOpt?.dispose();
+    this.gOpt.dispose();
+    this.dOpt.dispose();
   }
 }
 
