@@ -37,7 +37,12 @@ it("training resumes from it to the end of the schedule", async () => {
     seed: ckpt.model.seed,
     schedule: { stabiliseImages: 8, fadeImages: 8, totalImages: 32, batchSizes: [4] },
     checkpointEveryKimg: 0.012,
-    checkpoint: { save: (b) => void (last = b), load: () => fixture },
+    checkpoint: {
+      save: (b) => {
+        last = b;
+      },
+      load: () => fixture,
+    },
   });
   expect(res.resumedFromKimg).toBe(0.012);
   expect(res.images).toBe(32);

@@ -1,6 +1,6 @@
 // MemorizationReport (seed 004): for every synthetic sample, per channel, the highest normalized
 // cross-correlation and the smallest L2 distance to any real TRAINING slice; samples at or over the NCC
-// threshold are flagged as near-copies. The check is @synthmri/ml's MemorizationGate, the same one the generator's
+// threshold are flagged as near-copies. The check is @synthmri/eval's MemorizationGate, the same one the generator's
 // partner flow certifies exported datasets with (services/generator/src/partner/domain/screen.ts).
 import { InvalidInput, type ArtifactStore, type ObjectRef } from "@synthmri/platform";
 import {
