@@ -29,8 +29,9 @@ afterAll(async () => {
 
 async function upload(i: number, session: string): Promise<string> {
   const p = generatePhantomSubject(i, { size: [32, 32, 16], seed: "11" });
-  type Req = Parameters<Rig["client"]["uploadSubject"]>[0] extends Iterable<infer R> ? R : never;
-  const reqs: Req[] = [
+  const reqs: Parameters<Rig["client"]["uploadSubject"]>[0] extends AsyncIterable<infer R> | Iterable<infer R>
+    ? R[]
+    : never = [
     {
       part: {
         case: "metadata",
