@@ -111,7 +111,7 @@ const datasetReadInDomain = [
 ];
 for (const service of datasetConsumers) {
   const src = join(root, "services", service, "src");
-  for (const file of walk(join(src, "domain"))) {
+  for (const file of domainFoldersUnder(src).flatMap((d) => walk(d))) {
     const text = readFileSync(file, "utf8");
     for (const [re, what] of datasetReadInDomain) {
       if (re.test(text)) problems.push(`${relative(root, file)}: domain code ${what}; read datasets through domain/ports.ts`);
