@@ -1,0 +1,7 @@
+// Generator families beyond PGAN (issues 21, 22): DDPM, StyleGAN2 joint image+segmentation, SPADE two-stage.
+export * from "./create.js";
+export * from "./ddpm/config.js";
+export { DdpmModel } from "./ddpm/model.js";
+export { alphaBars, ddimTimesteps } from "./ddpm/schedule.js";
+export * from "./model.js";
+export * from "./train.js";
