@@ -80,10 +80,26 @@ export function selfAttention(s: Scope, name: string, x: tf.Tensor4D, groups: nu
   const q = tf.reshape(linear(s, `${name}.q`, h, C), [B, H * W, C]);
   const k = tf.reshape(linear(s, `${name}.k`, h, C), [B, H * W, C]);
   const v = tf.reshape(linear(s, `${name}.v`, h, C), [B, H * W, C]);
-  const weights = tf.softmax(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(C)));
+  const weights = softmaxLast(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(C)));
   const a = tf.reshape(tf.matMul(weights, v), [B * H * W, C]) as tf.Tensor2D;
   return tf.add(x, tf.reshape(linear(s, `${name}.proj`, a, C, "zeros"), [B, H, W, C])) as tf.Tensor4D;
 }
+
+/**
+ * Softmax over the last axis as exp(x - max) / sum with the gradient y * (dy - sum(dy * y)) written out: the stock
+ * cpu Softmax kernel took most of a DDPM step (a generic per-row loop), and differentiating the max shift
+ * through tf.max costs an Equal + Multiply over the whole tensor for a gradient that cancels anyway.
+ * First-order only (customGrad), like everything in a generator.
+ */
+export const softmaxLast = tf.customGrad((x: tf.Tensor, save: tf.GradSaveFunc) => {
+  const e = tf.exp(tf.sub(x, tf.max(x, -1, true)));
+  const y = tf.div(e, tf.sum(e, -1, true));
+  save([y]);
+  return {
+    value: y,
+    gradFunc: (dy: tf.Tensor, [s]: tf.Tensor[]) => tf.mul(s, tf.sub(dy, tf.sum(tf.mul(dy, s), -1, true))),
+  };
+}) as <T extends tf.Tensor>(x: T) => T;
 
 /** Sinusoidal embedding of integer timesteps (DDPM / "Attention is all you need"): [n, dim], sin half then cos half. */
 export function timestepEmbedding(t: ArrayLike<number>, dim: number): Float32Array {
