@@ -83,12 +83,10 @@ describe("StyleGAN2 pieces", () => {
     // Continuous random inputs: on piecewise-constant phantoms whole regions cross a leaky-ReLU kink together,
     // and R1 (which contains the kink's step function) jumps under any finite step.
     const joint = rand([4, 8, 8, 8], 3) as tf.Tensor4D;
-    const d = (m as unknown as { d: { get(n: string): tf.Variable; valueAndGrads: Function } }).d;
+    const d = m.store("discriminator");
     for (const name of ["b8.conv0.w", "fromrgb.w", "b4.fc.w"]) {
       const v = d.get(name);
-      const { value, grads } = (
-        d.valueAndGrads as (f: () => tf.Scalar, n: string[]) => { value: tf.Scalar; grads: Record<string, tf.Tensor> }
-      )(() => m.r1Penalty(joint), [name]);
+      const { value, grads } = d.valueAndGrads(() => m.r1Penalty(joint), [name]);
       const g = new Float32Array(grads[name].dataSync());
       tf.dispose([value, grads[name]]);
       const f = () => tf.tidy(() => m.r1Penalty(joint).dataSync()[0]);
@@ -104,13 +102,11 @@ describe("StyleGAN2 pieces", () => {
     const z = rand([2, 8], 5) as tf.Tensor2D;
     const y = rand([2, 8, 8, 4], 6, 1 / 8) as tf.Tensor4D;
     const noise = (_l: string, n: number, side: number) => tf.zeros([n, side, side, 1]) as tf.Tensor4D;
-    const g = (m as unknown as { g: { get(n: string): tf.Variable; valueAndGrads: Function } }).g;
+    const g = m.store("generator");
     const loss = () => tf.mean(tf.square(tf.sub(m.pathLengths(z, noise, y), 0.5))) as tf.Scalar;
     for (const name of ["b8.conv1.weight", "b4.conv1.affine.w", "map0.w"]) {
       const v = g.get(name);
-      const { value, grads } = (
-        g.valueAndGrads as (f: () => tf.Scalar, n: string[]) => { value: tf.Scalar; grads: Record<string, tf.Tensor> }
-      )(loss, [name]);
+      const { value, grads } = g.valueAndGrads(loss, [name]);
       const gr = new Float32Array(grads[name].dataSync());
       tf.dispose([value, grads[name]]);
       const f = () => tf.tidy(() => loss().dataSync()[0]);
@@ -167,7 +163,12 @@ describe("StyleGan2Model", () => {
     const base = { config: tiny(), data: source, seed: 9, totalImages: 40, batchSize: 8, checkpointEveryKimg: 0.016 };
     const straight = await trainFamily(base);
     let saved: Uint8Array | undefined;
-    const store = { save: (b: Uint8Array) => void (saved = b.slice()), load: () => saved };
+    const store = {
+      save(b: Uint8Array) {
+        saved = b.slice();
+      },
+      load: () => saved,
+    };
     (await trainFamily({ ...base, checkpoint: store, maxStepsThisRun: 3 })).model.dispose();
     const resumed = await trainFamily({ ...base, checkpoint: store });
     expect(resumed.resumedFromKimg).toBe(0.016);

@@ -91,10 +91,11 @@ export function selfAttention(s: Scope, name: string, x: tf.Tensor4D, groups: nu
  * through tf.max costs an Equal + Multiply over the whole tensor for a gradient that cancels anyway.
  * First-order only (customGrad), like everything in a generator.
  */
-export const softmaxLast = tf.customGrad((x: tf.Tensor, save: tf.GradSaveFunc) => {
-  const e = tf.exp(tf.sub(x, tf.max(x, -1, true)));
+export const softmaxLast = tf.customGrad((x, save) => {
+  const xt = x as tf.Tensor;
+  const e = tf.exp(tf.sub(xt, tf.max(xt, -1, true)));
   const y = tf.div(e, tf.sum(e, -1, true));
-  save([y]);
+  (save as tf.GradSaveFunc)([y]);
   return {
     value: y,
     gradFunc: (dy: tf.Tensor, [s]: tf.Tensor[]) => tf.mul(s, tf.sub(dy, tf.sum(tf.mul(dy, s), -1, true))),

@@ -96,6 +96,11 @@ export class StyleGan2Model implements FamilyModel<StyleGan2Config> {
       .reduce((a, n) => a + this.g.get(n).size, 0);
   }
 
+  /** The weight sets (gradient checks, benches). */
+  store(role: "generator" | "discriminator" | "generatorEma"): ParamStore {
+    return role === "generator" ? this.g : role === "discriminator" ? this.d : this.gEma;
+  }
+
   get currentResolution(): number {
     return this.config.resolution;
   }

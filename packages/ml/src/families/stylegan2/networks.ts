@@ -31,10 +31,10 @@ function eqDense(
   const lrMul = o.lrMul ?? 1;
   const cin = x.shape[1];
   const w = s.param(`${name}.w`, [cin, cout], { kind: "normal", std: 1 / lrMul });
-  let y = tf.matMul(x, tf.mul(w, lrMul / Math.sqrt(cin)) as tf.Tensor2D);
+  let y: tf.Tensor2D = tf.matMul(x, tf.mul(w, lrMul / Math.sqrt(cin)) as tf.Tensor2D);
   if (o.bias !== false) {
     const b = s.param(`${name}.b`, [cout], { kind: "constant", value: (o.biasInit ?? 0) / lrMul });
-    y = tf.add(y, lrMul === 1 ? b : tf.mul(b, lrMul));
+    y = tf.add(y, lrMul === 1 ? b : tf.mul(b, lrMul)) as tf.Tensor2D;
   }
   return y;
 }
