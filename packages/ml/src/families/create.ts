@@ -2,11 +2,13 @@
 import { InvalidInput } from "@synthmri/core";
 import type { DdpmConfig } from "./ddpm/config.js";
 import { DdpmModel } from "./ddpm/model.js";
+import type { SpadeConfig } from "./spade/config.js";
+import { SpadeTwoStageModel } from "./spade/model.js";
 import type { StyleGan2Config } from "./stylegan2/config.js";
 import { StyleGan2Model } from "./stylegan2/model.js";
 import type { FamilyConfigBase, FamilyModel, FamilyState } from "./model.js";
 
-export type FamilyConfig = DdpmConfig | StyleGan2Config;
+export type FamilyConfig = DdpmConfig | StyleGan2Config | SpadeConfig;
 
 export function createFamilyModel(config: FamilyConfigBase, seed: number): FamilyModel {
   switch (config.family) {
@@ -14,6 +16,8 @@ export function createFamilyModel(config: FamilyConfigBase, seed: number): Famil
       return new DdpmModel(config as DdpmConfig, seed) as unknown as FamilyModel;
     case "stylegan2":
       return new StyleGan2Model(config as StyleGan2Config, seed) as unknown as FamilyModel;
+    case "spade2stage":
+      return new SpadeTwoStageModel(config as SpadeConfig, seed) as unknown as FamilyModel;
     default:
       throw new InvalidInput(`generator family "${config.family}" has no implementation here`);
   }

@@ -22,6 +22,8 @@ export interface FamilyConfigBase {
   channels: number;
   /** Length of one latent vector drawn by `sampleLatents` (DDPM: the whole initial noise image). */
   latentSize: number;
+  /** Channels of a training slice when they differ from `channels` (two-stage: + the tissue label channel). */
+  trainChannels?: number;
 }
 
 /** Named loss terms of one step (DDPM: loss; StyleGAN2: d, g, r1, pl, ...). */
@@ -48,6 +50,8 @@ export interface FamilyState<C extends FamilyConfigBase = FamilyConfigBase> {
   optimizers: Record<string, OptimizerArrays>;
   /** Family-specific scalars that must survive a resume (e.g. StyleGAN2's path-length mean). */
   scalars: Record<string, number>;
+  /** Nested model states (two-stage: the stage-1 PGAN's GanState); the checkpoint codec carries their arrays. */
+  parts?: Record<string, unknown>;
 }
 
 export interface FamilyModel<C extends FamilyConfigBase = FamilyConfigBase> {

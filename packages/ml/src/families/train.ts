@@ -68,10 +68,11 @@ export interface TrainFamilyResult {
 
 export async function trainFamily(o: TrainFamilyOptions): Promise<TrainFamilyResult> {
   const c = o.config;
-  if (o.data.size !== c.resolution || o.data.channels !== c.channels) {
+  const channels = c.trainChannels ?? c.channels;
+  if (o.data.size !== c.resolution || o.data.channels !== channels) {
     throw new InvalidInput(
       `training slices are ${o.data.size}x${o.data.size}x${o.data.channels}; the ${c.family} model is configured for ` +
-        `${c.resolution}x${c.resolution}x${c.channels}`,
+        `${c.resolution}x${c.resolution}x${channels}`,
     );
   }
   if (o.data.count < 1)
@@ -123,7 +124,7 @@ export async function trainFamily(o: TrainFamilyOptions): Promise<TrainFamilyRes
         throw new Cancelled(`${c.family} training cancelled at ${(images / 1000).toFixed(3)} kimg`);
       const indices = Array.from({ length: o.batchSize }, () => rng.int(o.data.count));
       const raw = await o.data.read(indices);
-      const real = tf.tensor4d(raw, [o.batchSize, c.resolution, c.resolution, c.channels]);
+      const real = tf.tensor4d(raw, [o.batchSize, c.resolution, c.resolution, channels]);
       let losses: FamilyLosses;
       try {
         losses = await model.trainStepAsync(real);
