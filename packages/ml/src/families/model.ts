@@ -5,6 +5,7 @@
 import { InvalidInput } from "@synthmri/core";
 import { allVariables, hostReadable } from "../backend/host-read.js";
 import { tf } from "../backend/tf.js";
+import { canonical } from "../gan/model.js";
 import type { Optimizer, OptimizerState } from "../layers/optimizers.js";
 import type { ParamStore } from "../layers/param-store.js";
 import { decodeBlob, encodeBlob, type NamedArray } from "../layers/tensor-blob.js";
@@ -107,18 +108,9 @@ export function checkState(s: FamilyState, family: FamilyName, config: FamilyCon
   if (s?.format !== "synthmri-family-state" || s.version !== 1)
     throw new InvalidInput("not a synthmri generator-family state (format/version)");
   if (s.family !== family) throw new InvalidInput(`state is of family ${s.family}, the model is ${family}`);
-  if (canonicalJson(s.config) !== canonicalJson(config)) {
+  if (canonical(s.config) !== canonical(config)) {
     throw new InvalidInput("state was written with a different config; build the model from the state's config");
   }
-}
-
-/** JSON with sorted keys, so configs compare equal whatever order their fields were written in. */
-export function canonicalJson(v: unknown): string {
-  return JSON.stringify(v, (_k, val) =>
-    val && typeof val === "object" && !Array.isArray(val)
-      ? Object.fromEntries(Object.entries(val).sort(([a], [b]) => (a < b ? -1 : 1)))
-      : val,
-  );
 }
 
 /** Downloads every variable first (webgpu: optimizer slots are private) so a synchronous `state()` can follow. */

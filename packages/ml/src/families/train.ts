@@ -4,17 +4,12 @@
 // from a GanState by its `format`), and exact resume from the latest checkpoint.
 import { Cancelled, FailedPrecondition, InvalidInput, throwIfAborted } from "@synthmri/core";
 import { type CheckpointStore, decodeCheckpoint, encodeCheckpoint, type GanCheckpoint } from "../gan/checkpoint.js";
+import { canonical } from "../gan/model.js";
 import type { SliceSource } from "../gan/slice-source.js";
 import { tf } from "../backend/tf.js";
 import { Rng, type RngState } from "../random/index.js";
 import { createFamilyModel, familyFromState } from "./create.js";
-import {
-  canonicalJson,
-  type FamilyConfigBase,
-  type FamilyLosses,
-  type FamilyModel,
-  type FamilyState,
-} from "./model.js";
+import type { FamilyConfigBase, FamilyLosses, FamilyModel, FamilyState } from "./model.js";
 
 export interface FamilyCheckpoint {
   model: FamilyState;
@@ -91,7 +86,7 @@ export async function trainFamily(o: TrainFamilyOptions): Promise<TrainFamilyRes
   const saved = o.checkpoint ? await o.checkpoint.load() : undefined;
   if (saved) {
     const ckpt = decodeFamilyCheckpoint(saved);
-    if (ckpt.model.seed !== o.seed || canonicalJson(ckpt.model.config) !== canonicalJson(c)) {
+    if (ckpt.model.seed !== o.seed || canonical(ckpt.model.config) !== canonical(c)) {
       throw new FailedPrecondition(
         "the stored checkpoint belongs to a run with another seed or config; start a new run id or pass the original settings",
       );
