@@ -6,6 +6,9 @@ import { demoDdpmConfig, type DdpmConfig } from "../src/families/ddpm/config.js"
 import { DdpmModel } from "../src/families/ddpm/model.js";
 import { alphaBars, ddimTimesteps } from "../src/families/ddpm/schedule.js";
 import type { FamilyState } from "../src/families/model.js";
+import { groupNorm, silu, softmaxLast } from "../src/families/nn.js";
+import { Scope } from "../src/families/scope.js";
+import { ParamStore } from "../src/layers/param-store.js";
 import { decodeFamilyCheckpoint, trainFamily } from "../src/families/train.js";
 import type { CheckpointStore } from "../src/gan/checkpoint.js";
 import { MASK_LEVELS, sample } from "../src/gan/sample.js";
@@ -61,6 +64,50 @@ describe("DDPM schedule", () => {
       for (let t = 1; t < 1000; t++) expect(ab[t]).toBeLessThan(ab[t - 1]);
     }
     expect(ddimTimesteps(1000, 4)).toEqual([750, 500, 250, 0]);
+  });
+});
+
+describe("written-out gradients", () => {
+  it("silu, groupNorm and softmaxLast match autodiff of their plain formulas (values and gradients)", () => {
+    const store = new ParamStore(1);
+    const s = new Scope(store, true);
+    const rng = new Rng(4);
+    const x = tf.tensor4d(rng.fillNormal(new Float32Array(2 * 3 * 3 * 8)), [2, 3, 3, 8]);
+    const w = tf.tensor4d(rng.fillNormal(new Float32Array(2 * 3 * 3 * 8)), [2, 3, 3, 8]);
+    groupNorm(s, "gn", x, 4).dispose();
+    const gamma = store.get("gn.g");
+    const beta = store.get("gn.b");
+    gamma.assign(tf.tensor1d(rng.fillNormal(new Float32Array(8), 1, 0.3)));
+    beta.assign(tf.tensor1d(rng.fillNormal(new Float32Array(8), 0, 0.3)));
+    const plainGn = (v: tf.Tensor4D, g: tf.Tensor, b: tf.Tensor) => {
+      const r = tf.reshape(v, [2, 3, 3, 4, 2]);
+      const c = tf.sub(r, tf.mean(r, [1, 2, 4], true));
+      const y = tf.div(c, tf.sqrt(tf.add(tf.mean(tf.square(c), [1, 2, 4], true), 1e-5)));
+      return tf.add(tf.mul(tf.reshape(y, [2, 3, 3, 8]), g), b);
+    };
+    const cases: [string, (v: tf.Tensor4D, g: tf.Tensor, b: tf.Tensor) => tf.Tensor][] = [
+      ["silu", (v) => silu(v)],
+      ["groupNorm", (v) => groupNorm(s, "gn", v, 4)],
+      ["softmax", (v) => softmaxLast(v)],
+    ];
+    const plain: Record<string, (v: tf.Tensor4D, g: tf.Tensor, b: tf.Tensor) => tf.Tensor> = {
+      silu: (v) => tf.mul(v, tf.sigmoid(v)),
+      groupNorm: plainGn,
+      softmax: (v) => tf.softmax(v),
+    };
+    for (const [name, f] of cases) {
+      const wrt = name === "groupNorm" ? [x, gamma, beta] : [x];
+      const grads = (fn: typeof f) =>
+        tf.grads((...v: tf.Tensor[]) => tf.sum(tf.mul(fn(v[0] as tf.Tensor4D, v[1] ?? gamma, v[2] ?? beta), w)))(wrt);
+      const diff = tf.tidy(() => {
+        const a = [f(x, gamma, beta), ...grads(f)];
+        const r = [plain[name](x, gamma, beta), ...grads(plain[name])];
+        return Math.max(...a.map((t, i) => tf.max(tf.abs(tf.sub(t, r[i]))).dataSync()[0]));
+      });
+      expect(diff, name).toBeLessThan(1e-4);
+    }
+    tf.dispose([x, w]);
+    store.dispose();
   });
 });
 

@@ -6,23 +6,53 @@ import { tf } from "../backend/tf.js";
 import { conv2d, dense, type Padding } from "../layers/ops.js";
 import type { Scope } from "./scope.js";
 
-/** SiLU / swish x * sigmoid(x) (DDPM, ADM). */
-export function silu<T extends tf.Tensor>(x: T): T {
-  return tf.mul(x, tf.sigmoid(x)) as T;
-}
+/**
+ * SiLU / swish x * sigmoid(x) (DDPM, ADM) with its gradient s (1 + x (1 - s)) written out: autodiff of x * sigmoid
+ * records two ops whose gradients cost twice the elementwise passes. First-order only (customGrad).
+ */
+export const silu = tf.customGrad((x, save) => {
+  const xt = x as tf.Tensor;
+  const s = tf.sigmoid(xt);
+  (save as tf.GradSaveFunc)([xt, s]);
+  return {
+    value: tf.mul(xt, s),
+    gradFunc: (dy: tf.Tensor, [xs, ss]: tf.Tensor[]) => tf.mul(dy, tf.mul(ss, tf.add(1, tf.mul(xs, tf.sub(1, ss))))),
+  };
+}) as <T extends tf.Tensor>(x: T) => T;
 
-/** Group norm over (H, W, C/groups) per sample and group, affine gamma/beta [C] (PyTorch GroupNorm, eps 1e-5). */
-export function groupNorm(s: Scope, name: string, x: tf.Tensor4D, groups: number, eps = 1e-5): tf.Tensor4D {
+/**
+ * Group norm over (H, W, C/groups) per sample and group, affine gamma/beta [C] (PyTorch GroupNorm, eps 1e-5), with
+ * the gradient written out (dx = rstd (g - mean(g) - xhat mean(g xhat)) per group, g = dy gamma): autodiff of the
+ * mean/variance graph spent about a third of a DDPM step in broadcast passes. First-order only (customGrad; the
+ * gradient closes over shapes only).
+ */
+export function groupNorm(s: Scope, name: string, x: tf.Tensor4D, groups: number): tf.Tensor4D {
   const [B, H, W, C] = x.shape;
   if (C % groups !== 0) throw new InvalidInput(`group norm ${name}: ${C} channels do not split into ${groups} groups`);
   const gamma = s.param(`${name}.g`, [C], { kind: "ones" });
   const beta = s.param(`${name}.b`, [C], { kind: "zeros" });
-  const g = tf.reshape(x, [B, H, W, groups, C / groups]);
-  const mean = tf.mean(g, [1, 2, 4], true);
-  const centred = tf.sub(g, mean);
-  const variance = tf.mean(tf.square(centred), [1, 2, 4], true);
-  const y = tf.reshape(tf.div(centred, tf.sqrt(tf.add(variance, eps))), [B, H, W, C]);
-  return tf.add(tf.mul(y, gamma), beta) as tf.Tensor4D;
+  const grouped = [B, H, W, groups, C / groups];
+  const op = tf.customGrad((xi, gi, bi, save) => {
+    const g = tf.reshape(xi as tf.Tensor, grouped);
+    const centred = tf.sub(g, tf.mean(g, [1, 2, 4], true));
+    const rstd = tf.div(1, tf.sqrt(tf.add(tf.mean(tf.square(centred), [1, 2, 4], true), 1e-5)));
+    const xhat = tf.mul(centred, rstd);
+    (save as tf.GradSaveFunc)([xhat, rstd, gi as tf.Tensor]);
+    return {
+      value: tf.add(tf.mul(tf.reshape(xhat, [B, H, W, C]), gi as tf.Tensor), bi as tf.Tensor),
+      gradFunc: (dy: tf.Tensor, [xh, rs, gm]: tf.Tensor[]) => {
+        const gx = tf.reshape(tf.mul(dy, gm), grouped);
+        const centredGrad = tf.sub(gx, tf.mean(gx, [1, 2, 4], true));
+        const dx = tf.mul(rs, tf.sub(centredGrad, tf.mul(xh, tf.mean(tf.mul(gx, xh), [1, 2, 4], true))));
+        return [
+          tf.reshape(dx, [B, H, W, C]),
+          tf.sum(tf.mul(dy, tf.reshape(xh, [B, H, W, C])), [0, 1, 2]),
+          tf.sum(dy, [0, 1, 2]),
+        ];
+      },
+    };
+  });
+  return op(x, gamma, beta) as tf.Tensor4D;
 }
 
 export interface ConvOptions {
