@@ -27,6 +27,7 @@ import { SEQUENCE_CHANNELS, type StyleGan2Config, validateStyleGan2Config } from
 import { discriminator, jointImage, mapping, type NoiseSource, synthesis } from "./networks.js";
 
 interface StepTensors {
+  /** Adversarial losses without the regularisers (those are r1 and pl). */
   d: tf.Scalar;
   g: tf.Scalar;
   r1: tf.Scalar | null;
@@ -180,11 +181,13 @@ export class StyleGan2Model implements FamilyModel<StyleGan2Config> {
     const noise = this.randomNoise();
     const fake = tf.tidy(() => this.synthesize(z, "g", noise));
     let r1: tf.Scalar | null = null;
+    let dMain: tf.Scalar | null = null;
     const dStep = this.d.valueAndGrads(() => {
       let loss = tf.add(
         tf.mean(tf.softplus(this.discriminate(fake))),
         tf.mean(tf.softplus(tf.neg(this.discriminate(reals)))),
       );
+      dMain = tf.keep(loss.clone()) as tf.Scalar;
       if (doR1) {
         const p = this.r1Penalty(reals);
         r1 = tf.keep(p.clone());
@@ -205,25 +208,26 @@ export class StyleGan2Model implements FamilyModel<StyleGan2Config> {
       plInputs = { z: this.sampleLatents(m), y: tf.tensor4d(y, [m, h, w, SEQUENCE_CHANNELS]) };
     }
     const plNoise = this.randomNoise();
-    const gStep = this.g.valueAndGrads(
-      () => {
-        let loss = tf.mean(tf.softplus(tf.neg(this.discriminate(this.synthesize(z2, "g", noise2))))) as tf.Scalar;
-        if (plInputs) {
-          const lengths = this.pathLengths(plInputs.z, plNoise, plInputs.y);
-          pl = tf.keep(lengths.clone());
-          const penalty = tf.mean(tf.square(tf.sub(lengths, this.plMean)));
-          loss = tf.add(loss, tf.mul(penalty, c.plWeight * c.plInterval)) as tf.Scalar;
-        }
-        return loss;
-      },
-      this.g.names().filter((name) => this.g.get(name).trainable),
-    );
+    let gMain: tf.Scalar | null = null;
+    // Default names: the trainable parameters (the constant noise buffers are not).
+    const gStep = this.g.valueAndGrads(() => {
+      let loss = tf.mean(tf.softplus(tf.neg(this.discriminate(this.synthesize(z2, "g", noise2))))) as tf.Scalar;
+      gMain = tf.keep(loss.clone()) as tf.Scalar;
+      if (plInputs) {
+        const lengths = this.pathLengths(plInputs.z, plNoise, plInputs.y);
+        pl = tf.keep(lengths.clone());
+        const penalty = tf.mean(tf.square(tf.sub(lengths, this.plMean)));
+        loss = tf.add(loss, tf.mul(penalty, c.plWeight * c.plInterval)) as tf.Scalar;
+      }
+      return loss;
+    });
     this.gOpt.apply(this.g, gStep.grads);
     tf.dispose([z2, reals, ...(plInputs ? [plInputs.z, plInputs.y] : [])]);
     const beta = 0.5 ** (n / (1000 * c.emaKimg));
     emaUpdate(this.g, this.gEma, beta);
     this.stepCount += 1;
-    return { d: dStep.value, g: gStep.value, r1, pl };
+    tf.dispose([dStep.value, gStep.value]);
+    return { d: dMain as unknown as tf.Scalar, g: gMain as unknown as tf.Scalar, r1, pl };
   }
 
   private finish(t: StepTensors, d: number, g: number, r1: number | null, pl: Float32Array | null): FamilyLosses {
