@@ -15,8 +15,8 @@ import {
   Rng,
   StyleGan2Model,
   tf,
-  timeSteps,
 } from "@synthmri/ml";
+import { timeSteps } from "./nets/index.js";
 import { peerUnavailable } from "./peer.js";
 import type { BenchResult } from "./types.js";
 
