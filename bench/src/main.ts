@@ -63,6 +63,12 @@ const MODULES: {
   { names: ["nifti-parse", "nifti"], file: "./nifti.js", fn: "benchNifti", options: (_a, log) => ({ log }) },
   { names: ["ingest-rss", "ingest"], file: "./ingest-rss.js", fn: "benchIngestRss", options: (_a, log) => ({ log }) },
   { names: ["pgan-train", "pgan"], file: "./pgan.js", fn: "benchPgan", options: (_a, log) => ({ log }) },
+  {
+    names: ["families", "ddpm-train", "stylegan2-train"],
+    file: "./families.js",
+    fn: "benchFamilies",
+    options: (a, log) => ({ threads: a.threads, log }),
+  },
   { names: ["gan-demo"], file: "./gan.js", fn: "benchGanDemo", options: (a, log) => ({ log, steps: a.steps }) },
   {
     names: ["volume-infer"],

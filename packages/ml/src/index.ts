@@ -8,3 +8,4 @@ export * from "./gan/index.js";
 // Fused ops the benchmark nets (bench/src/nets) build on; the product uses them inside unet/ and native/.
 export { biasLeakyRelu } from "./native/index.js";
 export { instanceNormLeakyReluFast } from "./unet/norm-act.js";
+export * from "./families/index.js";

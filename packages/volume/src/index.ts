@@ -23,3 +23,4 @@ export * from "./cohort/prepare.js";
 export * from "./dataset/manifest.js";
 export * from "./dataset/shard-reader.js";
 export * from "./dataset/shard-writer.js";
+export * from "./tissue/segment.js";

@@ -3,7 +3,6 @@
 // 20,000 = 100,000); every sample carries its provenance so it can be regenerated exactly.
 import { InvalidInput, MASK_LEVELS_255 } from "@synthmri/core";
 import { Rng } from "../random/index.js";
-import type { GanModel } from "./model.js";
 import { tf } from "./tf.js";
 
 /** The mask levels of @synthmri/core (0/51/102/204 = internal labels 0..3) on the network's [-1, 1] scale. */
@@ -46,6 +45,16 @@ export function quantizeMask(values: Float32Array): { levels: Float32Array; labe
   return { levels, labels };
 }
 
+/**
+ * What sampling needs of a model: every GanModel has it, and so has every generator-family model (families/):
+ * latents of `latentSize` N(0,1) draws in, images [n, r, r, channels] with the mask in the last channel out.
+ */
+export interface SampleableModel {
+  readonly config: { readonly latentSize: number; readonly channels: number };
+  readonly currentResolution: number;
+  generate(z: tf.Tensor2D): tf.Tensor4D;
+}
+
 export interface SampleOptions {
   batchSize?: number;
   member?: number;
@@ -65,7 +74,7 @@ function checkBatchSize(batchSize: number): void {
 }
 
 /** Generated images of one batch, unread: latents i.. of `rng` through the model, clipped to [-1, 1]. */
-function generateBatch(model: GanModel, rng: Rng, n: number): tf.Tensor {
+function generateBatch(model: SampleableModel, rng: Rng, n: number): tf.Tensor {
   const z = tf.tensor2d(rng.fillNormal(new Float32Array(n * model.config.latentSize)), [n, model.config.latentSize]);
   try {
     return tf.tidy(() => model.generate(z).clipByValue(-1, 1));
@@ -76,7 +85,7 @@ function generateBatch(model: GanModel, rng: Rng, n: number): tf.Tensor {
 
 /** Host values of a generated batch -> a SampleBatch with the mask channel quantized (in place in `out`). */
 function finishBatch(
-  model: GanModel,
+  model: SampleableModel,
   out: Float32Array,
   n: number,
   start: number,
@@ -111,7 +120,7 @@ function finishBatch(
  * Synchronous reads: cpu/wasm only; `sampleBatchesAsync` works on every backend.
  */
 export function* sampleBatches(
-  model: GanModel,
+  model: SampleableModel,
   count: number,
   seed: number,
   opts: SampleOptions = {},
@@ -131,7 +140,7 @@ export function* sampleBatches(
 
 /** `sampleBatches` with awaited reads: the same samples, on every backend (webgpu included). */
 export async function* sampleBatchesAsync(
-  model: GanModel,
+  model: SampleableModel,
   count: number,
   seed: number,
   opts: SampleOptions = {},
@@ -155,7 +164,7 @@ export async function* sampleBatchesAsync(
 
 /** `count` samples from one model, concatenated, read asynchronously (every backend). */
 export async function sampleAsync(
-  model: GanModel,
+  model: SampleableModel,
   count: number,
   seed: number,
   opts: SampleOptions = {},
@@ -166,12 +175,12 @@ export async function sampleAsync(
 }
 
 /** `count` samples from one model, concatenated. */
-export function sample(model: GanModel, count: number, seed: number, opts: SampleOptions = {}): SampleBatch {
+export function sample(model: SampleableModel, count: number, seed: number, opts: SampleOptions = {}): SampleBatch {
   return concatBatches([...sampleBatches(model, count, seed, opts)], model.currentResolution, model.config.channels);
 }
 
 export interface EnsembleMember {
-  model: GanModel;
+  model: SampleableModel;
   member: number;
   kimg: number;
 }
