@@ -1,6 +1,6 @@
 // `npm run bench -- --profile`: where one step goes, per kernel kind. Every kernel registered for the active backend
 // is wrapped for the profiled steps (gradient kernels included; a kernel called from inside another counts towards the
-// outer one), and the backend's data store is watched for new buffers. What no kernel does (tape bookkeeping, the
+// outer one), and the backend's data store is watched for new buffers (an array stored again is a pooled one). What no kernel does (tape bookkeeping, the
 // optimizers' in-place updates through the addon, garbage collection) is the step's remainder.
 import { PerformanceObserver } from "node:perf_hooks";
 import { createBenchGan, createBenchUnet, tf } from "@synthmri/ml";
@@ -12,7 +12,7 @@ export interface OpProfile {
   calls: number;
   /** Wall ms per step inside this kernel kind. */
   ms: number;
-  /** Buffers the kernel stored in the backend per step (each a fresh typed array) and their bytes. */
+  /** New buffers (typed arrays not stored in the backend before: not from the buffer pool) per step, and their bytes. */
   allocs: number;
   bytes: number;
 }
@@ -35,18 +35,24 @@ interface DataStore {
 }
 
 /** Wraps every kernel of the active backend and its buffer store; `restore` puts both back. */
-function instrument(byOp: Map<string, OpProfile>): { restore: () => void } {
+function instrument(byOp: Map<string, OpProfile>): { restore: () => void; record: () => void } {
   const backendName = tf.getBackend();
   const store = (tf.backend() as unknown as { data?: DataStore }).data;
   let allocs = 0;
   let bytes = 0;
+  let recording = false;
+  // Arrays already stored once since the probe went in: stored again, they came from the buffer pool, not new memory.
+  const seen = new WeakSet<object>();
   const originalSet = store?.set;
   if (store && originalSet) {
     store.set = function (this: DataStore, dataId, value) {
       const v = value?.values;
-      if (ArrayBuffer.isView(v) && v.byteLength > 0) {
-        allocs += 1;
-        bytes += v.byteLength;
+      if (ArrayBuffer.isView(v) && v.byteLength > 0 && !seen.has(v)) {
+        seen.add(v);
+        if (recording) {
+          allocs += 1;
+          bytes += v.byteLength;
+        }
       }
       return originalSet.call(this, dataId, value);
     };
@@ -59,7 +65,7 @@ function instrument(byOp: Map<string, OpProfile>): { restore: () => void } {
     tf.registerKernel({
       ...config,
       kernelFunc: (args) => {
-        if (depth > 0) return inner(args);
+        if (depth > 0 || !recording) return inner(args);
         depth++;
         const a0 = allocs;
         const b0 = bytes;
@@ -79,6 +85,9 @@ function instrument(byOp: Map<string, OpProfile>): { restore: () => void } {
     });
   }
   return {
+    record() {
+      recording = true;
+    },
     restore() {
       for (const config of configs) {
         tf.unregisterKernel(config.kernelName, backendName);
@@ -91,14 +100,20 @@ function instrument(byOp: Map<string, OpProfile>): { restore: () => void } {
 
 /** Runs `step` once untimed, then `steps` times instrumented; per-step averages by kernel kind, slowest first. */
 export async function profileSteps(step: () => unknown, steps = 3): Promise<StepProfile> {
-  step();
+  const byOp = new Map<string, OpProfile>();
+  const probe = instrument(byOp);
+  try {
+    step(); // untimed: fills the buffer pool, so that the profiled steps count only buffers it could not supply
+  } catch (e) {
+    probe.restore();
+    throw e;
+  }
+  probe.record();
   let gcMs = 0;
   const observer = new PerformanceObserver((list) => {
     for (const e of list.getEntries()) gcMs += e.duration;
   });
   observer.observe({ entryTypes: ["gc"] });
-  const byOp = new Map<string, OpProfile>();
-  const probe = instrument(byOp);
   const t0 = performance.now();
   try {
     for (let i = 0; i < steps; i++) step();

@@ -18,6 +18,7 @@ export {
   instanceNormLeakyRelu,
   instanceNormReference,
 } from "./norm.js";
+export { bufferPoolStats, trimBufferPool } from "./buffer-pool.js";
 export { NATIVE_ADDON_PATH, type NativeAddon, loadNativeAddon, nativeAddonLoadError } from "./addon.js";
 
 const BACKEND = "cpu";
