@@ -36,6 +36,8 @@ const convCases: ConvCase[] = [
   { x: [2, 9, 7, 3], k: 3, cout: 5, stride: 2, pad: "same" },
   { x: [1, 11, 13, 4], k: 3, cout: 17, stride: 2, pad: "valid" },
   { x: [3, 8, 8, 16], k: 3, cout: 32, stride: 1, pad: "valid" },
+  // 2 threads: the filter gradient splits dW's rows over a full im2col matrix, 288 pixels deep (two K blocks of dy).
+  { x: [1, 18, 16, 8], k: 3, cout: 20, stride: 1, pad: "same" },
   { x: [2, 6, 5, 7], k: 1, cout: 9, stride: 1, pad: "same" },
   { x: [1, 10, 10, 5], k: 2, cout: 6, stride: 2, pad: "valid" },
   { x: [1, 12, 9, 2], k: 5, cout: 3, stride: 2, pad: "same" },
