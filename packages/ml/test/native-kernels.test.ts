@@ -239,4 +239,29 @@ describe.skipIf(addon == null)("native kernels vs stock cpu", () => {
     maxErr.finiteDifference = worst;
     expect(worst).toBeLessThan(5e-3);
   });
+  it("conv filter gradients are bit-identical at 1 and 2 threads (pixel-block groups and dW-row split)", () => {
+    registerNativeKernels();
+    const next = seeded(77);
+    // 2048 pixels: 8 blocks of 256 in fixed groups; 8x8: one block, dW rows split.
+    for (const shape of [
+      [2, 32, 32, 4],
+      [1, 8, 8, 24],
+    ]) {
+      const x = rand(shape, next) as tf.Tensor4D;
+      const w = rand([3, 3, shape[3], 8], next) as tf.Tensor4D;
+      const gy = rand([...shape.slice(0, 3), 8], next) as tf.Tensor4D;
+      const dw = (threads: number) => {
+        setNativeThreads(threads);
+        return tf.tidy(() => {
+          const g = tf.grad((wi: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(x, wi as tf.Tensor4D, 1, "same"), gy)))(w);
+          return Array.from(g.dataSync() as Float32Array);
+        });
+      };
+      const one = dw(1);
+      expect(dw(2)).toEqual(one);
+      expect(dw(1)).toEqual(one);
+      tf.dispose([x, w, gy]);
+    }
+    setNativeThreads(1);
+  });
 });

@@ -96,10 +96,10 @@ void conv2d_backprop_filter(const ConvShape& s, const float* x, const float* dy,
   const long tasks = (M + block - 1) / block;
   const int workers = get_threads();
   const bool pointwise = is_pointwise(s);
-  // Deep layers (8x8, 16x16) have few output pixels and wide K x outC: too few row blocks to share among threads (one
-  // at 8x8), so split the filter gradient's rows instead, over a full im2col matrix. Each dW row block is one gemm over
-  // all M: no partial sums to add, and the result does not depend on the thread count.
-  if (workers > 1 && tasks < 4 * workers && M * K <= (8L << 20)) {
+  // Deep layers (8x8, 16x16) have few output pixels and wide K x outC: too few pixel blocks to share among threads
+  // (one at 8x8), so split the filter gradient's rows instead, over a full im2col matrix. Each dW row block is one
+  // gemm over all M: no partial sums. The choice depends on the shape only, so results do not depend on the threads.
+  if (tasks < 8 && M * K <= (8L << 20)) {
     std::vector<float> full;
     const float* a = x;
     if (!pointwise) {
@@ -122,25 +122,34 @@ void conv2d_backprop_filter(const ConvShape& s, const float* x, const float* dy,
     });
     return;
   }
-  std::vector<std::vector<float>> partial(workers);
-  parallel_for(tasks, [&](long t, int worker) {
-    auto& acc = partial[worker];
-    if (acc.empty()) acc.assign((size_t)(K * s.outC), 0.f);
-    long row0 = t * block, rows = std::min(block, M - row0);
-    const float* a = x + row0 * s.inC;
+  // Large layers: pixel blocks in a fixed number of groups, each summed in order into its own partial dW, then the
+  // partials in group order, so the result never depends on the thread count or on which worker ran which block.
+  const long groups = std::min<long>(tasks, 8), perGroup = (tasks + groups - 1) / groups;
+  std::vector<float> partial((size_t)(groups * K * s.outC));
+  parallel_for(groups, [&](long gi, int) {
+    float* acc = partial.data() + gi * K * s.outC;
     thread_local std::vector<float> col;
-    if (!pointwise) {
-      col.resize((size_t)(block * K));
-      im2col_rows(s, x, row0, rows, col.data());
-      a = col.data();
+    for (long t = gi * perGroup; t < std::min(tasks, (gi + 1) * perGroup); ++t) {
+      long row0 = t * block, rows = std::min(block, M - row0);
+      const float* a = x + row0 * s.inC;
+      if (!pointwise) {
+        col.resize((size_t)(block * K));
+        im2col_rows(s, x, row0, rows, col.data());
+        a = col.data();
+      }
+      // dW[K x outC] (+)= col^T[K x rows] * dy[rows x outC]
+      gemm(K, s.outC, rows, a, 1, K, dy + row0 * s.outC, s.outC, 1, acc, s.outC, t > gi * perGroup);
     }
-    // dW[K x outC] += col^T[K x rows] * dy[rows x outC]
-    gemm(K, s.outC, rows, a, 1, K, dy + row0 * s.outC, s.outC, 1, acc.data(), s.outC, true);
   });
-  std::fill(dw, dw + K * s.outC, 0.f);
-  for (auto& acc : partial)
-    if (!acc.empty())
-      for (long i = 0; i < K * s.outC; ++i) dw[i] += acc[i];
+  const long n = K * s.outC;
+  const long sumTasks = std::max(1L, std::min<long>(64, n / 16384));
+  parallel_for(sumTasks, [&](long t, int) {
+    for (long i = n * t / sumTasks; i < n * (t + 1) / sumTasks; ++i) {
+      float v = partial[i];
+      for (long g = 1; g < groups; ++g) v += partial[g * n + i];
+      dw[i] = v;
+    }
+  });
 }
 
 void conv2d_backprop_input(const ConvShape& s, const float* dy, const float* w, float* dx) {

@@ -20,6 +20,7 @@ export {
   instanceNormReference,
 } from "./norm.js";
 export { CE_DICE_LOSS_KERNEL, ceDiceLossNative, nativeCeDiceLossAvailable } from "./loss.js";
+export { defaultNativeThreads, hostCores, NATIVE_THREADS_ENV } from "./threads.js";
 export { bufferPoolStats, trimBufferPool } from "./buffer-pool.js";
 export { NATIVE_ADDON_PATH, type NativeAddon, loadNativeAddon, nativeAddonLoadError } from "./addon.js";
 
