@@ -60,7 +60,7 @@ describe.skipIf(addon == null)("native buffer pool", () => {
 
   it("waits for every data id that stores an array before recycling it", () => {
     const backend = tf.backend() as unknown as {
-      makeTensorInfo(shape: number[], dtype: "float32", values: Float32Array): { dataId: object };
+      makeTensorInfo(shape: number[], dtype: "float32", values: Float32Array): tf.TensorInfo;
     };
     const values = takeFloat32(backend, 16);
     values.fill(7);
@@ -77,11 +77,11 @@ describe.skipIf(addon == null)("native buffer pool", () => {
     const w0 = rand([3, 3, 8, 8], next);
     const w = tf.variable(w0);
     w0.dispose();
-    const x = rand([2, 32, 32, 8], next);
+    const x = rand([2, 32, 32, 8], next) as tf.Tensor4D;
     const step = () =>
       tf.tidy(() => {
         const { value, grads } = tf.variableGrads(
-          () => tf.sum(tf.square(tf.conv2d(x as tf.Tensor4D, w, 1, "same"))),
+          () => tf.sum(tf.square(tf.conv2d(x, w as tf.Variable<tf.Rank.R4>, 1, "same"))),
           [w],
         );
         w.assign(tf.sub(w, tf.mul(grads[w.name], 1e-6)));

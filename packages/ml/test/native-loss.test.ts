@@ -91,7 +91,7 @@ describe.skipIf(addon == null)("native fused CE + soft Dice loss", () => {
     const shape: [number, number, number, number] = [2, 5, 6, 4];
     const [z, g] = inputs(11, shape);
     const { grad } = lossAndGrad(ceDiceLoss, z, g);
-    const zv = z.dataSync().slice();
+    const zv = (z.dataSync() as Float32Array).slice();
     const h = 1e-2;
     const lossAt = (v: Float32Array) => tf.tidy(() => ceDiceLossNative(tf.tensor4d(v, shape), g, 1e-5).dataSync()[0]);
     let worst = 0;
