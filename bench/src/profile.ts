@@ -23,6 +23,9 @@ export interface StepProfile {
   step_ms: number;
   /** Sum of the kernels' ms per step. */
   kernel_ms: number;
+  /** Process CPU ms per step (all threads): less sensitive to other load than wall time; over step_ms x threads it
+   * says how busy the threads were. */
+  cpu_ms: number;
   /** Garbage-collection pause ms per step (perf_hooks "gc" entries). */
   gc_ms: number;
   allocs: number;
@@ -114,6 +117,7 @@ export async function profileSteps(step: () => unknown, steps = 3): Promise<Step
     for (const e of list.getEntries()) gcMs += e.duration;
   });
   observer.observe({ entryTypes: ["gc"] });
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   try {
     for (let i = 0; i < steps; i++) step();
@@ -121,6 +125,7 @@ export async function profileSteps(step: () => unknown, steps = 3): Promise<Step
     probe.restore();
   }
   const wall = performance.now() - t0;
+  const cpu = process.cpuUsage(c0);
   // gc entries are delivered asynchronously: let the observer drain before reading the total.
   await new Promise((r) => setTimeout(r, 20));
   observer.disconnect();
@@ -138,6 +143,7 @@ export async function profileSteps(step: () => unknown, steps = 3): Promise<Step
   return {
     steps,
     step_ms: r2(wall / steps),
+    cpu_ms: r2((cpu.user + cpu.system) / 1000 / steps),
     kernel_ms: r2(sum((o) => o.ms)),
     gc_ms: r2(gcMs / steps),
     allocs: r2(sum((o) => o.allocs)),
@@ -151,7 +157,7 @@ export function formatProfile(title: string, p: StepProfile, top = 25): string[]
   const mb = (b: number) => (b / 2 ** 20).toFixed(1);
   const pct = (ms: number) => `${((100 * ms) / p.step_ms).toFixed(1)}%`;
   const lines = [
-    `${title}: ${p.step_ms} ms/step (profiled, ${p.steps} steps): kernels ${p.kernel_ms} ms, outside kernels ` +
+    `${title}: ${p.step_ms} ms/step, ${p.cpu_ms} ms CPU (profiled, ${p.steps} steps): kernels ${p.kernel_ms} ms, outside kernels ` +
       `${(p.step_ms - p.kernel_ms).toFixed(1)} ms (of which gc ${p.gc_ms} ms); ${p.allocs} allocations, ${mb(p.bytes)} MiB per step`,
     `${"op".padEnd(30)} ${"calls".padStart(6)} ${"ms".padStart(8)} ${"share".padStart(6)} ${"allocs".padStart(6)} ${"MiB".padStart(7)}`,
   ];
