@@ -3,7 +3,8 @@
 // outer one), and the backend's data store is watched for new buffers (an array stored again is a pooled one). What no kernel does (tape bookkeeping, the
 // optimizers' in-place updates through the addon, garbage collection) is the step's remainder.
 import { PerformanceObserver } from "node:perf_hooks";
-import { createBenchGan, createBenchUnet, tf } from "@synthmri/ml";
+import { tf } from "@synthmri/ml";
+import { createBenchGan, createBenchUnet } from "./nets/index.js";
 
 export interface OpProfile {
   /** tfjs kernel name (Conv2D, Conv2DBackpropFilter, ...). */
