@@ -1,10 +1,12 @@
-// `npm run bench [-- --json] [-- --only unet-train,gan-train,grpc-stream] [-- --threads 1,2] [-- --steps 10 --warmup 3]`
+// `npm run bench [-- --json] [-- --only unet-train,gan-train,grpc-stream] [-- --threads 1,2] [-- --steps 10 --warmup 3]
+//   [-- --profile [--profile-steps 3]]`
 // Product figures (bench-unet / bench-gan on the resolved backend) next to the PyTorch peer measured in
 // the same run, then the other bench modules. One JSON line per figure; ratio = product / peer (lower is better).
 import os from "node:os";
 import { initBackend, tf } from "@synthmri/ml";
 import { benchGanTrain } from "./gan.js";
 import { type PeerFigure, peerUnavailable, runTorchPeer } from "./peer.js";
+import { formatProfile, profileProductBench } from "./profile.js";
 import type { BenchResult } from "./types.js";
 import { benchUnetInfer, benchUnetTrain } from "./unet.js";
 
@@ -14,10 +16,21 @@ interface Args {
   threads: number[];
   steps: number;
   warmup: number;
+  /** Per-op profile (time per kernel kind, allocations per step) of each product bench and thread count. */
+  profile: boolean;
+  profileSteps: number;
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { json: false, only: null, threads: [1, os.cpus().length], steps: 10, warmup: 3 };
+  const a: Args = {
+    json: false,
+    only: null,
+    threads: [1, os.cpus().length],
+    steps: 10,
+    warmup: 3,
+    profile: false,
+    profileSteps: 3,
+  };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     const v = () => {
@@ -42,7 +55,12 @@ function parseArgs(argv: string[]): Args {
       ];
     else if (k === "--steps") a.steps = Number(v());
     else if (k === "--warmup") a.warmup = Number(v());
-    else throw new Error(`unknown option ${k}; use --json, --only a,b, --threads 1,2, --steps N, --warmup N`);
+    else if (k === "--profile") a.profile = true;
+    else if (k === "--profile-steps") a.profileSteps = Number(v());
+    else
+      throw new Error(
+        `unknown option ${k}; use --json, --only a,b, --threads 1,2, --steps N, --warmup N, --profile, --profile-steps N`,
+      );
   }
   if (a.threads.some((t) => !Number.isInteger(t) || t < 1))
     throw new Error("--threads takes positive integers or 'all'");
@@ -118,6 +136,7 @@ async function main(): Promise<void> {
     const unavailable = peerUnavailable();
     if (unavailable) log(`peer skipped: ${unavailable}`);
     const product = new Map<string, { ms: number; threads: number }>();
+    const profiles: BenchResult[] = [];
     for (const n of args.threads) {
       const used = await setProductThreads(n, info.nativeKernels);
       for (const b of productBenches) {
@@ -130,6 +149,11 @@ async function main(): Promise<void> {
               : benchGanTrain(args.steps, args.warmup);
         log(`product ${b} threads=${n}: median ${r.median} ms, min ${r.min} ms, params ${r.params}`);
         product.set(`${b}@${n}`, { ms: r.median, threads: used });
+        if (args.profile) {
+          const p = await profileProductBench(b, args.profileSteps);
+          for (const l of formatProfile(`profile ${b} threads=${n}`, p)) log(l);
+          profiles.push({ bench: `${b}-profile`, threads: n, backend, profile: p });
+        }
       }
     }
     let peer: PeerFigure[] = [];
@@ -161,6 +185,7 @@ async function main(): Promise<void> {
         });
       }
     }
+    if (args.json) for (const p of profiles) emit(p);
   }
 
   for (const m of MODULES) {

@@ -1,5 +1,7 @@
 // One figure of `npm run bench`. Times in ms (lower is better) or throughputs in MB/s (higher is better);
 // `ratio` is always oriented so that lower is better: product_ms / peer_ms, or peer_mb_s / product_mb_s.
+import type { StepProfile } from "./profile.js";
+
 export interface BenchResult {
   bench: string;
   product_ms?: number;
@@ -10,6 +12,8 @@ export interface BenchResult {
   threads?: number;
   backend?: string;
   note?: string;
+  /** `--profile`: where a step goes, per kernel kind (bench/src/profile.ts). */
+  profile?: StepProfile;
 }
 
 /** A bench module that `bench/src/main.ts` runs: returns its figures (or none when skipped, with a note). */

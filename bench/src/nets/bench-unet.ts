@@ -2,9 +2,11 @@
 // Stride-2 convs use TF 'same' padding (0 before, 1 after), which the spec allows: the wasm conv is
 // several times faster with it than with explicit symmetric padding.
 import {
+  ceDiceLoss,
   conv2d,
   convTranspose2x2,
   instanceNormLeakyReluFast,
+  nativeCeDiceLossAvailable,
   type Optimizer,
   ParamStore,
   Rng,
@@ -104,8 +106,14 @@ export function benchUnetTargets(labels: Int32Array, B: number, H: number, W: nu
 export function benchUnetLoss(outs: tf.Tensor4D[], targets: tf.Tensor4D[]): tf.Scalar {
   return tf.tidy(() => {
     let total: tf.Tensor = tf.scalar(0);
+    const fused = nativeCeDiceLossAvailable();
     outs.forEach((logits, d) => {
       const g = targets[d];
+      if (fused) {
+        // Same maths as below in one native kernel (unet/loss.ts), loss and gradient.
+        total = tf.add(total, tf.mul(ceDiceLoss(logits, g), DS_WEIGHTS[d]));
+        return;
+      }
       const logp = tf.logSoftmax(logits, -1);
       const ce = tf.neg(tf.mean(tf.sum(tf.mul(g, logp), -1)));
       const p = tf.exp(logp);

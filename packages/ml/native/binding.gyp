@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "synthmri_kernels",
-      "sources": ["src/addon.cc", "src/gemm.cc", "src/conv.cc", "src/pool.cc", "src/norm.cc", "src/ops.cc"],
+      "sources": ["src/addon.cc", "src/gemm.cc", "src/conv.cc", "src/pool.cc", "src/norm.cc", "src/ops.cc", "src/loss.cc"],
       "cflags!": ["-O2", "-fno-exceptions"],
       "cflags_cc!": ["-O2", "-fno-exceptions"],
       "cflags": ["-O3"],

@@ -6,6 +6,6 @@ export * from "./transforms/index.js";
 export * from "./unet/index.js";
 export * from "./gan/index.js";
 // Fused ops the benchmark nets (bench/src/nets) build on; the product uses them inside unet/ and native/.
-export { biasLeakyRelu } from "./native/index.js";
+export { biasLeakyRelu, nativeCeDiceLossAvailable } from "./native/index.js";
 export { instanceNormLeakyReluFast } from "./unet/norm-act.js";
 export * from "./families/index.js";

@@ -36,6 +36,8 @@ const convCases: ConvCase[] = [
   { x: [2, 9, 7, 3], k: 3, cout: 5, stride: 2, pad: "same" },
   { x: [1, 11, 13, 4], k: 3, cout: 17, stride: 2, pad: "valid" },
   { x: [3, 8, 8, 16], k: 3, cout: 32, stride: 1, pad: "valid" },
+  // 2 threads: the filter gradient splits dW's rows over a full im2col matrix, 288 pixels deep (two K blocks of dy).
+  { x: [1, 18, 16, 8], k: 3, cout: 20, stride: 1, pad: "same" },
   { x: [2, 6, 5, 7], k: 1, cout: 9, stride: 1, pad: "same" },
   { x: [1, 10, 10, 5], k: 2, cout: 6, stride: 2, pad: "valid" },
   { x: [1, 12, 9, 2], k: 5, cout: 3, stride: 2, pad: "same" },
@@ -236,5 +238,30 @@ describe.skipIf(addon == null)("native kernels vs stock cpu", () => {
     tf.dispose([x, w1, w2, ...grads]);
     maxErr.finiteDifference = worst;
     expect(worst).toBeLessThan(5e-3);
+  });
+  it("conv filter gradients are bit-identical at 1 and 2 threads (pixel-block groups and dW-row split)", () => {
+    registerNativeKernels();
+    const next = seeded(77);
+    // 2048 pixels: 8 blocks of 256 in fixed groups; 8x8: one block, dW rows split.
+    for (const shape of [
+      [2, 32, 32, 4],
+      [1, 8, 8, 24],
+    ]) {
+      const x = rand(shape, next) as tf.Tensor4D;
+      const w = rand([3, 3, shape[3], 8], next) as tf.Tensor4D;
+      const gy = rand([...shape.slice(0, 3), 8], next) as tf.Tensor4D;
+      const dw = (threads: number) => {
+        setNativeThreads(threads);
+        return tf.tidy(() => {
+          const g = tf.grad((wi: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(x, wi as tf.Tensor4D, 1, "same"), gy)))(w);
+          return Array.from(g.dataSync() as Float32Array);
+        });
+      };
+      const one = dw(1);
+      expect(dw(2)).toEqual(one);
+      expect(dw(1)).toEqual(one);
+      tf.dispose([x, w, gy]);
+    }
+    setNativeThreads(1);
   });
 });

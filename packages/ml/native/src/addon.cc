@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "conv.h"
+#include "loss.h"
 #include "norm.h"
 #include "ops.h"
 #include "pool.h"
@@ -419,6 +420,30 @@ napi_value GetThreads(napi_env env, napi_callback_info) {
   return v;
 }
 
+// ceDiceLoss(logits, onehot, dlogits, Int32Array [pixels, classes], Float32Array [smooth]) -> loss (a number).
+napi_value CeDiceLoss(napi_env env, napi_callback_info info) {
+  napi_value args[5];
+  if (!read_args(env, info, 5, args)) return nullptr;
+  Floats z, g, dz, s;
+  const int32_t* p;
+  size_t len;
+  if (!get_floats(env, args[0], &z, "logits") || !get_floats(env, args[1], &g, "onehot") ||
+      !get_floats(env, args[2], &dz, "dlogits") || !get_ints(env, args[3], &p, &len, 2, "loss shape [pixels, classes]") ||
+      !get_floats(env, args[4], &s, "loss scalars") || !check_scalars(env, s, 1, "loss scalars [smooth]"))
+    return nullptr;
+  const long pixels = p[0], classes = p[1];
+  if (pixels < 1 || classes < 2 || classes > 64) {
+    napi_throw_range_error(env, nullptr, "ceDiceLoss: needs pixels >= 1 and 2 <= classes <= 64");
+    return nullptr;
+  }
+  if (!check_len(env, z, pixels * classes, "logits") || !check_len(env, g, pixels * classes, "onehot") ||
+      !check_len(env, dz, pixels * classes, "dlogits"))
+    return nullptr;
+  napi_value out;
+  napi_create_double(env, ce_dice_loss(pixels, classes, z.data, g.data, s.data[0], dz.data), &out);
+  return out;
+}
+
 napi_value SimdInfo(napi_env env, napi_callback_info) {
   napi_value v;
 #if defined(__AVX2__) && defined(__FMA__)
@@ -447,6 +472,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"upsample2xGrad", nullptr, Upsample2xGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"sgdNesterov", nullptr, SgdNesterov, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"adam", nullptr, Adam, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"ceDiceLoss", nullptr, CeDiceLoss, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"getThreads", nullptr, GetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"simd", nullptr, SimdInfo, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -62,12 +62,24 @@ void col2im_rows(const ConvShape& s, const float* col, long iy0, long iy1, float
 constexpr long ROW_BLOCK = 144;  // output pixels per forward task: im2col block of 144 x K stays cache-resident
 }  // namespace
 
+// Output pixels per forward task: at most ROW_BLOCK, fewer on small deep layers (8x8, 16x16) so that every thread gets
+// several tasks; the weights are packed once per call, so a smaller block costs no repacking.
+static long forward_row_block(long M) {
+  const long threads = get_threads();
+  if (threads == 1) return ROW_BLOCK;
+  long rows = (M + 4 * threads - 1) / (4 * threads);
+  rows = ((rows + 5) / 6) * 6;  // whole micro-tiles
+  return std::max(24L, std::min(ROW_BLOCK, rows));
+}
+
 void conv2d_forward(const ConvShape& s, const float* x, const float* w, float* y) {
   const long M = s.n * s.outH * s.outW, K = s.kH * s.kW * s.inC;
-  const long tasks = (M + ROW_BLOCK - 1) / ROW_BLOCK;
+  const long block = forward_row_block(M), tasks = (M + block - 1) / block;
   const bool pointwise = is_pointwise(s);
+  std::vector<float> wp;
+  pack_b_all(K, s.outC, w, s.outC, 1, wp);
   parallel_for(tasks, [&](long t, int) {
-    long row0 = t * ROW_BLOCK, rows = std::min(ROW_BLOCK, M - row0);
+    long row0 = t * block, rows = std::min(block, M - row0);
     const float* a = x + row0 * s.inC;
     thread_local std::vector<float> col;
     if (!pointwise) {
@@ -75,7 +87,7 @@ void conv2d_forward(const ConvShape& s, const float* x, const float* w, float* y
       im2col_rows(s, x, row0, rows, col.data());
       a = col.data();
     }
-    gemm(rows, s.outC, K, a, K, 1, w, s.outC, 1, y + row0 * s.outC, s.outC, false);
+    gemm_packed_b(rows, s.outC, K, a, K, 1, wp.data(), y + row0 * s.outC, s.outC, false);
   });
 }
 
@@ -83,26 +95,61 @@ void conv2d_backprop_filter(const ConvShape& s, const float* x, const float* dy,
   const long M = s.n * s.outH * s.outW, K = s.kH * s.kW * s.inC, block = 256;
   const long tasks = (M + block - 1) / block;
   const int workers = get_threads();
-  std::vector<std::vector<float>> partial(workers);
   const bool pointwise = is_pointwise(s);
-  parallel_for(tasks, [&](long t, int worker) {
-    auto& acc = partial[worker];
-    if (acc.empty()) acc.assign((size_t)(K * s.outC), 0.f);
-    long row0 = t * block, rows = std::min(block, M - row0);
-    const float* a = x + row0 * s.inC;
-    thread_local std::vector<float> col;
+  // Deep layers (8x8, 16x16) have few output pixels and wide K x outC: too few pixel blocks to share among threads
+  // (one at 8x8), so split the filter gradient's rows instead, over a full im2col matrix. Each dW row block is one
+  // gemm over all M: no partial sums. The choice depends on the shape only, so results do not depend on the threads.
+  if (tasks < 8 && M * K <= (8L << 20)) {
+    std::vector<float> full;
+    const float* a = x;
     if (!pointwise) {
-      col.resize((size_t)(block * K));
-      im2col_rows(s, x, row0, rows, col.data());
-      a = col.data();
+      full.resize((size_t)(M * K));
+      const long colTasks = (M + ROW_BLOCK - 1) / ROW_BLOCK;
+      parallel_for(colTasks, [&](long t, int) {
+        long row0 = t * ROW_BLOCK, rows = std::min(ROW_BLOCK, M - row0);
+        im2col_rows(s, x, row0, rows, full.data() + row0 * K);
+      });
+      a = full.data();
     }
-    // dW[K x outC] += col^T[K x rows] * dy[rows x outC]
-    gemm(K, s.outC, rows, a, 1, K, dy + row0 * s.outC, s.outC, 1, acc.data(), s.outC, true);
+    std::vector<float> dyp;
+    pack_b_all(M, s.outC, dy, s.outC, 1, dyp);
+    const long kBlock = std::max(6L, ((K + 4 * workers - 1) / (4 * workers) + 5) / 6 * 6);
+    const long kTasks = (K + kBlock - 1) / kBlock;
+    parallel_for(kTasks, [&](long t, int) {
+      long k0 = t * kBlock, kr = std::min(kBlock, K - k0);
+      // dW[k0 : k0 + kr, :] = col[:, k0 : k0 + kr]^T * dy
+      gemm_packed_b(kr, s.outC, M, a + k0, 1, K, dyp.data(), dw + k0 * s.outC, s.outC, false);
+    });
+    return;
+  }
+  // Large layers: pixel blocks in a fixed number of groups, each summed in order into its own partial dW, then the
+  // partials in group order, so the result never depends on the thread count or on which worker ran which block.
+  const long groups = std::min<long>(tasks, 8), perGroup = (tasks + groups - 1) / groups;
+  std::vector<float> partial((size_t)(groups * K * s.outC));
+  parallel_for(groups, [&](long gi, int) {
+    float* acc = partial.data() + gi * K * s.outC;
+    thread_local std::vector<float> col;
+    for (long t = gi * perGroup; t < std::min(tasks, (gi + 1) * perGroup); ++t) {
+      long row0 = t * block, rows = std::min(block, M - row0);
+      const float* a = x + row0 * s.inC;
+      if (!pointwise) {
+        col.resize((size_t)(block * K));
+        im2col_rows(s, x, row0, rows, col.data());
+        a = col.data();
+      }
+      // dW[K x outC] (+)= col^T[K x rows] * dy[rows x outC]
+      gemm(K, s.outC, rows, a, 1, K, dy + row0 * s.outC, s.outC, 1, acc, s.outC, t > gi * perGroup);
+    }
   });
-  std::fill(dw, dw + K * s.outC, 0.f);
-  for (auto& acc : partial)
-    if (!acc.empty())
-      for (long i = 0; i < K * s.outC; ++i) dw[i] += acc[i];
+  const long n = K * s.outC;
+  const long sumTasks = std::max(1L, std::min<long>(64, n / 16384));
+  parallel_for(sumTasks, [&](long t, int) {
+    for (long i = n * t / sumTasks; i < n * (t + 1) / sumTasks; ++i) {
+      float v = partial[i];
+      for (long g = 1; g < groups; ++g) v += partial[g * n + i];
+      dw[i] = v;
+    }
+  });
 }
 
 void conv2d_backprop_input(const ConvShape& s, const float* dy, const float* w, float* dx) {

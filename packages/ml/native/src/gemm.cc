@@ -136,30 +136,26 @@ void micro_rowmajor_a(long kc, const float* A, long lda, const float* Bp, float*
 #endif
 }  // namespace
 
-void gemm(long M, long N, long K, const float* A, long rsA, long csA, const float* B, long rsB, long csB, float* C, long ldc,
-          bool accumulate) {
-  if (M <= 0 || N <= 0) return;
-  if (K <= 0) {
-    if (!accumulate)
-      for (long i = 0; i < M; ++i) std::fill(C + i * ldc, C + i * ldc + N, 0.f);
-    return;
-  }
-  thread_local std::vector<float> abuf, bbuf;
-  long ncMax = std::min(NC, N), kcMax = std::min(KC, K);
-  bbuf.resize((size_t)(((ncMax + NR - 1) / NR) * NR * kcMax));
+namespace {
+// The block loops shared by gemm and gemm_packed_b; next_b(jc, nc, pc, kc) yields the packed kc x nc panel of B.
+template <class NextB>
+void gemm_blocks(long M, long N, long K, const float* A, long rsA, long csA, float* C, long ldc, bool accumulate,
+                 NextB next_b) {
+  thread_local std::vector<float> abuf;
+  long kcMax = std::min(KC, K);
   abuf.resize((size_t)(((std::min(MC, M) + MR - 1) / MR) * MR * kcMax));
   for (long jc = 0; jc < N; jc += NC) {
     long nc = std::min(NC, N - jc);
     for (long pc = 0; pc < K; pc += KC) {
       long kc = std::min(KC, K - pc);
       bool add = accumulate || pc > 0;
-      pack_b(kc, nc, B + pc * rsB + jc * csB, rsB, csB, bbuf.data());
+      const float* bpanel = next_b(jc, nc, pc, kc);
       for (long ic = 0; ic < M; ic += MC) {
         long mc = std::min(MC, M - ic);
 #ifdef SYNTHMRI_AVX2
         if (csA == 1) {  // row-major A: read in place (see micro_rowmajor_a)
           for (long jr = 0; jr < nc; jr += NR) {
-            const float* bp = bbuf.data() + (jr / NR) * NR * kc;
+            const float* bp = bpanel + (jr / NR) * NR * kc;
             for (long ir = 0; ir < mc; ir += MR)
               micro_rowmajor_a(kc, A + (ic + ir) * rsA + pc, rsA, bp, C + (ic + ir) * ldc + jc + jr, ldc,
                                std::min(MR, mc - ir), std::min(NR, nc - jr), add);
@@ -169,7 +165,7 @@ void gemm(long M, long N, long K, const float* A, long rsA, long csA, const floa
 #endif
         pack_a(mc, kc, A + ic * rsA + pc * csA, rsA, csA, abuf.data());
         for (long jr = 0; jr < nc; jr += NR) {
-          const float* bp = bbuf.data() + (jr / NR) * NR * kc;
+          const float* bp = bpanel + (jr / NR) * NR * kc;
           for (long ir = 0; ir < mc; ir += MR) {
             micro(kc, abuf.data() + (ir / MR) * MR * kc, bp, C + (ic + ir) * ldc + jc + jr, ldc, std::min(MR, mc - ir),
                   std::min(NR, nc - jr), add);
@@ -178,5 +174,52 @@ void gemm(long M, long N, long K, const float* A, long rsA, long csA, const floa
       }
     }
   }
+}
+
+bool trivial(long M, long N, long K, float* C, long ldc, bool accumulate) {
+  if (M <= 0 || N <= 0) return true;
+  if (K <= 0) {
+    if (!accumulate)
+      for (long i = 0; i < M; ++i) std::fill(C + i * ldc, C + i * ldc + N, 0.f);
+    return true;
+  }
+  return false;
+}
+}  // namespace
+
+void gemm(long M, long N, long K, const float* A, long rsA, long csA, const float* B, long rsB, long csB, float* C, long ldc,
+          bool accumulate) {
+  if (trivial(M, N, K, C, ldc, accumulate)) return;
+  thread_local std::vector<float> bbuf;
+  bbuf.resize((size_t)(((std::min(NC, N) + NR - 1) / NR) * NR * std::min(KC, K)));
+  gemm_blocks(M, N, K, A, rsA, csA, C, ldc, accumulate, [&](long jc, long nc, long pc, long kc) {
+    pack_b(kc, nc, B + pc * rsB + jc * csB, rsB, csB, bbuf.data());
+    return (const float*)bbuf.data();
+  });
+}
+
+void pack_b_all(long K, long N, const float* B, long rsB, long csB, std::vector<float>& out) {
+  long total = 0;
+  for (long jc = 0; jc < N; jc += NC) total += ((std::min(NC, N - jc) + NR - 1) / NR) * NR * K;
+  out.resize((size_t)total);
+  float* dst = out.data();
+  for (long jc = 0; jc < N; jc += NC) {
+    long nc = std::min(NC, N - jc), ncPad = ((nc + NR - 1) / NR) * NR;
+    for (long pc = 0; pc < K; pc += KC) {
+      long kc = std::min(KC, K - pc);
+      pack_b(kc, nc, B + pc * rsB + jc * csB, rsB, csB, dst);
+      dst += ncPad * kc;
+    }
+  }
+}
+
+void gemm_packed_b(long M, long N, long K, const float* A, long rsA, long csA, const float* Bp, float* C, long ldc,
+                   bool accumulate) {
+  if (trivial(M, N, K, C, ldc, accumulate)) return;
+  gemm_blocks(M, N, K, A, rsA, csA, C, ldc, accumulate, [&](long jc, long nc, long pc, long kc) {
+    // Panels lie in loop order: all K blocks of the first NC columns, then the next NC columns.
+    long ncPad = ((nc + NR - 1) / NR) * NR;
+    return Bp + jc * K + ncPad * pc;
+  });
 }
 }  // namespace synthmri

@@ -70,6 +70,7 @@ async function tryNode(
 
 type NativeModule = {
   registerNativeKernels?: (o?: { threads?: number }) => boolean;
+  defaultNativeThreads?: () => number;
   nativeKernelInfo?: () => { threads?: number };
 };
 
@@ -82,9 +83,12 @@ async function tryNativeKernels(threads: number | undefined, log?: Logger): Prom
     const modPath = "../native/index.js";
     const mod = (await import(modPath)) as NativeModule;
     if (typeof mod.registerNativeKernels !== "function") return null;
-    if (mod.registerNativeKernels(threads ? { threads } : {}) !== true) return null;
+    // Unnamed: every core, or this process's share of the host (SYNTHMRI_NATIVE_THREADS, set for training children).
+    const count = threads ?? mod.defaultNativeThreads?.();
+    if (mod.registerNativeKernels(count ? { threads: count } : {}) !== true) return null;
     return mod.nativeKernelInfo?.().threads ?? 1;
   } catch (e) {
+    if (e instanceof RangeError) throw new InvalidInput(e.message); // a bad SYNTHMRI_NATIVE_THREADS: say so
     const code = (e as { code?: string }).code;
     if (code !== "ERR_MODULE_NOT_FOUND")
       log?.warn("native kernels failed to load; using wasm/cpu kernels", { error: (e as Error).message });

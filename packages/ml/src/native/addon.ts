@@ -60,6 +60,15 @@ export interface NativeAddon {
   sgdNesterov(p: Float32Array, g: Float32Array, v: Float32Array, scalars: Float32Array): void;
   /** In place Adam step; scalars [lr, b1, 1-b1, b2, 1-b2, 1-b1^t, 1-b2^t, eps]. */
   adam(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, scalars: Float32Array): void;
+  /** Fused CE + (1 - foreground soft Dice) of [pixels, classes] logits; writes dlogits, returns the loss.
+   * shape [pixels, classes]; scalars [smooth]. */
+  ceDiceLoss(
+    logits: Float32Array,
+    onehot: Float32Array,
+    dlogits: Float32Array,
+    shape: Int32Array,
+    scalars: Float32Array,
+  ): number;
   setThreads(n: number): void;
   getThreads(): number;
   /** "avx2+fma" or "portable": which micro-kernel the build selected. */

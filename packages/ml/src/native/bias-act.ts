@@ -4,6 +4,7 @@
 // gradient penalty keep layers' leakyRelu.
 import * as tf from "@tensorflow/tfjs-core";
 import type { NativeAddon } from "./addon.js";
+import { takeFloat32 } from "./buffer-pool.js";
 import type { CpuBackendLike } from "./kernel-types.js";
 
 export const BIAS_LEAKY_KERNEL = "SynthmriBiasLeaky";
@@ -25,7 +26,7 @@ export function makeBiasActKernels(addon: NativeAddon): tf.KernelConfig[] {
         const b = backend as unknown as CpuBackendLike;
         const { x, bias } = inputs as Record<string, tf.TensorInfo>;
         const xv = values(b, x);
-        const y = new Float32Array(xv.length);
+        const y = takeFloat32(b, xv.length);
         addon.biasLeaky(xv, values(b, bias), y, Float32Array.of(attrs?.alpha as number));
         return b.makeTensorInfo([...x.shape], "float32", y);
       },
@@ -37,8 +38,8 @@ export function makeBiasActKernels(addon: NativeAddon): tf.KernelConfig[] {
         const b = backend as unknown as CpuBackendLike;
         const { y, dy } = inputs as Record<string, tf.TensorInfo>;
         const c = y.shape[y.shape.length - 1];
-        const dx = new Float32Array(values(b, y).length);
-        const db = new Float32Array(c);
+        const dx = takeFloat32(b, values(b, y).length);
+        const db = takeFloat32(b, c);
         addon.biasLeakyGrad(values(b, y), values(b, dy), dx, db, Float32Array.of(attrs?.alpha as number));
         return [b.makeTensorInfo([...y.shape], "float32", dx), b.makeTensorInfo([c], "float32", db)];
       },

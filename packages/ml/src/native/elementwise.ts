@@ -6,6 +6,7 @@
 // stock Multiply alone ~60 %. Here broadcasting collapses to at most a few strided loops over merged axes.
 import type { NamedAttrMap, TensorInfo } from "@tensorflow/tfjs-core";
 import type { NativeAddon } from "./addon.js";
+import { takeFloat32 } from "./buffer-pool.js";
 import type { CpuBackendLike, NativeKernel } from "./kernel-types.js";
 
 /** From this many output elements on, binary ops run in the addon (vectorised, on the worker pool). */
@@ -122,16 +123,21 @@ export function broadcastBinary(
   return plan == null ? null : planBinary(op, plan, av, bv);
 }
 
+/** Output allocator: fresh arrays, or the cpu backend's buffer pool inside kernels (contents then undefined). */
+type Alloc = (n: number) => Float32Array;
+const fresh: Alloc = (n) => new Float32Array(n);
+
 /** The strided JS loops of a plan (one per inner run). */
 function planBinary(
   op: BinaryOp,
   plan: BroadcastPlan,
   av: Float32Array,
   bv: Float32Array,
+  alloc: Alloc = fresh,
 ): { shape: number[]; values: Float32Array } | null {
   const { shape, dims, aStrides, bStrides } = plan;
   const size = dims.reduce((p, d) => p * d, 1);
-  const out = new Float32Array(size);
+  const out = alloc(size);
   if (size === 0) return { shape, values: out };
   const r = dims.length;
   const inner = dims[r - 1];
@@ -165,6 +171,7 @@ export function reduceSum(
   xv: Float32Array,
   axes: readonly number[],
   addon: NativeAddon | null = null,
+  alloc: Alloc = fresh,
 ): Float32Array {
   const rank = shape.length;
   const reduced = new Array<boolean>(rank).fill(false);
@@ -191,7 +198,7 @@ export function reduceSum(
     dims[3] === 2 &&
     red.join() === "false,true,false,true,false"
   ) {
-    const out = new Float32Array(outSize);
+    const out = alloc(outSize);
     addon.upsample2xGrad(xv, out, Int32Array.of(1, dims[0], dims[2], dims[4]));
     return out;
   }
@@ -201,7 +208,7 @@ export function reduceSum(
     const cols = dims[dims.length - 1];
     const reduceRows = dims.length === 2 && red[0];
     if (dims.length === 1 || red[0] !== red[1]) {
-      const out = new Float32Array(outSize);
+      const out = alloc(outSize);
       addon.sum2d(xv, out, Int32Array.of(rows, cols, reduceRows ? 1 : 0));
       return out;
     }
@@ -262,10 +269,11 @@ function nativeBinary(
   plan: BroadcastPlan,
   av: Float32Array,
   bv: Float32Array,
+  alloc: Alloc,
 ): { shape: number[]; values: Float32Array } | null {
   const size = plan.dims.reduce((p, d) => p * d, 1);
   if (size < NATIVE_BINARY_MIN) return null;
-  const out = new Float32Array(size);
+  const out = alloc(size);
   addon.binary(
     op,
     av,
@@ -286,7 +294,8 @@ function binary(op: BinaryOp, addon: NativeAddon | null): NativeKernel {
     // One plan for both routes: small ops fall back to the JS loops without planning again.
     const plan = broadcastPlan(a.shape, b.shape);
     if (plan == null) return null;
-    const r = (addon ? nativeBinary(addon, op, plan, av, bv) : null) ?? planBinary(op, plan, av, bv);
+    const alloc: Alloc = (n) => takeFloat32(backend, n);
+    const r = (addon ? nativeBinary(addon, op, plan, av, bv, alloc) : null) ?? planBinary(op, plan, av, bv, alloc);
     return r == null ? null : backend.makeTensorInfo(r.shape, "float32", r.values);
   };
 }
@@ -295,7 +304,7 @@ function unary(f: (xv: Float32Array, out: Float32Array, attrs: NamedAttrMap) => 
   return ({ x }, backend, attrs) => {
     const xv = floats(backend, x);
     if (xv == null) return null;
-    const out = new Float32Array(xv.length);
+    const out = takeFloat32(backend, xv.length);
     f(xv, out, attrs);
     return backend.makeTensorInfo([...x.shape], "float32", out);
   };
@@ -307,13 +316,17 @@ export function makeElementwiseKernels(addon: NativeAddon | null = null): Record
     const xv = floats(backend, x);
     if (xv == null) return null;
     const { axes, shape } = reductionAxes(x, attrs);
-    return backend.makeTensorInfo(shape, "float32", reduceSum(x.shape, xv, axes, addon));
+    return backend.makeTensorInfo(
+      shape,
+      "float32",
+      reduceSum(x.shape, xv, axes, addon, (n) => takeFloat32(backend, n)),
+    );
   };
   const mean: NativeKernel = ({ x }, backend, attrs) => {
     const xv = floats(backend, x);
     if (xv == null) return null;
     const { axes, shape, count } = reductionAxes(x, attrs);
-    const out = reduceSum(x.shape, xv, axes, addon);
+    const out = reduceSum(x.shape, xv, axes, addon, (n) => takeFloat32(backend, n));
     // Divide (not multiply by 1/count): the stock kernel divides, so results match it bit for bit where sums do.
     for (let i = 0; i < out.length; i++) out[i] = out[i] / count;
     return backend.makeTensorInfo(shape, "float32", out);

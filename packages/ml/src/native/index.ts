@@ -4,6 +4,7 @@ import { getKernel, type KernelConfig, type KernelFunc, registerKernel, unregist
 import { loadNativeAddon, nativeAddonLoadError } from "./addon.js";
 import { type CpuBackendLike, makeKernels } from "./kernels.js";
 import { makeBiasActKernels } from "./bias-act.js";
+import { makeLossKernels } from "./loss.js";
 import { makeNormKernels } from "./norm.js";
 
 export {
@@ -18,6 +19,9 @@ export {
   instanceNormLeakyRelu,
   instanceNormReference,
 } from "./norm.js";
+export { CE_DICE_LOSS_KERNEL, ceDiceLossNative, nativeCeDiceLossAvailable } from "./loss.js";
+export { defaultNativeThreads, hostCores, NATIVE_THREADS_ENV } from "./threads.js";
+export { bufferPoolStats, trimBufferPool } from "./buffer-pool.js";
 export { NATIVE_ADDON_PATH, type NativeAddon, loadNativeAddon, nativeAddonLoadError } from "./addon.js";
 
 const BACKEND = "cpu";
@@ -49,7 +53,7 @@ export function registerNativeKernels(options: { threads?: number } = {}): boole
     unregisterKernel(kernelName, BACKEND);
     registerKernel({ ...stock, kernelFunc });
   }
-  for (const config of [...makeNormKernels(addon), ...makeBiasActKernels(addon)]) {
+  for (const config of [...makeNormKernels(addon), ...makeBiasActKernels(addon), ...makeLossKernels(addon)]) {
     if (getKernel(config.kernelName, BACKEND) != null) continue;
     registerKernel(config);
     added.push(config.kernelName);

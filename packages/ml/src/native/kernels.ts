@@ -2,6 +2,7 @@
 // what the addon handles (NCHW, dilation, non-float32 data); the registrar then calls the stock kernel instead.
 import { backend_util, type NamedAttrMap, slice_util, type TensorInfo } from "@tensorflow/tfjs-core";
 import type { NativeAddon } from "./addon.js";
+import { takeFloat32 } from "./buffer-pool.js";
 import { makeElementwiseKernels } from "./elementwise.js";
 
 import type { CpuBackendLike, NativeKernel } from "./kernel-types.js";
@@ -84,7 +85,7 @@ export function makeKernels(addon: NativeAddon): Record<string, NativeKernel> {
     if (xv == null || wv == null) return null;
     const c = convInfo(x.shape, filter.shape, attrs, attrs.dilations as number | [number, number]);
     if (c == null) return null;
-    const out = new Float32Array(c.batchSize * c.outHeight * c.outWidth * c.outChannels);
+    const out = takeFloat32(backend, c.batchSize * c.outHeight * c.outWidth * c.outChannels);
     addon.conv2d(xv, wv, out, shapeArgs(c));
     return backend.makeTensorInfo(c.outShape, "float32", out);
   };
@@ -100,7 +101,7 @@ export function makeKernels(addon: NativeAddon): Record<string, NativeKernel> {
     if (xv == null || wv == null) return null;
     const c = convInfo(inputs.x.shape, inputs.filter.shape, attrs, attrs.dilations as number | [number, number]);
     if (c == null) return null;
-    const out = new Float32Array(c.batchSize * c.outHeight * c.outWidth * c.outChannels);
+    const out = takeFloat32(backend, c.batchSize * c.outHeight * c.outWidth * c.outChannels);
     addon.conv2d(xv, wv, out, shapeArgs(c));
     if (!biasAndActivation(out, c.outChannels, biasValues, activation, (attrs.leakyreluAlpha as number) ?? 0.2))
       return null;
@@ -114,7 +115,7 @@ export function makeKernels(addon: NativeAddon): Record<string, NativeKernel> {
     const inputShape = attrs.inputShape as number[];
     const c = convInfo(inputShape, filter.shape, attrs);
     if (c == null) return null;
-    const out = new Float32Array(c.batchSize * c.inHeight * c.inWidth * c.inChannels);
+    const out = takeFloat32(backend, c.batchSize * c.inHeight * c.inWidth * c.inChannels);
     addon.conv2dBackpropInput(dyv, wv, out, shapeArgs(c));
     return backend.makeTensorInfo([...inputShape], "float32", out);
   };
@@ -126,7 +127,7 @@ export function makeKernels(addon: NativeAddon): Record<string, NativeKernel> {
     const filterShape = attrs.filterShape as number[];
     const c = convInfo(x.shape, filterShape, attrs);
     if (c == null) return null;
-    const out = new Float32Array(filterShape[0] * filterShape[1] * filterShape[2] * filterShape[3]);
+    const out = takeFloat32(backend, filterShape[0] * filterShape[1] * filterShape[2] * filterShape[3]);
     addon.conv2dBackpropFilter(xv, dyv, out, shapeArgs(c));
     return backend.makeTensorInfo([...filterShape], "float32", out);
   };
@@ -159,7 +160,7 @@ export function makeKernels(addon: NativeAddon): Record<string, NativeKernel> {
     else if (batchB === 1) outer = outerA;
     else if (batchA === 1) outer = outerB;
     else return null; // general broadcasting: stock kernel
-    const out = new Float32Array(Math.max(batchA, batchB) * M * N);
+    const out = takeFloat32(backend, Math.max(batchA, batchB) * M * N);
     addon.matmul(av, bv, out, Int32Array.from([batchA, batchB, M, N, K, transposeA ? 1 : 0, transposeB ? 1 : 0]));
     return [out, [...outer, M, N]];
   };
@@ -199,7 +200,7 @@ export function makeKernels(addon: NativeAddon): Record<string, NativeKernel> {
     const widths = parts.map((p) => p.shape[rank - 1]);
     const total = widths.reduce((x, y) => x + y, 0);
     const rows = lead.reduce((x, y) => x * y, 1);
-    const out = new Float32Array(rows * total);
+    const out = takeFloat32(backend, rows * total);
     let offset = 0;
     vals.forEach((v, j) => {
       const w = widths[j];
@@ -222,7 +223,7 @@ export function makeKernels(addon: NativeAddon): Record<string, NativeKernel> {
     const strides = new Array<number>(rank).fill(1);
     for (let d = rank - 2; d >= 0; d--) strides[d] = strides[d + 1] * x.shape[d + 1];
     const total = size.reduce((p, d) => p * d, 1);
-    const out = new Float32Array(total);
+    const out = takeFloat32(backend, total);
     const inner = size[rank - 1];
     // A column block of a [rows, width] matrix (leading axes whole): one native strided copy.
     if (total > 0 && size.slice(0, -1).every((d, i) => d === x.shape[i] && begin[i] === 0)) {
@@ -269,7 +270,7 @@ export function makeKernels(addon: NativeAddon): Record<string, NativeKernel> {
     const xv = floats(backend, x);
     const perm = attrs.perm as number[] | undefined;
     if (xv == null || perm == null || perm.length !== x.shape.length || x.shape.length === 0) return null;
-    const out = new Float32Array(xv.length);
+    const out = takeFloat32(backend, xv.length);
     addon.transpose(xv, out, Int32Array.from(x.shape), Int32Array.from(perm));
     return backend.makeTensorInfo(
       perm.map((p) => x.shape[p]),
@@ -291,7 +292,7 @@ export function makeKernels(addon: NativeAddon): Record<string, NativeKernel> {
     const [outH, outW] = (attrs.size as [number, number] | undefined) ?? [0, 0];
     const shape = xv == null ? null : upsampleShape(images, outH, outW, attrs);
     if (xv == null || shape == null) return null;
-    const out = new Float32Array(xv.length * 4);
+    const out = takeFloat32(backend, xv.length * 4);
     addon.upsample2x(xv, out, shape);
     return backend.makeTensorInfo([shape[0], outH, outW, shape[3]], "float32", out);
   };
@@ -299,7 +300,7 @@ export function makeKernels(addon: NativeAddon): Record<string, NativeKernel> {
     const dyv = floats(backend, dy);
     const shape = dyv == null || dy.shape.length !== 4 ? null : upsampleShape(images, dy.shape[1], dy.shape[2], attrs);
     if (dyv == null || shape == null || dy.shape[0] !== shape[0] || dy.shape[3] !== shape[3]) return null;
-    const out = new Float32Array(dyv.length / 4);
+    const out = takeFloat32(backend, dyv.length / 4);
     addon.upsample2xGrad(dyv, out, shape);
     return backend.makeTensorInfo([...images.shape], "float32", out);
   };

@@ -2,6 +2,7 @@
 // Stock tfjs computes per-sample moments over axes [1, 2] through transposes: ~30x slower than the conv it follows.
 import * as tf from "@tensorflow/tfjs-core";
 import type { NativeAddon } from "./addon.js";
+import { takeFloat32 } from "./buffer-pool.js";
 import type { CpuBackendLike } from "./kernels.js";
 
 export const INSTANCE_NORM_KERNEL = "SynthmriInstanceNorm";
@@ -29,7 +30,7 @@ export function makeNormKernels(addon: NativeAddon): tf.KernelConfig[] {
         const b = backend as unknown as CpuBackendLike;
         const { x, gamma, beta } = inputs as Record<string, tf.TensorInfo>;
         const [shape, scalars] = normArgs(x, attrs ?? {});
-        const y = new Float32Array(values(b, x).length);
+        const y = takeFloat32(b, values(b, x).length);
         addon.instanceNorm(values(b, x), values(b, gamma), values(b, beta), y, shape, scalars);
         return b.makeTensorInfo([...x.shape], "float32", y);
       },
@@ -42,9 +43,9 @@ export function makeNormKernels(addon: NativeAddon): tf.KernelConfig[] {
         const { x, gamma, beta, dy } = inputs as Record<string, tf.TensorInfo>;
         const [shape, scalars] = normArgs(x, attrs ?? {});
         const c = x.shape[3];
-        const dx = new Float32Array(values(b, x).length);
-        const dgamma = new Float32Array(c);
-        const dbeta = new Float32Array(c);
+        const dx = takeFloat32(b, values(b, x).length);
+        const dgamma = takeFloat32(b, c);
+        const dbeta = takeFloat32(b, c);
         addon.instanceNormGrad(
           values(b, x),
           values(b, gamma),

@@ -1,6 +1,7 @@
 // Deep-supervised nnU-Net loss: per head, cross-entropy + (1 - soft Dice over the foreground classes, "batch
 // Dice" summed over batch and space), against the target downsampled by taking every 2^d-th pixel.
 import { tf } from "../backend/tf.js";
+import { ceDiceLossNative, nativeCeDiceLossAvailable } from "../native/loss.js";
 import { deepSupervisionWeights } from "./config.js";
 
 const SMOOTH = 1e-5;
@@ -43,6 +44,15 @@ export function deepSupervisionTargets(
 
 /** CE + (1 - mean foreground soft Dice) of one head. logits and oneHot [B,H,W,C]. */
 export function ceDiceLoss(logits: tf.Tensor4D, oneHot: tf.Tensor4D): tf.Scalar {
+  // One native kernel (loss and gradient) on cpu with the addon; the op graph below is its reference.
+  const classes = logits.shape[3];
+  if (nativeCeDiceLossAvailable() && logits.dtype === "float32" && classes >= 2 && classes <= 64)
+    return tf.tidy(() => ceDiceLossNative(logits, oneHot, SMOOTH));
+  return ceDiceLossReference(logits, oneHot);
+}
+
+/** ceDiceLoss with stock ops (any backend). */
+export function ceDiceLossReference(logits: tf.Tensor4D, oneHot: tf.Tensor4D): tf.Scalar {
   return tf.tidy(() => {
     const c = logits.shape[3];
     const logP = tf.logSoftmax(logits, -1);
