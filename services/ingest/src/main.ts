@@ -27,8 +27,8 @@ const running = await startServer(
     openBucket: (bucket) =>
       new MinioObjectStore({
         endpoint: endpoint ?? "",
-        accessKey: config.s3.accessKey ?? "S3RVER",
-        secretKey: config.s3.secretKey ?? "S3RVER",
+        accessKey: config.s3.accessKey ?? opened.childEnv.S3_ACCESS_KEY ?? "",
+        secretKey: config.s3.secretKey ?? opened.childEnv.S3_SECRET_KEY ?? "",
         bucket,
         region: config.s3.region,
       }),
