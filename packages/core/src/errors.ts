@@ -1,5 +1,7 @@
 // Typed domain errors. Domain code throws these; packages/rpc maps them to gRPC status codes in one place.
 // Messages must name what was wrong and what to do, and never contain voxel data or patient identifiers.
+// They are bounded here (boundText), since they often echo a request field that can be megabytes long.
+import { boundText } from "./bounded-text.js";
 
 export type ErrorKind =
   | "InvalidInput"
@@ -15,7 +17,7 @@ export type ErrorKind =
 export class SynthError extends Error {
   readonly kind: ErrorKind;
   constructor(kind: ErrorKind, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super(boundText(message), options);
     this.kind = kind;
     this.name = kind;
   }
