@@ -24,6 +24,7 @@ const running = await startServer(
     logger,
     jobConcurrency: config.jobConcurrency,
     keepIdMapping: config.keepIdMapping,
+    importPolicy: config.imports,
     openBucket: (bucket) =>
       new MinioObjectStore({
         endpoint: endpoint ?? "",
