@@ -12,6 +12,7 @@ export type ErrorKind =
   | "PermissionDenied"
   | "AlreadyExists"
   | "Cancelled"
+  | "DeadlineExceeded"
   | "Unavailable";
 
 export class SynthError extends Error {
@@ -76,4 +77,11 @@ export function isSynthError(e: unknown): e is SynthError {
 /** Throws Cancelled when the signal is aborted; call at loop boundaries of long work. */
 export function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new Cancelled(typeof signal.reason === "string" ? signal.reason : "operation cancelled");
+}
+
+/** A time limit of the server ran out (an idle client stream); the work was stopped. */
+export class DeadlineExceeded extends SynthError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("DeadlineExceeded", message, options);
+  }
 }

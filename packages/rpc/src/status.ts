@@ -17,6 +17,7 @@ const kindToCode: Record<ErrorKind, grpc.status> = {
   PermissionDenied: grpc.status.PERMISSION_DENIED,
   AlreadyExists: grpc.status.ALREADY_EXISTS,
   Cancelled: grpc.status.CANCELLED,
+  DeadlineExceeded: grpc.status.DEADLINE_EXCEEDED,
   Unavailable: grpc.status.UNAVAILABLE,
 };
 

@@ -38,6 +38,7 @@ const running = await startServer(
     host: config.host,
     port: config.services.ingest.port,
     maxMessageBytes: config.grpc.maxMessageBytes,
+    clientStreamIdleMs: config.grpc.clientStreamIdleMs,
     tls: tlsFromConfig(config.tls),
   },
 );

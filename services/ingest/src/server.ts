@@ -156,6 +156,8 @@ export async function startServer(
     maxMessageBytes?: number;
     interceptors?: ServerInterceptor[];
     tls?: TlsOptions;
+    /** config.grpc.clientStreamIdleMs (UploadSubject streams that stall) */
+    clientStreamIdleMs?: number;
   } = {},
 ): Promise<RunningIngest> {
   const built = build(deps);
@@ -165,6 +167,7 @@ export async function startServer(
     logger,
     maxMessageBytes: opts.maxMessageBytes,
     tls: opts.tls,
+    clientStreamIdleMs: opts.clientStreamIdleMs,
     interceptors: [loggingInterceptor(logger, { skipHealth: true }), ...(opts.interceptors ?? [])],
   })
     .add(IngestService, built.ingestService)
