@@ -38,6 +38,7 @@ describe.skipIf(!servicesWithEntrypoint().includes("ingest"))("graceful shutdown
       S3_ENDPOINT: s3.endpoint,
       ...secretFiles(dir, s3),
       GRPC_SHUTDOWN_GRACE_MS: "60000",
+      IMPORT_ROOTS: cohort,
     });
     const client = createClient(IngestService, `127.0.0.1:${port}`, { retry: false });
     try {

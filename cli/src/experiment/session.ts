@@ -2,7 +2,7 @@
 // cache, runs the experiment with live progress, writes the outputs and the experiment manifest, prints the
 // table and the report's path, and stops everything on the way out (also on Ctrl-C / SIGTERM).
 import { mkdirSync, writeFileSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { delimiter, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ArtifactStore, MinioObjectStore, type ObjectStore, artifactIdFor } from "@synthmri/platform";
 import { DEFAULT_TRAIN_PROCESSES, type Supervisor, startSupervisor, type S3Access } from "../supervisor/supervisor.js";
@@ -69,7 +69,11 @@ export async function runSession(options: SessionOptions): Promise<SessionResult
       supervisor = await startSupervisor({
         rootDir: REPO_ROOT,
         dataDir: options.dataDir,
-        env: { LOG_LEVEL: process.env.LOG_LEVEL ?? "info", ...options.serviceEnv },
+        env: {
+          LOG_LEVEL: process.env.LOG_LEVEL ?? "info",
+          ...importRootsEnv(spec, options.dataDir),
+          ...options.serviceEnv,
+        },
         // Enough training processes for the ensemble's concurrency: with 2 slots and 3 members the third member
         // trains alone while a core idles.
         trainProcesses: Math.max(DEFAULT_TRAIN_PROCESSES, spec.gan.concurrency),
@@ -175,4 +179,10 @@ export async function runSession(options: SessionOptions): Promise<SessionResult
   } finally {
     await stopAll();
   }
+}
+
+/** The services may import from their data dir (phantom cohorts) and, for a real cohort, its directory. */
+function importRootsEnv(spec: ExperimentSpec, dataDir: string): Record<string, string> {
+  if (spec.data.source !== "directory" || !spec.data.path || process.env.IMPORT_ROOTS) return {};
+  return { IMPORT_ROOTS: [resolve(dataDir), resolve(spec.data.path)].join(delimiter) };
 }

@@ -1,5 +1,7 @@
 // Typed domain errors. Domain code throws these; packages/rpc maps them to gRPC status codes in one place.
 // Messages must name what was wrong and what to do, and never contain voxel data or patient identifiers.
+// They are bounded here (boundText), since they often echo a request field that can be megabytes long.
+import { boundText } from "./bounded-text.js";
 
 export type ErrorKind =
   | "InvalidInput"
@@ -10,12 +12,13 @@ export type ErrorKind =
   | "PermissionDenied"
   | "AlreadyExists"
   | "Cancelled"
+  | "DeadlineExceeded"
   | "Unavailable";
 
 export class SynthError extends Error {
   readonly kind: ErrorKind;
   constructor(kind: ErrorKind, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super(boundText(message), options);
     this.kind = kind;
     this.name = kind;
   }
@@ -74,4 +77,11 @@ export function isSynthError(e: unknown): e is SynthError {
 /** Throws Cancelled when the signal is aborted; call at loop boundaries of long work. */
 export function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new Cancelled(typeof signal.reason === "string" ? signal.reason : "operation cancelled");
+}
+
+/** A time limit of the server ran out (an idle client stream); the work was stopped. */
+export class DeadlineExceeded extends SynthError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("DeadlineExceeded", message, options);
+  }
 }

@@ -24,7 +24,11 @@ describe("openObjectStore", () => {
 
       // A second process would get S3_ENDPOINT pointing at the first one's embedded store.
       const remote = await openObjectStore(
-        loadConfig({ S3_ENDPOINT: embedded.embeddedEndpoint!, S3_ACCESS_KEY: "S3RVER", S3_SECRET_KEY: "S3RVER" }),
+        loadConfig({
+          S3_ENDPOINT: embedded.embeddedEndpoint!,
+          S3_ACCESS_KEY: embedded.childEnv.S3_ACCESS_KEY!,
+          S3_SECRET_KEY: embedded.childEnv.S3_SECRET_KEY!,
+        }),
         silentLogger,
       );
       expect(remote.embeddedEndpoint).toBeUndefined();
@@ -37,8 +41,8 @@ describe("openObjectStore", () => {
         endPoint: "127.0.0.1",
         port: Number(port),
         useSSL: false,
-        accessKey: "S3RVER",
-        secretKey: "S3RVER",
+        accessKey: embedded.childEnv.S3_ACCESS_KEY!,
+        secretKey: embedded.childEnv.S3_SECRET_KEY!,
         pathStyle: true,
         partSize: 5 * MiB,
       });

@@ -38,6 +38,26 @@ export interface ClientOptions {
   channelOptions?: grpc.ChannelOptions;
 }
 
+/**
+ * Largest metadata value sent. HTTP/2 stacks refuse larger header fields (nghttp2: 64 KiB) by resetting the
+ * stream or the whole connection, which the caller would only see as INTERNAL "RST_STREAM"; gRPC servers'
+ * default metadata limit is 8-16 KiB.
+ */
+export const MAX_METADATA_VALUE_BYTES = 16 * 1024;
+
+function checkMetadataSize(md: grpc.Metadata): void {
+  for (const [key, values] of Object.entries(md.getMap())) {
+    const size = typeof values === "string" ? Buffer.byteLength(values) : values.length;
+    if (size <= MAX_METADATA_VALUE_BYTES) continue;
+    const code = key === "authorization" ? grpc.status.UNAUTHENTICATED : grpc.status.INVALID_ARGUMENT;
+    throw new RpcError(
+      code,
+      `metadata "${key}" is ${size} bytes, above the ${MAX_METADATA_VALUE_BYTES}-byte limit for one header; check the token or value`,
+      "(not sent)",
+    );
+  }
+}
+
 export interface CallOptions {
   signal?: AbortSignal;
   /** Deadline relative to now, in ms (overrides the default; 0 = none). */
@@ -93,6 +113,7 @@ export function createClient<S extends GenServiceMethods>(
       if (src instanceof grpc.Metadata) md.merge(src);
       else for (const [k, v] of Object.entries(src)) md.set(k, v);
     }
+    checkMetadataSize(md);
     return md;
   };
   const deadlineFor = (call: CallOptions | undefined, fallbackMs: number): grpc.Deadline => {

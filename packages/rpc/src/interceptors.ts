@@ -1,5 +1,5 @@
 import * as grpc from "@grpc/grpc-js";
-import type { Logger } from "@synthmri/platform";
+import { type Logger, Unauthenticated } from "@synthmri/platform";
 import type { CallInfo, ServerInterceptor } from "./context.js";
 
 /** Logs method, status code and duration of every call (never payloads or metadata values). */
@@ -40,10 +40,18 @@ export function authInterceptor(
   };
 }
 
-/** The bearer token of "authorization: Bearer <token>", or undefined. */
+/** Longest bearer token looked at; longer ones are refused unread (no hashing of megabytes per call). */
+export const MAX_BEARER_TOKEN_CHARS = 4096;
+
+/** The bearer token of "authorization: Bearer <token>", or undefined; Unauthenticated when absurdly long. */
 export function bearerToken(metadata: grpc.Metadata): string | undefined {
   const v = metadata.get("authorization")[0];
   if (typeof v !== "string") return undefined;
+  if (v.length > MAX_BEARER_TOKEN_CHARS + 16) {
+    throw new Unauthenticated(
+      `the authorization header is ${v.length} characters; bearer tokens are at most ${MAX_BEARER_TOKEN_CHARS}`,
+    );
+  }
   const m = /^Bearer\s+(.+)$/i.exec(v.trim());
   return m ? m[1] : undefined;
 }

@@ -5,7 +5,7 @@ import type { Readable } from "node:stream";
 import type { DescMethod } from "@bufbuild/protobuf";
 import type { GenService, GenServiceMethods } from "@bufbuild/protobuf/codegenv2";
 import * as grpc from "@grpc/grpc-js";
-import { Cancelled, InvalidInput, type Logger, processMetricsRegistry } from "@synthmri/platform";
+import { Cancelled, DeadlineExceeded, InvalidInput, type Logger, processMetricsRegistry } from "@synthmri/platform";
 import { HealthImplementation, type ServingStatus } from "grpc-health-check";
 import type { Registry } from "prom-client";
 import { isDecodeFailure } from "./codec.js";
@@ -44,7 +44,14 @@ export interface ServerOptions {
    * its services to anyone, before authentication.
    */
   reflection?: boolean;
+  /**
+   * A client or bidi stream whose handler waits this long for the client's next message is ended with
+   * DEADLINE_EXCEEDED (default 60 s): a client that opens an upload and stalls must not hold it open forever.
+   */
+  clientStreamIdleMs?: number;
 }
+
+export const DEFAULT_CLIENT_STREAM_IDLE_MS = 60_000;
 
 export interface RpcServer {
   /** Registers a service; methods missing from `impl` answer UNIMPLEMENTED. Marks it SERVING. */
@@ -77,6 +84,7 @@ export function hostPort(host: string, port: number): string {
 export function createServer(options: ServerOptions = {}): RpcServer {
   const logger = options.logger ?? noopLogger;
   const maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+  const idleMs = options.clientStreamIdleMs ?? DEFAULT_CLIENT_STREAM_IDLE_MS;
   const metrics = options.metrics ?? processMetricsRegistry();
   // Metrics first so that calls refused by auth interceptors are counted too.
   const interceptors = [...(metrics ? [metricsInterceptor(metrics)] : []), ...(options.interceptors ?? [])];
@@ -206,7 +214,7 @@ export function createServer(options: ServerOptions = {}): RpcServer {
           void run(
             call,
             async (ctx) => {
-              const res = await fn(readRequests(call, ctx.signal), ctx);
+              const res = await fn(readRequests(call, ctx.signal, idleMs), ctx);
               replied = true;
               callback(null, res);
             },
@@ -220,7 +228,7 @@ export function createServer(options: ServerOptions = {}): RpcServer {
           void run(
             call,
             async (ctx) => {
-              await pump(fn(readRequests(call, ctx.signal), ctx) as AsyncIterable<unknown>, call, ctx.signal);
+              await pump(fn(readRequests(call, ctx.signal, idleMs), ctx) as AsyncIterable<unknown>, call, ctx.signal);
             },
             (s) => call.emit("error", toServiceError(s)),
           );
@@ -338,6 +346,33 @@ export function waitForDrain(stream: NodeJS.EventEmitter, signal?: AbortSignal):
  * The request stream as an async iterable: a message that failed to decode throws InvalidInput, and an aborted
  * call (cancel, deadline) throws Cancelled instead of hanging.
  */
-async function* readRequests(call: Readable, signal: AbortSignal): AsyncGenerator<unknown> {
-  for await (const m of readMessages<unknown>(call, signal)) yield checkDecoded(m);
+async function* readRequests(call: Readable, signal: AbortSignal, idleMs: number): AsyncGenerator<unknown> {
+  const messages = readMessages<unknown>(call, signal);
+  try {
+    while (true) {
+      const next = await withIdleLimit(messages.next(), idleMs);
+      if (next.done) return;
+      yield checkDecoded(next.value);
+    }
+  } finally {
+    // Not awaited: after an idle timeout the reader is still parked; the call's end aborts it.
+    void messages.return(undefined).catch(() => undefined);
+  }
+}
+
+/** The next message, or DeadlineExceeded when the client sends nothing for `idleMs` while we wait. */
+function withIdleLimit<T>(next: Promise<T>, idleMs: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const idle = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new DeadlineExceeded(
+            `the client sent no stream message for ${idleMs} ms; the stream was ended (send messages without pauses, or end the stream)`,
+          ),
+        ),
+      idleMs,
+    );
+  });
+  return Promise.race([next, idle]).finally(() => clearTimeout(timer));
 }

@@ -1,7 +1,7 @@
 // The ONE place where errors become gRPC statuses (server side) and statuses become errors (client side).
 import { randomUUID } from "node:crypto";
 import * as grpc from "@grpc/grpc-js";
-import { type ErrorKind, isSynthError, SynthError } from "@synthmri/platform";
+import { boundText, type ErrorKind, isSynthError, SynthError } from "@synthmri/platform";
 import type { Logger } from "@synthmri/platform";
 
 /** Trailer keys carrying the error kind and the id of an internal error, so clients can rebuild them. */
@@ -17,6 +17,7 @@ const kindToCode: Record<ErrorKind, grpc.status> = {
   PermissionDenied: grpc.status.PERMISSION_DENIED,
   AlreadyExists: grpc.status.ALREADY_EXISTS,
   Cancelled: grpc.status.CANCELLED,
+  DeadlineExceeded: grpc.status.DEADLINE_EXCEEDED,
   Unavailable: grpc.status.UNAVAILABLE,
 };
 
@@ -88,12 +89,12 @@ export function statusFromError(e: unknown, method: string, logger: Logger): grp
   const metadata = new grpc.Metadata();
   if (isSynthError(e)) {
     metadata.set(ERROR_KIND_KEY, e.kind);
-    return { code: kindToCode[e.kind] ?? grpc.status.UNKNOWN, details: e.message, metadata };
+    return { code: kindToCode[e.kind] ?? grpc.status.UNKNOWN, details: boundText(e.message), metadata };
   }
   if (e instanceof RpcError) {
     if (e.kind) metadata.set(ERROR_KIND_KEY, e.kind);
     if (e.errorId) metadata.set(ERROR_ID_KEY, e.errorId);
-    return { code: e.code, details: e.details, metadata };
+    return { code: e.code, details: boundText(e.details), metadata };
   }
   const errorId = randomUUID();
   metadata.set(ERROR_ID_KEY, errorId);

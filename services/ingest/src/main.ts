@@ -24,11 +24,12 @@ const running = await startServer(
     logger,
     jobConcurrency: config.jobConcurrency,
     keepIdMapping: config.keepIdMapping,
+    importPolicy: config.imports,
     openBucket: (bucket) =>
       new MinioObjectStore({
         endpoint: endpoint ?? "",
-        accessKey: config.s3.accessKey ?? "S3RVER",
-        secretKey: config.s3.secretKey ?? "S3RVER",
+        accessKey: config.s3.accessKey ?? opened.childEnv.S3_ACCESS_KEY ?? "",
+        secretKey: config.s3.secretKey ?? opened.childEnv.S3_SECRET_KEY ?? "",
         bucket,
         region: config.s3.region,
       }),
@@ -37,6 +38,7 @@ const running = await startServer(
     host: config.host,
     port: config.services.ingest.port,
     maxMessageBytes: config.grpc.maxMessageBytes,
+    clientStreamIdleMs: config.grpc.clientStreamIdleMs,
     tls: tlsFromConfig(config.tls),
   },
 );

@@ -18,6 +18,14 @@ import {
   type TlsOptions,
 } from "@synthmri/rpc";
 import { openDirectorySource } from "./adapters/fs-source.js";
+import {
+  checkLocalPath,
+  checkS3Allowed,
+  checkS3Names,
+  type ImportPolicy,
+  isInsideRoots,
+  realRoots,
+} from "./adapters/import-policy.js";
 import { scrubbingLogger } from "./adapters/scrub-logger.js";
 import { prefixSource, uploadSessionSource } from "./adapters/store-source.js";
 import type { CohortSource } from "./domain/cohort-source.js";
@@ -46,6 +54,11 @@ export interface IngestServerDeps {
   version?: string;
   /** keep every import's subject id -> key mapping (config KEEP_ID_MAPPING), as if each request asked */
   keepIdMapping?: boolean;
+  /**
+   * What ImportDirectory may read (config.imports; main.ts always passes it). Unset: any local path and any
+   * prefix of the own bucket or of buckets openBucket reaches (in-process tools and tests only).
+   */
+  importPolicy?: ImportPolicy;
 }
 
 export interface BuiltIngest {
@@ -74,13 +87,19 @@ export function build(deps: IngestServerDeps): BuiltIngest {
     provenance: { service: INGEST_SERVICE, version: deps.version ?? "0.1.0" },
   });
   const jobs = new JobRunner({ store: deps.store, service: INGEST_SERVICE, logger, concurrency: deps.jobConcurrency });
+  const policy = deps.importPolicy && { ...deps.importPolicy, roots: realRoots(deps.importPolicy.roots) };
   const openSource = async (spec: ImportSourceSpec): Promise<CohortSource> => {
     switch (spec.kind) {
       case "local":
-        return openDirectorySource(spec.path);
+        if (!policy) return openDirectorySource(spec.path);
+        return openDirectorySource(checkLocalPath(spec.path, policy.roots), (file) =>
+          isInsideRoots(file, policy.roots),
+        );
       case "upload":
         return uploadSessionSource(deps.store, spec.sessionId);
       case "s3": {
+        checkS3Names(spec.bucket, spec.prefix);
+        if (policy) checkS3Allowed(spec.bucket, spec.prefix, deps.store.bucket, policy);
         if (!spec.bucket || spec.bucket === deps.store.bucket) return prefixSource(deps.store, spec.prefix);
         if (!deps.openBucket) {
           throw new InvalidInput(
@@ -137,6 +156,8 @@ export async function startServer(
     maxMessageBytes?: number;
     interceptors?: ServerInterceptor[];
     tls?: TlsOptions;
+    /** config.grpc.clientStreamIdleMs (UploadSubject streams that stall) */
+    clientStreamIdleMs?: number;
   } = {},
 ): Promise<RunningIngest> {
   const built = build(deps);
@@ -146,6 +167,7 @@ export async function startServer(
     logger,
     maxMessageBytes: opts.maxMessageBytes,
     tls: opts.tls,
+    clientStreamIdleMs: opts.clientStreamIdleMs,
     interceptors: [loggingInterceptor(logger, { skipHealth: true }), ...(opts.interceptors ?? [])],
   })
     .add(IngestService, built.ingestService)

@@ -30,7 +30,7 @@ async function main(): Promise<void> {
     {
       host: config.host,
       port: config.services.segmenter.port,
-      server: { maxMessageBytes: config.grpc.maxMessageBytes, tls },
+      server: { maxMessageBytes: config.grpc.maxMessageBytes, clientStreamIdleMs: config.grpc.clientStreamIdleMs, tls },
     },
   );
   logger.info("segmenter ready", { port: started.port, backend });

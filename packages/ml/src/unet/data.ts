@@ -97,7 +97,10 @@ export function holdOut(
     if (list) list.push(i);
     else groups.set(g, [i]);
   }
-  const keys = [...groups.keys()].sort();
+  // Groups in order of first appearance (the dataset's own subject order), not sorted by name: subject keys
+  // are salted hashes, different in every fresh deployment, and sorting them made the held-out subjects
+  // (and so the "real" rows of a report) change between runs of the same seed.
+  const keys = [...groups.keys()];
   new Rng(seed).shuffle(keys);
   const nVal = Math.round(keys.length * fraction);
   const val = keys.slice(0, nVal).flatMap((k) => groups.get(k)!);

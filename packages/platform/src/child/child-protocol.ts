@@ -3,6 +3,7 @@
 // that kind so that packages/rpc still maps it to the right gRPC status (it checks instanceof SynthError).
 import {
   AlreadyExists,
+  DeadlineExceeded,
   Cancelled,
   type ErrorKind,
   FailedPrecondition,
@@ -39,6 +40,7 @@ const CLASSES: Record<ErrorKind, new (message: string) => SynthError> = {
   PermissionDenied,
   AlreadyExists,
   Cancelled,
+  DeadlineExceeded,
   Unavailable,
 };
 

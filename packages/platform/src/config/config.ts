@@ -1,7 +1,7 @@
 // ONE configuration object for the whole suite, read from environment variables (documented in docs.ts,
 // rendered to packages/platform/CONFIG.md) and validated up front so a bad value stops the process at start.
 import { existsSync } from "node:fs";
-import { resolve } from "node:path";
+import { delimiter, isAbsolute, resolve } from "node:path";
 import type { LoggerLevel } from "../log/logger.js";
 import { ConfigError } from "./config-error.js";
 import { bool, type Env, hostPort, int, oneOf, optionalPort, port, raw, secret } from "./parse.js";
@@ -44,7 +44,14 @@ export interface Config {
   s3: S3Config;
   logLevel: LoggerLevel;
   tfBackend: TfBackendChoice;
-  grpc: { maxMessageBytes: number; shutdownGraceMs: number };
+  grpc: {
+    maxMessageBytes: number;
+    shutdownGraceMs: number;
+    /** A client stream (upload) that sends nothing for this long is ended with DEADLINE_EXCEEDED. */
+    clientStreamIdleMs: number;
+  };
+  /** What ImportDirectory may read; everything else is refused with PERMISSION_DENIED before listing. */
+  imports: ImportsConfig;
   tls: TlsConfig;
   /** From DEID_SALT; when undefined use ensureDeidSalt(config) (random, persisted per data dir). */
   deidSalt: string | undefined;
@@ -63,6 +70,13 @@ export interface Config {
    * service process. wasm tfjs is single-threaded, so parallel trainings need processes.
    */
   trainProcesses: number;
+}
+
+export interface ImportsConfig {
+  /** Absolute directories local_path must lie in (after resolving symlinks). */
+  roots: string[];
+  /** "bucket/prefix" entries an s3_prefix source must fall under. */
+  s3Prefixes: string[];
 }
 
 const DEFAULT_PORTS: Record<ServiceName, number> = {
@@ -111,7 +125,9 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     grpc: {
       maxMessageBytes: int(env, "GRPC_MAX_MESSAGE_BYTES", 8 * 1024 * 1024, 64 * 1024, 2 ** 31 - 1),
       shutdownGraceMs: int(env, "GRPC_SHUTDOWN_GRACE_MS", 10_000, 0, 3_600_000),
+      clientStreamIdleMs: int(env, "GRPC_CLIENT_STREAM_IDLE_MS", 60_000, 100, 3_600_000),
     },
+    imports: loadImports(env, cwd, dataDir),
     tls,
     deidSalt,
     keepIdMapping: bool(env, "KEEP_ID_MAPPING", false),
@@ -123,10 +139,35 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   };
 }
 
+function loadImports(env: Env, cwd: string, dataDir: string): ImportsConfig {
+  const roots = (raw(env, "IMPORT_ROOTS") ?? dataDir)
+    .split(delimiter)
+    .filter((r) => r.trim() !== "")
+    .map((r) => resolve(cwd, r.trim()));
+  const bucket = raw(env, "S3_BUCKET") ?? "synthmri";
+  const s3Prefixes = (raw(env, "IMPORT_S3_PREFIXES") ?? `${bucket}/imports/`)
+    .split(",")
+    .map((p) => p.trim())
+    .filter((p) => p !== "");
+  for (const p of s3Prefixes) {
+    const b = p.split("/")[0] ?? "";
+    if (!p.includes("/") || !isBucketName(b)) {
+      throw new ConfigError("IMPORT_S3_PREFIXES", `"${p}" is not bucket/prefix (e.g. hospital/brats/)`);
+    }
+  }
+  if (roots.some((r) => !isAbsolute(r))) throw new ConfigError("IMPORT_ROOTS", "needs absolute directories");
+  return { roots, s3Prefixes };
+}
+
+/** S3 bucket naming rules: 3-63 of a-z 0-9 . -, starting and ending alphanumeric, no "..". */
+export function isBucketName(bucket: string): boolean {
+  return /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket) && !bucket.includes("..");
+}
+
 function loadS3(env: Env, cwd: string): S3Config {
   const useSsl = bool(env, "S3_USE_SSL", false);
   const bucket = raw(env, "S3_BUCKET") ?? "synthmri";
-  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket) || bucket.includes("..")) {
+  if (!isBucketName(bucket)) {
     throw new ConfigError(
       "S3_BUCKET",
       `"${bucket}" is not a bucket name (3-63 of a-z 0-9 . -, starting and ending alphanumeric)`,

@@ -69,6 +69,24 @@ const DOCS: ConfigDoc[] = [
     meaning: "On SIGTERM, how long in-flight calls may finish before they are cancelled.",
   },
   {
+    name: "GRPC_CLIENT_STREAM_IDLE_MS",
+    default: "60000",
+    meaning:
+      "A client stream (UploadSubject, ...) that sends no message for this long is ended with DEADLINE_EXCEEDED and its partial upload discarded.",
+  },
+  {
+    name: "IMPORT_ROOTS",
+    default: "SYNTHMRI_DATA_DIR",
+    meaning:
+      "Directories (separated by `:`) that ImportDirectory.local_path may read, symlinks resolved; any other path gets PERMISSION_DENIED before anything is listed.",
+  },
+  {
+    name: "IMPORT_S3_PREFIXES",
+    default: "S3_BUCKET/imports/",
+    meaning:
+      "Comma-separated `bucket/prefix` entries that ImportDirectory.s3_prefix may read (an empty bucket means S3_BUCKET); anything else gets PERMISSION_DENIED before listing.",
+  },
+  {
     name: "TLS_CERT",
     default: "(unset: plaintext)",
     meaning: "PEM certificate file of this server/client; needs TLS_KEY.",

@@ -1,6 +1,6 @@
 // Structured JSON-lines logger implementing the Logger contract. One line per event:
 // {"time","level","name","msg",...fields}. Fields pass through redactValue so voxel data cannot leak.
-import type { LogFields, Logger, LogLevel } from "@synthmri/core";
+import { boundText, type LogFields, type Logger, type LogLevel } from "@synthmri/core";
 import { redactValue } from "./redact.js";
 
 export type LoggerLevel = LogLevel | "silent";
@@ -32,7 +32,7 @@ export function createLogger(options: CreateLoggerOptions): Logger {
     const emit = (level: LogLevel, msg: string, fields?: LogFields) => {
       if (RANK[level] < threshold) return;
       const safe = redactValue({ ...base, ...fields }) as LogFields;
-      const line = { time: now().toISOString(), level, name: options.name, msg, ...safe };
+      const line = { time: now().toISOString(), level, name: options.name, msg: boundText(msg), ...safe };
       let text: string;
       try {
         text = JSON.stringify(line);

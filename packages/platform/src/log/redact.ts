@@ -1,6 +1,8 @@
 // Makes log fields safe: voxel data (typed arrays, Buffers, long arrays) never reaches a log line, however
 // deeply it is nested; errors become plain objects; cycles and huge strings are cut.
 
+import { boundText } from "@synthmri/core";
+
 const MAX_ARRAY_ITEMS = 32;
 const MAX_STRING = 2000;
 const MAX_DEPTH = 6;
@@ -9,9 +11,7 @@ export function redactValue(value: unknown, depth = 0, seen: WeakSet<object> = n
   if (value === null || value === undefined) return value;
   switch (typeof value) {
     case "string":
-      return value.length > MAX_STRING
-        ? `${value.slice(0, MAX_STRING)}…[${value.length - MAX_STRING} chars cut]`
-        : value;
+      return boundText(value, MAX_STRING);
     case "number":
     case "boolean":
       return value;

@@ -84,6 +84,14 @@ export function validateSubject(
         reason: `affine differs from ${ref.name} by up to ${diff.toPrecision(3)} mm (tolerance ${tol})`,
       });
     }
+    const pixdim = f.volume.header.pixdim.slice(1, 4);
+    if (pixdim.some((p) => !Number.isFinite(p) || p <= 0)) {
+      problems.push({
+        subject,
+        file: f.name,
+        reason: `pixdim[1..3] is ${pixdim.join(", ")}: the voxel spacing is undefined (NaN, infinite or not positive)`,
+      });
+    }
     if (f.volume.datatype.parts !== 1) {
       problems.push({ subject, file: f.name, reason: `datatype ${f.volume.datatype.name} is not a scalar image` });
     }

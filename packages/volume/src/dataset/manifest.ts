@@ -83,6 +83,8 @@ export interface DatasetFields {
   sliceCounts: Record<DatasetSplit, number>;
   /** free-form labels from the request */
   labels: Record<string, string>;
+  /** subjects left out by on_error = skip: the file's role and the reason (no source names); absent = none */
+  skipped?: { file: string; reason: string }[];
 }
 
 /**

@@ -159,7 +159,7 @@ export function parseHeader(bytes: Uint8Array, name: string, totalBytes?: number
     extensions: [],
   };
   validateGeometry(header, name);
-  header.extensions = readExtensions(bytes, header, name);
+  header.extensions = readExtensions(bytes, header, name, totalBytes !== undefined);
   if (totalBytes !== undefined) {
     const need = header.voxOffset + imageBytes(header);
     if (need > totalBytes) {
@@ -224,23 +224,39 @@ function validateGeometry(h: NiftiHeader, name: string): void {
   }
 }
 
-function readExtensions(bytes: Uint8Array, h: NiftiHeader, name: string): NiftiExtension[] {
+/**
+ * Header extensions as nibabel reads them (Nifti1Extensions.from_fileobj): starting after the 4-byte
+ * extender, read (esize, ecode, content) while at least 16 bytes remain before vox_offset. An extension may
+ * end exactly at vox_offset (official BraTS 2023 files: an AFNI extension) or even run past it; only an
+ * esize below 8 or past the end of the file is an error. On a prefix of the file (the header pre-parse of a
+ * .nii.gz) extensions that are not all there yet are left for the full parse.
+ */
+function readExtensions(bytes: Uint8Array, h: NiftiHeader, name: string, complete: boolean): NiftiExtension[] {
   const out: NiftiExtension[] = [];
   const flagAt = h.sizeofHdr;
-  if (bytes.length < flagAt + 4 || h.voxOffset < flagAt + 4 || bytes[flagAt] === 0) return out;
+  if (bytes.length < flagAt + 4 || bytes[flagAt] === 0) return out;
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
   let off = flagAt + 4;
-  const end = Math.min(h.voxOffset, bytes.length);
-  while (off + 8 <= end) {
+  let remaining = h.voxOffset - off;
+  while (remaining >= 16) {
+    if (off + 8 > bytes.length) {
+      if (!complete) return out;
+      throw new InvalidInput(`${name}: file ends inside the header extension at byte ${off}`);
+    }
     const esize = dv.getInt32(off, h.littleEndian);
     const ecode = dv.getInt32(off + 4, h.littleEndian);
-    if (esize < 8 || off + esize > end) {
+    if (esize < 8) {
+      throw new InvalidInput(`${name}: header extension at byte ${off} has esize ${esize}; it must be at least 8`);
+    }
+    if (off + esize > bytes.length) {
+      if (!complete) return out;
       throw new InvalidInput(
-        `${name}: header extension at byte ${off} has esize ${esize}, which overruns vox_offset ${h.voxOffset}`,
+        `${name}: header extension at byte ${off} has esize ${esize}, which runs past the end of the file (${bytes.length} bytes)`,
       );
     }
     out.push({ esize, ecode, data: bytes.slice(off + 8, off + esize) });
     off += esize;
+    remaining -= esize;
   }
   return out;
 }

@@ -75,6 +75,34 @@ export function niftiInfo(vol: NiftiVolume, opts: { labels?: boolean } = {}): Re
     out.stats = statsJson(voxelStats(data, { slope: vol.slope, inter: vol.inter }));
     if (opts.labels) out.label_counts = labelCounts(data, vol.slope, vol.inter);
   }
+  const warnings = niftiWarnings(vol);
+  if (warnings.length > 0) out.warnings = warnings;
+  return out;
+}
+
+/**
+ * What makes a file unusable for training although it decodes: undefined voxel spacing (non-finite or
+ * non-positive pixdim of a spatial axis) and NaN/Inf voxels. `nifti info` prints them; validation refuses them.
+ */
+export function niftiWarnings(vol: NiftiVolume): string[] {
+  const out: string[] = [];
+  const h = vol.header;
+  const spatial = Math.min(3, h.dim[0] ?? 0);
+  for (let i = 1; i <= spatial; i++) {
+    const p = h.pixdim[i] ?? Number.NaN;
+    if (!Number.isFinite(p) || p <= 0) out.push(`pixdim[${i}] is ${p}: the voxel spacing of axis ${i} is undefined`);
+  }
+  if (!vol.datatype.integer) {
+    let bad = 0;
+    let first = -1;
+    for (let i = 0; i < vol.data.length; i++) {
+      if (!Number.isFinite(vol.data[i] as number)) {
+        bad++;
+        if (first < 0) first = i;
+      }
+    }
+    if (bad > 0) out.push(`${bad} stored values are NaN or infinite (first at index ${first})`);
+  }
   return out;
 }
 

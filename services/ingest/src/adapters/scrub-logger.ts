@@ -2,13 +2,24 @@
 // reach logs through the job runner ("job failed") and the rpc logging interceptor (status details).
 // Logs must not carry subject identifiers, so this wrapper masks them in every string of every field:
 // "subject <id>" and NIfTI/manifest file paths (which embed the id in BraTS layouts).
-import type { LogFields, Logger } from "@synthmri/platform";
+// Scrubbing is linear in the text (and the text is bounded first): a pattern such as
+// /[^\s…]+\.json\b/ backtracks over every start position of a long run and took minutes on a 7 MiB id.
+import { boundText, type LogFields, type Logger } from "@synthmri/platform";
 
 const SUBJECT = /\bsubject [^\s:;,()]+/g;
-const FILE = /[^\s:;,()"']+\.(?:nii(?:\.gz)?|csv|json)\b/g;
+/** Runs of path-like characters; each run is matched once, with no backtracking across runs. */
+const TOKEN = /[^\s:;,()"']+/g;
+const FILE_EXTENSION = /\.(?:nii(?:\.gz)?|csv|json)\b/g;
 
-export function scrubText(s: string): string {
-  return s.replace(SUBJECT, "subject [id]").replace(FILE, "[file]");
+export function scrubText(text: string): string {
+  return boundText(text).replace(SUBJECT, "subject [id]").replace(TOKEN, scrubToken);
+}
+
+/** A run that contains a file name: everything up to the end of its last file extension becomes "[file]". */
+function scrubToken(token: string): string {
+  let end = -1;
+  for (const m of token.matchAll(FILE_EXTENSION)) end = m.index + m[0].length;
+  return end < 0 ? token : `[file]${token.slice(end)}`;
 }
 
 function scrub(v: unknown, depth = 0): unknown {

@@ -279,6 +279,8 @@ export async function runImport(
       shards: written.shards,
       sliceCounts: written.sliceCounts,
       labels: params.labels,
+      // Subjects left out (on_error = skip) and why, without their source names: never silent.
+      skipped: skipped.map((k) => ({ file: roleOf(k.file), reason: k.reason.split(k.sourceName).join("[subject]") })),
     };
     const { ref } = await writer.commit({
       params: {
@@ -307,4 +309,9 @@ export async function runImport(
     await artifacts.objects.deleteObject(identityKey).catch(() => undefined);
     throw e;
   }
+}
+
+/** "flair" for ".../BraTS_001_flair.nii.gz": the file's role without the subject's name. */
+function roleOf(file: string): string {
+  return /_(t1ce|t1|t2|flair|seg)\.nii(\.gz)?$/i.exec(file)?.[1]?.toLowerCase() ?? (file ? "file" : "");
 }
