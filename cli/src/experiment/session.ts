@@ -167,6 +167,9 @@ export async function runSession(options: SessionOptions): Promise<SessionResult
         `done in ${formatSeconds(wallSeconds)} (${result.stages.length} stages, ${cached} reused from cache). Report: ${join(outDir, "report.md")}`,
       );
       print(`experiment manifest: ${manifestPath} (repeat with: npx synthmri experiment rerun ${manifestPath})`);
+      print(
+        `browse it in the web console: npx synthmri console --data-dir ${options.dataDir} (jobs, samples, models, report)`,
+      );
       return { experimentId, outDir, manifestPath, wallSeconds, result };
     } finally {
       board.close();
