@@ -66,7 +66,10 @@ export function consoleService(deps: ConsoleServiceDeps): {
           tta: request.tta,
           signal: ctx.signal,
         });
-        const stem = (files.flair?.name ?? files.t1?.name ?? "scan").replace(/(_(t1|t1ce|t2|flair))?\.nii(\.gz)?$/i, "");
+        const stem = (files.flair?.name ?? files.t1?.name ?? "scan").replace(
+          /(_(t1|t1ce|t2|flair))?\.nii(\.gz)?$/i,
+          "",
+        );
         return {
           labelVoxels: r.labelVoxels,
           inferenceSeconds: r.inferenceSeconds,
@@ -113,7 +116,10 @@ async function defaultModel(segmenter: Segmenter): Promise<string> {
   const { models } = await segmenter.listModels({});
   const chosen = models.find((m) => m.loaded) ?? models[0];
   if (!chosen) {
-    throw new ConnectError("no segmentation model yet: train one (or run the demo experiment) first", Code.FailedPrecondition);
+    throw new ConnectError(
+      "no segmentation model yet: train one (or run the demo experiment) first",
+      Code.FailedPrecondition,
+    );
   }
   return chosen.id;
 }

@@ -13,7 +13,8 @@ export function h<K extends keyof HTMLElementTagNameMap>(
       if (v) el.setAttribute(k, "");
     } else el.setAttribute(k, v);
   }
-  for (const c of children) if (c !== null && c !== undefined && c !== false) el.append(typeof c === "number" ? String(c) : c);
+  for (const c of children)
+    if (c !== null && c !== undefined && c !== false) el.append(typeof c === "number" ? String(c) : c);
   return el;
 }
 

@@ -9,7 +9,8 @@ import { jobsPage } from "./pages/jobs.js";
 import { modelsPage } from "./pages/models.js";
 import { segmentPage } from "./pages/segment.js";
 
-type Page = (root: HTMLElement, params: URLSearchParams) => Promise<void | (() => void)>;
+/** A page renders into root; it may return a cleanup (e.g. to end a WatchJob stream) for when it is left. */
+type Page = (root: HTMLElement, params: URLSearchParams) => Promise<unknown>;
 
 const PAGES: Array<[string, string, Page]> = [
   ["health", "Health", healthPage],
@@ -37,7 +38,8 @@ async function route(): Promise<void> {
   root.dataset.page = entry[0];
   root.dataset.ready = "false";
   try {
-    cleanup = (await entry[2](root, new URLSearchParams(query ?? ""))) || undefined;
+    const done = await entry[2](root, new URLSearchParams(query ?? ""));
+    if (typeof done === "function") cleanup = done as () => void;
   } catch (e) {
     root.append(errorBox(e));
   }

@@ -25,7 +25,7 @@ export function legend(): HTMLElement {
 
 export async function showVolumes(scan: ViewerVolume, labels?: ViewerVolume): Promise<HTMLElement> {
   const canvas = h("canvas", { class: "viewer", "data-testid": "niivue" });
-  const box = h("div", {}, canvas, labels ? legend() : null);
+  const box = h("div", {}, h("div", { class: "viewer-box" }, canvas), labels ? legend() : null);
   // niivue sizes the canvas from its parent: attach once the page has put it in the document.
   const attach = async () => {
     if (!canvas.isConnected) return void requestAnimationFrame(attach);
@@ -35,6 +35,7 @@ export async function showVolumes(scan: ViewerVolume, labels?: ViewerVolume): Pr
       const volumes = [{ url: blobUrl(scan), name: scan.name }];
       if (labels) volumes.push({ url: blobUrl(labels), name: labels.name, opacity: 0.55 } as (typeof volumes)[0]);
       await nv.loadVolumes(volumes);
+      nv.setSliceType(nv.sliceTypeAxial);
       const overlay = nv.volumes[1];
       if (overlay) {
         overlay.setColormapLabel({

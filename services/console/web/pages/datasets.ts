@@ -47,7 +47,10 @@ export async function datasetsPage(root: HTMLElement, params: URLSearchParams): 
   root.append(h("h2", {}, `${subject}: FLAIR with its segmentation`), await showVolumes(scan, seg));
 }
 
-async function exportSubject(datasetId: string, subjectKey: string): Promise<Array<ViewerVolume & { modality: Modality }>> {
+async function exportSubject(
+  datasetId: string,
+  subjectKey: string,
+): Promise<Array<ViewerVolume & { modality: Modality }>> {
   const out: Array<ViewerVolume & { modality: Modality; parts: Uint8Array[] }> = [];
   for await (const r of api.ingest.exportSubject({
     datasetId,
@@ -55,7 +58,8 @@ async function exportSubject(datasetId: string, subjectKey: string): Promise<Arr
     modalities: [Modality.FLAIR, Modality.SEG],
   })) {
     const f = r.file?.frame;
-    if (f?.case === "header") out.push({ name: f.value.name, modality: f.value.modality, bytes: new Uint8Array(), parts: [] });
+    if (f?.case === "header")
+      out.push({ name: f.value.name, modality: f.value.modality, bytes: new Uint8Array(), parts: [] });
     else if (f?.case === "chunk") out.at(-1)?.parts.push(f.value.data);
   }
   return out.map((f) => ({ name: f.name, modality: f.modality, bytes: concat(f.parts) }));

@@ -1,6 +1,6 @@
 // Jobs of every service, newest first; one job's live progress from WatchJob, with cancel and its error.
 import { type JobStatus, JobState } from "@synthmri/contracts";
-import { errorBox, h, table, when } from "../dom.js";
+import { errorBox, h, lineChart, table, when } from "../dom.js";
 import { SERVICE_NAMES, type ServiceName, api } from "../rpc.js";
 
 export function stateName(s: JobState): string {
@@ -47,6 +47,9 @@ async function watchPanel(service: ServiceName, id: string, signal: AbortSignal)
   const state = h("strong", { "data-testid": "job-state" }, "…");
   const message = h("span", { class: "muted" });
   const metrics = h("div", { class: "muted" });
+  // Loss / SWD curves of a running training: the metrics of every progress update, by step.
+  const curves = h("div", { "data-testid": "job-curves" });
+  const history = new Map<string, Array<[number, number]>>();
   const error = h("div");
   const cancel = h(
     "button",
@@ -67,6 +70,7 @@ async function watchPanel(service: ServiceName, id: string, signal: AbortSignal)
     h("h2", {}, `Job ${id} (${service})`),
     h("p", {}, state, " ", bar, " ", message, " ", cancel),
     metrics,
+    curves,
     error,
   );
   const show = (j: JobStatus) => {
@@ -78,6 +82,20 @@ async function watchPanel(service: ServiceName, id: string, signal: AbortSignal)
     metrics.textContent = Object.entries(p?.metrics ?? {})
       .map(([k, v]) => `${k}=${v.toPrecision(4)}`)
       .join("  ");
+    const x = p?.done || p?.fraction || 0;
+    for (const [k, v] of Object.entries(p?.metrics ?? {})) {
+      const points = history.get(k) ?? [];
+      if (points.at(-1)?.[0] !== x) points.push([x, v]);
+      history.set(k, points);
+    }
+    if ([...history.values()].some((pts) => pts.length > 1)) {
+      curves.replaceChildren(
+        lineChart(
+          `progress metrics by ${p?.unit || "step"}`,
+          [...history].slice(0, 5).map(([name, points]) => ({ name, points })),
+        ),
+      );
+    }
     if (j.errorMessage) error.replaceChildren(errorBox(`${j.errorCode}: ${j.errorMessage}`));
     const final = j.state >= JobState.SUCCEEDED;
     cancel.disabled = final;

@@ -18,7 +18,11 @@ export async function segmentPage(root: HTMLElement): Promise<void> {
     "select",
     { name: "model" },
     ...models.map((m) =>
-      h("option", { value: `${m.id}@${m.version}`, selected: m.loaded }, `${m.id} v${m.version}${m.loaded ? " (loaded)" : ""}`),
+      h(
+        "option",
+        { value: `${m.id}@${m.version}`, selected: m.loaded },
+        `${m.id} v${m.version}${m.loaded ? " (loaded)" : ""}`,
+      ),
     ),
   );
   const inputs = INPUTS.map(([modality, label]) => {
@@ -46,7 +50,12 @@ export async function segmentPage(root: HTMLElement): Promise<void> {
           const r = await api.console.segmentScan({ modelId, version: Number(version) || 0, files });
           const flair = files.find((f) => f.modality === Modality.FLAIR)!;
           result.replaceChildren(
-            h("p", {}, `Model ${r.modelId} v${r.version}, ${r.inferenceSeconds.toFixed(2)} s. `, download(r.name, r.nifti)),
+            h(
+              "p",
+              {},
+              `Model ${r.modelId} v${r.version}, ${r.inferenceSeconds.toFixed(2)} s. `,
+              download(r.name, r.nifti),
+            ),
             table(
               ["label", "voxels"],
               Object.entries(r.labelVoxels).map(([k, v]) => [k, v.toString()]),
@@ -66,6 +75,7 @@ export async function segmentPage(root: HTMLElement): Promise<void> {
     ...inputs.map(({ label, input }) => h("label", {}, `${label}: `, input)),
     run,
   );
-  if (models.length === 0) root.append(h("p", { class: "bad" }, "No segmentation model yet: run the demo experiment first."));
+  if (models.length === 0)
+    root.append(h("p", { class: "bad" }, "No segmentation model yet: run the demo experiment first."));
   root.append(form, result);
 }
