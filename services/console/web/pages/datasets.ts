@@ -8,11 +8,10 @@ export async function datasetsPage(root: HTMLElement, params: URLSearchParams): 
   const { datasets } = await api.ingest.listDatasets({ page: { pageSize: 100 } });
   root.append(
     table(
-      ["name", "origin", "subjects", "train / test slices", "slice shape", "created", ""],
+      ["name", "origin", "train / test slices", "slice shape", "created", ""],
       datasets.map((d) => [
         d.name || d.id,
         (Origin[d.origin] ?? "").toLowerCase(),
-        d.subjects.length,
         `${d.trainSlices} / ${d.testSlices}`,
         d.sliceShape.join("×"),
         when(d.createdAt),
@@ -22,7 +21,7 @@ export async function datasetsPage(root: HTMLElement, params: URLSearchParams): 
   );
   const id = params.get("id");
   if (!id) return;
-  const { dataset } = await api.ingest.getDataset({ datasetId: id });
+  const { dataset } = await api.ingest.getDataset({ datasetId: id, includeSubjects: true });
   if (!dataset) return;
   root.append(
     h("h2", {}, `Dataset ${dataset.name || dataset.id}`),
