@@ -5,7 +5,9 @@
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { GeneratorService } from "@synthmri/contracts";
+import { Code, ConnectError, createClient as createConnectClient } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
+import { GeneratorService, IngestService } from "@synthmri/contracts";
 import { MinioObjectStore } from "@synthmri/platform";
 import { createClient } from "@synthmri/rpc";
 import { generatePhantomSubject, phantomSubjectFiles, readNifti } from "@synthmri/volume";
@@ -107,6 +109,25 @@ describe.skipIf(!haveChromium)("web console in a browser", () => {
     await page.goto(web.openUrl);
     expect(page.url()).not.toContain("token=");
     await page.waitForSelector("#page[data-ready=true]");
+  });
+
+  it("forwards the services' gRPC status codes over Connect", async () => {
+    const transport = createConnectTransport({
+      baseUrl: `${web.url}rpc/ingest`,
+      httpVersion: "1.1",
+      useBinaryFormat: true,
+      interceptors: [
+        (next) => (req) => {
+          req.header.set("authorization", `Bearer ${web.token}`);
+          return next(req);
+        },
+      ],
+    });
+    const ingest = createConnectClient(IngestService, transport);
+    const err = await ingest.getDataset({ datasetId: "no-such-dataset" }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConnectError);
+    expect((err as ConnectError).code).toBe(Code.NotFound);
+    expect((await ingest.getDataset({ datasetId })).dataset?.id).toBe(datasetId);
   });
 
   it("shows every page with live data", async () => {

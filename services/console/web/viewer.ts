@@ -30,7 +30,13 @@ export async function showVolumes(scan: ViewerVolume, labels?: ViewerVolume): Pr
   const attach = async () => {
     if (!canvas.isConnected) return void requestAnimationFrame(attach);
     try {
-      const nv = new Niivue({ backColor: [0, 0, 0, 1], show3Dcrosshair: false, isResizeCanvas: true });
+      const nv = new Niivue({
+        backColor: [0, 0, 0, 1],
+        show3Dcrosshair: false,
+        isResizeCanvas: true,
+        crosshairWidth: 0.5,
+        crosshairColor: [1, 1, 1, 0.35],
+      });
       await nv.attachToCanvas(canvas);
       const volumes = [{ url: blobUrl(scan), name: scan.name }];
       if (labels) volumes.push({ url: blobUrl(labels), name: labels.name, opacity: 0.55 } as (typeof volumes)[0]);

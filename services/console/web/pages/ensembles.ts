@@ -41,7 +41,7 @@ export async function ensemblesPage(root: HTMLElement, params: URLSearchParams):
         h("a", { href: `#jobs?service=generator&id=${encodeURIComponent(m.jobId)}` }, "watch"),
       ]),
     ),
-    lineChart("SWD of each member's final checkpoint (lower is better)", [
+    lineChart("SWD by member (lower is better)", [
       { name: "SWD", points: ensemble.members.map((m) => [m.index, m.swd] as [number, number]) },
     ]),
     h("h2", {}, "Samples per member"),
