@@ -34,8 +34,8 @@ export async function showVolumes(scan: ViewerVolume, labels?: ViewerVolume): Pr
         backColor: [0, 0, 0, 1],
         show3Dcrosshair: false,
         isResizeCanvas: true,
-        crosshairWidth: 0.5,
-        crosshairColor: [1, 1, 1, 0.35],
+        crosshairWidth: 1,
+        crosshairColor: [1, 0.2, 0.2, 0.6],
       });
       await nv.attachToCanvas(canvas);
       const volumes = [{ url: blobUrl(scan), name: scan.name }];
