@@ -11,6 +11,7 @@ const commands: Record<string, () => Promise<CommandModule>> = {
   experiment: () => import("./commands/experiment.js"),
   segment: () => import("./commands/segment.js"),
   partner: () => import("./commands/partner.js"),
+  console: () => import("./commands/console.js"),
 };
 
 function usage(): string {

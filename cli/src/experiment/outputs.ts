@@ -4,7 +4,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { DataType, Split } from "@synthmri/contracts";
-import { lineChart, sampleGrid } from "@synthmri/eval";
+import { figureLinks, lineChart, sampleGrid } from "@synthmri/eval";
 import type { ObjectStore } from "@synthmri/platform";
 import { receiveTensors } from "@synthmri/rpc";
 import type { ServiceClients } from "./clients.js";
@@ -164,4 +164,23 @@ export function summarizeReport(report: ReportJson | undefined, markdown: string
 function fmtP(p: number): string {
   if (!Number.isFinite(p)) return "n/a";
   return p < 0.001 ? p.toExponential(1) : p.toFixed(3);
+}
+
+/** Appends links to the figures the CLI drew (sample grids, training curves) to out/report.md. */
+export function linkFiguresInReport(outDir: string, files: string[]): void {
+  const path = join(outDir, "report.md");
+  const figures = files.filter((f) => f.startsWith("figures/") && f.endsWith(".png"));
+  if (!existsSync(path) || figures.length === 0) return;
+  const captions = Object.fromEntries(
+    figures.map((f) => [
+      f,
+      basename(f, ".png")
+        .replace(/^samples_/, "samples: ")
+        .replace(/_/g, " "),
+    ]),
+  );
+  writeFileSync(
+    path,
+    `${readFileSync(path, "utf8").trimEnd()}\n\n${figureLinks(captions).replace("## Figures", "## Experiment figures")}`,
+  );
 }

@@ -8,7 +8,14 @@ import { ArtifactStore, MinioObjectStore, type ObjectStore, artifactIdFor } from
 import { DEFAULT_TRAIN_PROCESSES, type Supervisor, startSupervisor, type S3Access } from "../supervisor/supervisor.js";
 import { ProgressBoard, type Writable, formatSeconds } from "../ui/progress-board.js";
 import { type Addresses, connectServices } from "./clients.js";
-import { fetchReportFiles, readReportJson, summarizeReport, writeSampleGrids, writeTrainingCurves } from "./outputs.js";
+import {
+  fetchReportFiles,
+  linkFiguresInReport,
+  readReportJson,
+  summarizeReport,
+  writeSampleGrids,
+  writeTrainingCurves,
+} from "./outputs.js";
 import { type ExperimentResult, runExperiment } from "./run-experiment.js";
 import type { ExperimentSpec } from "./spec.js";
 import { ArtifactStageStore, FileStageStore, StageCache } from "./stage-cache.js";
@@ -117,6 +124,7 @@ export async function runSession(options: SessionOptions): Promise<SessionResult
       files.push(...(await writeSampleGrids(clients, result, outDir)));
       board.update("outputs", { fraction: 0.7, message: "training curves" });
       files.push(...writeTrainingCurves(result, outDir));
+      linkFiguresInReport(outDir, files);
       board.update("outputs", { state: "done", message: `${files.length} files` });
       board.close();
 
@@ -171,6 +179,9 @@ export async function runSession(options: SessionOptions): Promise<SessionResult
         `done in ${formatSeconds(wallSeconds)} (${result.stages.length} stages, ${cached} reused from cache). Report: ${join(outDir, "report.md")}`,
       );
       print(`experiment manifest: ${manifestPath} (repeat with: npx synthmri experiment rerun ${manifestPath})`);
+      print(
+        `browse it in the web console: npx synthmri console --data-dir ${options.dataDir} (jobs, samples, models, report)`,
+      );
       return { experimentId, outDir, manifestPath, wallSeconds, result };
     } finally {
       board.close();

@@ -6,6 +6,7 @@ export * from "./gen/synthmri/common/v1/job_service_pb.js";
 export * from "./gen/synthmri/common/v1/object_pb.js";
 export * from "./gen/synthmri/common/v1/provenance_pb.js";
 export * from "./gen/synthmri/common/v1/tensor_pb.js";
+export * from "./gen/synthmri/console/v1/console_pb.js";
 export * from "./gen/synthmri/evaluator/v1/evaluator_pb.js";
 export * from "./gen/synthmri/generator/v1/generator_pb.js";
 export * from "./gen/synthmri/generator/v1/partner_pb.js";

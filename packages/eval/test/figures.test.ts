@@ -9,7 +9,10 @@ import {
   PALETTE,
   RasterCanvas,
   type Rgb,
+  PNG_SCALE,
+  diceBoxPlotSvg,
   sampleGrid,
+  sampleGridSvg,
 } from "../src/figures/index.js";
 
 const px = (img: { width: number; data: Buffer }, x: number, y: number) => {
@@ -64,9 +67,20 @@ describe("diceBoxPlot", () => {
       { width: 500, height: 300 },
     );
     const img = decodePng(png);
-    expect([img.width, img.height]).toEqual([500, 300]);
+    expect([img.width, img.height]).toEqual([500 * PNG_SCALE, 300 * PNG_SCALE]);
     for (const c of PALETTE.slice(0, 3)) expect(countColor(img, c)).toBeGreaterThan(5 * 20);
     expect(countColor(img, PALETTE[3])).toBe(0);
+  });
+
+  it("labels each box with its n, in real text", () => {
+    const svg = diceBoxPlotSvg({
+      conditions: ["real", "synthetic"],
+      classes: ["ET"],
+      values: [[[0.5, 0.6, 0.7]], [[0.2, Number.NaN]]],
+    }).toString();
+    expect(svg).toContain(">n=3</text>");
+    expect(svg).toContain(">n=1</text>");
+    expect(svg).toContain(">Dice per subject</text>");
   });
 
   it("rejects values that do not match conditions x classes", () => {
@@ -87,7 +101,7 @@ describe("lineChart", () => {
         { title: "training", xLabel: "epoch", width: 320, height: 200 },
       ),
     );
-    expect([img.width, img.height]).toEqual([320, 200]);
+    expect([img.width, img.height]).toEqual([320 * PNG_SCALE, 200 * PNG_SCALE]);
     expect(countColor(img, PALETTE[0])).toBeGreaterThan(100);
     expect(countColor(img, PALETTE[1])).toBeGreaterThan(100);
   });
@@ -105,19 +119,36 @@ describe("sampleGrid", () => {
     data[(0 * h * w + 1 * w + 2) * 5 + 4] = 51;
     data[(1 * h * w + 3 * w + 3) * 5 + 4] = 100;
     const img = decodePng(sampleGrid({ data, n: 2, h, w, c: 5 }, { columns: 2 }));
-    const sampleW = 5 * w + 4 * 2;
-    expect([img.width, img.height]).toEqual([2 * sampleW + 8, 12 + h]);
+    // 8-px tiles are upscaled 16x (to 128 px); 4 px between tiles, 14 between samples, 24 px of titles.
+    const z = 16;
+    const tile = 8 * z + 4;
+    const sampleW = 5 * 8 * z + 4 * 4;
+    const top = 24;
+    const at = (sample: number, t: number, x: number, y: number) =>
+      px(img, 4 + sample * (sampleW + 14) + t * tile + x * z + z / 2, top + y * z + z / 2);
+    expect(img.width).toBe(2 * sampleW + 14 + 8);
     // Grey tiles: channel 2 of sample 0 at tile 2.
-    expect(px(img, 2 * (w + 2) + 4, 12 + 4)).toEqual([90, 90, 90, 255]);
+    expect(at(0, 2, 4, 4)).toEqual([90, 90, 90, 255]);
     // Overlay tile on FLAIR (grey 130): ET red, NCR green, background unchanged.
-    const ox = 4 * (w + 2);
     const blend = (g: number, c: number) => Math.round(g * 0.4 + c * 0.6);
-    expect(px(img, ox + 1, 12 + 1)).toEqual([blend(130, 255), blend(130, 0), blend(130, 0), 255]);
-    expect(px(img, ox + 2, 12 + 1)).toEqual([blend(130, 0), blend(130, 200), blend(130, 0), 255]);
-    expect(px(img, ox + 5, 12 + 5)).toEqual([130, 130, 130, 255]);
+    expect(at(0, 4, 1, 1)).toEqual([blend(130, 255), blend(130, 0), blend(130, 0), 255]);
+    expect(at(0, 4, 2, 1)).toEqual([blend(130, 0), blend(130, 200), blend(130, 0), 255]);
+    expect(at(0, 4, 5, 5)).toEqual([130, 130, 130, 255]);
     // Sample 1 in the second column: ED blue.
-    const ox1 = sampleW + 8 + 4 * (w + 2);
-    expect(px(img, ox1 + 3, 12 + 3)).toEqual([blend(131, 0), blend(131, 90), blend(131, 255), 255]);
+    expect(at(1, 4, 3, 3)).toEqual([blend(131, 0), blend(131, 90), blend(131, 255), 255]);
+  });
+
+  it("titles the columns in their real case and has a legend of the mask colours", () => {
+    const data = new Uint8Array(16 * 16 * 5);
+    const svg = sampleGridSvg({ data, n: 1, h: 16, w: 16, c: 5 }).toString();
+    for (const t of [
+      ">T1Gd</text>",
+      ">FLAIR</text>",
+      ">NCR/NET (label 1)</text>",
+      ">ED (label 2)</text>",
+      ">ET (label 4)</text>",
+    ])
+      expect(svg).toContain(t);
   });
 
   it("rejects data that does not match the shape", () => {

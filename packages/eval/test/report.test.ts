@@ -78,6 +78,8 @@ describe("renderReport", () => {
     expect(per).toContain("10 GANs,mean,s1,NCR,0.4,,,,");
     const png = decodePng(r.figures["dice_boxplot.png"]);
     expect(png.width).toBeGreaterThan(100);
+    // report.md links its figure (relative to the report, so it shows on disk, in a forge and in the console).
+    expect(r.markdown).toContain("](dice_boxplot.png)");
   });
 
   it("rejects unknown baselines, duplicate names and conditions without shared subjects", () => {

@@ -53,3 +53,4 @@ export {
 } from "./tensor-stream.js";
 export { status as GrpcStatus, Metadata } from "@grpc/grpc-js";
 export * from "./jobs/index.js";
+export { checkHealth, type HealthStatus } from "./health-check.js";

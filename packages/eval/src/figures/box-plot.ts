@@ -1,8 +1,10 @@
-// Dice box plots per class and condition (Tukey boxes: quartiles, median, whiskers at 1.5 IQR, outlier dots).
+// Dice box plots per class and condition (Tukey boxes: quartiles, median, whiskers at 1.5 IQR, outlier rings),
+// with each box's n, drawn as SVG and rasterised by resvg.
 import { InvalidInput } from "@synthmri/core";
 import { percentileSorted } from "../stats/descriptive.js";
-import { drawFrame, drawLegend, legendRows } from "./axes.js";
-import { COLORS, PALETTE, RasterCanvas } from "./canvas.js";
+import { PALETTE } from "./canvas.js";
+import { drawSvgFrame } from "./svg-axes.js";
+import { SvgDoc, colour } from "./svg.js";
 
 export interface BoxPlotInput {
   /** One box colour per condition (legend). */
@@ -54,8 +56,13 @@ export interface BoxPlotOptions {
   yRange?: [number, number];
 }
 
-/** PNG of box plots: classes along x, one coloured box per condition within each class. */
+/** PNG of box plots: classes along x, one coloured box per condition within each class, n under each box. */
 export function diceBoxPlot(input: BoxPlotInput, options: BoxPlotOptions = {}): Buffer {
+  return diceBoxPlotSvg(input, options).toPng();
+}
+
+/** The box plot as an SVG document (diceBoxPlot rasterises it). */
+export function diceBoxPlotSvg(input: BoxPlotInput, options: BoxPlotOptions = {}): SvgDoc {
   const { conditions, classes, values } = input;
   if (conditions.length === 0 || classes.length === 0)
     throw new InvalidInput("box plot needs at least one condition and one class");
@@ -63,49 +70,45 @@ export function diceBoxPlot(input: BoxPlotInput, options: BoxPlotOptions = {}): 
     throw new InvalidInput(
       `box plot values must be [${conditions.length} conditions][${classes.length} classes][subjects]`,
     );
-  const width = options.width ?? Math.max(320, 60 + classes.length * (conditions.length * 22 + 24));
-  const height = options.height ?? 320;
-  const cv = new RasterCanvas(width, height);
+  const width = options.width ?? Math.max(480, 90 + classes.length * (conditions.length * 34 + 30));
+  const height = options.height ?? 380;
+  const doc = new SvgDoc(width, height);
   const colors = conditions.map((_, i) => PALETTE[i % PALETTE.length]);
-  const rows = legendRows(width, conditions);
   const [yMin, yMax] = options.yRange ?? [0, 1];
-  const frame = drawFrame(cv, {
+  const frame = drawSvgFrame(doc, {
     title: options.title ?? "Dice per subject",
     yLabel: options.yLabel ?? "Dice",
     yMin,
     yMax,
-    legendRows: rows,
+    legend: conditions.map((name, i) => ({ name, colour: colors[i] })),
+    bottomExtra: 14,
   });
-  drawLegend(
-    cv,
-    8 + (options.title !== "" ? 14 : 0),
-    conditions.map((name, i) => ({ name, color: colors[i] })),
-  );
+  // Room under the axis for the class names and each box's n.
   const groupW = frame.width / classes.length;
-  const boxW = Math.max(3, Math.min(18, Math.floor((groupW - 12) / conditions.length) - 4));
+  const boxW = Math.max(6, Math.min(26, (groupW - 16) / conditions.length - 6));
   const clampY = (v: number) => frame.y(Math.min(yMax, Math.max(yMin, v)));
+  const axisY = frame.top + frame.height;
   classes.forEach((cls, k) => {
     const gx = frame.left + k * groupW;
-    cv.text(gx + groupW / 2, frame.top + frame.height + 4, cls, COLORS.black, 1, "center");
-    const inner = conditions.length * (boxW + 4) - 4;
+    doc.text(gx + groupW / 2, axisY + 30, cls, { size: 13, anchor: "middle", weight: "bold" });
+    const inner = conditions.length * (boxW + 6) - 6;
     conditions.forEach((_, c) => {
       const b = boxStats(values[c][k]);
+      const x = gx + (groupW - inner) / 2 + c * (boxW + 6);
+      const mid = x + boxW / 2;
+      doc.text(mid, axisY + 13, `n=${b.n}`, { size: 9, anchor: "middle", fill: "#555" });
       if (b.n === 0) return;
-      const x = Math.round(gx + (groupW - inner) / 2 + c * (boxW + 4));
-      const mid = x + Math.floor(boxW / 2);
       const col = colors[c];
-      cv.line(mid, clampY(b.whiskerLow), mid, clampY(b.q1), COLORS.black);
-      cv.line(mid, clampY(b.q3), mid, clampY(b.whiskerHigh), COLORS.black);
-      cv.line(x + 2, clampY(b.whiskerLow), x + boxW - 3, clampY(b.whiskerLow), COLORS.black);
-      cv.line(x + 2, clampY(b.whiskerHigh), x + boxW - 3, clampY(b.whiskerHigh), COLORS.black);
-      const yTop = Math.round(clampY(b.q3));
-      const yBot = Math.round(clampY(b.q1));
-      cv.fillRect(x, yTop, boxW, Math.max(1, yBot - yTop + 1), col);
-      cv.strokeRect(x, yTop, boxW, Math.max(1, yBot - yTop + 1), COLORS.black);
-      const ym = Math.round(clampY(b.median));
-      cv.line(x, ym, x + boxW - 1, ym, COLORS.black, 2);
-      for (const o of b.outliers) cv.fillCircle(mid, clampY(o), 1.5, col);
+      doc.line(mid, clampY(b.whiskerLow), mid, clampY(b.q1), "#222");
+      doc.line(mid, clampY(b.q3), mid, clampY(b.whiskerHigh), "#222");
+      doc.line(x + 3, clampY(b.whiskerLow), x + boxW - 3, clampY(b.whiskerLow), "#222");
+      doc.line(x + 3, clampY(b.whiskerHigh), x + boxW - 3, clampY(b.whiskerHigh), "#222");
+      const yTop = clampY(b.q3);
+      const yBot = clampY(b.q1);
+      doc.rect(x, yTop, boxW, Math.max(1, yBot - yTop), { fill: colour(col), stroke: "#222", "stroke-width": 1 });
+      doc.line(x, clampY(b.median), x + boxW, clampY(b.median), "#000", 2.5);
+      for (const o of b.outliers) doc.circle(mid, clampY(o), 2.5, "none", { stroke: colour(col), "stroke-width": 1.5 });
     });
   });
-  return cv.toPng();
+  return doc;
 }

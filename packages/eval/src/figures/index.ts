@@ -4,3 +4,5 @@ export * from "./axes.js";
 export * from "./box-plot.js";
 export * from "./line-chart.js";
 export * from "./sample-grid.js";
+export * from "./svg.js";
+export * from "./svg-axes.js";

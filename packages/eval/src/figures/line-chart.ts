@@ -1,7 +1,9 @@
 // Line chart for training curves (loss, validation Dice, SWD over steps): one coloured polyline per series.
 import { InvalidInput } from "@synthmri/core";
-import { drawFrame, drawLegend, formatTick, legendRows, niceTicks } from "./axes.js";
-import { COLORS, PALETTE, RasterCanvas } from "./canvas.js";
+import { formatTick, niceTicks } from "./axes.js";
+import { PALETTE } from "./canvas.js";
+import { drawSvgFrame } from "./svg-axes.js";
+import { SvgDoc } from "./svg.js";
 
 export interface Series {
   name: string;
@@ -21,6 +23,11 @@ export interface LineChartOptions {
 }
 
 export function lineChart(series: Series[], options: LineChartOptions = {}): Buffer {
+  return lineChartSvg(series, options).toPng();
+}
+
+/** The chart as an SVG document (lineChart rasterises it). */
+export function lineChartSvg(series: Series[], options: LineChartOptions = {}): SvgDoc {
   if (series.length === 0) throw new InvalidInput("line chart needs at least one series");
   for (const s of series)
     if (s.x && s.x.length !== s.y.length)
@@ -42,34 +49,31 @@ export function lineChart(series: Series[], options: LineChartOptions = {}): Buf
     yMin -= pad;
     yMax += pad;
   }
-  const width = options.width ?? 480;
-  const height = options.height ?? 300;
-  const cv = new RasterCanvas(width, height);
-  const names = series.map((s) => s.name);
-  const frame = drawFrame(cv, {
+  const doc = new SvgDoc(options.width ?? 560, options.height ?? 360);
+  const frame = drawSvgFrame(doc, {
     title: options.title,
     xLabel: options.xLabel,
     yLabel: options.yLabel,
     yMin,
     yMax,
-    legendRows: legendRows(width, names),
+    legend: series.map((s, i) => ({ name: s.name, colour: PALETTE[i % PALETTE.length] })),
   });
-  drawLegend(
-    cv,
-    8 + (options.title ? 14 : 0),
-    names.map((name, i) => ({ name, color: PALETTE[i % PALETTE.length] })),
-  );
-  const xPix = (x: number) => frame.left + ((x - xMin) / (xMax - xMin || 1)) * (frame.width - 1);
+  const xPix = (x: number) => frame.left + ((x - xMin) / (xMax - xMin || 1)) * frame.width;
+  const axisY = frame.top + frame.height;
   for (const t of niceTicks(xMin, xMax, 6)) {
-    const x = Math.round(xPix(t));
-    cv.line(x, frame.top + frame.height, x, frame.top + frame.height + 3, COLORS.black);
-    cv.text(x, frame.top + frame.height + 5, formatTick(t), COLORS.black, 1, "center");
+    const x = xPix(t);
+    doc.line(x, axisY, x, axisY + 4, "#333");
+    doc.text(x, axisY + 17, formatTick(t), { size: 12, anchor: "middle" });
   }
   pts.forEach((p, i) => {
     const col = PALETTE[i % PALETTE.length];
-    for (let k = 1; k < p.length; k++)
-      cv.line(xPix(p[k - 1][0]), frame.y(p[k - 1][1]), xPix(p[k][0]), frame.y(p[k][1]), col, 2);
-    if (p.length === 1) cv.fillCircle(xPix(p[0][0]), frame.y(p[0][1]), 2, col);
+    if (p.length > 1)
+      doc.polyline(
+        p.map(([x, y]) => [xPix(x), frame.y(y)]),
+        col,
+        2,
+      );
+    else doc.circle(xPix(p[0][0]), frame.y(p[0][1]), 3, col);
   });
-  return cv.toPng();
+  return doc;
 }

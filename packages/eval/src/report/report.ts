@@ -288,6 +288,17 @@ export function renderPerSubjectCsv(conditions: ConditionInput[], classes: SegCl
   );
 }
 
+/** A markdown "Figures" section: one image link per file (relative to the report), with its caption. */
+export function figureLinks(figures: Record<string, string>): string {
+  const entries = Object.entries(figures);
+  if (entries.length === 0) return "";
+  return [
+    "## Figures",
+    "",
+    ...entries.flatMap(([file, caption]) => [`![${md(caption)}](${file})`, "", `*${md(caption)}*`, ""]),
+  ].join("\n");
+}
+
 /** Everything the evaluator writes for a comparison: JSON, markdown, CSVs and the Dice box plot. */
 export function renderReport(conditions: ConditionInput[], options: ReportOptions = {}): RenderedReport {
   const json = buildReportJson(conditions, options);
@@ -303,7 +314,7 @@ export function renderReport(conditions: ConditionInput[], options: ReportOption
   return {
     json,
     jsonText,
-    markdown: renderMarkdown(json, options.alpha),
+    markdown: `${renderMarkdown(json, options.alpha)}\n${figureLinks({ "dice_boxplot.png": "Dice per test subject and condition (box: quartiles, line: median, whiskers: 1.5 IQR, n per box)" })}`,
     perSubjectCsv: renderPerSubjectCsv(conditions, json.classes),
     summaryCsv: renderSummaryCsv(json),
     figures: { "dice_boxplot.png": boxPlot },
