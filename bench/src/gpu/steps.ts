@@ -2,7 +2,7 @@
 // bench/src/volume-infer.ts) for GPU backends. The nets' sync steps end with dataSync(), which the webgpu backend
 // cannot do in Node; these use their async steps, which end with `await data()` and so also wait for the GPU to
 // finish the step: the wall time of a step is its GPU time plus the host's dispatch overhead.
-import { Rng, tf } from "@synthmri/ml";
+import { diffGpuCounts, gpuCounts, Rng, tf } from "@synthmri/ml";
 import { createBenchGan, createBenchUnet } from "../nets/index.js";
 import { buildNet, forward, type Net } from "../volume-infer.js";
 
@@ -115,4 +115,36 @@ export async function volumeInfer(
       [...net.enc.flat(), ...net.up, ...net.dec.flat(), net.head].flatMap((p) => Object.values(p) as tf.Tensor[]),
     );
   }
+}
+
+/** What the device was asked to do per step, after warm-up (bench rows: dispatches, buffers_created, readback_bytes). */
+export interface StepCounts {
+  dispatches: number;
+  buffers_created: number;
+  readback_bytes: number;
+  submits: number;
+  upload_bytes: number;
+}
+
+/**
+ * Device counts per step (packages/ml gpu-counters: deterministic, so they measure a GPU path on lavapipe too):
+ * `warmup` uncounted steps (pipelines compile, pools fill), then the mean over `steps` counted steps.
+ */
+export async function countStepsAsync(
+  step: () => Promise<unknown>,
+  warmup: number,
+  steps: number,
+): Promise<StepCounts> {
+  for (let i = 0; i < warmup; i++) await step();
+  const a = gpuCounts();
+  for (let i = 0; i < steps; i++) await step();
+  const d = diffGpuCounts(a, gpuCounts());
+  const per = (v: number) => Math.round((v / steps) * 100) / 100;
+  return {
+    dispatches: per(d.dispatches),
+    buffers_created: per(d.buffersCreated),
+    readback_bytes: per(d.readbackBytes),
+    submits: per(d.submits),
+    upload_bytes: per(d.uploadBytes),
+  };
 }
