@@ -2,19 +2,7 @@
 // bench/src/volume-infer.ts) for GPU backends. The nets' sync steps end with dataSync(), which the webgpu backend
 // cannot do in Node; these use their async steps, which end with `await data()` and so also wait for the GPU to
 // finish the step: the wall time of a step is its GPU time plus the host's dispatch overhead.
-import {
-  createGan,
-  deepSupervisionLoss,
-  deepSupervisionTargets,
-  defaultGanConfig,
-  diffGpuCounts,
-  gpuCounts,
-  Rng,
-  SEED000_UNET,
-  sgdNesterov,
-  tf,
-  UNet,
-} from "@synthmri/ml";
+import { diffGpuCounts, ganStepProbe, gpuCounts, Rng, SEED000_UNET, tf, unetStepProbe } from "@synthmri/ml";
 import { createBenchGan, createBenchUnet } from "../nets/index.js";
 import { buildNet, forward, type Net } from "../volume-infer.js";
 
@@ -161,59 +149,12 @@ export async function countStepsAsync(
   };
 }
 
-/**
- * The seed-000 U-Net at the paper's size (SEED000_UNET: 256x256, batch 8): trainSegmenter's step (deep-supervision
- * CE + Dice, SGD Nesterov) without its gradient clipping, as bench/torch_real.py's peer; step() returns the loss.
- */
+/** The seed-000 U-Net at the paper's size (SEED000_UNET: 256x256, batch 8), packages/ml's probe; step() returns the loss. */
 export function seed000UnetTrain(batch = 8, size = 256, seed = 0): AsyncBench {
-  const model = new UNet({ ...SEED000_UNET, inputSize: [size, size] }, seed);
-  const rng = new Rng(seed + 1);
-  const { inChannels, numClasses, deepSupervisionHeads } = model.config;
-  const x = tf.tensor4d(rng.fillNormal(new Float32Array(batch * size * size * inChannels)), [
-    batch,
-    size,
-    size,
-    inChannels,
-  ]);
-  const labels = new Uint8Array(batch * size * size).map(() => rng.int(numClasses));
-  const targets = deepSupervisionTargets(labels, batch, size, size, deepSupervisionHeads, numClasses);
-  const opt = sgdNesterov({ lr: 0.05, momentum: 0.99, weightDecay: 3e-5 });
-  return {
-    async step() {
-      const { value, grads } = model.params.valueAndGrads(() =>
-        deepSupervisionLoss(model.forward(x, { training: true }), targets),
-      );
-      opt.apply(model.params, grads);
-      const v = (await value.data())[0];
-      value.dispose();
-      return v;
-    },
-    dispose() {
-      opt.dispose();
-      model.dispose();
-      tf.dispose([x, ...targets]);
-    },
-  };
+  return unetStepProbe(SEED000_UNET, batch, size, seed);
 }
 
 /** The 5-channel PGAN of the paper preset fully grown to `size` (256), one WGAN-GP step (D with GP, then G), batch 16. */
 export function pgan256Train(batch = 16, size = 256, seed = 0): AsyncBench {
-  const model = createGan(defaultGanConfig({ family: "pgan", resolution: size, channels: 5 }), seed);
-  model.setGrowth({ level: Math.log2(size) - 2, alpha: 1 });
-  const rng = new Rng(seed + 2);
-  const real = tf.tensor4d(
-    rng.fillNormal(new Float32Array(batch * size * size * 5)).map((v) => Math.tanh(v)),
-    [batch, size, size, 5],
-  );
-  return {
-    async step() {
-      const l = await model.trainStepAsync(real);
-      if (!Number.isFinite(l.d) || !Number.isFinite(l.g)) throw new Error("pgan256 losses are not finite");
-      return l.d;
-    },
-    dispose() {
-      real.dispose();
-      model.dispose();
-    },
-  };
+  return ganStepProbe({ family: "pgan", resolution: size, channels: 5 }, batch, seed);
 }
