@@ -252,7 +252,7 @@ async function webgpuRow(b: string, args: Args, backend: string, log: (l: string
         buffers_created: c.buffers_created,
         readback_bytes: c.readback_bytes,
         submits: c.submits,
-        note: `${size}; median of ${args.steps} after ${args.warmup} warm-up; counts per step after warm-up; path: stock tfjs-backend-webgpu (recorded path not built); upload ${c.upload_bytes} B/step`,
+        note: `${size}; median of ${args.steps} after ${args.warmup} warm-up; counts per step after warm-up; path: stock tfjs-backend-webgpu kernels with pooled uploads (recorded path not built); upload ${c.upload_bytes} B/step`,
       },
     ];
   } catch (e) {

@@ -152,6 +152,7 @@ async function start(log: Logger | undefined, discreteOnly: boolean): Promise<We
     throw e;
   }
   patchReadSync(mod.WebGPUBackend.prototype);
+  if (process.env.SYNTHMRI_WEBGPU_POOLED_UPLOAD !== "0") patchUploadToGpu(mod.WebGPUBackend.prototype);
   // The package registers its own factory at import only when navigator.gpu already existed; ours uses the device
   // above (one adapter request, our limits). Priority 0: never picked unless asked for by name.
   if (tf.findBackendFactory("webgpu")) tf.removeBackend("webgpu");
@@ -185,5 +186,46 @@ function patchReadSync(proto: { readSync(dataId: object): unknown } & { [PATCHED
       }
       throw e;
     }
+  };
+}
+
+const UPLOAD_PATCHED = Symbol.for("synthmri.webgpu.uploadToGPU");
+
+interface UploadBackend {
+  tensorMap: {
+    get(dataId: object): { resource: unknown; values: ArrayLike<number> | null; dtype: string; shape: number[] };
+  };
+  bufferManager: { acquireBuffer(size: number, usage: number): object };
+  device: { queue: { writeBuffer(buffer: object, offset: number, data: ArrayBufferView): void } };
+}
+
+/**
+ * Uploads host data with queue.writeBuffer into a pooled buffer instead of stock tfjs' fresh MAP_WRITE staging buffer
+ * per upload (issue 15: buffers created per step after warm-up; every scalar and per-step constant paid one). Safe
+ * because a buffer only returns to tfjs' pool once no unsubmitted command uses it, and writeBuffer is ordered before
+ * the submission that reads it. SYNTHMRI_WEBGPU_POOLED_UPLOAD=0 restores the stock path (for comparisons).
+ */
+function patchUploadToGpu(proto: { uploadToGPU(dataId: object): void } & { [UPLOAD_PATCHED]?: boolean }): void {
+  if (proto[UPLOAD_PATCHED]) return;
+  proto[UPLOAD_PATCHED] = true;
+  const original = proto.uploadToGPU;
+  const usage = (globalThis as unknown as { GPUBufferUsage: Record<string, number> }).GPUBufferUsage;
+  proto.uploadToGPU = function uploadToGPU(this: UploadBackend, dataId: object) {
+    const td = this.tensorMap.get(dataId);
+    const n = td.shape.reduce((a, b) => a * b, 1);
+    if (td.resource != null || !td.values || n === 0 || !["float32", "int32", "bool"].includes(td.dtype))
+      return original.call(this, dataId);
+    const data =
+      td.dtype === "float32"
+        ? td.values instanceof Float32Array
+          ? td.values
+          : Float32Array.from(td.values)
+        : td.values instanceof Int32Array
+          ? td.values
+          : Int32Array.from(td.values);
+    const buffer = this.bufferManager.acquireBuffer(n * 4, usage.STORAGE | usage.COPY_SRC | usage.COPY_DST);
+    this.device.queue.writeBuffer(buffer, 0, data.length === n ? data : data.subarray(0, n));
+    td.values = null;
+    td.resource = buffer;
   };
 }
