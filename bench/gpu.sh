@@ -22,7 +22,11 @@
 # OUT is set. GPU_BENCH_ARGS passes options to the runner (bench/src/gpu/main.ts), TORCH_GPU_ARGS to torch_gpu.py.
 # Last, the product's own training loops (bench/src/gpu/product.ts: demo U-Net, demo PGAN, seed-000 U-Net; images/s on
 # webgpu and on the cpu backend) to $OUT/product.jsonl; GPU_PRODUCT_ARGS passes options, PRODUCT_LEVEL=0 skips it.
-# Phase limits (s): TORCH_TIMEOUT 45, TORCH_CPU_TIMEOUT 25, PRODUCT_TIMEOUT 45, PRODUCT_LEVEL_TIMEOUT 110: <= 4 min.
+# Phase limits (s): TORCH_TIMEOUT 75, TORCH_CPU_TIMEOUT 20, PRODUCT_TIMEOUT 100, PRODUCT_LEVEL_TIMEOUT 80: < 5 min.
+# Issue 15: the product rows also carry dispatches / dispatches_stock / buffers_created / readback_bytes / submits per
+# step (device counters), and two real-size benches run on both sides: seed000-unet-train (seed-000 U-Net 256x256
+# batch 8) and pgan256-train (5-channel PGAN at 256x256, paper feature maps, batch 16, WGAN-GP; bench/torch_real.py).
+# The PyTorch CPU run skips those two (minutes on a CPU).
 set -euo pipefail
 
 # The WebGPU route from a pack: no npm, nothing installed outside a temporary folder.
@@ -90,14 +94,14 @@ run_pack() {
   : >"$peers"
   if "$PY" -c 'import torch' 2>/dev/null; then
     plog "PyTorch on cuda"
-    PYTHONUNBUFFERED=1 timeout "${TORCH_TIMEOUT:-45}" "$PY" "$REPO/bench/torch_gpu.py" --peer-dir "$PACK/peers" \
+    PYTHONUNBUFFERED=1 timeout "${TORCH_TIMEOUT:-75}" "$PY" "$REPO/bench/torch_gpu.py" --peer-dir "$PACK/peers" \
       --volume-script "$REPO/bench/torch_volume_infer.py" --device cuda ${TORCH_GPU_ARGS:-} >>"$peers" ||
       plog "torch cuda run failed or timed out (rc $?)"
     if [ "${TORCH_CPU:-1}" = 1 ]; then
       plog "PyTorch on cpu, ${TORCH_CPU_THREADS:-$(nproc)} threads"
-      PYTHONUNBUFFERED=1 timeout "${TORCH_CPU_TIMEOUT:-25}" "$PY" "$REPO/bench/torch_gpu.py" --peer-dir "$PACK/peers" \
+      PYTHONUNBUFFERED=1 timeout "${TORCH_CPU_TIMEOUT:-20}" "$PY" "$REPO/bench/torch_gpu.py" --peer-dir "$PACK/peers" \
         --volume-script "$REPO/bench/torch_volume_infer.py" --device cpu --threads "${TORCH_CPU_THREADS:-$(nproc)}" \
-        --steps 5 --warmup 2 --volume-repeats 1 ${TORCH_GPU_ARGS:-} >>"$peers" || plog "torch cpu run failed or timed out (rc $?)"
+        --steps 5 --warmup 2 --volume-repeats 1 --only unet-train,unet-infer,gan-train,volume-infer ${TORCH_GPU_ARGS:-} >>"$peers" || plog "torch cpu run failed or timed out (rc $?)"
     fi
   else
     plog "$PY has no torch: product figures only"
@@ -106,7 +110,7 @@ run_pack() {
 
   plog "product on webgpu"
   local out=$WORK/gpu.jsonl rc=0
-  (cd "$WORK" && TF_BACKEND=webgpu SYNTHMRI_NATIVE=0 timeout "${PRODUCT_TIMEOUT:-45}" "$NODE" run.mjs \
+  (cd "$WORK" && TF_BACKEND=webgpu SYNTHMRI_NATIVE=0 timeout "${PRODUCT_TIMEOUT:-100}" "$NODE" run.mjs \
     --peer-file "$peers" --out "$out" ${GPU_BENCH_ARGS:-}) || rc=$?
   [ "$rc" = 0 ] || plog "product run failed or timed out (rc $rc): the lines above are what finished"
   [ -n "${OUT:-}" ] && [ -f "$out" ] && cp "$out" "$OUT/gpu.jsonl"
@@ -116,8 +120,8 @@ run_pack() {
   if [ "${PRODUCT_LEVEL:-1}" = 1 ]; then
     plog "product training loops (trainSegmenter, trainGan)"
     local pout=$WORK/product.jsonl prc=0
-    (cd "$WORK" && TF_BACKEND=webgpu SYNTHMRI_NATIVE=0 timeout "${PRODUCT_LEVEL_TIMEOUT:-110}" "$NODE" run.mjs product \
-      --out "$pout" --deadline-s "${PRODUCT_LEVEL_DEADLINE:-95}" ${GPU_PRODUCT_ARGS:-}) || prc=$?
+    (cd "$WORK" && TF_BACKEND=webgpu SYNTHMRI_NATIVE=0 timeout "${PRODUCT_LEVEL_TIMEOUT:-80}" "$NODE" run.mjs product \
+      --out "$pout" --deadline-s "${PRODUCT_LEVEL_DEADLINE:-70}" ${GPU_PRODUCT_ARGS:-}) || prc=$?
     [ "$prc" = 0 ] || plog "product training loops failed or timed out (rc $prc): the lines above are what finished"
     [ -n "${OUT:-}" ] && [ -f "$pout" ] && cp "$pout" "$OUT/product.jsonl"
     [ "$rc" = 0 ] && rc=$prc

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""PyTorch peer on a GPU (CUDA) for bench/gpu.sh: bench-unet train/infer, bench-gan train and the volume inference.
+"""PyTorch peer on a GPU (CUDA) for bench/gpu.sh: bench-unet train/infer, bench-gan train, the volume inference, and
+the real-size nets of bench/torch_real.py (seed000-unet-train, pgan256-train).
 
 The nets, data and losses are imported from the peer's own scripts (torch_bench.py from shared/peers, and
 bench/torch_volume_infer.py for the 240x240x155 volume), so the GPU figures measure exactly the SPEC nets; only the
@@ -134,7 +135,7 @@ def main():
     ap.add_argument("--volume-script", default=os.path.join(HERE, "torch_volume_infer.py"))
     ap.add_argument("--device", default="cuda", help="cuda or cpu")
     ap.add_argument("--threads", type=int, default=0, help="intra-op threads (0: leave torch's default)")
-    ap.add_argument("--only", default="unet-train,unet-infer,gan-train,volume-infer")
+    ap.add_argument("--only", default="unet-train,unet-infer,gan-train,volume-infer,seed000-unet-train,pgan256-train")
     ap.add_argument("--steps", type=int, default=10)
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--unet-batch", type=int, default=0, help="override the spec's batch 4 (quick local checks only)")
@@ -181,11 +182,21 @@ def main():
             med, mn = unet_infer(tb, dev, a.steps, a.warmup, sync)
         elif bench == "gan-train":
             med, mn = gan_train(tb, dev, a.steps, a.warmup, sync)
+        elif bench in ("seed000-unet-train", "pgan256-train"):
+            # real-size peers (bench/torch_real.py): the seed-000 U-Net 256x256 batch 8, the PGAN at 256x256 batch 16
+            tr = load("torch_real", os.path.join(HERE, "torch_real.py"))
+            make = tr.seed000_unet_step if bench == "seed000-unet-train" else tr.pgan256_step
+            med, mn = timed(make(dev), a.steps, a.warmup, sync)
         elif bench == "volume-infer":
             med, mn = volume_infer(tv, dev, a.volume_slices, a.volume_size, a.volume_chunk, a.volume_repeats, sync)
         else:
-            sys.exit(f"torch_gpu.py: unknown bench {bench}; use unet-train, unet-infer, gan-train, volume-infer")
+            sys.exit(f"torch_gpu.py: unknown bench {bench}; use unet-train, unet-infer, gan-train, volume-infer, "
+                     "seed000-unet-train, pgan256-train")
         out = dict(base, bench=bench, ms_median=round(med, 2), ms_min=round(mn, 2))
+        if bench == "seed000-unet-train":
+            out["sizes"] = "seed-000 U-Net 256x256 batch 8 (bench/torch_real.py)"
+        elif bench == "pgan256-train":
+            out["sizes"] = "PGAN 5 ch 256x256 paper fmaps, batch 16, WGAN-GP (bench/torch_real.py)"
         if bench == "volume-infer":
             out.update(slices=a.volume_slices, size=a.volume_size, chunk=a.volume_chunk)
         print(json.dumps(out), flush=True)

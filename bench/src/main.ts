@@ -5,6 +5,7 @@
 import os from "node:os";
 import { initBackend, tf } from "@synthmri/ml";
 import { benchGanTrain } from "./gan.js";
+import { countStepsAsync, ganTrain, type StepCounts, timeStepsAsync, unetInfer, unetTrain } from "./gpu/steps.js";
 import { type PeerFigure, peerUnavailable, runTorchPeer } from "./peer.js";
 import { formatProfile, profileProductBench } from "./profile.js";
 import type { BenchResult } from "./types.js";
@@ -19,6 +20,10 @@ interface Args {
   /** Per-op profile (time per kernel kind, allocations per step) of each product bench and thread count. */
   profile: boolean;
   profileSteps: number;
+  /** webgpu rows only: sizes other than the spec's, for lavapipe (counts per step do not depend on them). */
+  unetBatch: number;
+  unetSize: number;
+  ganBatch: number;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -30,6 +35,9 @@ function parseArgs(argv: string[]): Args {
     warmup: 3,
     profile: false,
     profileSteps: 3,
+    unetBatch: 4,
+    unetSize: 128,
+    ganBatch: 16,
   };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
@@ -57,9 +65,12 @@ function parseArgs(argv: string[]): Args {
     else if (k === "--warmup") a.warmup = Number(v());
     else if (k === "--profile") a.profile = true;
     else if (k === "--profile-steps") a.profileSteps = Number(v());
+    else if (k === "--unet-batch") a.unetBatch = Number(v());
+    else if (k === "--unet-size") a.unetSize = Number(v());
+    else if (k === "--gan-batch") a.ganBatch = Number(v());
     else
       throw new Error(
-        `unknown option ${k}; use --json, --only a,b, --threads 1,2, --steps N, --warmup N, --profile, --profile-steps N`,
+        `unknown option ${k}; use --json, --only a,b, --threads 1,2, --steps N, --warmup N, --profile, --profile-steps N (webgpu: --unet-batch N --unet-size N --gan-batch N)`,
       );
   }
   if (a.threads.some((t) => !Number.isInteger(t) || t < 1))
@@ -132,7 +143,11 @@ async function main(): Promise<void> {
   log(`backend ${backend}, tfjs ${tf.version_core}`);
 
   const productBenches = ["unet-train", "unet-infer", "gan-train"].filter(want);
-  if (productBenches.length > 0) {
+  if (productBenches.length > 0 && info.name === "webgpu") {
+    // GPU rows (issue 15): async steps (no dataSync on webgpu), times plus device counts per step; the PyTorch peer
+    // of a GPU figure is bench/gpu.sh's (CUDA on the same machine), not this machine's CPU torch.
+    for (const b of productBenches) for (const r of await webgpuRow(b, args, backend, log)) emit(r);
+  } else if (productBenches.length > 0) {
     const unavailable = peerUnavailable();
     if (unavailable) log(`peer skipped: ${unavailable}`);
     const product = new Map<string, { ms: number; threads: number }>();
@@ -209,6 +224,42 @@ async function main(): Promise<void> {
       log(`${m.names[0]} failed: ${(e as Error).message}`);
       emit({ bench: m.names[0], note: `failed: ${(e as Error).message}` });
     }
+  }
+}
+
+async function webgpuRow(b: string, args: Args, backend: string, log: (l: string) => void): Promise<BenchResult[]> {
+  const net =
+    b === "unet-train"
+      ? unetTrain(args.unetBatch, args.unetSize)
+      : b === "unet-infer"
+        ? unetInfer(args.unetBatch, args.unetSize)
+        : ganTrain(args.ganBatch);
+  try {
+    const t = await timeStepsAsync(() => net.step(), args.warmup, args.steps);
+    // Counted after the timed steps: pools are full and pipelines compiled; counts are the same at every size.
+    const c: StepCounts = await countStepsAsync(() => net.step(), 0, Math.min(args.steps, 3));
+    const size =
+      b === "gan-train" ? `batch ${args.ganBatch}` : `batch ${args.unetBatch} x ${args.unetSize}x${args.unetSize}`;
+    log(`product ${b} webgpu: median ${t.median} ms; ${JSON.stringify(c)}`);
+    return [
+      {
+        bench: b,
+        product_ms: t.median,
+        backend,
+        // No recorded/fused path exists yet: the product runs stock tfjs-backend-webgpu, so both counts are the same.
+        dispatches: c.dispatches,
+        dispatches_stock: c.dispatches,
+        buffers_created: c.buffers_created,
+        readback_bytes: c.readback_bytes,
+        submits: c.submits,
+        note: `${size}; median of ${args.steps} after ${args.warmup} warm-up; counts per step after warm-up; path: stock tfjs-backend-webgpu kernels with pooled uploads (recorded path not built); upload ${c.upload_bytes} B/step`,
+      },
+    ];
+  } catch (e) {
+    log(`${b} failed on webgpu: ${(e as Error).message}`);
+    return [{ bench: b, backend, note: `failed: ${(e as Error).message}` }];
+  } finally {
+    net.dispose();
   }
 }
 

@@ -14,6 +14,13 @@ export interface BenchResult {
   note?: string;
   /** `--profile`: where a step goes, per kernel kind (bench/src/profile.ts). */
   profile?: StepProfile;
+  /** webgpu only (issue 15), per step after warm-up: compute dispatches of the product's path, and of stock
+   * tfjs-backend-webgpu in the same run; GPU buffers created; bytes read back to the host; queue submissions. */
+  dispatches?: number;
+  dispatches_stock?: number;
+  buffers_created?: number;
+  readback_bytes?: number;
+  submits?: number;
 }
 
 /** A bench module that `bench/src/main.ts` runs: returns its figures (or none when skipped, with a note). */

@@ -8,9 +8,27 @@ import { appendFileSync, existsSync, readFileSync } from "node:fs";
 import { type BackendPreference, initBackend, tf } from "@synthmri/ml";
 import type { BenchResult } from "../types.js";
 import { runProductBench } from "./product.js";
-import { type AsyncBench, ganTrain, timeStepsAsync, unetInfer, unetTrain, volumeInfer } from "./steps.js";
+import {
+  type AsyncBench,
+  countStepsAsync,
+  ganTrain,
+  pgan256Train,
+  seed000UnetTrain,
+  type StepCounts,
+  timeStepsAsync,
+  unetInfer,
+  unetTrain,
+  volumeInfer,
+} from "./steps.js";
 
-const BENCHES = ["unet-train", "unet-infer", "gan-train", "volume-infer"] as const;
+const BENCHES = [
+  "unet-train",
+  "unet-infer",
+  "gan-train",
+  "volume-infer",
+  "seed000-unet-train",
+  "pgan256-train",
+] as const;
 type Bench = (typeof BENCHES)[number];
 
 interface Args {
@@ -26,11 +44,17 @@ interface Args {
   volumeSize: number;
   volumeChunk: number;
   volumeRepeats: number;
+  /** Real-size benches (issue 15): seed-000 U-Net (batch 8 x 256x256) and PGAN at its top resolution (batch 16 x 256). */
+  seedBatch: number;
+  seedSize: number;
+  pganBatch: number;
+  pganSize: number;
 }
 
 const USAGE =
   "options: --only unet-train,unet-infer,gan-train,volume-infer --steps N --warmup N --peer-file F --out F " +
-  "--unet-batch N --unet-size N --gan-batch N --volume-slices N --volume-size N --volume-chunk N --volume-repeats N";
+  "--unet-batch N --unet-size N --gan-batch N --volume-slices N --volume-size N --volume-chunk N --volume-repeats N " +
+  "--seed-batch N --seed-size N --pgan-batch N --pgan-size N";
 
 export function parseGpuBenchArgs(argv: string[]): Args {
   const a: Args = {
@@ -44,6 +68,10 @@ export function parseGpuBenchArgs(argv: string[]): Args {
     volumeSize: 240,
     volumeChunk: 16,
     volumeRepeats: 3,
+    seedBatch: 8,
+    seedSize: 256,
+    pganBatch: 16,
+    pganSize: 256,
   };
   const num = (k: string, v: string | undefined) => {
     const n = Number(v);
@@ -70,6 +98,10 @@ export function parseGpuBenchArgs(argv: string[]): Args {
     else if (k === "--volume-size") a.volumeSize = num(k, v);
     else if (k === "--volume-chunk") a.volumeChunk = num(k, v);
     else if (k === "--volume-repeats") a.volumeRepeats = num(k, v);
+    else if (k === "--seed-batch") a.seedBatch = num(k, v);
+    else if (k === "--seed-size") a.seedSize = num(k, v);
+    else if (k === "--pgan-batch") a.pganBatch = num(k, v);
+    else if (k === "--pgan-size") a.pganSize = num(k, v);
     else throw new Error(`unknown option ${k}; ${USAGE}`);
   }
   if (a.steps < 1) throw new Error("--steps must be at least 1");
@@ -122,19 +154,28 @@ export async function runGpuBench(argv: string[]): Promise<BenchResult[]> {
     results.push(r);
   };
   const sizes = (bench: Bench) =>
-    bench === "gan-train"
-      ? args.ganBatch !== 16
-        ? `; NOT the spec's size: batch ${args.ganBatch}`
+    bench === "seed000-unet-train"
+      ? args.seedBatch !== 8 || args.seedSize !== 256
+        ? `; NOT the paper's size: batch ${args.seedBatch} x ${args.seedSize}x${args.seedSize}`
         : ""
-      : args.unetBatch !== 4 || args.unetSize !== 128
-        ? `; NOT the spec's size: batch ${args.unetBatch} x ${args.unetSize}x${args.unetSize}`
-        : "";
+      : bench === "pgan256-train"
+        ? args.pganBatch !== 16 || args.pganSize !== 256
+          ? `; NOT the paper's size: batch ${args.pganBatch} x ${args.pganSize}x${args.pganSize}`
+          : ""
+        : bench === "gan-train"
+          ? args.ganBatch !== 16
+            ? `; NOT the spec's size: batch ${args.ganBatch}`
+            : ""
+          : args.unetBatch !== 4 || args.unetSize !== 128
+            ? `; NOT the spec's size: batch ${args.unetBatch} x ${args.unetSize}x${args.unetSize}`
+            : "";
 
   for (const bench of args.only) {
     const t0 = performance.now();
     let ms: number;
     let min: number;
     let what: string;
+    let counts: StepCounts | undefined;
     try {
       if (bench === "volume-infer") {
         const v = await volumeInfer(args.volumeSlices, args.volumeSize, args.volumeChunk, args.volumeRepeats);
@@ -147,12 +188,22 @@ export async function runGpuBench(argv: string[]): Promise<BenchResult[]> {
             ? unetTrain(args.unetBatch, args.unetSize)
             : bench === "unet-infer"
               ? unetInfer(args.unetBatch, args.unetSize)
-              : ganTrain(args.ganBatch);
+              : bench === "seed000-unet-train"
+                ? seed000UnetTrain(args.seedBatch, args.seedSize)
+                : bench === "pgan256-train"
+                  ? pgan256Train(args.pganBatch, args.pganSize)
+                  : ganTrain(args.ganBatch);
         try {
-          const t = await timeStepsAsync(() => b.step(), args.warmup, args.steps);
+          // The real-size nets take seconds per step on today's path: fewer steps keep gpu.sh under its 5 minutes.
+          const real = bench === "seed000-unet-train" || bench === "pgan256-train";
+          const steps = real ? Math.min(args.steps, 5) : args.steps;
+          const warmup = real ? Math.min(args.warmup, 2) : args.warmup;
+          const t = await timeStepsAsync(() => b.step(), warmup, steps);
           ms = t.median;
           min = t.min;
-          what = `median of ${args.steps} steps after ${args.warmup} warm-up${sizes(bench)}`;
+          what = `median of ${steps} steps after ${warmup} warm-up${sizes(bench)}`;
+          // Device counts per step (deterministic; 2 steps after the timed ones), webgpu only.
+          if (info.name === "webgpu") counts = await countStepsAsync(() => b.step(), 0, 2);
         } finally {
           b.dispose();
         }
@@ -174,6 +225,14 @@ export async function runGpuBench(argv: string[]): Promise<BenchResult[]> {
       .filter(Boolean)
       .join("; ");
     const r: BenchResult & { peer_cpu_ms?: number } = { bench, product_ms: ms, backend, note };
+    if (counts) {
+      // The product runs stock tfjs-backend-webgpu today (no recorded path yet): both dispatch counts are its own.
+      r.dispatches = counts.dispatches;
+      r.dispatches_stock = counts.dispatches;
+      r.buffers_created = counts.buffers_created;
+      r.readback_bytes = counts.readback_bytes;
+      r.submits = counts.submits;
+    }
     if (gpu) {
       r.peer_ms = gpu.ms_median;
       r.ratio = round(ms / gpu.ms_median);

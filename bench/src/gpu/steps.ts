@@ -2,7 +2,7 @@
 // bench/src/volume-infer.ts) for GPU backends. The nets' sync steps end with dataSync(), which the webgpu backend
 // cannot do in Node; these use their async steps, which end with `await data()` and so also wait for the GPU to
 // finish the step: the wall time of a step is its GPU time plus the host's dispatch overhead.
-import { Rng, tf } from "@synthmri/ml";
+import { diffGpuCounts, ganStepProbe, gpuCounts, Rng, SEED000_UNET, tf, unetStepProbe } from "@synthmri/ml";
 import { createBenchGan, createBenchUnet } from "../nets/index.js";
 import { buildNet, forward, type Net } from "../volume-infer.js";
 
@@ -115,4 +115,46 @@ export async function volumeInfer(
       [...net.enc.flat(), ...net.up, ...net.dec.flat(), net.head].flatMap((p) => Object.values(p) as tf.Tensor[]),
     );
   }
+}
+
+/** What the device was asked to do per step, after warm-up (bench rows: dispatches, buffers_created, readback_bytes). */
+export interface StepCounts {
+  dispatches: number;
+  buffers_created: number;
+  readback_bytes: number;
+  submits: number;
+  upload_bytes: number;
+}
+
+/**
+ * Device counts per step (packages/ml gpu-counters: deterministic, so they measure a GPU path on lavapipe too):
+ * `warmup` uncounted steps (pipelines compile, pools fill), then the mean over `steps` counted steps.
+ */
+export async function countStepsAsync(
+  step: () => Promise<unknown>,
+  warmup: number,
+  steps: number,
+): Promise<StepCounts> {
+  for (let i = 0; i < warmup; i++) await step();
+  const a = gpuCounts();
+  for (let i = 0; i < steps; i++) await step();
+  const d = diffGpuCounts(a, gpuCounts());
+  const per = (v: number) => Math.round((v / steps) * 100) / 100;
+  return {
+    dispatches: per(d.dispatches),
+    buffers_created: per(d.buffersCreated),
+    readback_bytes: per(d.readbackBytes),
+    submits: per(d.submits),
+    upload_bytes: per(d.uploadBytes),
+  };
+}
+
+/** The seed-000 U-Net at the paper's size (SEED000_UNET: 256x256, batch 8), packages/ml's probe; step() returns the loss. */
+export function seed000UnetTrain(batch = 8, size = 256, seed = 0): AsyncBench {
+  return unetStepProbe(SEED000_UNET, batch, size, seed);
+}
+
+/** The 5-channel PGAN of the paper preset fully grown to `size` (256), one WGAN-GP step (D with GP, then G), batch 16. */
+export function pgan256Train(batch = 16, size = 256, seed = 0): AsyncBench {
+  return ganStepProbe({ family: "pgan", resolution: size, channels: 5 }, batch, seed);
 }

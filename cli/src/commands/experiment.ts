@@ -1,4 +1,5 @@
 // `synthmri experiment run [SPEC|--preset demo|paper] [--data DIR] [--out DIR]` and `synthmri experiment rerun MANIFEST`.
+import { printEstimate } from "../experiment/estimate.js";
 import { RUN_USAGE, loadManifestSpec, loadSpecFromArgs, parseRunArgs, runWithSignals } from "../experiment/command.js";
 
 export const summary = "run the seed-000 experiment from a spec (presets demo, paper) or rerun a manifest";
@@ -45,6 +46,15 @@ export async function run(argv: string[]): Promise<number> {
   } catch (e) {
     console.error(`synthmri experiment: ${(e as Error).message}`);
     return 2;
+  }
+  if (values.estimate) {
+    try {
+      await printEstimate(spec);
+      return 0;
+    } catch (e) {
+      console.error(`synthmri experiment --estimate: ${(e as Error).message}`);
+      return 1;
+    }
   }
   return runWithSignals(spec, values);
 }

@@ -13,6 +13,7 @@ export const RUN_OPTIONS = {
   data: { type: "string" },
   out: { type: "string", default: "out" },
   "data-dir": { type: "string" },
+  estimate: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -105,6 +106,8 @@ export async function runWithSignals(
 
 export const RUN_USAGE = `usage:
   synthmri experiment run [SPEC.yaml|SPEC.json] [--preset ${PRESETS.join("|")}] [--data BRATS_DIR] [--out DIR] [--data-dir DIR]
+  synthmri experiment run [SPEC|--preset P] --estimate   device-hours the spec will cost on this machine's backend
+                                                          (one GAN and one U-Net step measured; nothing trains)
   synthmri experiment rerun out/<experiment-id>/experiment.json [--out DIR]
 
 Boots the services and an embedded object store (unless INGEST_ADDR, GENERATOR_ADDR, SEGMENTER_ADDR and

@@ -9,3 +9,4 @@ export * from "./gan/index.js";
 export { biasLeakyRelu, nativeCeDiceLossAvailable } from "./native/index.js";
 export { instanceNormLeakyReluFast } from "./unet/norm-act.js";
 export * from "./families/index.js";
+export * from "./probe/step-probes.js";

@@ -6,6 +6,8 @@ import {
   arraySegSource,
   decodeTrainState,
   defaultGanConfig,
+  diffGpuCounts,
+  gpuCounts,
   encodeTrainState,
   type GanModel,
   initBackend,
@@ -122,6 +124,28 @@ describe("webgpu backend", () => {
       expect(maxRelErr(got, want)).toBeLessThan(1e-4);
     });
   }
+
+  it("counts dispatches, buffers and readback bytes of the device (issue 15: bench rows' counters)", async (ctx) => {
+    if (!start.ok) ctx.skip();
+    await tf.setBackend("webgpu");
+    // Above tfjs' CPU hand-off threshold (small inputs of CPU-resident tensors run on the CPU, not the device).
+    const x = tf.tensor1d(new Float32Array(1 << 14).fill(1));
+    const run = async () => {
+      const y = tf.tidy(() => tf.sum(tf.mul(tf.add(x, 1), 2)));
+      const v = (await y.data())[0];
+      y.dispose();
+      return v;
+    };
+    await run(); // warm-up: pipelines, pool
+    const a = gpuCounts();
+    expect(await run()).toBe(4 << 14);
+    const d = diffGpuCounts(a, gpuCounts());
+    expect(d.dispatches).toBeGreaterThanOrEqual(2); // add+mul (maybe fused) and the sum
+    expect(d.readbackBytes).toBe(4); // one float32 scalar
+    expect(d.submits).toBeGreaterThanOrEqual(1);
+    expect(d.buffersCreated).toBeGreaterThanOrEqual(0);
+    x.dispose();
+  });
 
   it("the stock kernel can be put back (for comparisons)", (ctx) => {
     if (!start.ok) ctx.skip();

@@ -4,8 +4,9 @@
 // optimizer updates, one thread trained the demo U-Net (32x32 patches, batch 8) in 55 ms per iteration against 141 ms
 // on wasm, and the demo PGAN step in 187 ms against 298 ms (.tmp measurement, load ~1.5). Before those kernels the
 // JS cpu backend's elementwise ops made it 2x slower than wasm. SYNTHMRI_NATIVE_FIRST=0 restores wasm first.
-// TF_BACKEND overrides. TF_BACKEND=webgpu (tfjs-backend-webgpu on Dawn, backend/webgpu.ts) is opt-in only and never
-// in the auto chain: CI machines have no Vulkan. Optional native packages are located with createRequire().resolve
+// TF_BACKEND overrides. TF_BACKEND=webgpu (tfjs-backend-webgpu on Dawn, backend/webgpu.ts) is in the auto chain after
+// tfjs-node(-gpu) only when a discrete GPU adapter exists (backend/webgpu-auto.ts: never lavapipe, never integrated;
+// Dawn is not even loaded without an NVIDIA/AMD device node, so CI machines are untouched). Optional native packages are located with createRequire().resolve
 // before any import, so their absence costs a failed path lookup and logs nothing.
 import { createRequire } from "node:module";
 import type { Logger } from "@synthmri/core";
@@ -13,6 +14,7 @@ import { FailedPrecondition, InvalidInput } from "@synthmri/core";
 import { registerProjectKernels } from "../kernels/index.js";
 import { tf } from "./tf.js";
 import { startWebGpu } from "./webgpu.js";
+import { shouldProbeWebGpu } from "./webgpu-auto.js";
 
 export type BackendPreference = "auto" | "tensorflow-gpu" | "tensorflow" | "wasm" | "cpu" | "webgpu";
 
@@ -127,9 +129,9 @@ async function useJs(
 /** Why the webgpu backend could not start, kept for the error message of an explicit TF_BACKEND=webgpu. */
 let webgpuFailure: string | null = null;
 
-async function useWebGpu(log?: Logger): Promise<BackendInfo | null> {
+async function useWebGpu(log?: Logger, discreteOnly = false): Promise<BackendInfo | null> {
   registerProjectKernels();
-  const r = await startWebGpu(log);
+  const r = await startWebGpu(log, { discreteOnly });
   if (!r.ok) {
     webgpuFailure = r.reason;
     return null;
@@ -209,6 +211,7 @@ async function resolve(opts: {
   const chain = [
     attempts["tensorflow-gpu"],
     attempts.tensorflow,
+    ...(shouldProbeWebGpu() ? [() => useWebGpu(log, true)] : []),
     ...(NATIVE_CPU_BEFORE_WASM ? [() => useJs("cpu", { requireNative: true, threads: opts.threads }, log)] : []),
     attempts.wasm,
     attempts.cpu,

@@ -8,14 +8,17 @@
 // `await t.data()`. The error thrown then says so.
 import type { Logger } from "@synthmri/core";
 import { registerWebGpuKernels } from "../kernels/webgpu/index.js";
+import { installGpuCounters } from "./gpu-counters.js";
+import { isDiscreteGpuAdapter } from "./webgpu-auto.js";
 import { tf } from "./tf.js";
 
 /** What startWebGpu found: the adapter in words, or why the backend cannot start. */
-export type WebGpuStart = { ok: true; adapter: string } | { ok: false; reason: string };
+export type WebGpuStart = { ok: true; adapter: string } | { ok: false; reason: string; refused?: boolean };
 
 // Minimal structural types of the WebGPU objects used here (the `webgpu` package's own types are optional).
 interface GpuAdapterLike {
-  info?: { vendor?: string; architecture?: string; description?: string; device?: string };
+  info?: { vendor?: string; architecture?: string; description?: string; device?: string; isFallbackAdapter?: boolean };
+  isFallbackAdapter?: boolean;
   limits: Record<string, number>;
   features: { has(name: string): boolean };
   requestDevice(d?: unknown): Promise<GpuDeviceLike>;
@@ -71,9 +74,17 @@ let started: Promise<WebGpuStart> | null = null;
 /**
  * Loads Dawn, requests a high-performance adapter and device, registers tfjs' `webgpu` backend on that device (with
  * the project's webgpu kernels) and makes it current. Once per process; later calls return the first outcome.
+ * `discreteOnly` (the auto chain): an adapter that is not a discrete GPU (lavapipe, integrated) is refused before any
+ * device is made, and that refusal is not remembered, so an explicit request can still start it.
  */
-export function startWebGpu(log?: Logger): Promise<WebGpuStart> {
-  if (!started) started = start(log);
+export function startWebGpu(log?: Logger, opts: { discreteOnly?: boolean } = {}): Promise<WebGpuStart> {
+  if (!started) {
+    const attempt = start(log, opts.discreteOnly ?? false);
+    started = attempt;
+    void attempt.then((r) => {
+      if (!r.ok && r.refused && started === attempt) started = null;
+    });
+  }
   return started;
 }
 
@@ -85,7 +96,7 @@ function notInstalled(e: unknown): boolean {
 const missingPackage = (pkg: string) =>
   `npm package ${pkg} is not installed (an optionalDependency of @synthmri/ml: npm ci without --omit=optional installs it)`;
 
-async function start(log?: Logger): Promise<WebGpuStart> {
+async function start(log: Logger | undefined, discreteOnly: boolean): Promise<WebGpuStart> {
   const noLoader = vulkanLoaderMissing();
   if (noLoader) return { ok: false, reason: noLoader };
   // Literal specifiers so that esbuild (bench/gpu-pack.sh) bundles both packages; absent ones fail here, not at load.
@@ -98,6 +109,7 @@ async function start(log?: Logger): Promise<WebGpuStart> {
     // WebGPU's constants and classes (GPUBufferUsage, ...) as the backend expects them on globalThis.
     const g = globalThis as Record<string, unknown>;
     for (const [k, v] of Object.entries(dawn.globals)) if (!(k in g)) g[k] = v;
+    if (!installGpuCounters(dawn.globals)) log?.warn("webgpu counters incomplete: a WebGPU class lacks a method");
     gpu = dawn.create(dawnFlags());
   } catch (e) {
     if (notInstalled(e) && /'webgpu'|"webgpu"|webgpu\/index/.test((e as Error).message))
@@ -112,6 +124,11 @@ async function start(log?: Logger): Promise<WebGpuStart> {
   const adapter = await gpu.requestAdapter({ powerPreference: "high-performance" });
   if (!adapter) return { ok: false, reason: `Dawn found no WebGPU adapter: ${icdHint()}` };
   const adapterName = describe(adapter);
+  if (
+    discreteOnly &&
+    !isDiscreteGpuAdapter(adapter.info ?? {}, adapter.info?.isFallbackAdapter ?? adapter.isFallbackAdapter)
+  )
+    return { ok: false, reason: `${adapterName} is not a discrete GPU`, refused: true };
   // The limits tfjs' own factory asks for: large storage buffers (im2col, big activations) need the adapter's maxima.
   const l = adapter.limits;
   const device = await adapter.requestDevice({
@@ -135,6 +152,7 @@ async function start(log?: Logger): Promise<WebGpuStart> {
     throw e;
   }
   patchReadSync(mod.WebGPUBackend.prototype);
+  if (process.env.SYNTHMRI_WEBGPU_POOLED_UPLOAD !== "0") patchUploadToGpu(mod.WebGPUBackend.prototype);
   // The package registers its own factory at import only when navigator.gpu already existed; ours uses the device
   // above (one adapter request, our limits). Priority 0: never picked unless asked for by name.
   if (tf.findBackendFactory("webgpu")) tf.removeBackend("webgpu");
@@ -168,5 +186,46 @@ function patchReadSync(proto: { readSync(dataId: object): unknown } & { [PATCHED
       }
       throw e;
     }
+  };
+}
+
+const UPLOAD_PATCHED = Symbol.for("synthmri.webgpu.uploadToGPU");
+
+interface UploadBackend {
+  tensorMap: {
+    get(dataId: object): { resource: unknown; values: ArrayLike<number> | null; dtype: string; shape: number[] };
+  };
+  bufferManager: { acquireBuffer(size: number, usage: number): object };
+  device: { queue: { writeBuffer(buffer: object, offset: number, data: ArrayBufferView): void } };
+}
+
+/**
+ * Uploads host data with queue.writeBuffer into a pooled buffer instead of stock tfjs' fresh MAP_WRITE staging buffer
+ * per upload (issue 15: buffers created per step after warm-up; every scalar and per-step constant paid one). Safe
+ * because a buffer only returns to tfjs' pool once no unsubmitted command uses it, and writeBuffer is ordered before
+ * the submission that reads it. SYNTHMRI_WEBGPU_POOLED_UPLOAD=0 restores the stock path (for comparisons).
+ */
+function patchUploadToGpu(proto: { uploadToGPU(dataId: object): void } & { [UPLOAD_PATCHED]?: boolean }): void {
+  if (proto[UPLOAD_PATCHED]) return;
+  proto[UPLOAD_PATCHED] = true;
+  const original = proto.uploadToGPU;
+  const usage = (globalThis as unknown as { GPUBufferUsage: Record<string, number> }).GPUBufferUsage;
+  proto.uploadToGPU = function uploadToGPU(this: UploadBackend, dataId: object) {
+    const td = this.tensorMap.get(dataId);
+    const n = td.shape.reduce((a, b) => a * b, 1);
+    if (td.resource != null || !td.values || n === 0 || !["float32", "int32", "bool"].includes(td.dtype))
+      return original.call(this, dataId);
+    const data =
+      td.dtype === "float32"
+        ? td.values instanceof Float32Array
+          ? td.values
+          : Float32Array.from(td.values)
+        : td.values instanceof Int32Array
+          ? td.values
+          : Int32Array.from(td.values);
+    const buffer = this.bufferManager.acquireBuffer(n * 4, usage.STORAGE | usage.COPY_SRC | usage.COPY_DST);
+    this.device.queue.writeBuffer(buffer, 0, data.length === n ? data : data.subarray(0, n));
+    td.values = null;
+    td.resource = buffer;
   };
 }
