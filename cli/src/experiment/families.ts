@@ -62,7 +62,7 @@ export function familiesMarkdown(spec: ExperimentSpec, outcomes: FamilyOutcome[]
       (o) => `| ${o.family} | ${cols.map((c) => fmt(o.summary[c[1]])).join(" | ")} | ${o.wallSeconds.toFixed(0)} |`,
     ),
     "",
-    "Per-family reports: " + outcomes.map((o) => `${o.family} -> out/${o.experimentId}/report.md`).join("; "),
+    `Per-family reports: ${outcomes.map((o) => `${o.family} -> out/${o.experimentId}/report.md`).join("; ")}`,
     "",
   ];
   return lines.join("\n");
