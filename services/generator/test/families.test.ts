@@ -4,7 +4,7 @@
 // ingest format. Demo architectures at 16x16 with the smallest widths, so each family costs a few seconds.
 import { GanFamily, JobState, type SampleResponse } from "@synthmri/contracts";
 import { decodeCheckpoint } from "@synthmri/ml";
-import { receiveTensors, typedArrayOf } from "@synthmri/rpc";
+import { GrpcStatus, receiveTensors, typedArrayOf } from "@synthmri/rpc";
 import { asDatasetManifest, readDatasetSlices } from "@synthmri/volume";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { StoreDatasetReader } from "../src/adapters/dataset-store.js";
@@ -141,4 +141,37 @@ describe.each(FAMILIES)("family %s", (name, family, lossKeys) => {
       n += b.count;
     expect(n).toBe(4);
   }, 120_000);
+});
+
+describe("families as ensembles and bad configs", () => {
+  it("trains a StyleGAN2 ensemble whose samples are split across members", async () => {
+    const res = await h.generator.trainEnsemble({
+      datasetId: "toy",
+      members: 2,
+      baseSeed: 4,
+      concurrency: 2,
+      family: GanFamily.STYLEGAN2,
+      config: { ...CONFIG, totalKimg: 0.004 },
+    });
+    const statuses = await h.watch(res.jobId);
+    expect(statuses[statuses.length - 1].state).toBe(JobState.SUCCEEDED);
+    const got = await collect(h.generator.sample({ source: { ensembleId: res.ensembleId }, count: 4, seed: 1 }));
+    expect(got.provenance.map((p) => p.member)).toEqual([0, 0, 1, 1]);
+  }, 120_000);
+
+  it("refuses a configuration the family cannot build with INVALID_ARGUMENT before any job starts", async () => {
+    let err: { code?: number; details?: string } = {};
+    try {
+      await h.generator.trainGan({
+        datasetId: "toy",
+        family: GanFamily.SPADE2STAGE,
+        seed: 1,
+        config: { ...CONFIG, resolution: 8 },
+      });
+    } catch (e) {
+      err = e as typeof err;
+    }
+    expect(err.code).toBe(GrpcStatus.INVALID_ARGUMENT);
+    expect(err.details).toMatch(/SPADE/);
+  });
 });
