@@ -5,6 +5,7 @@ import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { InvalidInput } from "@synthmri/platform";
 import type { Addresses } from "./clients.js";
+import { runFamilies } from "./families.js";
 import { EXPERIMENT_MANIFEST_SCHEMA, runSession } from "./session.js";
 import { type ExperimentSpec, PRESETS, loadPreset, loadSpecFile, validateSpec } from "./spec.js";
 
@@ -85,14 +86,18 @@ export async function runWithSignals(
             region: process.env.S3_REGION ?? "us-east-1",
           }
         : undefined;
-    await runSession({
-      spec,
-      outRoot: values.out ?? "out",
-      dataDir: values["data-dir"] ?? process.env.SYNTHMRI_DATA_DIR ?? ".data",
-      connect,
-      s3,
-      signal: controller.signal,
-    });
+    const outRoot = values.out ?? "out";
+    const runOne = (s: ExperimentSpec) =>
+      runSession({
+        spec: s,
+        outRoot,
+        dataDir: values["data-dir"] ?? process.env.SYNTHMRI_DATA_DIR ?? ".data",
+        connect,
+        s3,
+        signal: controller.signal,
+      });
+    if (spec.gan.families.length > 0) await runFamilies(spec, outRoot, runOne);
+    else await runOne(spec);
     return 0;
   } catch (err) {
     if (signalled) return signalled === "SIGINT" ? 130 : 143;

@@ -1,5 +1,8 @@
 // The experiment spec's JSON schema (ajv, draft-07). Every field has a default so that a spec file only
 // names what it changes; unknown fields are errors (a typo must not be silently ignored).
+/** Generator families (the service's TrainGan families): PGAN-style GANs and those of issues 21 and 22. */
+export const GAN_FAMILY_NAMES = ["pgan", "dcgan", "lsgan", "hinge", "spade2stage", "stylegan2", "ddpm"] as const;
+
 export const SPEC_SCHEMA = {
   $id: "https://synthmri.dev/schemas/experiment-spec.json",
   type: "object",
@@ -38,7 +41,14 @@ export const SPEC_SCHEMA = {
       additionalProperties: false,
       default: {},
       properties: {
-        family: { enum: ["pgan", "dcgan", "lsgan", "hinge"], default: "pgan" },
+        family: { enum: [...GAN_FAMILY_NAMES], default: "pgan" },
+        families: {
+          type: "array",
+          items: { enum: [...GAN_FAMILY_NAMES] },
+          uniqueItems: true,
+          default: [],
+          description: "families compared on the same data (one experiment each); empty = gan.family only",
+        },
         resolution: {
           enum: [0, 8, 16, 32, 64, 128, 256],
           default: 0,

@@ -6,7 +6,10 @@ import { fileURLToPath } from "node:url";
 import { InvalidInput } from "@synthmri/platform";
 import { Ajv, type ErrorObject } from "ajv";
 import { parse as parseYaml } from "yaml";
-import { SPEC_SCHEMA } from "./spec-schema.js";
+import { GAN_FAMILY_NAMES, SPEC_SCHEMA } from "./spec-schema.js";
+
+export { GAN_FAMILY_NAMES };
+export type GanFamilyName = (typeof GAN_FAMILY_NAMES)[number];
 
 export interface ExperimentSpec {
   name: string;
@@ -22,7 +25,9 @@ export interface ExperimentSpec {
     sliceSize: number;
   };
   gan: {
-    family: "pgan" | "dcgan" | "lsgan" | "hinge";
+    family: GanFamilyName;
+    /** Families compared by one run (the `families` preset): one experiment per family on the same data. */
+    families: GanFamilyName[];
     /** 0 = data.sliceSize. */
     resolution: number;
     members: number;
@@ -57,7 +62,7 @@ export interface ExperimentSpec {
   evaluation: { emptyCasePolicy: "one" | "exclude"; tta: boolean; permutationSamples: number };
 }
 
-export const PRESETS = ["demo", "paper"] as const;
+export const PRESETS = ["demo", "paper", "families"] as const;
 export type Preset = (typeof PRESETS)[number];
 
 const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, strictTuples: false });
@@ -180,6 +185,11 @@ export function loadPreset(preset: string, overrides: SpecOverrides = {}): Exper
     throw new InvalidInput(`unknown preset "${preset}"; presets: ${PRESETS.join(", ")}`);
   }
   return loadSpecFile(presetPath(preset), overrides);
+}
+
+/** The spec of one family of a families comparison (its own name, so its outputs and report stand apart). */
+export function specForFamily(spec: ExperimentSpec, family: GanFamilyName): ExperimentSpec {
+  return { ...spec, name: `${spec.name}-${family}`, gan: { ...spec.gan, family, families: [] } };
 }
 
 /** Condition names in table order: real, synthetic-k..., real+synthetic-k... */

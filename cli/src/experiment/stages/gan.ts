@@ -16,6 +16,9 @@ const FAMILY: Record<ExperimentSpec["gan"]["family"], GanFamily> = {
   dcgan: GanFamily.DCGAN,
   lsgan: GanFamily.LSGAN,
   hinge: GanFamily.HINGE,
+  spade2stage: GanFamily.SPADE2STAGE,
+  stylegan2: GanFamily.STYLEGAN2,
+  ddpm: GanFamily.DDPM,
 };
 
 export const ganRow = (member: number) => `gan-${member}`;

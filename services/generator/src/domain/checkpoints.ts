@@ -3,20 +3,10 @@
 // states, growth, image count), the quality figures of that moment (quality.json: Laplacian SWD) and a sample
 // grid (samples.png). The manifest is written last, so a process killed mid-save leaves no checkpoint
 // behind and the next run resumes from the previous one. Ids sort by image count: the latest is the last.
-import {
-  type CheckpointStore,
-  decodeCheckpoint,
-  ganFromState,
-  type GanCheckpoint,
-  type GanState,
-  prepareReals,
-  Rng,
-  quantizeMask,
-  type SliceSource,
-  tf,
-} from "@synthmri/ml";
+import { type CheckpointStore, type GanCheckpoint, Rng, quantizeMask, type SliceSource, tf } from "@synthmri/ml";
 import { laplacianSwd, sampleGrid } from "@synthmri/eval";
 import { type ArtifactStore, InvalidInput, type Manifest, type ObjectRef, type ObjectStore } from "@synthmri/platform";
+import { type CheckpointView, type LoadedGenerator, viewCheckpoint } from "./families.js";
 import { toUint8 } from "./images.js";
 
 export const CHECKPOINT_KIND = "gan-checkpoint";
@@ -93,10 +83,10 @@ export async function latestCheckpoint(
   return undefined;
 }
 
-/** The generator of a checkpoint, ready to sample (caller disposes). */
-export async function loadCheckpointModel(artifacts: ArtifactStore, id: string) {
+/** The generator of a checkpoint (any family), ready to sample (caller disposes). */
+export async function loadCheckpointModel(artifacts: ArtifactStore, id: string): Promise<LoadedGenerator> {
   const bytes = await artifacts.readFile(CHECKPOINT_KIND, id, STATE_FILE);
-  return ganFromState(decodeCheckpoint(bytes).model);
+  return viewCheckpoint(new Uint8Array(bytes)).model();
 }
 
 export interface QualitySettings {
@@ -123,23 +113,16 @@ export interface QualityResult {
   grid: Buffer;
 }
 
-/** SWD x 1e3 and a sample grid of a model state at its growth point, with an Rng of their own. */
+/** SWD x 1e3 and a sample grid of a checkpoint's generator at its growth point, with an Rng of their own. */
 export async function measureCheckpoint(
-  state: GanState,
+  view: CheckpointView,
   data: SliceSource,
   settings: QualitySettings,
 ): Promise<QualityResult> {
-  const model = ganFromState(state);
-  const rng = new Rng((state.seed * 2654435761 + 0x5eed) >>> 0);
+  const model = view.model();
+  const rng = new Rng((view.seed * 2654435761 + 0x5eed) >>> 0);
   const n = Math.max(2, Math.min(settings.swdImages, data.count));
-  const g = model.growth();
-  const reals = prepareReals(
-    await data.read(Array.from({ length: n }, () => rng.int(data.count))),
-    n,
-    model.config,
-    g.level,
-    g.alpha,
-  );
+  const reals = view.reals(await data.read(Array.from({ length: n }, () => rng.int(data.count))), n);
   const latent = model.config.latentSize;
   const z = tf.tensor2d(rng.fillNormal(new Float32Array(n * latent)), [n, latent]);
   const fake = tf.tidy(() => model.generate(z).clipByValue(-1, 1) as tf.Tensor4D);
@@ -185,37 +168,40 @@ export interface CheckpointContext {
 export function artifactCheckpoints(ctx: CheckpointContext): CheckpointStore {
   return {
     async save(bytes: Uint8Array) {
-      const ckpt = decodeCheckpoint(bytes);
-      const { model, trainer } = ckpt;
-      const q = await measureCheckpoint(model, ctx.data, ctx.quality);
-      const resolution = 4 * 2 ** model.growth.level;
+      const view = viewCheckpoint(bytes);
+      const q = await measureCheckpoint(view, ctx.data, ctx.quality);
       const fields: CheckpointFields = {
         ganId: ctx.ganId,
         ensembleId: ctx.ensembleId,
         member: ctx.member,
         seed: ctx.seed,
         datasetId: ctx.datasetId,
-        family: model.config.family,
-        images: trainer.images,
-        kimg: trainer.images / 1000,
-        resolution,
-        finalResolution: model.config.resolution,
-        level: model.growth.level,
-        alpha: model.growth.alpha,
+        family: view.family,
+        images: view.images,
+        kimg: view.images / 1000,
+        resolution: view.resolution,
+        finalResolution: view.finalResolution,
+        level: view.level,
+        alpha: view.alpha,
         swd: Number.isFinite(q.swd) ? q.swd : null,
-        final: trainer.images >= ctx.totalImages,
+        final: view.images >= ctx.totalImages,
       };
-      const id = checkpointId(ctx.ganId, trainer.images);
+      const id = checkpointId(ctx.ganId, view.images);
       const existing = await ctx.artifacts.tryGetManifest(CHECKPOINT_KIND, id);
       if (existing) return; // the same state was committed before a restart: identical by construction
       const w = await ctx.artifacts.beginArtifact(CHECKPOINT_KIND, id);
       try {
         await w.putFile(STATE_FILE, bytes, { contentType: "application/octet-stream" });
-        await w.putJson("quality.json", { kimg: fields.kimg, resolution, swd: fields.swd, swdUnits: "x1e3" });
+        await w.putJson("quality.json", {
+          kimg: fields.kimg,
+          resolution: fields.resolution,
+          swd: fields.swd,
+          swdUnits: "x1e3",
+        });
         await w.putFile("samples.png", q.grid, { contentType: "image/png" });
         const { ref } = await w.commit({
           inputs: [ctx.datasetRef],
-          params: { config: model.config, seed: ctx.seed, totalImages: ctx.totalImages },
+          params: { config: view.config, seed: ctx.seed, totalImages: ctx.totalImages },
           provenance: { ...ctx.provenance, seed: ctx.seed },
           extra: fields,
         });

@@ -1,11 +1,28 @@
-// Training request -> the ml package's GanConfig + ProgressiveSchedule, validated here so a bad request fails the
-// RPC with INVALID_ARGUMENT before any job starts. Zero values mean the PGAN paper's defaults (seed 000/001).
-import { defaultGanConfig, type GanConfig, type GanFamily, type ProgressiveSchedule } from "@synthmri/ml";
+// Training request -> the ml package's GanConfig + ProgressiveSchedule (PGAN-style families) or a generator-family
+// config (spade2stage, stylegan2, ddpm), validated here so a bad request fails the RPC with INVALID_ARGUMENT before
+// any job starts. Zero values mean the PGAN paper's defaults (seed 000/001), or the family's demo defaults.
+import {
+  defaultGanConfig,
+  FAMILY_NAMES,
+  type FamilyConfigBase,
+  type FamilyName,
+  type GanConfig,
+  type GanFamily,
+  type ProgressiveSchedule,
+} from "@synthmri/ml";
 import { InvalidInput } from "@synthmri/platform";
+import { familyConfig } from "./family-config.js";
+
+/** Every generator family the service trains: the GanModel ones and the generator families of issues 21/22. */
+export type GeneratorFamily = GanFamily | FamilyName;
+
+export function isFamilyModel(f: GeneratorFamily): f is FamilyName {
+  return (FAMILY_NAMES as readonly string[]).includes(f);
+}
 
 /** The request's hyper-parameters, JSON-safe (persisted with the job so a restarted process resumes them). */
 export interface TrainSettings {
-  family: GanFamily;
+  family: GeneratorFamily;
   /** Final side, power of two in MIN_RESOLUTION..MAX_RESOLUTION. */
   resolution: number;
   startResolution?: number;
@@ -37,13 +54,20 @@ export const DEFAULT_BATCH = 16;
 export const MAX_TOTAL_KIMG = 100_000;
 export const MAX_ENSEMBLE_MEMBERS = 256;
 
-export interface ResolvedTraining {
-  config: GanConfig;
-  schedule: ProgressiveSchedule;
+interface ResolvedCommon {
   checkpointEveryKimg: number;
   qualityEveryKimg: number;
   maxTrainSlices: number;
+  totalImages: number;
+  /** Side of the training slices. */
+  resolution: number;
 }
+
+export type ResolvedTraining = ResolvedCommon &
+  (
+    | { kind: "gan"; config: GanConfig; schedule: ProgressiveSchedule }
+    | { kind: "family"; config: FamilyConfigBase; batchSize: number }
+  );
 
 function positive(name: string, v: number | undefined, max = Number.POSITIVE_INFINITY): number | undefined {
   if (v === undefined || v === 0) return undefined;
@@ -68,6 +92,7 @@ export function resolveTraining(s: TrainSettings): ResolvedTraining {
   if (s.startResolution && s.startResolution !== 4) {
     throw new InvalidInput(`start_resolution ${s.startResolution} is not supported: progressive growing starts at 4x4`);
   }
+  if (isFamilyModel(s.family)) return resolveFamily(s, s.family);
   const log2 = Math.log2(res);
   const latentSize = integer("latent_dim", s.latentDim, 1, 4096);
   const fmapMax = integer("fmap_max", s.fmapMax, 1, 4096);
@@ -122,9 +147,39 @@ export function resolveTraining(s: TrainSettings): ResolvedTraining {
   const ckpt =
     positive("checkpoint_every_kimg", s.checkpointEveryKimg, MAX_TOTAL_KIMG) ?? Math.max(totalImages / 10_000, 0.001);
   return {
+    kind: "gan",
     config,
     schedule: { fadeImages: phaseImages, stabiliseImages: phaseImages, totalImages, batchSizes },
+    totalImages,
+    resolution: res,
     checkpointEveryKimg: ckpt,
+    qualityEveryKimg: positive("quality_every_kimg", s.qualityEveryKimg, MAX_TOTAL_KIMG) ?? 0,
+    maxTrainSlices: integer("max_train_slices", s.maxTrainSlices, 1, 10_000_000) ?? 0,
+  };
+}
+
+/** Fixed-resolution families: total_kimg is required-or-kimg_per_phase, one batch size, no growth. */
+function resolveFamily(s: TrainSettings, family: FamilyName): ResolvedTraining {
+  const totalKimg =
+    positive("total_kimg", s.totalKimg, MAX_TOTAL_KIMG) ??
+    positive("kimg_per_phase", s.kimgPerPhase, MAX_TOTAL_KIMG) ??
+    DEFAULT_KIMG_PER_PHASE;
+  const totalImages = Math.round(totalKimg * 1000);
+  if (totalImages < 1) throw new InvalidInput(`total_kimg ${s.totalKimg} is below one image`);
+  const config = familyConfig(family, {
+    resolution: s.resolution,
+    latentDim: integer("latent_dim", s.latentDim, 1, 4096),
+    fmapMax: integer("fmap_max", s.fmapMax, 1, 4096),
+    learningRate: positive("learning_rate", s.learningRate, 1),
+  });
+  return {
+    kind: "family",
+    config,
+    batchSize: integer("batch_size", s.batchSize, 1, 4096) ?? DEFAULT_BATCH,
+    totalImages,
+    resolution: s.resolution,
+    checkpointEveryKimg:
+      positive("checkpoint_every_kimg", s.checkpointEveryKimg, MAX_TOTAL_KIMG) ?? Math.max(totalImages / 10_000, 0.001),
     qualityEveryKimg: positive("quality_every_kimg", s.qualityEveryKimg, MAX_TOTAL_KIMG) ?? 0,
     maxTrainSlices: integer("max_train_slices", s.maxTrainSlices, 1, 10_000_000) ?? 0,
   };

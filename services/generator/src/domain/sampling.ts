@@ -3,7 +3,6 @@
 // the mask snapped to label levels, the optional outlier filter of seed 001, provenance per sample.
 import {
   defaultOutlierThreshold,
-  type GanModel,
   memberSeed,
   outlierNorms,
   outlierReference,
@@ -207,7 +206,7 @@ export async function* generateSamples(
   for (let i = 0; i < src.members.length; i++) {
     const m = src.members[i];
     if (counts[i] === 0) continue;
-    const model: GanModel = await loadCheckpointModel(deps.artifacts, m.checkpointId);
+    const model = await loadCheckpointModel(deps.artifacts, m.checkpointId);
     try {
       const want = counts[i];
       const draws = ref ? want * MAX_ATTEMPTS_FACTOR : want;

@@ -1,7 +1,7 @@
-// One GAN's training run (a TrainGan job, an ensemble member job, or a cluster pod through member-main.ts): load the
+// One generator's training run (any family, through families.ts) (a TrainGan job, an ensemble member job, or a cluster pod through member-main.ts): load the
 // dataset's train slices at the GAN's resolution, resume from the latest committed checkpoint if there is one,
 // train with progress reports, checkpoint (with SWD + sample grid) every N kimg.
-import { type SliceSource, trainGan, type TrainProgress } from "@synthmri/ml";
+import type { SliceSource } from "@synthmri/ml";
 import { laplacianSwd } from "@synthmri/eval";
 import type { ArtifactStore, JobProgress, Logger, ObjectRef, ObjectStore, Semaphore } from "@synthmri/platform";
 import { silentLogger } from "@synthmri/platform";
@@ -12,8 +12,9 @@ import {
   type CheckpointFields,
   type QualitySettings,
 } from "./checkpoints.js";
+import { runTraining, tissueLabels, tissueValue, trainingChannels } from "./families.js";
 import { uint8ToUnit } from "./images.js";
-import { resolveTraining, type TrainSettings } from "./params.js";
+import { type ResolvedTraining, resolveTraining, type TrainSettings } from "./params.js";
 import type { DatasetReader } from "./ports.js";
 
 export interface TrainMemberParams {
@@ -53,24 +54,39 @@ export interface TrainMemberResult {
   resumedFromKimg: number | null;
 }
 
-/** The train split as the GAN's SliceSource ([-1, 1] floats made per batch from the uint8 slices). */
+/**
+ * The train split as the model's SliceSource ([-1, 1] floats made per batch from the uint8 slices), with the
+ * family's extra tissue channel when it trains on one.
+ */
 export async function trainingSource(
   datasets: DatasetReader,
   datasetId: string,
-  size: number,
-  maxSlices: number,
+  resolved: ResolvedTraining,
   signal?: AbortSignal,
 ): Promise<SliceSource> {
-  const loaded = await datasets.loadTrain(datasetId, { size, maxSlices, seed: 0, signal });
-  const per = size * size * loaded.channels;
+  const size = resolved.resolution;
+  const loaded = await datasets.loadTrain(datasetId, { size, maxSlices: resolved.maxTrainSlices, seed: 0, signal });
+  const tissue = tissueLabels(resolved, loaded);
+  const channels = trainingChannels(resolved);
+  const px = size * size;
+  const per = px * loaded.channels;
   return {
     count: loaded.count,
     size,
-    channels: loaded.channels,
+    channels,
     read(indices: number[]) {
-      const out = new Float32Array(indices.length * per);
+      const out = new Float32Array(indices.length * px * channels);
       indices.forEach((i, k) => {
-        out.set(uint8ToUnit(loaded.data.subarray(i * per, (i + 1) * per)), k * per);
+        const unit = uint8ToUnit(loaded.data.subarray(i * per, (i + 1) * per));
+        if (!tissue) {
+          out.set(unit, k * per);
+          return;
+        }
+        for (let p = 0; p < px; p++) {
+          const o = (k * px + p) * channels;
+          for (let c = 0; c < loaded.channels; c++) out[o + c] = unit[p * loaded.channels + c];
+          out[o + channels - 1] = tissueValue(tissue[i * px + p]);
+        }
       });
       return out;
     },
@@ -92,13 +108,7 @@ export async function trainMember(
       for (const s of deps.slots) releases.push(await s.acquire(control.signal));
     }
     control.progress({ phase: "loading", message: `loading training slices of dataset ${p.datasetId}` });
-    const data = await trainingSource(
-      deps.datasets,
-      p.datasetId,
-      resolved.config.resolution,
-      resolved.maxTrainSlices,
-      control.signal,
-    );
+    const data = await trainingSource(deps.datasets, p.datasetId, resolved, control.signal);
     let lastSwd: number | null = null;
     const checkpoint = artifactCheckpoints({
       artifacts: deps.artifacts,
@@ -109,7 +119,7 @@ export async function trainMember(
       seed: p.seed,
       datasetId: p.datasetId,
       datasetRef: summary.manifest,
-      totalImages: resolved.schedule.totalImages,
+      totalImages: resolved.totalImages,
       data,
       quality: deps.quality ?? DEFAULT_QUALITY,
       provenance: { service: "generator", ...deps.provenance },
@@ -119,33 +129,26 @@ export async function trainMember(
       },
     });
     const q = deps.quality ?? DEFAULT_QUALITY;
-    const result = await trainGan({
-      config: resolved.config,
+    const result = await runTraining({
+      resolved,
       data,
       seed: p.seed,
-      schedule: resolved.schedule,
-      signal: control.signal,
-      checkpointEveryKimg: resolved.checkpointEveryKimg,
       checkpoint,
-      progressEveryImages: 0,
-      ...(resolved.qualityEveryKimg > 0
-        ? {
-            quality: {
-              fn: async (fake, real) =>
-                1e3 *
-                (await laplacianSwd({
-                  nhoodsPerImage: q.nhoodsPerImage,
-                  dirsPerRepeat: q.dirsPerRepeat,
-                  dirRepeats: q.dirRepeats,
-                })(fake, real)),
-              everyKimg: resolved.qualityEveryKimg,
-              samples: Math.min(q.swdImages, data.count),
-            },
-          }
-        : {}),
-      onProgress: (t: TrainProgress) => control.progress(progressOf(t, lastSwd)),
+      signal: control.signal,
+      quality: {
+        fn: async (fake, real) =>
+          1e3 *
+          (await laplacianSwd({
+            nhoodsPerImage: q.nhoodsPerImage,
+            dirsPerRepeat: q.dirsPerRepeat,
+            dirRepeats: q.dirRepeats,
+          })(fake, real)),
+        everyKimg: resolved.qualityEveryKimg,
+        samples: Math.min(q.swdImages, data.count),
+      },
+      lastCheckpointSwd: () => lastSwd,
+      progress: (u) => control.progress(u),
     });
-    result.model.dispose();
     const latest = await latestCheckpoint(deps.store, deps.artifacts, p.ganId);
     if (!latest) throw new Error(`training of ${p.ganId} ended without a checkpoint`);
     log.info("training finished", { kimg: result.kimg, resumedFromKimg: result.resumedFromKimg });
@@ -161,28 +164,4 @@ export async function trainMember(
   } finally {
     for (const r of releases.reverse()) r();
   }
-}
-
-function progressOf(t: TrainProgress, checkpointSwd: number | null): JobProgress {
-  const swd = t.swd ?? checkpointSwd;
-  const metrics: Record<string, number> = {
-    kimg: t.kimg,
-    total_kimg: t.totalKimg,
-    resolution: t.resolution,
-    level: t.level,
-    alpha: t.alpha,
-    loss_d: t.losses.d,
-    loss_g: t.losses.g,
-    images_per_second: t.imagesPerSecond,
-  };
-  if (t.losses.gp !== undefined) metrics.loss_gp = t.losses.gp;
-  if (swd !== null && swd !== undefined) metrics.swd = swd;
-  if (t.checkpointKimg !== undefined) metrics.checkpoint_kimg = t.checkpointKimg;
-  return {
-    fraction: t.totalKimg > 0 ? t.kimg / t.totalKimg : 0,
-    phase: t.phase === "fixed" ? `${t.resolution}x${t.resolution}` : `${t.phase} ${t.resolution}x${t.resolution}`,
-    message: `${t.kimg.toFixed(3)}/${t.totalKimg} kimg at ${t.resolution}x${t.resolution}`,
-    metrics,
-    etaSeconds: Number.isFinite(t.etaSeconds) ? t.etaSeconds : undefined,
-  };
 }

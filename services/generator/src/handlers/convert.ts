@@ -10,10 +10,9 @@ import {
   type OutlierFilter,
   type SampleSource,
 } from "@synthmri/contracts";
-import type { GanFamily as FamilyName } from "@synthmri/ml";
 import { InvalidInput, type ObjectRef } from "@synthmri/platform";
 import type { EnsembleView } from "../domain/ensembles.js";
-import type { TrainSettings } from "../domain/params.js";
+import type { GeneratorFamily as FamilyName, TrainSettings } from "../domain/params.js";
 import type { OutlierSettings, SourceSelection } from "../domain/sampling.js";
 
 const FAMILIES: Record<GanFamily, FamilyName> = {
@@ -22,11 +21,15 @@ const FAMILIES: Record<GanFamily, FamilyName> = {
   [GanFamily.DCGAN]: "dcgan",
   [GanFamily.LSGAN]: "lsgan",
   [GanFamily.HINGE]: "hinge",
+  [GanFamily.SPADE2STAGE]: "spade2stage",
+  [GanFamily.STYLEGAN2]: "stylegan2",
+  [GanFamily.DDPM]: "ddpm",
 };
 
 export function familyFromProto(f: GanFamily): FamilyName {
   const name = FAMILIES[f];
-  if (!name) throw new InvalidInput(`GAN family ${f} is unknown; use PGAN, DCGAN, LSGAN or HINGE`);
+  if (!name)
+    throw new InvalidInput(`GAN family ${f} is unknown; use PGAN, DCGAN, LSGAN, HINGE, SPADE2STAGE, STYLEGAN2 or DDPM`);
   return name;
 }
 
