@@ -4,3 +4,4 @@ export * from "./sliced-wasserstein.js";
 export * from "./linalg.js";
 export * from "./feature-distance.js";
 export * from "./memorization.js";
+export * from "./calibration.js";
