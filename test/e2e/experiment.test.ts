@@ -7,7 +7,8 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { ReportJson } from "../../cli/src/experiment/outputs.js";
 import { runSession } from "../../cli/src/experiment/session.js";
-import { conditionNames, validateSpec } from "../../cli/src/experiment/spec.js";
+import { conditionNames } from "../../cli/src/experiment/plan.js";
+import { validateSpec } from "../../cli/src/experiment/spec.js";
 
 const spec = validateSpec({
   name: "e2e",

@@ -8,6 +8,7 @@ import { ArtifactStore, MinioObjectStore, type ObjectStore, artifactIdFor } from
 import { DEFAULT_TRAIN_PROCESSES, type Supervisor, startSupervisor, type S3Access } from "../supervisor/supervisor.js";
 import { ProgressBoard, type Writable, formatSeconds } from "../ui/progress-board.js";
 import { type Addresses, connectServices } from "./clients.js";
+import { renderVerdicts, writeVerdicts } from "./verdicts.js";
 import { fetchReportFiles, readReportJson, summarizeReport, writeSampleGrids, writeTrainingCurves } from "./outputs.js";
 import { type ExperimentResult, runExperiment } from "./run-experiment.js";
 import type { ExperimentSpec } from "./spec.js";
@@ -109,6 +110,7 @@ export async function runSession(options: SessionOptions): Promise<SessionResult
       board.add("outputs", "figures and report files", "cli");
       board.update("outputs", { state: "running", message: "report files" });
       const files = await fetchReportFiles(result, outDir, store);
+      const verdicts = writeVerdicts(outDir, spec);
       board.update("outputs", { fraction: 0.3, message: "sample grids" });
       files.push(...(await writeSampleGrids(clients, result, outDir)));
       board.update("outputs", { fraction: 0.7, message: "training curves" });
@@ -138,7 +140,9 @@ export async function runSession(options: SessionOptions): Promise<SessionResult
           cohort: result.cohort,
           ensemble: result.ensembleId,
           ganMemberJobs: result.memberJobIds,
+          controlGans: result.controlGans,
           synthetic: result.synthetic,
+          ganDraws: result.draws,
           models: result.models,
           evaluations: result.evaluations,
           report: result.reportId,
@@ -161,6 +165,7 @@ export async function runSession(options: SessionOptions): Promise<SessionResult
       const reportJson = readReportJson(outDir);
       print("");
       print(summarizeReport(reportJson, result.report.markdown));
+      if (verdicts.length) print(`\n${renderVerdicts(verdicts)}`);
       print("");
       const cached = result.stages.filter((s) => s.how === "cached").length;
       print(

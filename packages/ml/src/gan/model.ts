@@ -35,6 +35,8 @@ export interface GanState {
   discriminator: NamedArray[];
   generatorOptimizer: AdamState;
   discriminatorOptimizer: AdamState;
+  /** The generator's moving average (config.generatorEmaDecay set); absent in states written without one. */
+  generatorEma?: NamedArray[];
 }
 
 export interface GanModel {
@@ -62,6 +64,11 @@ export interface GanModel {
   /** The same state, downloading weights and moments first: works on every backend. */
   stateAsync(): Promise<GanState>;
   loadState(s: GanState): void;
+  /**
+   * Sampling only: replaces the generator's weights by their moving average (PGAN samples from Gs). Returns
+   * false (weights unchanged) when the model keeps no average. Training after this is not meaningful.
+   */
+  useAveragedGenerator(): boolean;
   dispose(): void;
 }
 
@@ -71,6 +78,8 @@ export abstract class AdversarialModel implements GanModel {
   protected readonly dParams: Params;
   private gOpt: Adam | null = null;
   private dOpt: Adam | null = null;
+  /** Moving average of each generator parameter (by name), when config.generatorEmaDecay is set. */
+  private gEma: Map<string, tf.Variable> | null = null;
   protected steps = 0;
 
   protected constructor(
@@ -89,6 +98,28 @@ export abstract class AdversarialModel implements GanModel {
   protected initOptimizers(): void {
     this.gOpt = new Adam(this.config.adam, this.gParams);
     this.dOpt = new Adam(this.config.adam, this.dParams);
+    if (this.config.generatorEmaDecay) {
+      // Starts at the initial weights, as PGAN's Gs (a clone of G at step 0).
+      this.gEma = new Map(this.gParams.entries().map(([name, v]) => [name, tf.variable(v.clone(), false)]));
+    }
+  }
+
+  /** ema <- decay * ema + (1 - decay) * w, after every generator step. */
+  private updateEma(): void {
+    const decay = this.config.generatorEmaDecay;
+    if (!this.gEma || !decay) return;
+    for (const [name, w] of this.gParams.entries()) {
+      const e = this.gEma.get(name) as tf.Variable;
+      tf.tidy(() => {
+        e.assign(e.mul(decay).add(w.mul(1 - decay)));
+      });
+    }
+  }
+
+  useAveragedGenerator(): boolean {
+    if (!this.gEma) return false;
+    for (const [name, w] of this.gParams.entries()) w.assign(this.gEma.get(name) as tf.Variable);
+    return true;
   }
 
   get paramCount(): number {
@@ -167,6 +198,7 @@ export abstract class AdversarialModel implements GanModel {
     );
     z2.dispose();
     gOpt.apply(gStep.grads);
+    this.updateEma();
     this.steps += 1;
     return { d: dStep.value, g: gStep.value, gp: gpValue };
   }
@@ -177,6 +209,7 @@ export abstract class AdversarialModel implements GanModel {
       ...this.dParams.list(),
       ...(this.gOpt as Adam).variables(),
       ...(this.dOpt as Adam).variables(),
+      ...(this.gEma?.values() ?? []),
     ]);
     return this.state();
   }
@@ -194,6 +227,15 @@ export abstract class AdversarialModel implements GanModel {
       discriminator: this.dParams.toArrays(),
       generatorOptimizer: (this.gOpt as Adam).state(),
       discriminatorOptimizer: (this.dOpt as Adam).state(),
+      ...(this.gEma
+        ? {
+            generatorEma: [...this.gEma.entries()].map(([name, v]) => ({
+              name,
+              shape: [...v.shape],
+              data: new Float32Array(v.dataSync()),
+            })),
+          }
+        : {}),
     };
   }
 
@@ -209,6 +251,16 @@ export abstract class AdversarialModel implements GanModel {
     this.dParams.load(s.discriminator);
     (this.gOpt as Adam).loadState(s.generatorOptimizer);
     (this.dOpt as Adam).loadState(s.discriminatorOptimizer);
+    if (this.gEma) {
+      const saved = new Map((s.generatorEma ?? []).map((a) => [a.name, a]));
+      for (const [name, e] of this.gEma) {
+        const a = saved.get(name);
+        if (!a) throw new InvalidInput(`checkpoint has no moving average of generator parameter ${name}`);
+        const t = tf.tensor(a.data, a.shape);
+        e.assign(t);
+        t.dispose();
+      }
+    }
     // Restore the Rng in place: same stream continues.
     this.rng = Rng.fromState(s.rng);
     this.steps = s.steps;
@@ -220,6 +272,8 @@ export abstract class AdversarialModel implements GanModel {
     this.dParams.dispose();
     this.gOpt?.dispose();
     this.dOpt?.dispose();
+    for (const e of this.gEma?.values() ?? []) e.dispose();
+    this.gEma = null;
   }
 }
 

@@ -35,6 +35,11 @@ export class Params {
     return v;
   }
 
+  /** Name and variable of every parameter, in creation order. */
+  entries(): [string, tf.Variable][] {
+    return [...this.vars.entries()];
+  }
+
   list(): tf.Variable[] {
     return [...this.vars.values()];
   }

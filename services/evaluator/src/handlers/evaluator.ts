@@ -86,14 +86,18 @@ export function evaluatorHandlers(deps: EvaluatorDeps): ServiceImpl<(typeof Eval
       const p = req.permutation;
       const params: CompareParams = {
         reportId: newArtifactId(),
-        conditions: req.conditions.map((c) => ({ name: c.name, evaluationIds: [...c.evaluationIds] })),
+        conditions: req.conditions.map((c) => ({
+          name: c.name,
+          evaluationIds: [...c.evaluationIds],
+          descriptive: c.descriptive,
+        })),
         reference: req.reference,
         classes: classesFromProto(req.classes),
         correction: correctionFromProto(req.correction),
         permutation: { maxExact: p?.maxExact || undefined, samples: p?.samples || undefined, seed: p?.seed ?? 0 },
         title: req.title,
         outputDir: req.outputDir,
-        extraComparisons: req.extraComparisons.map((x) => ({ a: x.a, b: x.b })),
+        extraComparisons: req.extraComparisons.map((x) => ({ a: x.a, b: x.b, family: familyFromProto(x.family) })),
       };
       checkCompareParams(params);
       // Unknown evaluations answer NOT_FOUND now rather than as a failed job.
@@ -149,4 +153,11 @@ export function evaluatorHandlers(deps: EvaluatorDeps): ServiceImpl<(typeof Eval
       };
     },
   };
+}
+
+/** ConditionPair.family: "" = primary, "control" = controls; anything else is a caller's typo. */
+function familyFromProto(f: string): "primary" | "control" {
+  if (f === "" || f === "primary") return "primary";
+  if (f === "control") return "control";
+  throw new InvalidInput(`extra_comparisons family "${f}" is unknown; use "" (primary) or "control"`);
 }

@@ -6,7 +6,7 @@
 import {
   type CheckpointStore,
   decodeCheckpoint,
-  ganFromState,
+  samplerFromState,
   type GanCheckpoint,
   type GanState,
   laplacianSwd,
@@ -97,7 +97,7 @@ export async function latestCheckpoint(
 /** The generator of a checkpoint, ready to sample (caller disposes). */
 export async function loadCheckpointModel(artifacts: ArtifactStore, id: string) {
   const bytes = await artifacts.readFile(CHECKPOINT_KIND, id, STATE_FILE);
-  return ganFromState(decodeCheckpoint(bytes).model);
+  return samplerFromState(decodeCheckpoint(bytes).model);
 }
 
 export interface QualitySettings {
@@ -130,7 +130,7 @@ export async function measureCheckpoint(
   data: SliceSource,
   settings: QualitySettings,
 ): Promise<QualityResult> {
-  const model = ganFromState(state);
+  const model = samplerFromState(state);
   const rng = new Rng((state.seed * 2654435761 + 0x5eed) >>> 0);
   const n = Math.max(2, Math.min(settings.swdImages, data.count));
   const g = model.growth();

@@ -59,8 +59,9 @@ export async function trainingSource(
   size: number,
   maxSlices: number,
   signal?: AbortSignal,
+  subjectKeys: string[] = [],
 ): Promise<SliceSource> {
-  const loaded = await datasets.loadTrain(datasetId, { size, maxSlices, seed: 0, signal });
+  const loaded = await datasets.loadTrain(datasetId, { size, maxSlices, subjectKeys, seed: 0, signal });
   const per = size * size * loaded.channels;
   return {
     count: loaded.count,
@@ -97,6 +98,7 @@ export async function trainMember(
       resolved.config.resolution,
       resolved.maxTrainSlices,
       control.signal,
+      resolved.trainSubjectKeys,
     );
     let lastSwd: number | null = null;
     const checkpoint = artifactCheckpoints({
