@@ -25,10 +25,13 @@ export type TestedClass = SegClass | typeof LABEL_MEAN;
  */
 export type ComparisonFamily = "primary" | "secondary" | "control";
 
-/** The family a test of `cls` belongs to, for a pair in the primary or control set. */
-export function familyOf(pair: "primary" | "control", cls: TestedClass): ComparisonFamily {
+/**
+ * The family a test of `cls` belongs to, for a pair in the primary or control set. WT and TC are secondary only
+ * beside Table 1's columns (`withMean`); a report on WT/TC alone has nothing else to make primary.
+ */
+export function familyOf(pair: "primary" | "control", cls: TestedClass, withMean = true): ComparisonFamily {
   if (pair === "control") return "control";
-  return cls === "WT" || cls === "TC" ? "secondary" : "primary";
+  return withMean && (cls === "WT" || cls === "TC") ? "secondary" : "primary";
 }
 
 export interface ReportOptions {
@@ -168,7 +171,7 @@ export function buildReportJson(conditions: ConditionInput[], options: ReportOpt
       const va = shared.map((s) => testedValue(s.dice, cls));
       const vb = shared.map((s) => testedValue(bSubjects.get(s.subjectId)!.dice, cls));
       const t = pairedSignFlipTest(va, vb, permutation);
-      return { a, b, class: cls, family: familyOf(pair.family ?? "primary", cls), t };
+      return { a, b, class: cls, family: familyOf(pair.family ?? "primary", cls, withMean), t };
     });
   });
   const corrected = new Array<number>(raw.length).fill(1);

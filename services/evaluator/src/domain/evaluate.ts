@@ -10,6 +10,7 @@ import {
   type SubjectMetrics,
 } from "@synthmri/ml";
 import { type StoredEvaluation, writeEvaluation } from "./evaluation-store.js";
+import { intensityBaselineSegmenter } from "./intensity-baseline.js";
 import type { ImageBatch, Segmenter, SliceSource, SplitName, SubjectDescription } from "./ports.js";
 import { maskToLabels, SubjectAssembler, type SubjectVolumes } from "./volumes.js";
 
@@ -26,6 +27,8 @@ export interface EvaluateParams {
   hdPercentile: number;
   /** Slices per batch sent to the segmenter. */
   batchSize?: number;
+  /** Score the intensity-only baseline fitted on the dataset's train split instead of a model. */
+  intensityBaseline?: boolean;
 }
 
 export interface EvaluateDeps {
@@ -74,7 +77,8 @@ export async function runEvaluation(
   const progress = control.progress ?? (() => {});
   const dataset = await deps.source.describe(p.datasetId, { signal });
   const subjects = subjectsOfSplit(p.datasetId, dataset.subjects, p.split);
-  const model = await deps.segmenter.prepare(p.modelId, p.modelVersion, { signal });
+  const segmenter = p.intensityBaseline ? intensityBaselineSegmenter(deps.source, p.datasetId) : deps.segmenter;
+  const model = await segmenter.prepare(p.modelId, p.modelVersion, { signal });
   const version = model.version;
   const total = subjects.length;
   progress({ fraction: 0, phase: "evaluate", message: `evaluating ${total} subjects` });
@@ -133,7 +137,7 @@ export async function runEvaluation(
     }
   }
 
-  for await (const out of deps.segmenter.segment(images(), { modelId: p.modelId, version, tta: p.tta, signal })) {
+  for await (const out of segmenter.segment(images(), { modelId: p.modelId, version, tta: p.tta, signal })) {
     throwIfAborted(signal);
     const sent = inFlight.get(out.index);
     if (!sent)

@@ -7,6 +7,7 @@ import type { ServiceImpl } from "@synthmri/rpc";
 import { checkCompareParams, type CompareParams } from "../domain/compare.js";
 import { checkEvaluateParams, type EvaluateParams, subjectsOfSplit } from "../domain/evaluate.js";
 import { readEvaluation } from "../domain/evaluation-store.js";
+import { INTENSITY_BASELINE_MODEL } from "../domain/intensity-baseline.js";
 import type { MemorizationParams } from "../domain/memorization.js";
 import type { QualityParams } from "../domain/quality.js";
 import { readReport } from "../domain/report-store.js";
@@ -35,8 +36,9 @@ export function evaluatorHandlers(deps: EvaluatorDeps): ServiceImpl<(typeof Eval
     async evaluate(req, ctx) {
       const params: EvaluateParams = {
         evaluationId: newArtifactId(),
-        modelId: req.modelId,
+        modelId: req.intensityBaseline ? INTENSITY_BASELINE_MODEL : req.modelId,
         modelVersion: req.modelVersion,
+        intensityBaseline: req.intensityBaseline,
         datasetId: req.datasetId,
         split: splitFromProto(req.split, "test"),
         emptyPolicy: emptyPolicyFromProto(req.emptyCasePolicy),
@@ -47,7 +49,9 @@ export function evaluatorHandlers(deps: EvaluatorDeps): ServiceImpl<(typeof Eval
       checkEvaluateParams(params);
       const dataset = await deps.source.describe(params.datasetId, { signal: ctx.signal });
       subjectsOfSplit(params.datasetId, dataset.subjects, params.split);
-      await deps.segmenter.prepare(params.modelId, params.modelVersion, { signal: ctx.signal });
+      // The baseline is fitted in the job; a model must exist now (NOT_FOUND as the RPC's answer, not a failed job).
+      if (!params.intensityBaseline)
+        await deps.segmenter.prepare(params.modelId, params.modelVersion, { signal: ctx.signal });
       const jobId = deps.jobs.start(JOB_KINDS.evaluate, params, works.evaluate);
       return { jobId, evaluationId: params.evaluationId };
     },
