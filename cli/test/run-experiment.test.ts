@@ -72,6 +72,10 @@ function recordingStages(events: string[], gan: Promise<void>): ExperimentStages
       events.push(`synthesize:${label}:${g.ensembleId}:${members.join(",")}`);
       return { members, datasetId: `syn-${g.ensembleId}-${members.join("-")}` };
     },
+    quality: async (_ctx, _d, source, datasetId) => {
+      events.push(`quality:${source}:${datasetId}`);
+      return { source, datasetId, reportId: `q-${source}`, summary: {} };
+    },
     segment: async (_ctx, condition, runs) => {
       events.push(`segment:${condition}:${runs.map((r) => r.join("+")).join("|")}`);
       return { condition, modelIds: runs.map((_, i) => `${condition}-m${i + 1}`) };
@@ -154,6 +158,12 @@ describe("runExperiment (driver)", () => {
         members: m,
         ...(await cached(ctx, `synthetic:${label}:${m.join(",")}`, g.ensembleId, { datasetId: `syn-${label}-${m.join("-")}` })),
       }),
+      quality: async (ctx, _d, source, datasetId) => ({
+        source,
+        datasetId,
+        summary: {},
+        ...(await cached(ctx, `memorization:${source}`, datasetId, { reportId: `q-${source}` })),
+      }),
       segment: async (ctx, c, runs) => ({ condition: c, ...(await cached(ctx, `train:${c}`, runs, { modelIds: [`${c}-m`] })) }),
       baseline: async (ctx, _d, c) => ({ condition: c, ...(await cached(ctx, `evaluate:${c}`, c, { evaluationIds: [`${c}-e`] })) }),
       evaluate: async (ctx, m) => ({
@@ -168,7 +178,8 @@ describe("runExperiment (driver)", () => {
     expect(first.stages.every((st) => st.how === "ran")).toBe(true);
     // ingest, GAN, the distinct synthetic draws, compare, and train + evaluate per condition
     const draws = new Set(Object.entries(first.draws).flatMap(([k, d]) => d.map((m) => `${k}:${m.join(",")}`)));
-    expect(ranFirst).toBe(3 + draws.size + 2 * conditionNames(s).length);
+    // plus one memorization check per synthetic source
+    expect(ranFirst).toBe(3 + draws.size + 2 + 2 * conditionNames(s).length);
 
     const out: string[] = [];
     const second = await runExperiment(options(s, cache, out), stages);
@@ -213,5 +224,9 @@ describe("runExperiment: controls and baseline", () => {
       "half-b": "ens-half-b",
     });
     expect(result.evaluations[INTENSITY_BASELINE]).toEqual([`ev-${INTENSITY_BASELINE}`]);
+    // Every synthetic source gets its calibrated memorization check, controls included.
+    expect(result.quality.map((q) => q.source).sort()).toEqual(
+      ["control-half-a-gan", "control-half-b-gan", "control-mode-dropping-gan", "synthetic-1", "synthetic-3"].sort(),
+    );
   });
 });

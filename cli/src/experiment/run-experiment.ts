@@ -24,8 +24,10 @@ import {
   type EvaluationRefs,
   type ExperimentStages,
   type GanRefs,
+  type QualityRefs,
   type StageLog,
 } from "./stages/index.js";
+import { addQualityRow, qualityRow } from "./stages/quality.js";
 import { addReportRow } from "./stages/report.js";
 import { addSegmentRows } from "./stages/segment.js";
 import { addSyntheticRows } from "./stages/synthesize.js";
@@ -58,6 +60,8 @@ export interface ExperimentResult {
   synthetic: Record<string, string[]>;
   /** Synthetic source -> the ensemble members each run drew. */
   draws: Record<string, number[][]>;
+  /** Synthetic source -> the calibrated memorization check of its first run's dataset. */
+  quality: QualityRefs[];
   models: Record<string, string[]>;
   evaluations: Record<string, string[]>;
   reportId: string;
@@ -91,6 +95,10 @@ export async function runExperiment(
   const draws: Record<string, number[][]> = {};
   const models: Record<string, string[]> = {};
   const started = new Map<string, Promise<EvaluationRefs>>();
+  const checks: Promise<QualityRefs>[] = [];
+  const checkQuality = (source: string, datasetId: string) => {
+    checks.push(run.track(stages.quality(ctx, data, source, datasetId)));
+  };
   const conditionPipeline = async (c: ConditionPlan, perRun: string[][]) => {
     const trained = await stages.segment(ctx, c.name, perRun);
     models[c.name] = trained.modelIds;
@@ -122,6 +130,7 @@ export async function runExperiment(
           const key = sourceKey({ kind: "control-gan", gan: cp.gan });
           const set = await stages.synthesize(ctx, g, [0], CONTROL_CONDITION[cp.gan]);
           datasets.set(key, Array(runs).fill(set.datasetId));
+          checkQuality(key, set.datasetId);
           synthetic[key] = Array(runs).fill(set.datasetId);
           draws[key] = Array(runs).fill([0]);
           startReadyConditions();
@@ -136,6 +145,7 @@ export async function runExperiment(
     const picks = Array.from({ length: runs }, (_, r) => drawMembers(spec.seed, r, k, spec.gan.members));
     const ids = await run.orFail(synthesizeDraws(ctx, stages, gan, picks, key));
     datasets.set(key, ids);
+    checkQuality(key, ids[0] as string);
     synthetic[key] = ids;
     draws[key] = picks;
     startReadyConditions();
@@ -143,6 +153,8 @@ export async function runExperiment(
   await run.orFail(controlsDone);
 
   const evaluated = await run.orFail(Promise.all(plan.map((c) => started.get(c.name) ?? neverStarted(c))));
+  const quality = await run.orFail(Promise.all(checks));
+  ctx.board.update(qualityRow, { state: "done", message: `${quality.length} synthetic sources checked` });
   const report = await stages.report(ctx, evaluated);
 
   return {
@@ -153,6 +165,7 @@ export async function runExperiment(
     controlGans,
     synthetic,
     draws,
+    quality,
     models: Object.fromEntries(plan.map((c) => [c.name, models[c.name] ?? []])),
     evaluations: Object.fromEntries(evaluated.map((e) => [e.condition, e.evaluationIds])),
     reportId: report.reportId,
@@ -192,6 +205,7 @@ function addPlanRows(ctx: ExperimentContext, plan: ConditionPlan[], controls: Pa
   ];
   addGanRows(ctx, controls);
   addSyntheticRows(ctx, syntheticLabels);
+  addQualityRow(ctx);
   addSegmentRows(ctx, trained);
   addEvaluateRows(ctx, conditions);
   addReportRow(ctx);

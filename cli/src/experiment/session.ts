@@ -110,7 +110,7 @@ export async function runSession(options: SessionOptions): Promise<SessionResult
       board.add("outputs", "figures and report files", "cli");
       board.update("outputs", { state: "running", message: "report files" });
       const files = await fetchReportFiles(result, outDir, store);
-      const verdicts = writeVerdicts(outDir, spec);
+      const verdicts = writeVerdicts(outDir, spec, result.quality);
       board.update("outputs", { fraction: 0.3, message: "sample grids" });
       files.push(...(await writeSampleGrids(clients, result, outDir)));
       board.update("outputs", { fraction: 0.7, message: "training curves" });

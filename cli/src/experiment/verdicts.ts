@@ -106,6 +106,36 @@ export function buildVerdicts(hypotheses: HypothesisPlan[], comparisons: Compari
   });
 }
 
+/** One synthetic source's calibrated memorization check (the evaluator's report summary). */
+export interface MemorizationRow {
+  source: string;
+  datasetId: string;
+  reportId: string;
+  summary: Record<string, number>;
+}
+
+/** Both distributions of the memorization gate: real held-out slices (the reference) and each synthetic source. */
+export function renderMemorization(rows: MemorizationRow[]): string {
+  const f = (v: number | undefined, d = 3) => (v === undefined || !Number.isFinite(v) ? "n/a" : v.toFixed(d));
+  const first = rows[0]?.summary ?? {};
+  const lines = [
+    "## Memorization gate (calibrated on real data)",
+    "",
+    `Threshold = percentile ${f(first.calibrate_percentile, 0)} of the max NCC (over channels) of the ${f(first.n_held_out, 0)} real ` +
+      `held-out slices to the real training slices; a fixed 0.95 would flag ${f(100 * (first.fixed_gate_flags_held_out ?? Number.NaN), 1)} % ` +
+      "of those never-seen real slices. Synthetic: the first run's dataset of each source.",
+    "",
+    "| Images | median max NCC | p99 max NCC | NCC threshold | flagged as copies |",
+    "|---|---|---|---|---|",
+    `| real held-out (reference) | ${f(first.held_out_median_max_ncc)} | ${f(first.held_out_p99_max_ncc)} | ${f(first.ncc_threshold)} | ~${(100 - (first.calibrate_percentile ?? 99)).toFixed(0)} % by construction |`,
+    ...rows.map(
+      (r) =>
+        `| ${r.source} | ${f(r.summary.synthetic_median_max_ncc)} | ${f(r.summary.synthetic_p99_max_ncc)} | ${f(r.summary.ncc_threshold)} | ${f(100 * (r.summary.memorized_fraction ?? Number.NaN), 1)} % (${f(r.summary.memorized_count, 0)} of ${f(r.summary.n_synthetic, 0)}) |`,
+    ),
+  ];
+  return `${lines.join("\n")}\n`;
+}
+
 /** The verdicts as a markdown section for report.md. */
 export function renderVerdicts(verdicts: Verdict[]): string {
   const lines = [
@@ -129,21 +159,23 @@ export function renderVerdicts(verdicts: Verdict[]): string {
  * Adds `verdicts` and each condition's role (hypothesis, baseline, control) to out/<id>/report.json and the
  * verdict table to report.md. Returns the verdicts (empty when there is no report.json to decide from).
  */
-export function writeVerdicts(outDir: string, spec: ExperimentSpec): Verdict[] {
+export function writeVerdicts(outDir: string, spec: ExperimentSpec, quality: MemorizationRow[] = []): Verdict[] {
   const jsonPath = join(outDir, "report.json");
   if (!existsSync(jsonPath)) return [];
   const report = JSON.parse(readFileSync(jsonPath, "utf8")) as {
     comparisons?: ComparisonRow[];
     verdicts?: Verdict[];
     condition_roles?: Record<string, string>;
+    memorization?: MemorizationRow[];
   };
   const verdicts = buildVerdicts(planHypotheses(spec), report.comparisons ?? []);
   report.verdicts = verdicts;
   report.condition_roles = Object.fromEntries(planConditions(spec).map((c) => [c.name, c.role]));
+  if (quality.length) report.memorization = quality;
   writeFileSync(jsonPath, `${JSON.stringify(report, null, 2)}\n`);
   const mdPath = join(outDir, "report.md");
   const md = existsSync(mdPath) ? readFileSync(mdPath, "utf8") : "";
-  const section = renderVerdicts(verdicts);
+  const section = `${renderVerdicts(verdicts)}${quality.length ? `\n${renderMemorization(quality)}` : ""}`;
   const marker = "## Verdicts";
   const kept = md.includes(marker) ? md.slice(0, md.indexOf(marker)) : md;
   writeFileSync(mdPath, `${kept.trimEnd()}\n\n${section}`);

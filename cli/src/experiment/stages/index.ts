@@ -6,10 +6,11 @@ import { type DataRefs, ingestCohort } from "./data.js";
 import { type EvaluationRefs, evaluateCondition, evaluateIntensityBaseline } from "./evaluate.js";
 import { type GanRefs, trainControlGan, trainGanEnsemble } from "./gan.js";
 import { type ReportRefs, compareConditions } from "./report.js";
+import { type QualityRefs, memorizationCheck } from "./quality.js";
 import { type ModelRefs, trainCondition } from "./segment.js";
 import { type SyntheticRefs, synthesizeDataset } from "./synthesize.js";
 
-export type { DataRefs, EvaluationRefs, GanRefs, ModelRefs, ReportRefs, SyntheticRefs };
+export type { DataRefs, EvaluationRefs, GanRefs, ModelRefs, QualityRefs, ReportRefs, SyntheticRefs };
 export type { ExperimentContext, StageLog } from "./context.js";
 
 export interface ExperimentStages {
@@ -21,6 +22,8 @@ export interface ExperimentStages {
   controlGan(ctx: ExperimentContext, data: DataRefs, plan: ControlGanPlan): Promise<GanRefs>;
   /** A synthetic dataset from the given members of an ensemble; `label` names its source (board row). */
   synthesize(ctx: ExperimentContext, gan: GanRefs, members: number[], label: string): Promise<SyntheticRefs>;
+  /** The memorization gate, calibrated on real held-out slices, on one synthetic dataset of `source`. */
+  quality(ctx: ExperimentContext, data: DataRefs, source: string, datasetId: string): Promise<QualityRefs>;
   /** The U-Net runs of one condition; run r trains on `runs[r]`. */
   segment(ctx: ExperimentContext, condition: string, runs: string[][]): Promise<ModelRefs>;
   /** Every model of a condition on the real test split. */
@@ -36,6 +39,7 @@ export const EXPERIMENT_STAGES: ExperimentStages = {
   gan: trainGanEnsemble,
   controlGan: trainControlGan,
   synthesize: synthesizeDataset,
+  quality: memorizationCheck,
   segment: trainCondition,
   evaluate: evaluateCondition,
   baseline: evaluateIntensityBaseline,

@@ -135,7 +135,17 @@ export function evaluatorHandlers(deps: EvaluatorDeps): ServiceImpl<(typeof Eval
         nccThreshold: req.nccThreshold,
         channels: channelsFromProto(req.channels),
         maxSamples: req.maxSamples,
+        calibratePercentile: req.calibratePercentile,
       };
+      const pct = req.calibratePercentile;
+      if (pct !== 0) {
+        if (params.nccThreshold !== 0)
+          throw new InvalidInput(
+            "give ncc_threshold or calibrate_percentile, not both (calibration sets the threshold)",
+          );
+        if (!(pct > 0 && pct <= 100))
+          throw new InvalidInput(`calibrate_percentile ${pct} must be in (0, 100] (e.g. 99)`);
+      }
       await deps.source.describe(params.syntheticDatasetId, { signal: ctx.signal });
       await deps.source.describe(params.realDatasetId, { signal: ctx.signal });
       const jobId = deps.jobs.start(JOB_KINDS.memorization, params, works.memorization);
