@@ -200,7 +200,9 @@ export function scoreSubjects(
   const perSubject = subjects.map((s) => {
     const stack = (slices: Uint8Array[]) => {
       const out = new Uint8Array(slices.length * s.height * s.width);
-      slices.forEach((l, k) => out.set(l, k * s.height * s.width));
+      slices.forEach((l, k) => {
+        out.set(l, k * s.height * s.width);
+      });
       return { data: out, shape: [slices.length, s.height, s.width] as const };
     };
     return segmentationMetrics(s.subject, stack(s.pred), stack(s.truth), [1, 1, 1], {
