@@ -2,8 +2,8 @@
 // Package borders, checked without a build:
 //  1. a workspace imports another @synthmri package only if its package.json declares it;
 //  2. the declared graph between workspaces has no cycle;
-//  3. domain code (services/*/src/**/domain, packages/volume, packages/ml) never imports gRPC or S3 modules;
-//  4. pure packages (volume, ml and the leaf core) never depend on @synthmri/platform, whose barrel loads the
+//  3. domain code (services/*/src/**/domain, packages/volume, packages/ml, packages/eval) never imports gRPC or S3 modules;
+//  4. pure packages (volume, ml, eval and the leaf core) never depend on @synthmri/platform, whose barrel loads the
 //     object store (minio, s3rver) and metrics: they take errors, abort helpers and the Logger type from @synthmri/core.
 import { readFileSync, readdirSync, statSync, existsSync } from "node:fs";
 import { join, relative } from "node:path";
@@ -75,6 +75,7 @@ const domainDirs = [
   ...readdirSync(join(root, "services")).flatMap((s) => domainFoldersUnder(join(root, "services", s, "src"))),
   join(root, "packages", "volume", "src"),
   join(root, "packages", "ml", "src"),
+  join(root, "packages", "eval", "src"),
 ];
 for (const dir of domainDirs) {
   for (const file of walk(dir)) {
@@ -84,7 +85,7 @@ for (const dir of domainDirs) {
   }
 }
 
-const purePackages = ["packages/core", "packages/volume", "packages/ml"];
+const purePackages = ["packages/core", "packages/volume", "packages/ml", "packages/eval"];
 const forbiddenInPure = /^(@synthmri\/platform|@synthmri\/rpc|@synthmri\/contracts|prom-client|minio|s3rver|@grpc\/)/;
 for (const dir of purePackages) {
   const ws = workspaces.find((w) => w.dir === dir);

@@ -1,5 +1,6 @@
 // bench-gan train step (shared/peers/SPEC.md) on the resolved backend, and the demo GAN's throughput.
-import { createBenchGan, createGan, defaultGanConfig, tf, timeSteps } from "@synthmri/ml";
+import { createGan, defaultGanConfig, tf } from "@synthmri/ml";
+import { createBenchGan, timeSteps } from "./nets/index.js";
 import type { BenchResult } from "./types.js";
 
 export function benchGanTrain(

@@ -6,7 +6,8 @@
 // the issue asks for. `npx tsx bench/src/pgan.ts` runs it alone; PGAN_BENCH_STEPS / PGAN_BENCH_FMAP_MAX /
 // PGAN_BENCH_BATCH shrink it on slow machines.
 import { fileURLToPath } from "node:url";
-import { backendInfo, createGan, defaultGanConfig, initBackend, Rng, tf, timeSteps } from "@synthmri/ml";
+import { backendInfo, createGan, defaultGanConfig, initBackend, Rng, tf } from "@synthmri/ml";
+import { timeSteps } from "./nets/index.js";
 import type { BenchResult } from "./types.js";
 
 export interface PganBenchOptions {

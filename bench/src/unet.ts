@@ -1,5 +1,5 @@
 // bench-unet train and infer steps (shared/peers/SPEC.md) on the resolved backend.
-import { createBenchUnet, timeSteps } from "@synthmri/ml";
+import { createBenchUnet, timeSteps } from "./nets/index.js";
 
 export function benchUnetTrain(
   steps: number,

@@ -2,7 +2,8 @@
 // bench/src/volume-infer.ts) for GPU backends. The nets' sync steps end with dataSync(), which the webgpu backend
 // cannot do in Node; these use their async steps, which end with `await data()` and so also wait for the GPU to
 // finish the step: the wall time of a step is its GPU time plus the host's dispatch overhead.
-import { createBenchGan, createBenchUnet, Rng, tf } from "@synthmri/ml";
+import { Rng, tf } from "@synthmri/ml";
+import { createBenchGan, createBenchUnet } from "../nets/index.js";
 import { buildNet, forward, type Net } from "../volume-infer.js";
 
 export interface AsyncTiming {

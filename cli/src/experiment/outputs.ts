@@ -4,7 +4,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { DataType, Split } from "@synthmri/contracts";
-import { lineChart, sampleGrid } from "@synthmri/ml";
+import { lineChart, sampleGrid } from "@synthmri/eval";
 import type { ObjectStore } from "@synthmri/platform";
 import { receiveTensors } from "@synthmri/rpc";
 import type { ServiceClients } from "./clients.js";

@@ -1,2 +1,3 @@
 export * from "./errors.js";
 export * from "./logger-types.js";
+export * from "./mask-encoding.js";

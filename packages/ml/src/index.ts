@@ -2,12 +2,9 @@
 export * from "./random/index.js";
 export * from "./backend/index.js";
 export * from "./layers/index.js";
-export * from "./nets/index.js";
 export * from "./transforms/index.js";
 export * from "./unet/index.js";
 export * from "./gan/index.js";
-export * from "./metrics/index.js";
-export * from "./stats/index.js";
-export * from "./quality/index.js";
-export * from "./figures/index.js";
-export * from "./report/index.js";
+// Fused ops the benchmark nets (bench/src/nets) build on; the product uses them inside unet/ and native/.
+export { biasLeakyRelu } from "./native/index.js";
+export { instanceNormLeakyReluFast } from "./unet/norm-act.js";

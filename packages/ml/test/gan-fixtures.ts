@@ -1,5 +1,5 @@
 // Test fixtures for the GAN tests: a toy 5-channel "brain with tumour" distribution and a plain
-// sliced Wasserstein distance in pixel space (the Laplacian-pyramid SWD lives in quality/).
+// sliced Wasserstein distance in pixel space (the Laplacian-pyramid SWD lives in @synthmri/eval's quality/).
 import { arraySliceSource, type SliceSource } from "../src/gan/slice-source.js";
 import { tf } from "../src/gan/tf.js";
 import { Rng } from "../src/random/index.js";

@@ -32,7 +32,7 @@ describe("gradient penalty", () => {
     const penalty = () => tf.tidy(() => gradientPenalty(disc, real, fake, u).dataSync()[0]);
 
     const before = tf.memory().numTensors;
-    const dVars = (model as unknown as { dParams: { list(): tf.Variable[] } }).dParams.list();
+    const dVars = (model as unknown as { dParams: { variables(): tf.Variable[] } }).dParams.variables();
     const { value, grads } = tf.variableGrads(() => gradientPenalty(disc, real, fake, u), dVars);
     value.dispose();
 

@@ -190,6 +190,62 @@ describe("optimizers", () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
+  it("counts steps per parameter: a parameter joining late gets its own bias correction, kept across resume", () => {
+    const before = tf.memory().numTensors;
+    const g = (seed: number) => rand([3], seed);
+    /** Adam over w (every step) and late (from step 3); `resumeAt` round-trips the state. */
+    const run = (resumeAt: number | null) => {
+      const store = new ParamStore(3);
+      store.add("w", [3], { kind: "normal", std: 1 });
+      store.add("late", [3], { kind: "normal", std: 1 });
+      const make = () => adam({ lr: 0.1, beta1: 0.5, beta2: 0.9 });
+      let opt = make();
+      for (let i = 0; i < 5; i++) {
+        if (i === resumeAt) {
+          const st = opt.getState();
+          opt.dispose();
+          opt = make();
+          // Through JSON, as the U-Net train-state header carries it.
+          const header = JSON.parse(JSON.stringify({ ...st, data: undefined }));
+          opt.setState({ ...header, data: st.data.slice() });
+        }
+        opt.apply(store, i >= 2 ? { w: g(i), late: g(10 + i) } : { w: g(i) });
+      }
+      const out = { w: store.get("w").dataSync().slice(), late: store.get("late").dataSync().slice() };
+      expect([opt.step, opt.stepOf("w"), opt.stepOf("late")]).toEqual([5, 5, 3]);
+      opt.dispose();
+      store.dispose();
+      return out;
+    };
+    const ours = run(null);
+    // Reference for `late`: a fresh optimizer that sees only its three gradients (bias correction from 1).
+    const alone = new ParamStore(3);
+    alone.add("w", [3], { kind: "normal", std: 1 }); // same Rng draws as above
+    alone.add("late", [3], { kind: "normal", std: 1 });
+    const opt = adam({ lr: 0.1, beta1: 0.5, beta2: 0.9 });
+    for (let i = 2; i < 5; i++) opt.apply(alone, { late: g(10 + i) });
+    expect(Array.from(ours.late)).toEqual(Array.from(alone.get("late").dataSync()));
+    opt.dispose();
+    alone.dispose();
+    expect(Array.from(run(3).late)).toEqual(Array.from(ours.late));
+    expect(Array.from(run(3).w)).toEqual(Array.from(ours.w));
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it("loads a state written before per-parameter step counts (every slot at the global step)", () => {
+    const store = new ParamStore(1);
+    store.add("w", [4], { kind: "normal", std: 1 });
+    const a = adam({ lr: 0.1 });
+    for (let i = 0; i < 2; i++) a.apply(store, { w: rand([4], i) });
+    const { steps, ...legacy } = a.getState();
+    expect(steps).toEqual({ w: 2 });
+    const b = adam({ lr: 0.1 });
+    b.setState(legacy);
+    expect([b.step, b.stepOf("w")]).toEqual([2, 2]);
+    expect(() => sgdNesterov({ lr: 1 }).setState(legacy)).toThrow(/for adam/);
+    for (const x of [a, b, store]) x.dispose();
+  });
+
   it("polyLr decays to zero", () => {
     expect(polyLr(0.01, 0, 100)).toBe(0.01);
     expect(polyLr(0.01, 100, 100)).toBe(0);

@@ -7,11 +7,8 @@ import {
   decodeTrainState,
   defaultGanConfig,
   encodeTrainState,
-  featureFrechetDistance,
-  featureFrechetDistanceAsync,
   type GanModel,
   initBackend,
-  laplacianSwd,
   type SegTrainState,
   sampleAsync,
   segmentSlices,
@@ -21,7 +18,6 @@ import {
 } from "../src/index.js";
 import { startWebGpu, vulkanLoaderMissing, type WebGpuStart } from "../src/backend/webgpu.js";
 import { flatDispatch, unregisterWebGpuKernels, registerWebGpuKernels } from "../src/kernels/webgpu/index.js";
-import { benchUnetForward, benchUnetLoss, benchUnetTargets, buildBenchUnet } from "../src/nets/index.js";
 import { Rng } from "../src/random/index.js";
 import { blobSlices } from "./gan-fixtures.js";
 import { discSample } from "./seg-fixtures.js";
@@ -127,29 +123,6 @@ describe("webgpu backend", () => {
     });
   }
 
-  it("a bench-unet training step (batch 1, 32x32): loss and every weight gradient match cpu", async (ctx) => {
-    if (!start.ok) ctx.skip();
-    registerWebGpuKernels();
-    const size = 32;
-    const x = randn(size * size * 4, 3);
-    const rng = new Rng(4);
-    const labels = new Int32Array(size * size).map(() => rng.int(4));
-    const step = () => {
-      const s = buildBenchUnet(0);
-      const targets = benchUnetTargets(labels, 1, size, size);
-      const xt = tf.tensor4d(x, [1, size, size, 4]);
-      const { value, grads } = s.valueAndGrads(() => benchUnetLoss(benchUnetForward(s, xt, true), targets));
-      const names = ["enc0.a.w", "enc1.a.w", "enc4.b.w", "dec3.up.w", "dec0.b.w", "dec0.head.w", "enc2.a.gamma"];
-      const out = [value, ...names.map((n) => grads[n])];
-      s.dispose();
-      return out;
-    };
-    const want = await on("cpu", step);
-    const got = await on("webgpu", step);
-    expect(Math.abs(got[0][0] - want[0][0])).toBeLessThan(1e-4 * Math.abs(want[0][0]) + 1e-5);
-    for (let i = 1; i < want.length; i++) expect(maxRelErr(got[i], want[i]), `gradient ${i}`).toBeLessThan(2e-3);
-  });
-
   it("the stock kernel can be put back (for comparisons)", (ctx) => {
     if (!start.ok) ctx.skip();
     registerWebGpuKernels();
@@ -233,7 +206,7 @@ describe("product training and inference on webgpu", () => {
     expect(st.optimizer.index.entries.length).toBeGreaterThan(0);
   });
 
-  it("trainGan (wgan-gp, fade-in, checkpoints, SWD) and sampling agree with cpu", async (ctx) => {
+  it("trainGan (wgan-gp, fade-in, checkpoints, quality hook) and sampling agree with cpu", async (ctx) => {
     if (!start.ok) ctx.skip();
     const { source } = blobSlices(16, 8, 2);
     const config = defaultGanConfig({ family: "pgan", resolution: 8, latentSize: 8, fmapBase: 16, fmapMax: 8 });
@@ -249,7 +222,13 @@ describe("product training and inference on webgpu", () => {
         checkpointEveryKimg: 0.008,
         checkpoint: { save: () => void saves++, load: () => undefined },
         quality: {
-          fn: laplacianSwd({ nhoodsPerImage: 4, dirRepeats: 1, dirsPerRepeat: 8 }),
+          // Any QualityFn that reads asynchronously (the Laplacian SWD lives in @synthmri/eval, which ml may not import).
+          fn: async (fake, real) => {
+            const d = tf.tidy(() => tf.mean(tf.abs(tf.sub(tf.mean(fake, 0), tf.mean(real, 0)))));
+            const v = (await d.data())[0];
+            d.dispose();
+            return v;
+          },
           everyKimg: 0.012,
           samples: 8,
         },
@@ -273,17 +252,5 @@ describe("product training and inference on webgpu", () => {
       expect(maxRelErr(got.weights[i], want.weights[i]), `weight ${i}`).toBeLessThan(2e-3);
     expect(got.quality.length).toBe(want.quality.length);
     expect(maxRelErr(got.samples.images, want.samples.images)).toBeLessThan(2e-3);
-  });
-
-  it("the feature distance reads asynchronously: same value as the sync one on cpu, close to it on webgpu", async (ctx) => {
-    const set = (seed: number) => ({ data: randn(6 * 16 * 16 * 4, seed), n: 6, h: 16, w: 16, c: 4 });
-    await tf.setBackend("cpu");
-    const want = featureFrechetDistance(set(1), set(2)).distance;
-    expect((await featureFrechetDistanceAsync(set(1), set(2))).distance).toBe(want);
-    if (!start.ok) ctx.skip();
-    await tf.setBackend("webgpu");
-    const got = (await featureFrechetDistanceAsync(set(1), set(2))).distance;
-    await tf.setBackend("cpu");
-    expect(Math.abs(got - want)).toBeLessThan(1e-3 * Math.abs(want) + 1e-6);
   });
 });

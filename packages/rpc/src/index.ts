@@ -8,6 +8,19 @@ export {
   createClient,
 } from "./client.js";
 export { DecodeFailure, isDecodeFailure } from "./codec.js";
+export {
+  type LabelSchemeName,
+  labelSchemeFromProto,
+  labelSchemeToProto,
+  type ModalityName,
+  modalityFromProto,
+  modalityToProto,
+  type SequenceModalityName,
+  sequenceFromProto,
+  type SplitName,
+  splitFromProto,
+  splitToProto,
+} from "./enums.js";
 export type { CallContext, CallInfo, CallOutcome, ServerInterceptor } from "./context.js";
 export { clientCredentials, serverCredentials, type TlsOptions, tlsFromConfig } from "./credentials.js";
 export type { HandlerFor, ServiceImpl, ServiceMethodsOf } from "./handler-types.js";

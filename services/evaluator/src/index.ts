@@ -1,11 +1,6 @@
-// @synthmri/evaluator: the evaluator service, plus the memorization gate for the generator's partner flow.
+// @synthmri/evaluator: the evaluator service and its gRPC adapters. (The memorization gate is @synthmri/ml's
+// MemorizationGate; the generator's partner flow uses it directly.)
 export { build, startServer, type EvaluatorDeps, type StartedServer } from "./server.js";
-export {
-  buildMemorizationGate,
-  gateSamples,
-  DEFAULT_NCC_THRESHOLD,
-  type GateOptions,
-} from "./domain/memorization-gate.js";
 export type * from "./domain/ports.js";
 export { IngestSliceSource } from "./adapters/ingest-source.js";
 export { GrpcSegmenter } from "./adapters/segmenter-client.js";

@@ -3,7 +3,7 @@
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { Correction, JobState, TumorClass } from "@synthmri/contracts";
-import type { ClassMetrics, SubjectMetrics } from "@synthmri/ml";
+import type { ClassMetrics, SubjectMetrics } from "@synthmri/eval";
 import { GrpcStatus } from "@synthmri/rpc";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeEvaluation } from "../src/domain/evaluation-store.js";

@@ -12,7 +12,8 @@ import type {
   SliceSource,
   SubjectDescription,
 } from "../src/domain/ports.js";
-import { maskToLabels, SubjectAssembler, sliceSpacing } from "../src/domain/volumes.js";
+import { maskToLabels } from "@synthmri/core";
+import { SubjectAssembler, sliceSpacing } from "../src/domain/volumes.js";
 import { resumeHandlers } from "../src/handlers/job-work.js";
 import { realDataset, SIDE } from "./fakes.js";
 

@@ -1,19 +1,12 @@
 // Client side of SegmentVolume (the CLI and pipelines use it): streams the four sequence files with their
 // modalities and reassembles the summary and the label NIfTI.
 import { create } from "@bufbuild/protobuf";
-import {
-  LabelScheme,
-  Modality,
-  type SegmentVolumeRequest,
-  SegmentVolumeRequestSchema,
-  type SegmenterService,
-} from "@synthmri/contracts";
-import type { Client } from "@synthmri/rpc";
+import { type SegmentVolumeRequest, SegmentVolumeRequestSchema, type SegmenterService } from "@synthmri/contracts";
+import { type Client, labelSchemeToProto, modalityToProto } from "@synthmri/rpc";
 
 export type SegmenterClient = Client<(typeof SegmenterService)["method"]>;
 export type SequenceFiles = Partial<Record<"t1" | "t1ce" | "t2" | "flair", { name: string; bytes: Uint8Array }>>;
 
-const MODALITY = { t1: Modality.T1, t1ce: Modality.T1CE, t2: Modality.T2, flair: Modality.FLAIR };
 const CHUNK = 1 << 20;
 
 export interface RemoteVolumeResult {
@@ -46,13 +39,17 @@ export async function segmentVolumeRemote(
           version: o.version ?? 0,
           tta: o.tta ?? false,
           batchSize: o.batchSize ?? 0,
-          labelScheme: o.scheme === "brats2023" ? LabelScheme.BRATS2023 : LabelScheme.BRATS2020,
+          labelScheme: labelSchemeToProto(o.scheme ?? "brats2020"),
         },
       },
     });
     for (const [role, f] of Object.entries(files)) {
       if (!f) continue;
-      const header = { name: f.name, modality: MODALITY[role as keyof typeof MODALITY], size: BigInt(f.bytes.length) };
+      const header = {
+        name: f.name,
+        modality: modalityToProto(role as keyof SequenceFiles),
+        size: BigInt(f.bytes.length),
+      };
       yield create(SegmentVolumeRequestSchema, {
         part: { case: "file", value: { frame: { case: "header", value: header } } },
       });

@@ -3,7 +3,8 @@
 // validation holds out 20 % of each source's subjects.
 import { MixedSampler, Rng } from "@synthmri/ml";
 import { describe, expect, it } from "vitest";
-import { arrangeTrainingSet, type LoadedSource, maskLut, Uint8SliceSource } from "../src/domain/training-data.js";
+import { maskLut } from "@synthmri/core";
+import { arrangeTrainingSet, type LoadedSource, Uint8SliceSource } from "../src/domain/training-data.js";
 import type { Mixture } from "../src/domain/types.js";
 
 function source(
@@ -21,7 +22,7 @@ function source(
   return {
     spec: { datasetId: name, split: "train", maxSlices: 0 },
     manifest: { origin } as LoadedSource["manifest"],
-    source: new Uint8SliceSource(data, size, ids, maskLut({ NCR: 51, ED: 102, ET: 204 }), name),
+    source: new Uint8SliceSource(data, size, ids, maskLut(), name),
   };
 }
 
@@ -125,13 +126,7 @@ describe("training set mixtures", () => {
 
   it("rejects a mask value outside the label set with a message naming the dataset", () => {
     const s = source("real", 1, 1);
-    const bad = new Uint8SliceSource(
-      new Uint8Array(16 * 5).fill(77),
-      4,
-      ["a"],
-      maskLut({ NCR: 51, ED: 102, ET: 204 }),
-      "ds1",
-    );
+    const bad = new Uint8SliceSource(new Uint8Array(16 * 5).fill(77), 4, ["a"], maskLut(), "ds1");
     expect(() => bad.get(0)).toThrow(/dataset ds1: mask value 77/);
     expect(s.source.get(0).label.every((l) => l === 0)).toBe(true);
   });

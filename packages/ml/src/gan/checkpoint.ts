@@ -3,7 +3,7 @@
 // Adam moments) goes to the blob; everything else (config, Rng state, growth, counters) to the header.
 import { InvalidInput } from "@synthmri/core";
 import type { GanState } from "./model.js";
-import type { NamedArray } from "./params.js";
+import type { NamedArray } from "../layers/tensor-blob.js";
 
 const MAGIC = "SYNTHMRI-GAN-CKPT-1\n";
 

@@ -2,7 +2,14 @@
 // used PGAN "with the default settings": latent 512, fmap_base 8192, fmap_max 512, Adam 1e-3/0/0.99,
 // WGAN-GP with lambda 10 and drift 0.001, minibatch-stddev group 4) and DCGAN's for the baselines.
 import { InvalidInput } from "@synthmri/core";
-import type { AdamConfig } from "./adam.js";
+
+/** Adam settings of both networks (layers/ `adam`, per-parameter step counts); part of the checkpointed config. */
+export interface AdamConfig {
+  learningRate: number;
+  beta1: number;
+  beta2: number;
+  epsilon: number;
+}
 
 /** pgan: progressive growing + WGAN-GP. dcgan (non-saturating), lsgan, hinge: fixed-resolution DCGAN nets. */
 export type GanFamily = "pgan" | "dcgan" | "lsgan" | "hinge";

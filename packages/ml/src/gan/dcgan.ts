@@ -4,16 +4,16 @@
 // leaky ReLU]* -> dense. Weights N(0, 0.02) as in DCGAN. No batch norm: its running statistics would be
 // extra checkpoint state and the baselines exist to compare losses, not to win.
 import { InvalidInput } from "@synthmri/core";
-import type { Rng } from "../random/index.js";
+import type { Init } from "../layers/param-store.js";
 import { type GanConfig, featureMaps, validateGanConfig } from "./config.js";
 import type { LossKind } from "./losses.js";
 import { AdversarialModel, type Growth } from "./model.js";
 import { lrelu } from "./ops.js";
-import { Params } from "./params.js";
 import { tf } from "./tf.js";
 
 const LOSS_OF: Record<string, LossKind> = { dcgan: "non-saturating", lsgan: "least-squares", hinge: "hinge" };
-const INIT_STD = 0.02;
+const INIT: Init = { kind: "normal", std: 0.02 };
+const ZEROS: Init = { kind: "zeros" };
 
 export class DcganModel extends AdversarialModel {
   private readonly levels: number;
@@ -22,27 +22,26 @@ export class DcganModel extends AdversarialModel {
     validateGanConfig(config);
     const loss = LOSS_OF[config.family];
     if (!loss) throw new InvalidInput(`DcganModel serves families dcgan, lsgan, hinge; got "${config.family}"`);
-    super(config, seed, loss, (rng: Rng) => ({ g: new Params(rng, "G"), d: new Params(rng, "D") }));
+    super(config, seed, loss);
     this.levels = Math.log2(config.resolution) - 2;
     const g = this.gParams;
     const d = this.dParams;
     const nf = (l: number) => featureMaps(config, l + 2);
-    g.normal("dense/w", [config.latentSize, 16 * nf(0)], INIT_STD);
-    g.zeros("dense/b", [16 * nf(0)]);
+    g.add("dense/w", [config.latentSize, 16 * nf(0)], INIT);
+    g.add("dense/b", [16 * nf(0)], ZEROS);
     for (let l = 1; l <= this.levels; l++) {
       // conv2dTranspose filter layout: [k, k, outChannels, inChannels].
-      g.normal(`up${l}/w`, [4, 4, nf(l), nf(l - 1)], INIT_STD);
-      g.zeros(`up${l}/b`, [nf(l)]);
+      g.add(`up${l}/w`, [4, 4, nf(l), nf(l - 1)], INIT);
+      g.add(`up${l}/b`, [nf(l)], ZEROS);
     }
-    g.normal("out/w", [3, 3, nf(this.levels), config.channels], INIT_STD);
-    g.zeros("out/b", [config.channels]);
+    g.add("out/w", [3, 3, nf(this.levels), config.channels], INIT);
+    g.add("out/b", [config.channels], ZEROS);
     for (let l = this.levels; l >= 1; l--) {
-      d.normal(`down${l}/w`, [4, 4, l === this.levels ? config.channels : nf(l), nf(l - 1)], INIT_STD);
-      d.zeros(`down${l}/b`, [nf(l - 1)]);
+      d.add(`down${l}/w`, [4, 4, l === this.levels ? config.channels : nf(l), nf(l - 1)], INIT);
+      d.add(`down${l}/b`, [nf(l - 1)], ZEROS);
     }
-    d.normal("dense/w", [16 * nf(0), 1], INIT_STD);
-    d.zeros("dense/b", [1]);
-    this.initOptimizers();
+    d.add("dense/w", [16 * nf(0), 1], INIT);
+    d.add("dense/b", [1], ZEROS);
   }
 
   growth(): Growth {

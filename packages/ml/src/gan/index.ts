@@ -11,4 +11,3 @@ export * from "./sample.js";
 export * from "./schedule.js";
 export * from "./slice-source.js";
 export * from "./train.js";
-export * from "./quality.js";

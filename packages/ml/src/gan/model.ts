@@ -1,13 +1,16 @@
 // The GanModel contract and the adversarial training step shared by every family. A concrete model supplies
-// its two networks (generator, discriminator) over its own Params; this class owns the optimizers, the Rng
-// that draws latents and GP mixing weights, and the state a checkpoint needs.
+// its two networks (generator, discriminator) over two ParamStores; this class owns the optimizers (layers/
+// Adam, per-parameter step counts), the Rng that draws latents and GP mixing weights, and the state a
+// checkpoint needs.
 import { InvalidInput } from "@synthmri/core";
 import { hostReadable } from "../backend/host-read.js";
+import { adam, type Optimizer } from "../layers/optimizers.js";
+import { ParamStore } from "../layers/param-store.js";
+import type { NamedArray } from "../layers/tensor-blob.js";
 import { Rng, type RngState } from "../random/index.js";
-import { Adam, type AdamState } from "./adam.js";
+import { type AdamState, adamStateOf, loadAdamState } from "./adam-state.js";
 import type { GanConfig } from "./config.js";
 import { discriminatorLoss, generatorLoss, gradientPenalty, type LossKind } from "./losses.js";
-import type { NamedArray, Params } from "./params.js";
 import { tf } from "./tf.js";
 
 export interface StepLosses {
@@ -74,10 +77,11 @@ export interface GanModel {
 
 export abstract class AdversarialModel implements GanModel {
   protected rng: Rng;
-  protected readonly gParams: Params;
-  protected readonly dParams: Params;
-  private gOpt: Adam | null = null;
-  private dOpt: Adam | null = null;
+  /** Generator and discriminator weights; both draw their initial values from the model's Rng. */
+  protected readonly gParams: ParamStore;
+  protected readonly dParams: ParamStore;
+  private readonly gOpt: Optimizer;
+  private readonly dOpt: Optimizer;
   /** Moving average of each generator parameter (by name), when config.generatorEmaDecay is set. */
   private gEma: Map<string, tf.Variable> | null = null;
   protected steps = 0;
@@ -86,30 +90,35 @@ export abstract class AdversarialModel implements GanModel {
     readonly config: GanConfig,
     readonly seed: number,
     protected readonly loss: LossKind,
-    makeParams: (rng: Rng) => { g: Params; d: Params },
   ) {
     this.rng = new Rng(seed);
-    const { g, d } = makeParams(this.rng);
-    this.gParams = g;
-    this.dParams = d;
+    this.gParams = new ParamStore(this.rng, "G/");
+    this.dParams = new ParamStore(this.rng, "D/");
+    const { learningRate: lr, beta1, beta2, epsilon: eps } = config.adam;
+    this.gOpt = adam({ lr, beta1, beta2, eps });
+    this.dOpt = adam({ lr, beta1, beta2, eps });
   }
 
-  /** Subclasses call this at the end of their constructor, once every variable exists. */
-  protected initOptimizers(): void {
-    this.gOpt = new Adam(this.config.adam, this.gParams);
-    this.dOpt = new Adam(this.config.adam, this.dParams);
-    if (this.config.generatorEmaDecay) {
-      // Starts at the initial weights, as PGAN's Gs (a clone of G at step 0).
-      this.gEma = new Map(this.gParams.entries().map(([name, v]) => [name, tf.variable(v.clone(), false)]));
-    }
+  /**
+   * The generator's moving average, created from the current weights on first use (the subclass defines the
+   * weights after this constructor; the first use is before the first step, so it starts as PGAN's Gs: a clone
+   * of G at step 0). Null without config.generatorEmaDecay.
+   */
+  private ema(): Map<string, tf.Variable> | null {
+    if (!this.config.generatorEmaDecay) return null;
+    this.gEma ??= new Map(
+      this.gParams.names().map((name) => [name, tf.variable(this.gParams.get(name).clone(), false)]),
+    );
+    return this.gEma;
   }
 
   /** ema <- decay * ema + (1 - decay) * w, after every generator step. */
   private updateEma(): void {
     const decay = this.config.generatorEmaDecay;
-    if (!this.gEma || !decay) return;
-    for (const [name, w] of this.gParams.entries()) {
-      const e = this.gEma.get(name) as tf.Variable;
+    const ema = this.ema();
+    if (!ema || !decay) return;
+    for (const [name, e] of ema) {
+      const w = this.gParams.get(name);
       tf.tidy(() => {
         e.assign(e.mul(decay).add(w.mul(1 - decay)));
       });
@@ -117,8 +126,9 @@ export abstract class AdversarialModel implements GanModel {
   }
 
   useAveragedGenerator(): boolean {
-    if (!this.gEma) return false;
-    for (const [name, w] of this.gParams.entries()) w.assign(this.gEma.get(name) as tf.Variable);
+    const ema = this.ema();
+    if (!ema) return false;
+    for (const [name, e] of ema) this.gParams.get(name).assign(e);
     return true;
   }
 
@@ -164,20 +174,19 @@ export abstract class AdversarialModel implements GanModel {
    * G step instead of between the steps changes no arithmetic, and lets the read be synchronous or awaited.
    */
   private stepTensors(real: tf.Tensor4D): { d: tf.Scalar; g: tf.Scalar; gp: tf.Scalar | null } {
+    this.ema(); // the average starts from the weights before the first step
     const r = this.currentResolution;
     const [n, h, w, c] = real.shape;
     if (h !== r || w !== r || c !== this.config.channels) {
       throw new InvalidInput(`real batch is ${h}x${w}x${c}; the model is at ${r}x${r}x${this.config.channels}`);
     }
-    const gOpt = this.gOpt as Adam;
-    const dOpt = this.dOpt as Adam;
     // Discriminator step. The fake batch is made outside the gradient scope, so G's ops are not taped.
     const z = this.sampleLatents(n);
     const fake = tf.tidy(() => this.generate(z));
     z.dispose();
     const u = this.loss === "wgan-gp" ? this.rng.fillUniform(new Float32Array(n)) : null;
     let gpValue: tf.Scalar | null = null;
-    const dStep = tf.variableGrads(() => {
+    const dStep = this.dParams.valueAndGrads(() => {
       const dReal = this.discriminate(real);
       const dFake = this.discriminate(fake);
       let loss = discriminatorLoss(this.loss, dReal, dFake, this.config.driftEpsilon);
@@ -187,17 +196,14 @@ export abstract class AdversarialModel implements GanModel {
         loss = loss.add(gp.mul(this.config.gpLambda)) as tf.Scalar;
       }
       return loss;
-    }, this.dParams.list());
+    });
     fake.dispose();
-    dOpt.apply(dStep.grads);
+    this.dOpt.apply(this.dParams, dStep.grads);
     // Generator step with fresh latents.
     const z2 = this.sampleLatents(n);
-    const gStep = tf.variableGrads(
-      () => generatorLoss(this.loss, this.discriminate(this.generate(z2))),
-      this.gParams.list(),
-    );
+    const gStep = this.gParams.valueAndGrads(() => generatorLoss(this.loss, this.discriminate(this.generate(z2))));
     z2.dispose();
-    gOpt.apply(gStep.grads);
+    this.gOpt.apply(this.gParams, gStep.grads);
     this.updateEma();
     this.steps += 1;
     return { d: dStep.value, g: gStep.value, gp: gpValue };
@@ -205,11 +211,11 @@ export abstract class AdversarialModel implements GanModel {
 
   async stateAsync(): Promise<GanState> {
     await hostReadable([
-      ...this.gParams.list(),
-      ...this.dParams.list(),
-      ...(this.gOpt as Adam).variables(),
-      ...(this.dOpt as Adam).variables(),
-      ...(this.gEma?.values() ?? []),
+      ...this.gParams.variables(),
+      ...this.dParams.variables(),
+      ...this.gOpt.variables(),
+      ...this.dOpt.variables(),
+      ...(this.ema()?.values() ?? []),
     ]);
     return this.state();
   }
@@ -225,11 +231,11 @@ export abstract class AdversarialModel implements GanModel {
       steps: this.steps,
       generator: this.gParams.toArrays(),
       discriminator: this.dParams.toArrays(),
-      generatorOptimizer: (this.gOpt as Adam).state(),
-      discriminatorOptimizer: (this.dOpt as Adam).state(),
-      ...(this.gEma
+      generatorOptimizer: adamStateOf(this.gOpt, this.gParams),
+      discriminatorOptimizer: adamStateOf(this.dOpt, this.dParams),
+      ...(this.ema()
         ? {
-            generatorEma: [...this.gEma.entries()].map(([name, v]) => ({
+            generatorEma: [...(this.ema() as Map<string, tf.Variable>).entries()].map(([name, v]) => ({
               name,
               shape: [...v.shape],
               data: new Float32Array(v.dataSync()),
@@ -247,13 +253,14 @@ export abstract class AdversarialModel implements GanModel {
         "checkpoint was written with a different GAN config; build the model from the checkpoint's config",
       );
     }
-    this.gParams.load(s.generator);
-    this.dParams.load(s.discriminator);
-    (this.gOpt as Adam).loadState(s.generatorOptimizer);
-    (this.dOpt as Adam).loadState(s.discriminatorOptimizer);
-    if (this.gEma) {
+    this.gParams.loadArrays(s.generator, "checkpoint");
+    this.dParams.loadArrays(s.discriminator, "checkpoint");
+    loadAdamState(this.gOpt, this.gParams, s.generatorOptimizer, s.steps);
+    loadAdamState(this.dOpt, this.dParams, s.discriminatorOptimizer, s.steps);
+    const ema = this.ema();
+    if (ema) {
       const saved = new Map((s.generatorEma ?? []).map((a) => [a.name, a]));
-      for (const [name, e] of this.gEma) {
+      for (const [name, e] of ema) {
         const a = saved.get(name);
         if (!a) throw new InvalidInput(`checkpoint has no moving average of generator parameter ${name}`);
         const t = tf.tensor(a.data, a.shape);
@@ -270,8 +277,8 @@ export abstract class AdversarialModel implements GanModel {
   dispose(): void {
     this.gParams.dispose();
     this.dParams.dispose();
-    this.gOpt?.dispose();
-    this.dOpt?.dispose();
+    this.gOpt.dispose();
+    this.dOpt.dispose();
     for (const e of this.gEma?.values() ?? []) e.dispose();
     this.gEma = null;
   }

@@ -6,7 +6,7 @@
 // upsample (layers/ uses resizeNearestNeighbor, first-order only) and the GROUPED minibatch stddev of the
 // PGAN paper (layers/ pools the whole batch) are here.
 import { avgPool2x2, leakyRelu, pixelNorm } from "../layers/ops.js";
-import type { Params } from "./params.js";
+import type { ParamStore } from "../layers/param-store.js";
 import { tf } from "./tf.js";
 
 /** leakyRelu(x, 0.2) as 0.2x + 0.8 relu(x) (layers/): same values, differentiable gradient. */
@@ -53,17 +53,17 @@ export function heScale(fanIn: number, gain = Math.SQRT2): number {
 }
 
 /** Defines an equalized-LR conv (k x k, 'same') in `p` and returns its apply function. */
-export function defineConv(p: Params, name: string, k: number, cin: number, cout: number, gain = Math.SQRT2) {
-  const w = p.normal(`${name}/w`, [k, k, cin, cout]);
-  const b = p.zeros(`${name}/b`, [cout]);
+export function defineConv(p: ParamStore, name: string, k: number, cin: number, cout: number, gain = Math.SQRT2) {
+  const w = p.add(`${name}/w`, [k, k, cin, cout], { kind: "normal", std: 1 });
+  const b = p.add(`${name}/b`, [cout], { kind: "zeros" });
   const scale = heScale(k * k * cin, gain);
   return (x: tf.Tensor4D): tf.Tensor4D => tf.conv2d(x, w.mul(scale) as tf.Tensor4D, 1, "same").add(b) as tf.Tensor4D;
 }
 
 /** Defines an equalized-LR dense layer (matMul + bias). */
-export function defineDense(p: Params, name: string, cin: number, cout: number, gain = Math.SQRT2) {
-  const w = p.normal(`${name}/w`, [cin, cout]);
-  const b = p.zeros(`${name}/b`, [cout]);
+export function defineDense(p: ParamStore, name: string, cin: number, cout: number, gain = Math.SQRT2) {
+  const w = p.add(`${name}/w`, [cin, cout], { kind: "normal", std: 1 });
+  const b = p.add(`${name}/b`, [cout], { kind: "zeros" });
   const scale = heScale(cin, gain);
   return (x: tf.Tensor2D): tf.Tensor2D => tf.matMul(x, w.mul(scale) as tf.Tensor2D).add(b) as tf.Tensor2D;
 }

@@ -3,11 +3,9 @@
 // WGAN-GP loss. Every variable for every resolution exists from the start (so paramCount and checkpoints
 // are stable); only the blocks up to the current level take part in a step.
 import { InvalidInput } from "@synthmri/core";
-import type { Rng } from "../random/index.js";
 import { type GanConfig, featureMaps, validateGanConfig } from "./config.js";
 import { AdversarialModel, type Growth } from "./model.js";
 import { defineConv, defineDense, downsample2x, lerp, lrelu, minibatchStdDev, pixelNorm, upsample2x } from "./ops.js";
-import { Params } from "./params.js";
 import { tf } from "./tf.js";
 
 type Conv = (x: tf.Tensor4D) => tf.Tensor4D;
@@ -30,10 +28,9 @@ export class PganModel extends AdversarialModel {
   constructor(config: GanConfig, seed: number) {
     validateGanConfig(config);
     if (config.family !== "pgan") throw new InvalidInput(`PganModel needs family "pgan", got "${config.family}"`);
-    super(config, seed, "wgan-gp", (rng: Rng) => ({ g: new Params(rng, "G"), d: new Params(rng, "D") }));
+    super(config, seed, "wgan-gp");
     this.maxLevel = Math.log2(config.resolution) - 2;
     this.build();
-    this.initOptimizers();
   }
 
   private nf(level: number): number {

@@ -1,14 +1,12 @@
 // Sampling: seeded latents -> 5-channel images; the mask channel snapped to the nearest label value and mapped
 // back to the internal label scheme; ensembles split the count equally across members (seed 000: 5 GANs x
 // 20,000 = 100,000); every sample carries its provenance so it can be regenerated exactly.
-import { InvalidInput } from "@synthmri/core";
+import { InvalidInput, MASK_LEVELS_255 } from "@synthmri/core";
 import { Rng } from "../random/index.js";
 import type { GanModel } from "./model.js";
 import { tf } from "./tf.js";
 
-/** Mask values on the 0-255 scale (seed 000) indexed by internal label: 0 bg, 1 NCR, 2 ED, 3 ET. */
-export const MASK_LEVELS_255 = [0, 51, 102, 204] as const;
-/** The same levels on the network's [-1, 1] scale: v / 127.5 - 1. */
+/** The mask levels of @synthmri/core (0/51/102/204 = internal labels 0..3) on the network's [-1, 1] scale. */
 export const MASK_LEVELS = MASK_LEVELS_255.map((v) => v / 127.5 - 1);
 export const MAX_SAMPLES = 10_000_000;
 

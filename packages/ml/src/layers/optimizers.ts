@@ -1,29 +1,56 @@
-// Optimizers with explicit, serialisable state so a resumed training job continues bit-for-bit.
+// Optimizers with explicit, serialisable state so a resumed training job continues bit-for-bit. The one optimizer
+// implementation of the product: U-Net training, the GANs and the bench nets all use it.
 // Gradients and slots are keyed by ParamStore parameter names; `apply` disposes the gradients it is given.
+// Step counts are per parameter: a parameter that gets no gradient in a step (a PGAN block that has not joined
+// training yet) keeps its count, so its Adam bias correction starts at its own first update.
 import { InvalidInput } from "@synthmri/core";
 import { tf } from "../backend/tf.js";
 import { loadNativeAddon, type NativeAddon, nativeKernelsActive } from "../native/index.js";
 import type { ParamStore } from "./param-store.js";
-import { type BlobIndex, decodeBlob, encodeBlob } from "./tensor-blob.js";
+import { type BlobIndex, decodeBlob, encodeBlob, type NamedArray } from "./tensor-blob.js";
 
+export type OptimizerKind = "sgd-nesterov" | "adam";
+
+/** Serialisable optimizer state: the slots as one float32 blob (see tensor-blob.ts) plus counters. */
 export interface OptimizerState {
-  kind: "sgd-nesterov" | "adam";
+  kind: OptimizerKind;
+  /** `apply` calls so far. */
   step: number;
   lr: number;
+  /**
+   * Updates applied to each parameter that has slots. Absent in states written before per-parameter counts
+   * existed (U-Net training, where every parameter is updated every step): each slot then takes `step`.
+   */
+  steps?: Record<string, number>;
   index: BlobIndex;
   data: Uint8Array;
 }
 
+/** The same state with the slots as named arrays (`<parameter>#<slot index>`), for formats that store arrays. */
+export interface OptimizerSlots {
+  kind: OptimizerKind;
+  step: number;
+  lr: number;
+  steps: Record<string, number>;
+  slots: NamedArray[];
+}
+
 export interface Optimizer {
-  readonly kind: OptimizerState["kind"];
+  readonly kind: OptimizerKind;
   /** Learning rate; may be changed between steps (schedules). */
   lr: number;
-  /** Steps applied so far. */
+  /** `apply` calls so far. */
   readonly step: number;
+  /** Updates applied to one parameter so far (0 before its first gradient). */
+  stepOf(name: string): number;
   /** Updates the store's parameters in place from `grads` (keyed by parameter name) and disposes `grads`. */
   apply(store: ParamStore, grads: Record<string, tf.Tensor>): void;
+  /** The slot variables (for an asynchronous download before a synchronous `getState` on webgpu). */
+  variables(): tf.Variable[];
   getState(): OptimizerState;
   setState(state: OptimizerState): void;
+  getSlots(): OptimizerSlots;
+  setSlots(state: OptimizerSlots): void;
   dispose(): void;
 }
 
@@ -68,31 +95,50 @@ function inPlaceArrays(
   return { p: pv, g: gv, slots: sv };
 }
 
+interface Slot {
+  /** Velocity (SGD) or first and second moments (Adam). */
+  vars: tf.Variable[];
+  /** Updates applied to this slot's parameter. */
+  step: number;
+}
+
 abstract class SlotOptimizer implements Optimizer {
-  abstract readonly kind: OptimizerState["kind"];
+  abstract readonly kind: OptimizerKind;
   lr: number;
   step = 0;
-  /** Per parameter name, the slot variables (velocity; or first and second moments). */
-  protected readonly slots = new Map<string, tf.Variable[]>();
+  /** Per parameter name; created with zeros at the parameter's first gradient. */
+  protected readonly slots = new Map<string, Slot>();
   protected abstract readonly slotCount: number;
 
   constructor(lr: number) {
     this.lr = lr;
   }
 
-  protected slotsFor(name: string, like: tf.Tensor): tf.Variable[] {
+  protected slotFor(name: string, like: tf.Tensor): Slot {
     let s = this.slots.get(name);
     if (!s) {
-      s = [];
-      for (let i = 0; i < this.slotCount; i++) s.push(tf.tidy(() => tf.variable(tf.zerosLike(like), false)));
+      const vars: tf.Variable[] = [];
+      for (let i = 0; i < this.slotCount; i++) vars.push(tf.tidy(() => tf.variable(tf.zerosLike(like), false)));
+      s = { vars, step: 0 };
       this.slots.set(name, s);
     }
     return s;
   }
 
-  protected abstract update(p: tf.Variable, g: tf.Tensor, slots: tf.Variable[]): void;
+  /** One update of `p`; `t` is the parameter's own step count, this update included. */
+  protected abstract update(p: tf.Variable, g: tf.Tensor, slots: tf.Variable[], t: number): void;
   /** The same update in one native call, in place; false when the arrays cannot be updated in place. */
-  protected abstract updateNative(addon: NativeAddon, p: tf.Variable, g: tf.Tensor, slots: tf.Variable[]): boolean;
+  protected abstract updateNative(
+    addon: NativeAddon,
+    p: tf.Variable,
+    g: tf.Tensor,
+    slots: tf.Variable[],
+    t: number,
+  ): boolean;
+
+  stepOf(name: string): number {
+    return this.slots.get(name)?.step ?? 0;
+  }
 
   apply(store: ParamStore, grads: Record<string, tf.Tensor>): void {
     this.step++;
@@ -100,47 +146,77 @@ abstract class SlotOptimizer implements Optimizer {
     try {
       for (const [name, g] of Object.entries(grads)) {
         const p = store.get(name);
-        const s = this.slotsFor(name, p);
-        if (addon && this.updateNative(addon, p, g, s)) continue;
-        tf.tidy(() => this.update(p, g, s));
+        const s = this.slotFor(name, p);
+        s.step++;
+        if (addon && this.updateNative(addon, p, g, s.vars, s.step)) continue;
+        tf.tidy(() => this.update(p, g, s.vars, s.step));
       }
     } finally {
       for (const g of Object.values(grads)) g.dispose();
     }
   }
 
-  getState(): OptimizerState {
-    const items = [];
-    for (const [name, s] of this.slots) {
-      for (let i = 0; i < s.length; i++)
-        items.push({ name: `${name}#${i}`, shape: s[i].shape, data: s[i].dataSync() as Float32Array });
-    }
-    const { index, data } = encodeBlob(items);
-    return { kind: this.kind, step: this.step, lr: this.lr, index, data };
+  variables(): tf.Variable[] {
+    return [...this.slots.values()].flatMap((s) => s.vars);
   }
 
-  setState(state: OptimizerState): void {
+  getSlots(): OptimizerSlots {
+    const slots: NamedArray[] = [];
+    const steps: Record<string, number> = {};
+    for (const [name, s] of this.slots) {
+      steps[name] = s.step;
+      s.vars.forEach((v, i) => {
+        slots.push({ name: `${name}#${i}`, shape: [...v.shape], data: (v.dataSync() as Float32Array).slice() });
+      });
+    }
+    return { kind: this.kind, step: this.step, lr: this.lr, steps, slots };
+  }
+
+  getState(): OptimizerState {
+    const { slots, ...rest } = this.getSlots();
+    return { ...rest, ...encodeBlob(slots) };
+  }
+
+  setSlots(state: OptimizerSlots): void {
     if (state.kind !== this.kind)
       throw new InvalidInput(`optimizer state is for ${state.kind}, this optimizer is ${this.kind}`);
-    this.disposeSlots();
-    const grouped = new Map<string, tf.Variable[]>();
-    for (const e of decodeBlob(state.index, state.data)) {
+    const grouped = new Map<string, NamedArray[]>();
+    for (const e of state.slots) {
       const cut = e.name.lastIndexOf("#");
       const name = e.name.slice(0, cut);
       const i = Number(e.name.slice(cut + 1));
-      if (cut < 0 || !(i >= 0 && i < this.slotCount))
+      if (cut < 0 || !(Number.isInteger(i) && i >= 0 && i < this.slotCount))
         throw new InvalidInput(`optimizer state has a bad slot name ${e.name}`);
       const list = grouped.get(name) ?? [];
-      list[i] = tf.tidy(() => tf.variable(tf.tensor(e.data, e.shape, "float32"), false));
+      list[i] = e;
       grouped.set(name, list);
     }
-    for (const [name, list] of grouped) this.slots.set(name, list);
+    for (const [name, list] of grouped) {
+      if (list.filter(Boolean).length !== this.slotCount)
+        throw new InvalidInput(`optimizer state has ${list.length} of the ${this.slotCount} slots of ${name}`);
+    }
+    this.disposeSlots();
+    for (const [name, list] of grouped) {
+      const vars = list.map((e) => tf.tidy(() => tf.variable(tf.tensor(e.data, e.shape, "float32"), false)));
+      this.slots.set(name, { vars, step: state.steps[name] ?? state.step });
+    }
     this.step = state.step;
     this.lr = state.lr;
   }
 
+  setState(state: OptimizerState): void {
+    this.setSlots({
+      kind: state.kind,
+      step: state.step,
+      lr: state.lr,
+      // States without per-parameter counts: every parameter was updated at every step.
+      steps: state.steps ?? {},
+      slots: decodeBlob(state.index, state.data),
+    });
+  }
+
   private disposeSlots(): void {
-    for (const s of this.slots.values()) for (const v of s) v.dispose();
+    for (const s of this.slots.values()) for (const v of s.vars) v.dispose();
     this.slots.clear();
   }
 
@@ -178,7 +254,7 @@ class SgdNesterov extends SlotOptimizer {
   }
 }
 
-/** Adam with bias-corrected moments: p <- p - lr * m^ / (sqrt(v^) + eps). */
+/** Adam with bias-corrected moments (per-parameter step t): p <- p - lr * m^ / (sqrt(v^) + eps). */
 class Adam extends SlotOptimizer {
   readonly kind = "adam" as const;
   protected readonly slotCount = 2;
@@ -190,18 +266,18 @@ class Adam extends SlotOptimizer {
   ) {
     super(lr);
   }
-  protected update(p: tf.Variable, g: tf.Tensor, [m, v]: tf.Variable[]): void {
+  protected update(p: tf.Variable, g: tf.Tensor, [m, v]: tf.Variable[], t: number): void {
     const mNew = tf.add(tf.mul(m, this.beta1), tf.mul(g, 1 - this.beta1));
     const vNew = tf.add(tf.mul(v, this.beta2), tf.mul(tf.square(g), 1 - this.beta2));
     m.assign(mNew);
     v.assign(vNew);
-    const c1 = 1 - this.beta1 ** this.step;
-    const c2 = 1 - this.beta2 ** this.step;
+    const c1 = 1 - this.beta1 ** t;
+    const c2 = 1 - this.beta2 ** t;
     const mHat = tf.div(mNew, c1);
     const vHat = tf.div(vNew, c2);
     p.assign(tf.sub(p, tf.mul(tf.div(mHat, tf.add(tf.sqrt(vHat), this.eps)), this.lr)));
   }
-  protected updateNative(addon: NativeAddon, p: tf.Variable, g: tf.Tensor, slots: tf.Variable[]): boolean {
+  protected updateNative(addon: NativeAddon, p: tf.Variable, g: tf.Tensor, slots: tf.Variable[], t: number): boolean {
     const a = inPlaceArrays(p, g, slots);
     if (a == null) return false;
     const scalars = Float32Array.of(
@@ -210,8 +286,8 @@ class Adam extends SlotOptimizer {
       1 - this.beta1,
       this.beta2,
       1 - this.beta2,
-      1 - this.beta1 ** this.step,
-      1 - this.beta2 ** this.step,
+      1 - this.beta1 ** t,
+      1 - this.beta2 ** t,
       this.eps,
     );
     addon.adam(a.p, a.g, a.slots[0], a.slots[1], scalars);

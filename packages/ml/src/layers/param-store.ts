@@ -3,7 +3,7 @@
 import { InvalidInput } from "@synthmri/core";
 import { tf } from "../backend/tf.js";
 import { Rng } from "../random/index.js";
-import { type BlobIndex, decodeBlob, encodeBlob } from "./tensor-blob.js";
+import { type BlobIndex, decodeBlob, encodeBlob, type NamedArray } from "./tensor-blob.js";
 
 /** How to fill a new parameter. `fanIn` defaults to the product of all but the last dimension. */
 export type Init =
@@ -26,13 +26,20 @@ export class ParamStore {
   private readonly vars = new Map<string, tf.Variable>();
   private readonly rng: Rng;
 
-  constructor(seedOrRng: number | Rng = 0) {
+  /**
+   * `seedOrRng`: a store can share an Rng with others (a GAN's G and D draw from the model's one stream, in
+   * definition order). `label` prefixes parameter names in error messages ("G/" tells a GAN's two stores apart).
+   */
+  constructor(
+    seedOrRng: number | Rng = 0,
+    private readonly label = "",
+  ) {
     this.rng = typeof seedOrRng === "number" ? new Rng(seedOrRng) : seedOrRng;
   }
 
   /** Creates a trainable variable; names must be unique within the store. */
   add(name: string, shape: number[], init: Init, trainable = true): tf.Variable {
-    if (this.vars.has(name)) throw new InvalidInput(`parameter ${name} already exists in this store`);
+    if (this.vars.has(name)) throw new InvalidInput(`parameter ${this.label}${name} already exists in this store`);
     const size = shape.reduce((a, b) => a * b, 1);
     const data = new Float32Array(size);
     switch (init.kind) {
@@ -66,7 +73,8 @@ export class ParamStore {
 
   get(name: string): tf.Variable {
     const v = this.vars.get(name);
-    if (!v) throw new InvalidInput(`parameter ${name} does not exist (known: ${this.vars.size} parameters)`);
+    if (!v)
+      throw new InvalidInput(`parameter ${this.label}${name} does not exist (known: ${this.vars.size} parameters)`);
     return v;
   }
 
@@ -100,8 +108,46 @@ export class ParamStore {
     const list = chosen.map((n) => this.get(n));
     const { value, grads } = tf.variableGrads(f, list);
     const out: Record<string, tf.Tensor> = {};
-    for (const n of chosen) out[n] = grads[this.get(n).name];
+    // A parameter the loss does not reach gets no gradient (e.g. a PGAN block above the current level): it is
+    // left out, so an optimizer neither updates it nor advances its step count.
+    for (const n of chosen) {
+      const g = grads[this.get(n).name];
+      if (g) out[n] = g;
+    }
     return { value, grads: out };
+  }
+
+  /** Copies of all weights, by name in insertion order (safe to keep while training updates the variables). */
+  toArrays(): NamedArray[] {
+    return [...this.vars.entries()].map(([name, v]) => ({
+      name,
+      shape: [...v.shape],
+      data: (v.dataSync() as Float32Array).slice(),
+    }));
+  }
+
+  /**
+   * Loads named weights; every parameter of this store must be present with the same shape (extra entries are
+   * ignored). `source` names where they came from in error messages.
+   */
+  loadArrays(arrays: readonly NamedArray[], source = "weights file"): void {
+    const byName = new Map(arrays.map((e) => [e.name, e]));
+    for (const [name, v] of this.vars) {
+      const e = byName.get(name);
+      if (!e)
+        throw new InvalidInput(
+          `${source} lacks parameter ${this.label}${name}: it was written for another architecture`,
+        );
+      if (e.shape.join("x") !== v.shape.join("x")) {
+        throw new InvalidInput(
+          `parameter ${this.label}${name}: ${source} has shape [${e.shape}], model expects [${v.shape}]`,
+        );
+      }
+    }
+    for (const [name, v] of this.vars) {
+      const e = byName.get(name) as NamedArray;
+      tf.tidy(() => v.assign(tf.tensor(e.data, e.shape, "float32")));
+    }
   }
 
   /** All weights as one little-endian float32 blob and its index (insertion order). */
@@ -113,18 +159,7 @@ export class ParamStore {
 
   /** Loads weights saved by `toBytes`; every parameter of this store must be present with the same shape. */
   fromBytes(index: BlobIndex, data: Uint8Array): void {
-    const byName = new Map(decodeBlob(index, data).map((e) => [e.name, e]));
-    for (const [name, v] of this.vars) {
-      const e = byName.get(name);
-      if (!e) throw new InvalidInput(`weights file lacks parameter ${name}`);
-      if (e.shape.join("x") !== v.shape.join("x")) {
-        throw new InvalidInput(`parameter ${name}: weights file has shape [${e.shape}], model expects [${v.shape}]`);
-      }
-    }
-    for (const [name, v] of this.vars) {
-      const e = byName.get(name);
-      if (e) tf.tidy(() => v.assign(tf.tensor(e.data, e.shape, "float32")));
-    }
+    this.loadArrays(decodeBlob(index, data));
   }
 
   dispose(): void {

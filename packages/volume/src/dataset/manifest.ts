@@ -2,7 +2,7 @@
 // ArtifactWriter adds kind, schemaVersion, id, createdAt, inputs, params, provenance, checksums).
 // One format for real datasets (ingest: per-subject volumes + slice shards) and synthetic ones
 // (generator: slice shards only, provenance says which ensemble/members/seeds). See FORMAT.md.
-import { FailedPrecondition } from "@synthmri/core";
+import { FailedPrecondition, type MaskValues } from "@synthmri/core";
 import type { LabelScheme } from "../cohort/labels.js";
 import type { Role } from "../cohort/layouts.js";
 import type { SliceParams } from "../slicing/params.js";
@@ -74,7 +74,7 @@ export interface DatasetFields {
   sliceShape: [number, number, number];
   channels: readonly DatasetChannel[];
   /** mask value per class */
-  maskValues: { NCR: number; ED: number; ET: number };
+  maskValues: MaskValues;
   preprocessing: DatasetPreprocessing | null;
   split: DatasetSplitInfo;
   subjects: DatasetSubject[];

@@ -11,6 +11,7 @@
 //   shows the same brain extent, so the choice moves only borderline slices. Configurable
 //   (`thresholdChannel`: t1 | t1ce | t2 | flair | max) and recorded with the dataset.
 // - The fraction is over the unpadded slice (240x240), the image the test was described on.
+import { SEED000_MASK_VALUES } from "@synthmri/core";
 
 export type SequenceName = "t1" | "t1ce" | "t2" | "flair";
 export const SEQUENCES: readonly SequenceName[] = ["t1", "t1ce", "t2", "flair"];
@@ -43,7 +44,7 @@ export const SEED000_SLICE_PARAMS: SliceParams = {
   padTo: "pow2",
   rescale: "minmax",
   percentile: 99.5,
-  labelValues: [51, 102, 204],
+  labelValues: [SEED000_MASK_VALUES.NCR, SEED000_MASK_VALUES.ED, SEED000_MASK_VALUES.ET],
   channels: ["t1", "t1ce", "t2", "flair", "mask"],
 };
 

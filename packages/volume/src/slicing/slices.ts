@@ -1,4 +1,4 @@
-import { InvalidInput } from "@synthmri/core";
+import { InvalidInput, MASK_LEVELS_255 } from "@synthmri/core";
 import { resolveSliceParams, SEQUENCES, type SequenceName, type SliceParams } from "./params.js";
 
 /** One subject's co-registered volumes (x fastest), seg already in the internal scheme 0..3. */
@@ -191,7 +191,7 @@ export function concatBatches(batches: SliceBatch[]): SliceBatch {
 }
 
 /** Nearest mask value in the label set (the seed thresholds synthetic masks this way). */
-export function snapMaskValue(v: number, labelValues: readonly number[] = [0, 51, 102, 204]): number {
+export function snapMaskValue(v: number, labelValues: readonly number[] = MASK_LEVELS_255): number {
   let best = labelValues[0];
   for (const l of labelValues) if (Math.abs(v - l) < Math.abs(v - best)) best = l;
   return best;

@@ -1,24 +1,17 @@
 // SliceSource over the ingest service's gRPC API: GetDataset for descriptions, StreamSlices for batches.
-import { DataType, type IngestService, Origin, Split, type StreamSlicesResponse } from "@synthmri/contracts";
+import { DataType, type IngestService, Origin, type StreamSlicesResponse } from "@synthmri/contracts";
 import { InvalidInput } from "@synthmri/platform";
-import { type Client, receiveTensors, typedArrayOf } from "@synthmri/rpc";
+import { type Client, receiveTensors, splitFromProto, splitToProto, typedArrayOf } from "@synthmri/rpc";
 import type {
   DatasetDescription,
   SliceBatch,
   SliceSource,
-  SplitName,
   StreamSlicesOptions,
   SubjectDescription,
 } from "../domain/ports.js";
 import { fromRemote } from "./remote-errors.js";
 
 type IngestClient = Client<(typeof IngestService)["method"]>;
-
-const SPLIT_TO_PROTO: Record<SplitName, Split> = { train: Split.TRAIN, test: Split.TEST, all: Split.ALL };
-
-function splitName(s: Split): SplitName {
-  return s === Split.TEST ? "test" : s === Split.ALL ? "all" : "train";
-}
 
 function triple(v: readonly number[]): [number, number, number] {
   return [Number(v[0] ?? 0), Number(v[1] ?? 0), Number(v[2] ?? 0)];
@@ -36,7 +29,7 @@ export class IngestSliceSource implements SliceSource {
       if (!dataset) throw new InvalidInput(`ingest returned no description for dataset ${datasetId}`);
       const subjects: SubjectDescription[] = dataset.subjects.map((s) => ({
         key: s.key,
-        split: splitName(s.split),
+        split: splitFromProto(s.split),
         shape: triple(s.shape),
         spacing: triple(s.spacing),
         sliceCount: s.sliceCount,
@@ -60,7 +53,7 @@ export class IngestSliceSource implements SliceSource {
     const responses = this.client.streamSlices(
       {
         datasetId,
-        split: SPLIT_TO_PROTO[options.split],
+        split: splitToProto(options.split),
         batchSize: options.batchSize ?? 0,
         shuffle: options.shuffle ?? false,
         seed: options.seed ?? 0,

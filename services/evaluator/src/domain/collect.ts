@@ -1,7 +1,7 @@
 // Reads slices of a dataset into one in-memory NHWC ImageSet (what the image-quality and memorization
 // measures take), keeping only the wanted channels so a large real training set costs as little as possible.
 import { InvalidInput, throwIfAborted } from "@synthmri/platform";
-import type { ImageSet } from "@synthmri/ml";
+import type { ImageSet } from "@synthmri/eval";
 import type { SliceSource, StreamSlicesOptions } from "./ports.js";
 
 export interface CollectOptions extends Omit<StreamSlicesOptions, "maxSlices"> {

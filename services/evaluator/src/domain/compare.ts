@@ -14,7 +14,7 @@ import {
   type SegClass,
   SEG_CLASSES,
   type SignFlipOptions,
-} from "@synthmri/ml";
+} from "@synthmri/eval";
 import { readEvaluation, readSubjectMetrics } from "./evaluation-store.js";
 import type { RunControl } from "./evaluate.js";
 import { checkOutputDir, type StoredReport, writeReport } from "./report-store.js";

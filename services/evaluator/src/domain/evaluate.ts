@@ -8,11 +8,12 @@ import {
   SegmentationMetricsAccumulator,
   segmentationMetrics,
   type SubjectMetrics,
-} from "@synthmri/ml";
+} from "@synthmri/eval";
 import { type StoredEvaluation, writeEvaluation } from "./evaluation-store.js";
 import { intensityBaselineSegmenter } from "./intensity-baseline.js";
 import type { ImageBatch, Segmenter, SliceSource, SplitName, SubjectDescription } from "./ports.js";
-import { maskToLabels, SubjectAssembler, type SubjectVolumes } from "./volumes.js";
+import { maskToLabels } from "@synthmri/core";
+import { SubjectAssembler, type SubjectVolumes } from "./volumes.js";
 
 export interface EvaluateParams {
   evaluationId: string;

@@ -8,7 +8,7 @@ import {
   SEG_CLASSES,
   type SubjectMetrics,
   toCsv,
-} from "@synthmri/ml";
+} from "@synthmri/eval";
 import type { SplitName } from "./ports.js";
 
 export const EVALUATION_KIND = "evaluation";

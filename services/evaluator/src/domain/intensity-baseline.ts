@@ -1,11 +1,12 @@
 // The intensity-only baseline as a Segmenter: a per-pixel Gaussian classifier on the four intensities (no
-// spatial context; @synthmri/ml fitIntensityClassifier) fitted on the dataset's own train split, then asked
+// spatial context; @synthmri/eval fitIntensityClassifier) fitted on the dataset's own train split, then asked
 // for label maps like a U-Net. Scoring it through runEvaluation gives a report row measured exactly like the
 // models' (same subjects, same 3D Dice, same empty-case policy): the floor every trained condition must beat.
-import { type IntensityClassifier, fitIntensityClassifier, predictIntensityLabels, type SegSample } from "@synthmri/ml";
+import { type IntensityClassifier, fitIntensityClassifier, predictIntensityLabels } from "@synthmri/eval";
+import type { SegSample } from "@synthmri/ml";
 import { FailedPrecondition } from "@synthmri/platform";
 import type { ImageBatch, LabelBatch, Segmenter, SliceSource } from "./ports.js";
-import { maskToLabels } from "./volumes.js";
+import { maskToLabels } from "@synthmri/core";
 
 /** The model id an intensity-baseline evaluation records. */
 export const INTENSITY_BASELINE_MODEL = "intensity-baseline";

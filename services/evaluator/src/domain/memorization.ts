@@ -1,9 +1,11 @@
 // MemorizationReport (seed 004): for every synthetic sample, per channel, the highest normalized
 // cross-correlation and the smallest L2 distance to any real TRAINING slice; samples at or over the NCC
-// threshold are flagged as near-copies. The same check is the partner flow's gate: see memorization-gate.ts.
+// threshold are flagged as near-copies. The check is @synthmri/eval's MemorizationGate, the same one the generator's
+// partner flow certifies exported datasets with (services/generator/src/partner/domain/screen.ts).
 import { InvalidInput, type ArtifactStore, type ObjectRef } from "@synthmri/platform";
 import {
   calibrateMemorizationGate,
+  DEFAULT_NCC_THRESHOLD,
   type ImageSet,
   MemorizationGate,
   type MemorizationCalibration,
@@ -11,11 +13,10 @@ import {
   referenceDistribution,
   sampleGrid,
   toCsv,
-} from "@synthmri/ml";
+} from "@synthmri/eval";
 import type { RunControl } from "./evaluate.js";
 import { collectImages } from "./collect.js";
 import { jsonWithNull } from "./evaluation-store.js";
-import { buildMemorizationGate, DEFAULT_NCC_THRESHOLD } from "./memorization-gate.js";
 import type { SliceSource } from "./ports.js";
 import { CHANNEL_NAMES } from "./quality.js";
 import { type StoredReport, writeReport } from "./report-store.js";
@@ -67,13 +68,11 @@ export async function runMemorization(
   progress({ fraction: 0.02, phase: "load", message: "reading the real training slices" });
   // All five channels are read so the figure can show the pair; the gate checks only the requested ones.
   const channels = p.channels.length ? p.channels : undefined;
-  const built = await buildMemorizationGate(deps.source, real.id, {
-    channels,
-    nccThreshold: threshold,
+  const realSet = await collectImages(deps.source, real.id, "memorization gate (real training slices)", {
+    split: "train",
     signal: control.signal,
   });
-  const realSet = built.real;
-  let gate = built.gate;
+  let gate = new MemorizationGate(realSet, { channels, nccThreshold: threshold });
   let calibration: MemorizationCalibration | undefined;
   if (p.calibratePercentile) {
     progress({

@@ -9,7 +9,7 @@ import {
   sampleGrid,
   type SwdOptions,
   slicedWassersteinDistance,
-} from "@synthmri/ml";
+} from "@synthmri/eval";
 import type { RunControl } from "./evaluate.js";
 import { collectImages } from "./collect.js";
 import type { SliceSource, SplitName } from "./ports.js";

@@ -5,34 +5,8 @@
 // between the subject's first and last kept index; a skipped index in between (rare: kept slices are the
 // contiguous brain extent) is background in both prediction and truth, and counted in `gapSlices`.
 import { InvalidInput } from "@synthmri/platform";
-import type { LabelVolume } from "@synthmri/ml";
+import type { LabelVolume } from "@synthmri/eval";
 import type { SubjectDescription } from "./ports.js";
-
-/** Seed-000 mask encoding of the slices' last channel: internal labels 0, 1 NCR, 2 ED, 3 ET. */
-export const MASK_VALUES = [0, 51, 102, 204] as const;
-
-const MASK_LUT = (() => {
-  const lut = new Int16Array(256).fill(-1);
-  MASK_VALUES.forEach((v, label) => {
-    lut[v] = label;
-  });
-  return lut;
-})();
-
-/** Internal labels of one mask channel; InvalidInput for a value outside the encoding. */
-export function maskToLabels(mask: Uint8Array, where: string): Uint8Array {
-  const out = new Uint8Array(mask.length);
-  for (let i = 0; i < mask.length; i++) {
-    const l = MASK_LUT[mask[i]];
-    if (l < 0)
-      throw new InvalidInput(
-        `${where}: mask value ${mask[i]} is not one of ${MASK_VALUES.join("/")} (background, NCR, ED, ET); ` +
-          "was the dataset imported with the seed-000 mask encoding?",
-      );
-    out[i] = l;
-  }
-  return out;
-}
 
 function nextPow2(n: number): number {
   let p = 1;

@@ -1,8 +1,8 @@
-// Proto enums <-> the domain's plain values.
-import { Correction, EmptyCasePolicy, Modality, Split, TumorClass } from "@synthmri/contracts";
+// Proto enums of the evaluator contract <-> the domain's plain values (Split, LabelScheme and Modality names
+// convert in @synthmri/rpc).
+import { Correction, EmptyCasePolicy, Modality, TumorClass } from "@synthmri/contracts";
 import { InvalidInput } from "@synthmri/platform";
-import type { EmptyPolicy, SegClass } from "@synthmri/ml";
-import type { SplitName } from "../domain/ports.js";
+import type { EmptyPolicy, SegClass } from "@synthmri/eval";
 
 export function emptyPolicyFromProto(p: EmptyCasePolicy): EmptyPolicy {
   if (p === EmptyCasePolicy.EXCLUDE) return "nan-excluded";
@@ -12,25 +12,6 @@ export function emptyPolicyFromProto(p: EmptyCasePolicy): EmptyPolicy {
 
 export function emptyPolicyToProto(p: EmptyPolicy): EmptyCasePolicy {
   return p === "nan-excluded" ? EmptyCasePolicy.EXCLUDE : EmptyCasePolicy.ONE;
-}
-
-export function splitFromProto(s: Split, fallback: SplitName): SplitName {
-  switch (s) {
-    case Split.UNSPECIFIED:
-      return fallback;
-    case Split.TRAIN:
-      return "train";
-    case Split.TEST:
-      return "test";
-    case Split.ALL:
-      return "all";
-    default:
-      throw new InvalidInput(`split ${s} is unknown; use SPLIT_TRAIN, SPLIT_TEST or SPLIT_ALL`);
-  }
-}
-
-export function splitToProto(s: SplitName): Split {
-  return s === "train" ? Split.TRAIN : s === "test" ? Split.TEST : Split.ALL;
 }
 
 const CLASSES: Partial<Record<TumorClass, SegClass>> = {

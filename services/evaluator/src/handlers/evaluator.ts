@@ -2,7 +2,7 @@
 // once), start the job, return its id with the id of the artifact it will write.
 import type { EvaluatorService } from "@synthmri/contracts";
 import { InvalidInput, newArtifactId } from "@synthmri/platform";
-import { SEG_CLASSES } from "@synthmri/ml";
+import { DEFAULT_NCC_THRESHOLD, SEG_CLASSES } from "@synthmri/eval";
 import type { ServiceImpl } from "@synthmri/rpc";
 import { checkCompareParams, type CompareParams } from "../domain/compare.js";
 import { checkEvaluateParams, type EvaluateParams, subjectsOfSplit } from "../domain/evaluate.js";
@@ -18,10 +18,8 @@ import {
   classesFromProto,
   emptyPolicyFromProto,
   emptyPolicyToProto,
-  splitFromProto,
-  splitToProto,
 } from "./convert.js";
-import { objectRefToProto } from "@synthmri/rpc";
+import { objectRefToProto, splitFromProto, splitToProto } from "@synthmri/rpc";
 import { JOB_KINDS, jobWorks } from "./job-work.js";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 
@@ -127,7 +125,9 @@ export function evaluatorHandlers(deps: EvaluatorDeps): ServiceImpl<(typeof Eval
 
     async memorizationReport(req, ctx) {
       if (req.nccThreshold !== 0 && !(req.nccThreshold > -1 && req.nccThreshold <= 1))
-        throw new InvalidInput(`ncc_threshold ${req.nccThreshold} must be in (-1, 1] (0 = the default 0.95)`);
+        throw new InvalidInput(
+          `ncc_threshold ${req.nccThreshold} must be in (-1, 1] (0 = the default ${DEFAULT_NCC_THRESHOLD})`,
+        );
       const params: MemorizationParams = {
         reportId: newArtifactId(),
         syntheticDatasetId: required(req.syntheticDatasetId, "synthetic_dataset_id"),

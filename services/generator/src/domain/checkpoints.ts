@@ -9,14 +9,13 @@ import {
   samplerFromState,
   type GanCheckpoint,
   type GanState,
-  laplacianSwd,
   prepareReals,
   Rng,
   quantizeMask,
-  sampleGrid,
   type SliceSource,
   tf,
 } from "@synthmri/ml";
+import { laplacianSwd, sampleGrid } from "@synthmri/eval";
 import { type ArtifactStore, InvalidInput, type Manifest, type ObjectRef, type ObjectStore } from "@synthmri/platform";
 import { toUint8 } from "./images.js";
 

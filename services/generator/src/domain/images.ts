@@ -1,14 +1,10 @@
 // Conversions between the network's [-1, 1] float images and what leaves the service: uint8 slices like the
 // ingest service's (0-255, mask 0/51/102/204) or float32 with the mask as labels of a BraTS scheme.
-import { MASK_LEVELS_255 } from "@synthmri/ml";
+import { MASK_LEVELS_255 } from "@synthmri/core";
 import { InvalidInput } from "@synthmri/platform";
+import { fromInternalLabels, type LabelScheme } from "@synthmri/volume";
 
-export type LabelSchemeName = "brats2020" | "brats2023";
-/** Internal label (0 bg, 1 NCR, 2 ED, 3 ET) -> label value of each scheme. */
-export const SCHEME_LABELS: Record<LabelSchemeName, readonly number[]> = {
-  brats2020: [0, 1, 2, 4],
-  brats2023: [0, 1, 2, 3],
-};
+export type LabelSchemeName = LabelScheme;
 
 /** uint8 NHWC from [-1, 1] floats; the last channel is written from the internal labels (exact mask levels). */
 export function toUint8(images: Float32Array, labels: Uint8Array, channels: number): Uint8Array {
@@ -34,8 +30,8 @@ export function toFloatWithLabels(
   scheme: LabelSchemeName,
 ): Float32Array {
   const out = new Float32Array(images);
-  const values = SCHEME_LABELS[scheme];
-  for (let p = 0; p < labels.length; p++) out[p * channels + channels - 1] = values[labels[p]];
+  const values = fromInternalLabels(labels, scheme);
+  for (let p = 0; p < labels.length; p++) out[p * channels + channels - 1] = values[p];
   return out;
 }
 

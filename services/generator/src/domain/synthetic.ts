@@ -2,6 +2,7 @@
 // format as the ingest service's datasets (packages/volume/src/dataset/FORMAT.md), so the segmenter trains on
 // real or synthetic slices alike. Every slice's shard `subject` is syn-<ensemble>-m<member> and its sliceIndex
 // the latent index, so (manifest provenance seed, member, index) regenerates it.
+import { SEED000_MASK_VALUES } from "@synthmri/core";
 import { memberSeed as memberLatentSeed } from "@synthmri/ml";
 import type { ArtifactStore, ObjectRef } from "@synthmri/platform";
 import {
@@ -98,7 +99,7 @@ export async function createSyntheticDataset(
       labelScheme: "brats2020",
       sliceShape: sliceShape ?? [size, size, 5],
       channels: DATASET_CHANNELS,
-      maskValues: { NCR: 51, ED: 102, ET: 204 },
+      maskValues: { ...SEED000_MASK_VALUES },
       preprocessing: null,
       split: { seed: "", testFraction: 0, train: [], test: [] },
       subjects: [],

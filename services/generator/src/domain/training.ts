@@ -1,7 +1,8 @@
 // One GAN's training run (a TrainGan job, an ensemble member job, or a cluster pod through member-main.ts): load the
 // dataset's train slices at the GAN's resolution, resume from the latest committed checkpoint if there is one,
 // train with progress reports, checkpoint (with SWD + sample grid) every N kimg.
-import { laplacianSwd, type SliceSource, trainGan, type TrainProgress } from "@synthmri/ml";
+import { type SliceSource, trainGan, type TrainProgress } from "@synthmri/ml";
+import { laplacianSwd } from "@synthmri/eval";
 import type { ArtifactStore, JobProgress, Logger, ObjectRef, ObjectStore, Semaphore } from "@synthmri/platform";
 import { silentLogger } from "@synthmri/platform";
 import {

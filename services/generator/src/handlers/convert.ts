@@ -7,7 +7,6 @@ import {
   GanFamily,
   type GanConfig as ProtoGanConfig,
   JobState,
-  LabelScheme,
   type OutlierFilter,
   type SampleSource,
 } from "@synthmri/contracts";
@@ -16,7 +15,6 @@ import { InvalidInput, type ObjectRef } from "@synthmri/platform";
 import type { EnsembleView } from "../domain/ensembles.js";
 import type { TrainSettings } from "../domain/params.js";
 import type { OutlierSettings, SourceSelection } from "../domain/sampling.js";
-import type { LabelSchemeName } from "../domain/images.js";
 
 const FAMILIES: Record<GanFamily, FamilyName> = {
   [GanFamily.UNSPECIFIED]: "pgan",
@@ -98,10 +96,6 @@ export function sourceFromProto(s: SampleSource | undefined): SourceSelection {
 export function outlierFromProto(o: OutlierFilter | undefined): OutlierSettings | undefined {
   if (!o?.enabled) return undefined;
   return { enabled: true, threshold: o.threshold || undefined, referenceDatasetId: o.referenceDatasetId || undefined };
-}
-
-export function schemeFromProto(s: LabelScheme): LabelSchemeName {
-  return s === LabelScheme.BRATS2023 ? "brats2023" : "brats2020";
 }
 
 export function dtypeFromProto(d: DataType): "uint8" | "float32" {

@@ -1,20 +1,13 @@
 // synthmri.generator.v1.GeneratorService: decode -> domain -> encode.
 import { DataType, type GeneratorService } from "@synthmri/contracts";
 import { InvalidInput } from "@synthmri/platform";
-import { type ServiceImpl, tensorFrames } from "@synthmri/rpc";
+import { labelSchemeFromProto, type ServiceImpl, tensorFrames } from "@synthmri/rpc";
 import { describeEnsemble, JOB_KINDS, newId, startEnsemble, startTrainGan } from "../domain/ensembles.js";
 import { checkSeed } from "../domain/params.js";
 import { checkEnsembleId } from "../domain/registry.js";
 import { checkSampleParams, generateSamples, resolveSource } from "../domain/sampling.js";
 import type { SyntheticDatasetParams } from "../domain/synthetic.js";
-import {
-  dtypeFromProto,
-  ensembleToProto,
-  outlierFromProto,
-  schemeFromProto,
-  settingsFromProto,
-  sourceFromProto,
-} from "./convert.js";
+import { dtypeFromProto, ensembleToProto, outlierFromProto, settingsFromProto, sourceFromProto } from "./convert.js";
 import type { GeneratorContext } from "../context.js";
 
 const DEFAULT_PAGE = 50;
@@ -59,7 +52,7 @@ export function generatorHandlers(g: GeneratorContext): ServiceImpl<(typeof Gene
         batchSize: req.batchSize || 16,
         outlier: outlierFromProto(req.outlierFilter),
         dtype,
-        labelScheme: schemeFromProto(req.labelScheme),
+        labelScheme: labelSchemeFromProto(req.labelScheme, "brats2020"),
       };
       checkSampleParams(params);
       const it = generateSamples(g, params, { signal: ctx.signal });

@@ -1,33 +1,22 @@
-// Proto <-> domain conversions of the ingest contract (enums, datasets).
+// Proto <-> domain conversions of the ingest contract (its own enums, datasets); the enums shared by several
+// contracts (Split, LabelScheme, Modality) convert in @synthmri/rpc.
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import {
   type Dataset,
   DatasetSchema,
   Layout,
-  LabelScheme as PbLabelScheme,
   Modality,
   OnError,
   Origin,
   type SlicePreprocessing,
-  Split,
 } from "@synthmri/contracts";
 import { InvalidInput } from "@synthmri/platform";
-import type { DatasetChannel, DatasetFields, LabelScheme, LayoutName, Role, SequenceName } from "@synthmri/volume";
+import { labelSchemeToProto, modalityFromProto, modalityToProto, splitToProto } from "@synthmri/rpc";
+import type { DatasetChannel, DatasetFields, LayoutName, SequenceName } from "@synthmri/volume";
 import type { DatasetManifest } from "../domain/datasets.js";
 
-export function labelSchemeOf(s: PbLabelScheme): LabelScheme | undefined {
-  if (s === PbLabelScheme.BRATS2020) return "brats2020";
-  if (s === PbLabelScheme.BRATS2023) return "brats2023";
-  if (s === PbLabelScheme.UNSPECIFIED) return undefined;
-  throw new InvalidInput(`label scheme ${s} is not known (use BRATS2020 or BRATS2023)`);
-}
-
-export function pbLabelScheme(s: LabelScheme): PbLabelScheme {
-  return s === "brats2023" ? PbLabelScheme.BRATS2023 : PbLabelScheme.BRATS2020;
-}
-
-export function layoutOf(l: Layout): LayoutName | "auto" {
+export function layoutFromProto(l: Layout): LayoutName | "auto" {
   switch (l) {
     case Layout.UNSPECIFIED:
       return "auto";
@@ -44,7 +33,7 @@ export function layoutOf(l: Layout): LayoutName | "auto" {
   }
 }
 
-export function pbLayout(l: DatasetFields["sourceLayout"]): Layout {
+export function layoutToProto(l: DatasetFields["sourceLayout"]): Layout {
   return (
     { brats2020: Layout.BRATS2020, brats2023: Layout.BRATS2023, manifest: Layout.MANIFEST, upload: Layout.UPLOAD }[
       l as string
@@ -52,49 +41,24 @@ export function pbLayout(l: DatasetFields["sourceLayout"]): Layout {
   );
 }
 
-export function onErrorOf(o: OnError): "fail" | "skip" {
+export function onErrorFromProto(o: OnError): "fail" | "skip" {
   return o === OnError.SKIP ? "skip" : "fail";
 }
 
-export function splitOf(s: Split): "train" | "test" | "all" {
-  return s === Split.TEST ? "test" : s === Split.ALL ? "all" : "train";
-}
-
-export function pbSplit(s: "train" | "test"): Split {
-  return s === "test" ? Split.TEST : Split.TRAIN;
-}
-
-const MODALITY_ROLE: Record<number, Role> = {
-  [Modality.T1]: "t1",
-  [Modality.T1CE]: "t1ce",
-  [Modality.T2]: "t2",
-  [Modality.FLAIR]: "flair",
-  [Modality.SEG]: "seg",
-};
-
-export function roleOf(m: Modality): Role {
-  const r = MODALITY_ROLE[m];
-  if (!r) throw new InvalidInput(`modality ${Modality[m] ?? m} is not one of T1, T1CE, T2, FLAIR, SEG`);
-  return r;
-}
-
-export function channelOf(m: Modality): DatasetChannel {
-  const r = roleOf(m);
+export function channelFromProto(m: Modality): DatasetChannel {
+  const r = modalityFromProto(m);
   return r === "seg" ? "mask" : r;
 }
 
-export function sequenceOf(m: Modality): SequenceName | undefined {
+/** The foreground sequence of the preprocessing options; UNSPECIFIED = the default (undefined). */
+export function foregroundSequenceFromProto(m: Modality): SequenceName | undefined {
   if (m === Modality.UNSPECIFIED) return undefined;
-  const r = roleOf(m);
+  const r = modalityFromProto(m);
   if (r === "seg") throw new InvalidInput("preprocessing.foreground_modality cannot be SEG; pick a sequence");
   return r;
 }
 
-function pbModality(c: SequenceName | "max"): Modality {
-  return { t1: Modality.T1, t1ce: Modality.T1CE, t2: Modality.T2, flair: Modality.FLAIR, max: Modality.UNSPECIFIED }[c];
-}
-
-function pbPreprocessing(m: DatasetManifest): SlicePreprocessing | undefined {
+function preprocessingToProto(m: DatasetManifest): SlicePreprocessing | undefined {
   const p = m.preprocessing;
   const params = m.params as { preprocessing?: { shardSlices?: number } };
   if (!p) return undefined;
@@ -103,23 +67,23 @@ function pbPreprocessing(m: DatasetManifest): SlicePreprocessing | undefined {
     size: p.size,
     foregroundThreshold: p.intensityThreshold,
     minForegroundFraction: p.minFraction,
-    foregroundModality: pbModality(p.thresholdChannel),
+    foregroundModality: p.thresholdChannel === "max" ? Modality.UNSPECIFIED : modalityToProto(p.thresholdChannel),
     shardSlices: params.preprocessing?.shardSlices ?? 0,
   };
 }
 
-export function pbDataset(m: DatasetManifest, opts: { includeSubjects: boolean; bucket: string }): Dataset {
+export function datasetToProto(m: DatasetManifest, opts: { includeSubjects: boolean; bucket: string }): Dataset {
   const prov = m.provenance ?? {};
   return create(DatasetSchema, {
     id: m.id,
     name: m.name,
     origin: m.origin === "synthetic" ? Origin.SYNTHETIC : Origin.REAL,
-    labelScheme: pbLabelScheme(m.labelScheme),
-    layout: pbLayout(m.sourceLayout),
+    labelScheme: labelSchemeToProto(m.labelScheme),
+    layout: layoutToProto(m.sourceLayout),
     subjects: opts.includeSubjects
       ? m.subjects.map((s) => ({
           key: s.key,
-          split: pbSplit(s.split),
+          split: splitToProto(s.split),
           shape: s.shape,
           spacing: s.spacing,
           sliceCount: s.sliceCount,
@@ -128,7 +92,7 @@ export function pbDataset(m: DatasetManifest, opts: { includeSubjects: boolean; 
     trainSlices: m.sliceCounts.train,
     testSlices: m.sliceCounts.test,
     sliceShape: [...m.sliceShape],
-    preprocessing: pbPreprocessing(m),
+    preprocessing: preprocessingToProto(m),
     split: {
       seed: Number.parseInt(m.split.seed, 10) || 0,
       testCount: m.split.test.length,

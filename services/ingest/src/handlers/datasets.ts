@@ -3,7 +3,7 @@ import type { DeleteDatasetRequest, GetDatasetRequest, ListDatasetsRequest } fro
 import { Origin } from "@synthmri/contracts";
 import { deleteDataset, getDataset, listDatasets } from "../domain/datasets.js";
 import type { Ingest } from "../domain/ingest.js";
-import { pbDataset } from "./convert.js";
+import { datasetToProto } from "./convert.js";
 
 export function datasetHandlers(ingest: Ingest) {
   const { artifacts } = ingest.deps;
@@ -11,7 +11,7 @@ export function datasetHandlers(ingest: Ingest) {
   return {
     async getDataset(req: GetDatasetRequest) {
       const m = await getDataset(artifacts, req.datasetId);
-      return { dataset: pbDataset(m, { includeSubjects: req.includeSubjects, bucket }) };
+      return { dataset: datasetToProto(m, { includeSubjects: req.includeSubjects, bucket }) };
     },
     async listDatasets(req: ListDatasetsRequest) {
       const origin = req.origin === Origin.REAL ? "real" : req.origin === Origin.SYNTHETIC ? "synthetic" : undefined;
@@ -21,7 +21,7 @@ export function datasetHandlers(ingest: Ingest) {
         origin,
       });
       return {
-        datasets: page.datasets.map((m) => pbDataset(m, { includeSubjects: false, bucket })),
+        datasets: page.datasets.map((m) => datasetToProto(m, { includeSubjects: false, bucket })),
         nextPageToken: page.nextPageToken,
       };
     },

@@ -1,13 +1,12 @@
 // ExportSubject: a file header per volume, then its chunks (1 MiB).
 import { create } from "@bufbuild/protobuf";
-import { type ExportSubjectRequest, FileFrameSchema, Modality } from "@synthmri/contracts";
+import { type ExportSubjectRequest, FileFrameSchema } from "@synthmri/contracts";
+import { labelSchemeFromProto, modalityFromProto, modalityToProto } from "@synthmri/rpc";
 import { createHash } from "node:crypto";
 import { exportSubject } from "../domain/export-subject.js";
 import type { Ingest } from "../domain/ingest.js";
-import { labelSchemeOf, roleOf } from "./convert.js";
 
 const CHUNK = 1 << 20;
-const MODALITY = { t1: Modality.T1, t1ce: Modality.T1CE, t2: Modality.T2, flair: Modality.FLAIR, seg: Modality.SEG };
 
 export function exportHandlers(ingest: Ingest) {
   return {
@@ -15,8 +14,8 @@ export function exportHandlers(ingest: Ingest) {
       for await (const f of exportSubject(ingest.deps.artifacts, {
         datasetId: req.datasetId,
         subjectKey: req.subjectKey,
-        roles: req.modalities.map(roleOf),
-        labelScheme: labelSchemeOf(req.labelScheme),
+        roles: req.modalities.map(modalityFromProto),
+        labelScheme: labelSchemeFromProto(req.labelScheme),
       })) {
         yield {
           file: create(FileFrameSchema, {
@@ -24,7 +23,7 @@ export function exportHandlers(ingest: Ingest) {
               case: "header",
               value: {
                 name: f.name,
-                modality: MODALITY[f.role],
+                modality: modalityToProto(f.role),
                 size: BigInt(f.bytes.length),
                 sha256: createHash("sha256").update(f.bytes).digest("hex"),
                 contentType: "application/gzip",

@@ -6,11 +6,11 @@ import {
   ImportReportSchema,
 } from "@synthmri/contracts";
 import { InvalidInput, type JobStatus, newArtifactId, SynthError } from "@synthmri/platform";
-import type { CallContext } from "@synthmri/rpc";
+import { type CallContext, labelSchemeFromProto } from "@synthmri/rpc";
 import type { ImportReport } from "../domain/import-cohort.js";
 import type { Ingest } from "../domain/ingest.js";
 import { DEFAULT_PREPROCESSING, type ImportParams, type ImportSourceSpec } from "../domain/params.js";
-import { labelSchemeOf, layoutOf, onErrorOf, sequenceOf } from "./convert.js";
+import { foregroundSequenceFromProto, layoutFromProto, onErrorFromProto } from "./convert.js";
 import { pbJobStatus } from "./jobs.js";
 
 export function importParamsOf(req: ImportDirectoryRequest): ImportParams {
@@ -32,10 +32,10 @@ export function importParamsOf(req: ImportDirectoryRequest): ImportParams {
   return {
     datasetId: newArtifactId(),
     source,
-    layout: source.kind === "upload" ? "brats2020" : layoutOf(req.layout),
+    layout: source.kind === "upload" ? "brats2020" : layoutFromProto(req.layout),
     manifestPath: req.manifestPath || undefined,
-    labelScheme: labelSchemeOf(req.labelScheme),
-    onError: onErrorOf(req.onError),
+    labelScheme: labelSchemeFromProto(req.labelScheme),
+    onError: onErrorFromProto(req.onError),
     name: req.name,
     split: {
       seed: req.split?.seed ?? 0,
@@ -46,7 +46,8 @@ export function importParamsOf(req: ImportDirectoryRequest): ImportParams {
       size: pp?.size ?? DEFAULT_PREPROCESSING.size,
       foregroundThreshold: pp?.foregroundThreshold || DEFAULT_PREPROCESSING.foregroundThreshold,
       minForegroundFraction: pp?.minForegroundFraction || DEFAULT_PREPROCESSING.minForegroundFraction,
-      foregroundChannel: (pp && sequenceOf(pp.foregroundModality)) || DEFAULT_PREPROCESSING.foregroundChannel,
+      foregroundChannel:
+        (pp && foregroundSequenceFromProto(pp.foregroundModality)) || DEFAULT_PREPROCESSING.foregroundChannel,
       shardSlices: pp?.shardSlices ?? 0,
     },
     keepIdentityMapping: req.keepIdentityMapping,

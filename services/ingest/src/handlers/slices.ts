@@ -1,11 +1,11 @@
 // StreamSlices: batches of a split as NHWC tensors (header frame + 1 MiB chunks), the header's message
 // carrying the batch's subject keys and slice indices.
-import { DataType, Split, type StreamSlicesRequest } from "@synthmri/contracts";
+import { DataType, type StreamSlicesRequest } from "@synthmri/contracts";
 import { InvalidInput } from "@synthmri/platform";
-import { type CallContext, tensorFrames } from "@synthmri/rpc";
+import { type CallContext, splitFromProto, splitToProto, tensorFrames } from "@synthmri/rpc";
 import type { Ingest } from "../domain/ingest.js";
 import { openSliceStream } from "../domain/slices.js";
-import { channelOf, pbSplit, splitOf } from "./convert.js";
+import { channelFromProto } from "./convert.js";
 
 export function sliceHandlers(ingest: Ingest) {
   return {
@@ -14,7 +14,7 @@ export function sliceHandlers(ingest: Ingest) {
       if (dtype !== DataType.UINT8 && dtype !== DataType.FLOAT32) {
         throw new InvalidInput(`dtype ${DataType[req.dtype]} is not offered; ask for UINT8 or FLOAT32`);
       }
-      const split = splitOf(req.split);
+      const split = splitFromProto(req.split);
       const { batches } = await openSliceStream(ingest.deps.artifacts, req.datasetId, {
         split,
         batchSize: req.batchSize || 32,
@@ -22,7 +22,7 @@ export function sliceHandlers(ingest: Ingest) {
         seed: req.seed,
         maxSlices: req.maxSlices,
         subjectKeys: req.subjectKeys,
-        channels: req.channels.map(channelOf),
+        channels: req.channels.map(channelFromProto),
         resize: req.resize || undefined,
         signal: ctx.signal,
       });
@@ -43,7 +43,7 @@ export function sliceHandlers(ingest: Ingest) {
                 batch: {
                   subjectKeys: b.subject,
                   sliceIndices: b.sliceIndex,
-                  split: split === "all" ? Split.ALL : pbSplit(split),
+                  split: splitToProto(split),
                 },
               }
             : { frame };

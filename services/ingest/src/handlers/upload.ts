@@ -3,10 +3,10 @@
 import { createHash } from "node:crypto";
 import type { UploadSubjectRequest } from "@synthmri/contracts";
 import { InvalidInput } from "@synthmri/platform";
+import { labelSchemeFromProto, modalityFromProto } from "@synthmri/rpc";
 import type { Role } from "@synthmri/volume";
 import type { Ingest } from "../domain/ingest.js";
 import { addUploadedSubject } from "../domain/upload-session.js";
-import { labelSchemeOf, roleOf } from "./convert.js";
 
 /** Largest uploaded file accepted (a BraTS .nii.gz is a few MB; uncompressed float64 ~70 MB). */
 export const MAX_UPLOAD_FILE_BYTES = 512 << 20;
@@ -50,7 +50,7 @@ export function uploadHandlers(ingest: Ingest) {
         const frame = r.part.value.frame;
         if (frame.case === "header") {
           if (current) files[current.role] = finish(current);
-          const role = roleOf(frame.value.modality);
+          const role = modalityFromProto(frame.value.modality);
           if (files[role]) throw new InvalidInput(`UploadSubject: the ${role} file was sent twice`);
           if (frame.value.size > BigInt(MAX_UPLOAD_FILE_BYTES)) {
             throw new InvalidInput(
@@ -85,7 +85,7 @@ export function uploadHandlers(ingest: Ingest) {
       const r = await addUploadedSubject(ingest.deps.artifacts.objects, ingest.deps.salt, {
         sessionId: meta.uploadSessionId,
         subjectId: meta.subjectId,
-        labelScheme: labelSchemeOf(meta.labelScheme) ?? "brats2020",
+        labelScheme: labelSchemeFromProto(meta.labelScheme, "brats2020"),
         files,
       });
       return {

@@ -11,6 +11,7 @@ import {
   subsetSegSource,
   type TrainData,
 } from "@synthmri/ml";
+import { maskLut, NOT_A_MASK_VALUE, SEED000_MASK_VALUES } from "@synthmri/core";
 import { type ArtifactStore, FailedPrecondition, InvalidInput } from "@synthmri/platform";
 import {
   asDatasetManifest,
@@ -20,16 +21,6 @@ import {
   readDatasetSlices,
 } from "@synthmri/volume";
 import type { Mixture, TrainingSourceSpec } from "./types.js";
-
-/** Mask value -> internal label (0 bg, 1 NCR, 2 ED, 3 ET); 255 = not a mask value. */
-export function maskLut(values: { NCR: number; ED: number; ET: number }): Uint8Array {
-  const lut = new Uint8Array(256).fill(255);
-  lut[0] = 0;
-  lut[values.NCR] = 1;
-  lut[values.ED] = 2;
-  lut[values.ET] = 3;
-  return lut;
-}
 
 /** One source's slices as uint8 NHWC (4 images + mask), with the subject of each slice. */
 export class Uint8SliceSource implements SegSliceSource {
@@ -57,7 +48,7 @@ export class Uint8SliceSource implements SegSliceSource {
       image[p * 4 + 2] = this.data[o + 2];
       image[p * 4 + 3] = this.data[o + 3];
       const l = this.lut[this.data[o + 4]];
-      if (l === 255)
+      if (l === NOT_A_MASK_VALUE)
         throw new InvalidInput(
           `dataset ${this.name}: mask value ${this.data[o + 4]} is not a label value (0, NCR, ED, ET mask values)`,
         );
@@ -112,7 +103,7 @@ export async function loadSource(
     data.set(p, o);
     o += p.length;
   }
-  const lut = maskLut(manifest.maskValues ?? { NCR: 51, ED: 102, ET: 204 });
+  const lut = maskLut(manifest.maskValues ?? SEED000_MASK_VALUES);
   return { spec, manifest, source: new Uint8SliceSource(data, inputSize, subjects, lut, spec.datasetId) };
 }
 

@@ -1,30 +1,15 @@
 // Domain records <-> protobuf shapes.
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { LabelScheme, type ModelInfoSchema, Split, type TrainingSource } from "@synthmri/contracts";
+import type { ModelInfoSchema, TrainingSource } from "@synthmri/contracts";
 import { InvalidInput, type ObjectRef } from "@synthmri/platform";
-import type { OutputScheme } from "../domain/labels.js";
 import type { SegModelManifest } from "../domain/model-store.js";
-import type { SourceSplit, TrainingSourceSpec } from "../domain/types.js";
-import { objectRefToProto } from "@synthmri/rpc";
-
-export function splitFromProto(s: Split): SourceSplit {
-  if (s === Split.TEST) return "test";
-  if (s === Split.ALL) return "all";
-  return "train";
-}
-
-function splitToProto(s: SourceSplit): Split {
-  return s === "test" ? Split.TEST : s === "all" ? Split.ALL : Split.TRAIN;
-}
+import type { TrainingSourceSpec } from "../domain/types.js";
+import { objectRefToProto, splitFromProto, splitToProto } from "@synthmri/rpc";
 
 export function sourceFromProto(s: TrainingSource, i: number): TrainingSourceSpec {
   if (!s.datasetId) throw new InvalidInput(`sources[${i}].dataset_id is empty; name a dataset artifact id`);
   return { datasetId: s.datasetId, split: splitFromProto(s.split), maxSlices: s.maxSlices };
-}
-
-export function schemeFromProto(s: LabelScheme): OutputScheme {
-  return s === LabelScheme.BRATS2023 ? "brats2023" : "brats2020";
 }
 
 export function modelInfoToProto(

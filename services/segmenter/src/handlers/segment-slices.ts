@@ -8,10 +8,9 @@ import {
   SegmentSlicesResponseSchema,
 } from "@synthmri/contracts";
 import { InvalidInput } from "@synthmri/platform";
-import { receiveTensors, tensorFrames, typedArrayOf } from "@synthmri/rpc";
+import { labelSchemeFromProto, receiveTensors, tensorFrames, typedArrayOf } from "@synthmri/rpc";
 import { segmentSliceBatch } from "../domain/slice-inference.js";
 import type { SegmenterDeps } from "../deps.js";
-import { schemeFromProto } from "./convert.js";
 import { firstAndRest } from "./stream-util.js";
 
 const MAX_BATCH_BYTES = 512 << 20;
@@ -41,7 +40,7 @@ export function segmentSlicesHandler(deps: SegmenterDeps) {
             tta: cfg.tta,
             probabilities: cfg.returnProbabilities,
             normalized: cfg.normalized,
-            scheme: schemeFromProto(cfg.labelScheme),
+            scheme: labelSchemeFromProto(cfg.labelScheme, "brats2020"),
           },
         );
         for (const frame of tensorFrames({

@@ -8,18 +8,11 @@ import {
   SegmentVolumeResponseSchema,
 } from "@synthmri/contracts";
 import { InvalidInput } from "@synthmri/platform";
-import type { CallContext } from "@synthmri/rpc";
+import { type CallContext, labelSchemeFromProto, sequenceFromProto } from "@synthmri/rpc";
 import { type SequenceRole, segmentVolumeFiles } from "../domain/volume-inference.js";
 import type { SegmenterDeps } from "../deps.js";
-import { schemeFromProto } from "./convert.js";
 import { firstAndRest } from "./stream-util.js";
 
-const ROLE_OF: Partial<Record<Modality, SequenceRole>> = {
-  [Modality.T1]: "t1",
-  [Modality.T1CE]: "t1ce",
-  [Modality.T2]: "t2",
-  [Modality.FLAIR]: "flair",
-};
 const MAX_FILE_BYTES = 1 << 30;
 const CHUNK = 1 << 20;
 
@@ -39,7 +32,7 @@ async function receiveFiles(rest: AsyncIterable<SegmentVolumeRequest>) {
     const f = m.part.value.frame;
     if (f.case === "header") {
       close();
-      const role = ROLE_OF[f.value.modality];
+      const role: SequenceRole | undefined = sequenceFromProto(f.value.modality);
       if (!role)
         throw new InvalidInput(
           `file ${f.value.name || "?"}: modality ${Modality[f.value.modality]} is not a sequence; send T1, T1CE, T2 and FLAIR`,
@@ -79,7 +72,7 @@ export function segmentVolumeHandler(deps: SegmenterDeps) {
     try {
       const files = await receiveFiles(rest);
       out = await segmentVolumeFiles(model, files, {
-        scheme: schemeFromProto(cfg.labelScheme),
+        scheme: labelSchemeFromProto(cfg.labelScheme, "brats2020"),
         tta: cfg.tta,
         batchSize: cfg.batchSize,
         signal: ctx.signal,

@@ -10,6 +10,8 @@
 //     `maxTumourOutsideBrain` of the tumour may fall outside.
 // Samples without tumour pass rules 2-3 trivially (healthy slices are valid training data).
 
+import { labelOfMaskLevel } from "@synthmri/core";
+
 export interface AnatomyRules {
   /** Highest MR value still counted as outside the brain (0-255; default 4). */
   brainThreshold: number;
@@ -24,13 +26,6 @@ export const DEFAULT_ANATOMY_RULES: AnatomyRules = {
   maxTumourOutsideBrain: 0,
   maxCoreOnBackground: 0.5,
 };
-
-export const MASK_LEVEL_LABEL: ReadonlyMap<number, number> = new Map([
-  [0, 0],
-  [51, 1],
-  [102, 2],
-  [204, 3],
-]);
 
 export interface SampleStats {
   /** Pixels per internal label 0..3. */
@@ -61,7 +56,7 @@ export function checkAnatomy(
   const counts: [number, number, number, number] = [0, 0, 0, 0];
   for (let p = 0; p < px; p++) {
     const v = data[offset + p * channels + m];
-    const l = MASK_LEVEL_LABEL.get(v);
+    const l = labelOfMaskLevel(v);
     if (l === undefined) {
       const stats = { counts, tumourFraction: 0 };
       return { pass: false, reason: "labels", detail: `mask value ${v} is not a label level`, stats };

@@ -5,8 +5,8 @@
 // enhancing tumour {3}; regions_class_order maps them back to ED, NCR, ET) as nnU-Net's own BraTS datasets do.
 // Tensor shards: the dataset slice-shard format of @synthmri/volume (uint8 NHWC, mask at 0/51/102/204),
 // `shards/train-XXXXX.shard` of up to 256 slices plus shards/index.json.
+import { labelOfMaskLevel, MASK_LEVELS_255 } from "@synthmri/core";
 import { encodeShard, writeNifti } from "@synthmri/volume";
-import { MASK_LEVEL_LABEL } from "./anatomy.js";
 import type { TarEntry } from "./tar.js";
 
 export type BundleFormatName = "nnunet" | "tensor-shards";
@@ -43,7 +43,7 @@ function channelPlane(s: ExportSamples, i: number, c: number, toLabel: boolean):
   const base = i * px * s.channels;
   for (let p = 0; p < px; p++) {
     const v = s.data[base + p * s.channels + c];
-    out[p] = toLabel ? (MASK_LEVEL_LABEL.get(v) ?? 0) : v;
+    out[p] = toLabel ? (labelOfMaskLevel(v) ?? 0) : v;
   }
   return out;
 }
@@ -121,7 +121,7 @@ export function shardEntries(s: ExportSamples): TarEntry[] {
   const index = {
     format: "synthmri-slice-shard",
     channels: ["t1", "t1ce", "t2", "flair", "mask"],
-    maskLevels: { "0": 0, "51": 1, "102": 2, "204": 3 },
+    maskLevels: Object.fromEntries(MASK_LEVELS_255.map((v, label) => [String(v), label])),
     labels: { "0": "background", "1": "NCR", "2": "ED", "3": "ET" },
     size: s.size,
     count: s.count,

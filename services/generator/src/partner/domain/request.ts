@@ -4,6 +4,7 @@
 // that failed a check is ever written; a job that cannot reach `size` within the draw budget fails without
 // leaving a bundle.
 import { createHash } from "node:crypto";
+import { DEFAULT_NCC_THRESHOLD } from "@synthmri/eval";
 import { type ArtifactStore, FailedPrecondition, type JobProgress } from "@synthmri/platform";
 import { type AnatomyRules, DEFAULT_ANATOMY_RULES } from "./anatomy.js";
 
@@ -12,7 +13,7 @@ import { ARCHIVE_FILE, BUNDLE_KIND, type ArchiveEntryInfo, type BundleFields } f
 import { type CertificateDoc, latestQualityReport, latestUtility, NO_EVALUATION } from "./certificate.js";
 import { type BundleFormatName, caseName, nnunetDatasetJson, nnunetEntries, shardEntries } from "./formats.js";
 import type { PartnerSampler, SampleOrigin } from "./ports.js";
-import { DEFAULT_NCC_THRESHOLD, memorizationGate, type SampleFilters, screenBatch } from "./screen.js";
+import { memorizationGate, type SampleFilters, screenBatch } from "./screen.js";
 import { type TarEntry, writeTar } from "./tar.js";
 
 export const PARTNER_JOB_KIND = "partner-request";

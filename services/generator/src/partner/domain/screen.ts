@@ -2,7 +2,7 @@
 // filters, then the memorization gate against the real training slices (a sample whose NCC with any real
 // slice reaches the threshold in any MR channel is never exported). Cheap checks run first so the gate only
 // sees samples that would otherwise ship.
-import { MemorizationGate } from "@synthmri/ml";
+import { DEFAULT_NCC_THRESHOLD, MemorizationGate } from "@synthmri/eval";
 import { InvalidInput } from "@synthmri/platform";
 import { type AnatomyRules, checkAnatomy, DEFAULT_ANATOMY_RULES, type SampleStats } from "./anatomy.js";
 import type { PartnerSampleBatch, RealSlices, SampleOrigin } from "./ports.js";
@@ -28,9 +28,6 @@ export function checkFilters(f: SampleFilters): void {
       `filters.min_tumor_fraction ${f.minTumorFraction} exceeds max_tumor_fraction ${f.maxTumorFraction}`,
     );
 }
-
-/** Default NCC at or above which a sample counts as a copy of a real slice. */
-export const DEFAULT_NCC_THRESHOLD = 0.95;
 
 /** The gate over the MR channels of the real training slices (the mask alone is not identifying). */
 export function memorizationGate(real: RealSlices, nccThreshold = DEFAULT_NCC_THRESHOLD): MemorizationGate {

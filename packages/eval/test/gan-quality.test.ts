@@ -1,8 +1,8 @@
 // The training loop's quality hook backed by quality/'s Laplacian SWD: smaller for like than for unlike sets.
 import { beforeAll, expect, it } from "vitest";
-import { laplacianSwd } from "../src/gan/quality.js";
-import { tf } from "../src/gan/tf.js";
-import { blobSlices } from "./gan-fixtures.js";
+import { tf } from "@synthmri/ml";
+import { blobSlices } from "../../ml/test/gan-fixtures.js";
+import { laplacianSwd } from "../src/quality/gan-swd.js";
 
 beforeAll(async () => {
   await tf.setBackend("cpu");

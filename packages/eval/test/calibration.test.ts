@@ -2,8 +2,7 @@
 // percentiles of what unseen real images score against the real training images; the Fréchet distance flags
 // (or refuses) sets with fewer than 4 images per feature dimension.
 import { beforeAll, describe, expect, it } from "vitest";
-import { tf } from "../src/backend/tf.js";
-import { defaultOutlierThreshold, filterOutliers } from "../src/gan/outlier.js";
+import { defaultOutlierThreshold, filterOutliers, Rng, tf } from "@synthmri/ml";
 import {
   calibrateMemorizationGate,
   calibrateOutlierThreshold,
@@ -17,7 +16,6 @@ import {
   type OutlierImages,
   referenceDistribution,
 } from "../src/quality/index.js";
-import { Rng } from "../src/random/index.js";
 
 /** "Real" images in [-1, 1]: a disc of random position and brightness, noise; mask channel last. */
 function discs(n: number, size: number, seed: number, wild = 0): OutlierImages {

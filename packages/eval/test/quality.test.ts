@@ -1,4 +1,4 @@
-import { tf } from "../src/backend/tf.js";
+import { tf } from "@synthmri/ml";
 import { beforeAll, describe, expect, it } from "vitest";
 import {
   FeatureStatsAccumulator,
@@ -13,7 +13,7 @@ import {
   slicedWassersteinDistance,
   traceSqrtProduct,
 } from "../src/quality/index.js";
-import { Rng } from "../src/random/index.js";
+import { Rng } from "@synthmri/ml";
 
 /** Smooth random blobs (a crude "brain") plus noise of a given strength, NHWC uint8. */
 function blobs(n: number, h: number, w: number, c: number, seed: number, noise = 5, freq = 1): ImageSet {

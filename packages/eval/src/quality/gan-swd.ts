@@ -1,8 +1,7 @@
-// Adapter from the training loop's QualityFn to the Laplacian-pyramid sliced Wasserstein distance of quality/
+// Adapter from ml's GAN training-loop QualityFn to the Laplacian-pyramid sliced Wasserstein distance of quality/
 // (PGAN paper's SWD). Low resolutions shrink the neighbourhood and the pyramid's smallest side to fit.
-import { type SwdOptions, slicedWassersteinDistance } from "../quality/index.js";
-import type { tf } from "./tf.js";
-import type { QualityFn } from "./train.js";
+import { type SwdOptions, slicedWassersteinDistance } from "./sliced-wasserstein.js";
+import type { QualityFn, tf } from "@synthmri/ml";
 
 export function laplacianSwd(options: SwdOptions = {}): QualityFn {
   // Reads are awaited so the metric also runs on asynchronous backends (webgpu).

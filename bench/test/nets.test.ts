@@ -1,14 +1,14 @@
+// The benchmark nets of shared/peers/SPEC.md (moved with them from packages/ml).
 import { describe, expect, it } from "vitest";
+import { initBackend, tf } from "@synthmri/ml";
 import {
   buildBenchDiscriminator,
   buildBenchGenerator,
   buildBenchUnet,
   createBenchGan,
   createBenchUnet,
-  initBackend,
-  tf,
   timeSteps,
-} from "../src/index.js";
+} from "../src/nets/index.js";
 
 describe("bench nets (shared/peers/SPEC.md)", () => {
   it("have the spec's trainable parameter counts", () => {

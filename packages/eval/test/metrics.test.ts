@@ -7,7 +7,7 @@ import {
   segmentationMetrics,
   squaredEdt3d,
 } from "../src/metrics/index.js";
-import { Rng } from "../src/random/index.js";
+import { Rng } from "@synthmri/ml";
 
 const vol = (shape: [number, number, number], labels: number[]): LabelVolume => ({
   data: Uint8Array.from(labels),

@@ -6,7 +6,7 @@
 // T1, T1Gd, T2, FLAIR, mask separately). Lower is better; PGAN tables print the value x 1e3.
 // Cost: descriptors x dimension x directions multiply-adds per level; keep sets to a few hundred images.
 import { InvalidInput } from "@synthmri/core";
-import { Rng } from "../random/index.js";
+import { Rng } from "@synthmri/ml";
 import { type ImageSet, channelPlane, checkCompatible, checkImageSet } from "./image-set.js";
 import { laplacianPyramid } from "./laplacian.js";
 

@@ -6,9 +6,9 @@
 // of this product if FEATURE_NET_VERSION changes; compare them only between sets scored by the same version.
 // Random conv features still respond to intensity statistics, texture and structure, which is what a relative
 // comparison (ensemble vs single GAN, synthetic vs real) needs.
-import { tf } from "../backend/tf.js";
+import { tf } from "@synthmri/ml";
 import { InvalidInput } from "@synthmri/core";
-import { Rng } from "../random/index.js";
+import { Rng } from "@synthmri/ml";
 import { type ImageSet, checkCompatible, checkImageSet } from "./image-set.js";
 import { frechetDistance, meanCov } from "./linalg.js";
 

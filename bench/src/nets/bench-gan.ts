@@ -1,10 +1,16 @@
 // bench-gan from shared/peers/SPEC.md: DCGAN-style G (1,505,925) and D (401,057), 5 x 64 x 64, NHWC.
-import { tf } from "../backend/tf.js";
-import { avgPool2x2, conv2d, dense, upsampleNearest2x } from "../layers/ops.js";
-import { adam, type Optimizer } from "../layers/optimizers.js";
-import { ParamStore } from "../layers/param-store.js";
-import { biasLeakyRelu } from "../native/bias-act.js";
-import { Rng } from "../random/index.js";
+import {
+  adam,
+  avgPool2x2,
+  biasLeakyRelu,
+  conv2d,
+  dense,
+  type Optimizer,
+  ParamStore,
+  Rng,
+  tf,
+  upsampleNearest2x,
+} from "@synthmri/ml";
 
 export const BENCH_GAN_PARAMS = { g: 1_505_925, d: 401_057 };
 const LATENT = 128;

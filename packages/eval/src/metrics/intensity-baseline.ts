@@ -6,9 +6,7 @@
 // intensities alone and the comparison says nothing about learning shape and context. Hand-written because
 // it is 4 features x 4 classes of closed-form statistics (no npm library fits the typed-array inputs better).
 import { InvalidInput } from "@synthmri/core";
-import type { SegSample } from "../transforms/types.js";
-import { nonZeroMask } from "../transforms/types.js";
-import { zScoreInPlace } from "../transforms/zscore.js";
+import { nonZeroMask, type SegSample, zScoreInPlace } from "@synthmri/ml";
 import type { SegClass } from "./classes.js";
 import { type EmptyPolicy, type SubjectMetrics, segmentationMetrics } from "./segmentation.js";
 

@@ -2,7 +2,7 @@
 // Under H0 (no difference between two training conditions) each subject's difference is symmetric around 0,
 // so flipping its sign is as likely as not. Statistic: the mean difference; two-sided: |mean| as or more extreme.
 import { InvalidInput } from "@synthmri/core";
-import { Rng } from "../random/index.js";
+import { Rng } from "@synthmri/ml";
 
 export interface SignFlipOptions {
   /** Enumerate all 2^n sign vectors when 2^n <= this (default 1e6). */

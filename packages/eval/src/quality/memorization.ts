@@ -68,10 +68,16 @@ class ChannelStats {
   }
 }
 
+/**
+ * NCC at or above which a synthetic sample counts as a copy of a real slice: the one default of the
+ * evaluator's MemorizationReport and the generator's partner certification.
+ */
+export const DEFAULT_NCC_THRESHOLD = 0.95;
+
 export interface MemorizationOptions {
   /** Channels to check (default all). E.g. [0, 1, 2, 3] for the MR channels only. */
   channels?: readonly number[];
-  /** NCC at or above which a sample is flagged / blocked (default 0.95). */
+  /** NCC at or above which a sample is flagged / blocked (default DEFAULT_NCC_THRESHOLD). */
   nccThreshold?: number;
   /** Optional: also flag samples whose L2 distance in any checked channel is at or below this. */
   l2Threshold?: number;
@@ -106,7 +112,7 @@ export class MemorizationGate {
   constructor(realSlices: ImageSet, options: MemorizationOptions = {}) {
     checkImageSet("real training slices", realSlices);
     this.channels = resolveChannels(realSlices, options.channels);
-    this.nccThreshold = options.nccThreshold ?? 0.95;
+    this.nccThreshold = options.nccThreshold ?? DEFAULT_NCC_THRESHOLD;
     this.l2Threshold = options.l2Threshold;
     if (!(this.nccThreshold > -1 && this.nccThreshold <= 1))
       throw new InvalidInput(`NCC threshold ${this.nccThreshold} must be in (-1, 1]`);

@@ -1,12 +1,16 @@
 // bench-unet from shared/peers/SPEC.md: 2-D nnU-Net-style U-Net, 1,945,152 parameters, NHWC.
 // Stride-2 convs use TF 'same' padding (0 before, 1 after), which the spec allows: the wasm conv is
 // several times faster with it than with explicit symmetric padding.
-import { tf } from "../backend/tf.js";
-import { conv2d, convTranspose2x2 } from "../layers/ops.js";
-import { type Optimizer, sgdNesterov } from "../layers/optimizers.js";
-import { ParamStore } from "../layers/param-store.js";
-import { Rng } from "../random/index.js";
-import { instanceNormLeakyReluFast } from "../unet/norm-act.js";
+import {
+  conv2d,
+  convTranspose2x2,
+  instanceNormLeakyReluFast,
+  type Optimizer,
+  ParamStore,
+  Rng,
+  sgdNesterov,
+  tf,
+} from "@synthmri/ml";
 
 const ENC = [
   [4, 16, 1],
