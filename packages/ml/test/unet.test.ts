@@ -139,6 +139,18 @@ describe("sampler and data split", () => {
     expect(valSubjects.size).toBe(2);
     for (const s of valSubjects) expect(trainSubjects.has(s)).toBe(false);
   });
+
+  it("holds out 20 % of images by image when asked, whatever their groups", () => {
+    const samples = Array.from({ length: 50 }, () => discSample(new Rng(1)));
+    // one group for all (a 1-GAN synthetic set): by group there is nothing to hold out
+    const src = arraySegSource(samples, () => "syn-0-m0");
+    expect(holdOut(src, 0.2, 7).validation.length).toBe(0);
+    const { train, validation } = holdOut(src, 0.2, 7, { by: "image" });
+    expect(validation.length).toBe(10);
+    expect(train.length).toBe(40);
+    const picked = new Set(Array.from({ length: validation.length }, (_, i) => validation.get(i)));
+    for (let i = 0; i < train.length; i++) expect(picked.has(train.get(i) as (typeof samples)[number])).toBe(false);
+  });
 });
 
 function memoryCheckpoint(): TrainCheckpoint & { saved: Uint8Array | null; saves: number } {

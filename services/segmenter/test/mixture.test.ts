@@ -7,7 +7,12 @@ import { maskLut } from "@synthmri/core";
 import { arrangeTrainingSet, type LoadedSource, Uint8SliceSource } from "../src/domain/training-data.js";
 import type { Mixture } from "../src/domain/types.js";
 
-function source(name: string, subjects: number, slicesPerSubject: number): LoadedSource {
+function source(
+  name: string,
+  subjects: number,
+  slicesPerSubject: number,
+  origin: "real" | "synthetic" = "real",
+): LoadedSource {
   const size = 4;
   const n = subjects * slicesPerSubject;
   const data = new Uint8Array(n * size * size * 5);
@@ -16,7 +21,7 @@ function source(name: string, subjects: number, slicesPerSubject: number): Loade
   const ids = Array.from({ length: n }, (_, i) => `${name}-${Math.floor(i / slicesPerSubject)}`);
   return {
     spec: { datasetId: name, split: "train", maxSlices: 0 },
-    manifest: {} as LoadedSource["manifest"],
+    manifest: { origin } as LoadedSource["manifest"],
     source: new Uint8SliceSource(data, size, ids, maskLut(), name),
   };
 }
@@ -59,6 +64,64 @@ describe("training set mixtures", () => {
       for (let i = 0; i < p.length; i++) trainSubjects.add(p.groupOf!(i).split(":").pop()!);
     const v = set.data.validation;
     for (let i = 0; i < v.length; i++) expect(trainSubjects.has(v.groupOf!(i).split(":").pop()!)).toBe(false);
+  });
+
+  it("holds out 20 % of a synthetic set's images: a 1-GAN set (one 'subject') gets a validation set", () => {
+    // Synthetic slices carry the GAN member as subject (syn-<ens>-m<member>): a by-subject split of a 1-GAN set
+    // would validate on nothing, and a 3-GAN set would select on a whole member.
+    const set = arrangeTrainingSet([source("syn-1", 1, 100, "synthetic")], "equal", 0.2, 0);
+    expect(set.counts).toEqual([{ datasetId: "syn-1", train: 80, validation: 20 }]);
+    const three = arrangeTrainingSet([source("syn-3", 3, 50, "synthetic")], "equal", 0.2, 0);
+    expect(three.counts).toEqual([{ datasetId: "syn-3", train: 120, validation: 30 }]);
+    // Every member appears in validation, and no image is in both parts (each slice is tagged by its index).
+    const v = three.data.validation;
+    const members = new Set(Array.from({ length: v.length }, (_, i) => v.groupOf!(i).split(":").pop()));
+    expect(members.size).toBe(3);
+  });
+
+  it("never puts an image in both training and validation; the split is seeded", async () => {
+    const tagged = (): LoadedSource => {
+      const s = source("syn", 2, 40, "synthetic");
+      const n = 80;
+      const data = new Uint8Array(n * 16 * 5);
+      for (let i = 0; i < n; i++) data[i * 16 * 5] = i; // slice index in the first T1 pixel
+      const ids = Array.from({ length: n }, (_, i) => `syn-0-m${i % 2}`);
+      return { ...s, source: new Uint8SliceSource(data, 4, ids, maskLut(), "syn") };
+    };
+    const tags = async (src: { length: number; get(i: number): unknown }) => {
+      const out: number[] = [];
+      for (let i = 0; i < src.length; i++) out.push(((await src.get(i)) as { image: Float32Array }).image[0]);
+      return out;
+    };
+    const a = arrangeTrainingSet([tagged()], "equal", 0.2, 5);
+    const train = await tags(a.data.train[0]);
+    const val = await tags(a.data.validation);
+    expect(val.length).toBe(16);
+    expect(train.filter((t) => val.includes(t))).toEqual([]);
+    expect(new Set([...train, ...val]).size).toBe(80);
+    const b = arrangeTrainingSet([tagged()], "equal", 0.2, 5);
+    expect(await tags(b.data.validation)).toEqual(val);
+    const c = arrangeTrainingSet([tagged()], "equal", 0.2, 6);
+    expect(await tags(c.data.validation)).not.toEqual(val);
+  });
+
+  it("real-subjects: every condition validates on the same held-out real subjects", () => {
+    const real = source("real", 30, 10);
+    const syn = source("syn", 3, 50, "synthetic");
+    const realOnly = arrangeTrainingSet([real], "equal", 0.2, 3, { validation: "real-subjects" });
+    const synOnly = arrangeTrainingSet([syn], "equal", 0.2, 3, { validation: "real-subjects", validationOnly: [real] });
+    const mixed = arrangeTrainingSet([real, syn], "equal", 0.2, 3, { validation: "real-subjects" });
+    const subjects = (v: { length: number; groupOf?: (i: number) => string }) =>
+      [...new Set(Array.from({ length: v.length }, (_, i) => v.groupOf!(i).split(":").pop()))].sort();
+    const expected = subjects(realOnly.data.validation);
+    expect(expected.length).toBe(6);
+    expect(subjects(synOnly.data.validation)).toEqual(expected);
+    expect(subjects(mixed.data.validation)).toEqual(expected);
+    // synthetic images all train when validation is on real subjects
+    expect(synOnly.counts).toEqual([{ datasetId: "syn", train: 150, validation: 0 }]);
+    expect(() => arrangeTrainingSet([syn], "equal", 0.2, 3, { validation: "real-subjects" })).toThrow(
+      /needs a real training source or a real validation-only dataset/,
+    );
   });
 
   it("rejects a mask value outside the label set with a message naming the dataset", () => {

@@ -70,22 +70,29 @@ export function concatSegSources(sources: SegSliceSource[]): SegSliceSource {
   };
 }
 
+/** What `holdOut` draws: whole groups (subjects) or single images. */
+export type HoldOutUnit = "group" | "image";
+
 /**
- * Seeded split: `fraction` (seed 000: 20 %) of the groups (subjects when `groupOf` exists, else single
- * slices) go to validation. Slices of one subject are highly correlated, so splitting by subject is what
- * makes the validation Dice honest. The service calls this once per training pool and concatenates the
- * validation parts.
+ * Seeded split: `fraction` (seed 000: 20 %) of the units go to validation. `by: "group"` (default) draws
+ * whole groups (subjects when `groupOf` exists, else single slices): slices of one real subject are highly
+ * correlated, so splitting by subject is what makes the validation Dice honest. `by: "image"` draws single
+ * slices whatever their group: synthetic sets, whose "subject" is the GAN member that made a slice (a 1-GAN
+ * set would otherwise have one group and no validation at all); seed 000 holds out 20 % of the training
+ * images. The service calls this once per training pool and concatenates the validation parts.
  */
 export function holdOut(
   source: SegSliceSource,
   fraction = 0.2,
   seed = 0,
+  options: { by?: HoldOutUnit } = {},
 ): { train: SegSliceSource; validation: SegSliceSource } {
   if (!(fraction >= 0 && fraction < 1))
     throw new InvalidInput(`validation fraction must be in [0, 1), got ${fraction}`);
+  const byImage = options.by === "image";
   const groups = new Map<string, number[]>();
   for (let i = 0; i < source.length; i++) {
-    const g = source.groupOf ? source.groupOf(i) : String(i);
+    const g = !byImage && source.groupOf ? source.groupOf(i) : String(i);
     const list = groups.get(g);
     if (list) list.push(i);
     else groups.set(g, [i]);
@@ -96,7 +103,9 @@ export function holdOut(
   const val = keys.slice(0, nVal).flatMap((k) => groups.get(k)!);
   const train = keys.slice(nVal).flatMap((k) => groups.get(k)!);
   if (!train.length)
-    throw new InvalidInput(`holding out ${fraction * 100}% of ${keys.length} groups leaves no training data`);
+    throw new InvalidInput(
+      `holding out ${fraction * 100}% of ${keys.length} ${byImage ? "images" : "groups"} leaves no training data`,
+    );
   return {
     train: subsetSegSource(
       source,

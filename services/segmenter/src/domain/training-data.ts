@@ -1,8 +1,16 @@
 // Training sets from dataset artifacts: each source's split is read (resized to the net's side), kept as
-// uint8 slices in memory and turned into float samples on demand; 20 % of each source's subjects are held
-// out for validation (seeded); "equal" mixtures keep one pool per source so the sampler draws every
+// uint8 slices in memory and turned into float samples on demand; 20 % of each source is held out for
+// validation (seeded; real sources by subject, synthetic ones by image); "equal" mixtures keep one pool per source so the sampler draws every
 // source equally often (seed 000's real + synthetic), "concat" makes one pool (each slice equally likely).
-import { concatSegSources, holdOut, type SegSample, type SegSliceSource, type TrainData } from "@synthmri/ml";
+import {
+  concatSegSources,
+  type HoldOutUnit,
+  holdOut,
+  type SegSample,
+  type SegSliceSource,
+  subsetSegSource,
+  type TrainData,
+} from "@synthmri/ml";
 import { maskLut, NOT_A_MASK_VALUE, SEED000_MASK_VALUES } from "@synthmri/core";
 import { FailedPrecondition, InvalidInput } from "@synthmri/platform";
 import type { DatasetFields, DatasetPreprocessing } from "@synthmri/volume";
@@ -104,19 +112,50 @@ export interface TrainingSet {
   datasetSize: number;
 }
 
-/** Holds out `fraction` of each source's subjects (seeded) and arranges the pools for the mixture. */
+/**
+ * Where validation slices come from. "per-source": each training source holds out `fraction` of its own
+ * data (real sources by subject, synthetic ones by image, as seed 000 holds out 20 % of the training images).
+ * "real-subjects": every condition validates on the same held-out real subjects (the real sources' and the
+ * `validationOnly` sources' subject hold-out, same seed, so the same subjects as the real-only condition);
+ * synthetic sources then train on all their images. The report must say which was used.
+ */
+export type ValidationScheme = "per-source" | "real-subjects";
+
+/** How one source is split: synthetic sets by image (their groups are GAN members), real sets by subject. */
+export function holdOutUnit(l: LoadedSource): HoldOutUnit {
+  return l.manifest.origin === "synthetic" ? "image" : "group";
+}
+
+/** Holds out `fraction` of each source (seeded, see `ValidationScheme`) and arranges the pools for the mixture. */
 export function arrangeTrainingSet(
   loaded: LoadedSource[],
   mixture: Mixture,
   fraction: number,
   seed: number,
+  options: { validation?: ValidationScheme; validationOnly?: LoadedSource[] } = {},
 ): Omit<TrainingSet, "preprocessing" | "datasetSize"> {
-  const parts = loaded.map((l) => ({ l, ...holdOut(l.source, fraction, seed) }));
+  const scheme = options.validation ?? "per-source";
+  const split = (l: LoadedSource) => holdOut(l.source, fraction, seed, { by: holdOutUnit(l) });
+  const parts = loaded.map((l) => {
+    if (scheme === "real-subjects" && holdOutUnit(l) === "image")
+      return { l, train: l.source as SegSliceSource, validation: subsetSegSource(l.source, []) };
+    return { l, ...split(l) };
+  });
+  const extra = (options.validationOnly ?? []).map((l) => {
+    if (holdOutUnit(l) !== "group")
+      throw new InvalidInput(`validation-only dataset ${l.spec.datasetId} is synthetic; validate on real subjects`);
+    return split(l).validation;
+  });
+  const validation = concatSegSources([...parts.map((p) => p.validation), ...extra]);
+  if (scheme === "real-subjects" && validation.length === 0)
+    throw new InvalidInput(
+      "validation on real subjects needs a real training source or a real validation-only dataset; none was given",
+    );
   const pools = parts.map((p) => p.train);
   return {
     data: {
       train: mixture === "concat" ? [concatSegSources(pools)] : pools,
-      validation: concatSegSources(parts.map((p) => p.validation)),
+      validation,
     },
     sources: loaded,
     counts: parts.map((p) => ({
@@ -130,13 +169,29 @@ export function arrangeTrainingSet(
 export async function loadTrainingSet(
   datasets: DatasetReader,
   specs: TrainingSourceSpec[],
-  options: { mixture: Mixture; validationFraction: number; seed: number; inputSize: number; signal?: AbortSignal },
+  options: {
+    mixture: Mixture;
+    validationFraction: number;
+    seed: number;
+    inputSize: number;
+    /** default "per-source" */
+    validation?: ValidationScheme;
+    /** real datasets read only for their held-out validation subjects ("real-subjects" without a real source) */
+    validationSources?: TrainingSourceSpec[];
+    signal?: AbortSignal;
+  },
 ): Promise<TrainingSet> {
   const loaded: LoadedSource[] = [];
   for (const spec of specs) loaded.push(await loadSource(datasets, spec, options.inputSize, options.signal));
+  const validationOnly: LoadedSource[] = [];
+  for (const spec of options.validationSources ?? [])
+    validationOnly.push(await loadSource(datasets, spec, options.inputSize, options.signal));
   const real = loaded.find((l) => l.manifest.preprocessing);
   return {
-    ...arrangeTrainingSet(loaded, options.mixture, options.validationFraction, options.seed),
+    ...arrangeTrainingSet(loaded, options.mixture, options.validationFraction, options.seed, {
+      validation: options.validation,
+      validationOnly,
+    }),
     preprocessing: real?.manifest.preprocessing ?? null,
     datasetSize: (real ?? loaded[0]).manifest.sliceShape[0],
   };
