@@ -15,6 +15,8 @@ import { frechetDistance, meanCov } from "./linalg.js";
 export const FEATURE_NET_SEED = 20_240_611;
 export const FEATURE_NET_VERSION = "random-conv-v1";
 const WIDTHS = [16, 32, 64, 64];
+/** Features per image: spatial mean and std of the last layer. */
+export const FEATURE_DIM = 2 * WIDTHS[WIDTHS.length - 1];
 const NETWORK_DESCRIPTION = `${FEATURE_NET_VERSION} (seed ${FEATURE_NET_SEED}, conv3x3/2 x4 ${WIDTHS.join("-")}, mean+std pooling)`;
 
 export interface FeatureDistanceOptions {
@@ -22,7 +24,17 @@ export interface FeatureDistanceOptions {
   batchSize?: number;
   /** Divide inputs by this before the net; default 255 for uint8 sets, 1 for float32 sets. */
   scale?: number;
+  /**
+   * Images per set needed per feature dimension (default 4, MIN_IMAGES_PER_FEATURE): with fewer the covariance
+   * of the features is rank-deficient or noisy and the distance mostly measures the sample size.
+   */
+  minImagesPerFeature?: number;
+  /** What to do below that: "flag" (default: `sufficient` false in the result) or "throw" (InvalidInput). */
+  onTooFewImages?: "flag" | "throw";
 }
+
+/** Seed-level rule: a Fréchet distance needs at least 4x more images than feature dimensions per set. */
+export const MIN_IMAGES_PER_FEATURE = 4;
 
 export interface FeatureDistanceResult {
   distance: number;
@@ -30,6 +42,33 @@ export interface FeatureDistanceResult {
   nA: number;
   nB: number;
   network: string;
+  /** min(nA, nB) / featureDim */
+  imagesPerFeature: number;
+  /** whether both sets reach `minImagesPerFeature` images per feature dimension */
+  sufficient: boolean;
+}
+
+/** Images each set needs for a trustworthy Fréchet distance on `featureDim` features. */
+export function minImagesForFrechet(featureDim: number, perFeature = MIN_IMAGES_PER_FEATURE): number {
+  return Math.ceil(featureDim * perFeature);
+}
+
+function sampleSizeCheck(
+  nA: number,
+  nB: number,
+  dim: number,
+  options: FeatureDistanceOptions,
+): { imagesPerFeature: number; sufficient: boolean } {
+  const per = options.minImagesPerFeature ?? MIN_IMAGES_PER_FEATURE;
+  if (!(per >= 0)) throw new InvalidInput(`minImagesPerFeature must be >= 0, got ${per}`);
+  const need = minImagesForFrechet(dim, per);
+  const sufficient = nA >= need && nB >= need;
+  if (!sufficient && options.onTooFewImages === "throw")
+    throw new InvalidInput(
+      `Fréchet distance on ${dim} features needs at least ${need} images per set (${per}x the feature dimension), ` +
+        `got ${nA} and ${nB}; sample more images or use fewer features`,
+    );
+  return { imagesPerFeature: Math.min(nA, nB) / dim, sufficient };
 }
 
 function weights(inChannels: number): { w: Float32Array; shape: [number, number, number, number] }[] {
@@ -171,10 +210,16 @@ export class FeatureStatsAccumulator {
 }
 
 /** Fréchet distance between two accumulators' feature statistics. */
-export function frechetBetween(a: FeatureStatsAccumulator, b: FeatureStatsAccumulator): FeatureDistanceResult {
+export function frechetBetween(
+  a: FeatureStatsAccumulator,
+  b: FeatureStatsAccumulator,
+  options: Pick<FeatureDistanceOptions, "minImagesPerFeature" | "onTooFewImages"> = {},
+): FeatureDistanceResult {
+  const check = sampleSizeCheck(a.n, b.n, a.dim, options);
   const sa = a.stats();
   const sb = b.stats();
   return {
+    ...check,
     distance: frechetDistance(sa.mean, sa.cov, sb.mean, sb.cov, a.dim),
     featureDim: a.dim,
     nA: sa.n,
@@ -190,7 +235,8 @@ export function featureFrechetDistance(
   options: FeatureDistanceOptions = {},
 ): FeatureDistanceResult {
   checkPair(a, b);
-  return frechetOfFeatures(a.n, b.n, featureNetEmbed(a, options), featureNetEmbed(b, options));
+  const check = sampleSizeCheck(a.n, b.n, FEATURE_DIM, options);
+  return { ...frechetOfFeatures(a.n, b.n, featureNetEmbed(a, options), featureNetEmbed(b, options)), ...check };
 }
 
 /** `featureFrechetDistance` with awaited reads: the same result on every backend (webgpu included). */
@@ -200,8 +246,9 @@ export async function featureFrechetDistanceAsync(
   options: FeatureDistanceOptions = {},
 ): Promise<FeatureDistanceResult> {
   checkPair(a, b);
+  const check = sampleSizeCheck(a.n, b.n, FEATURE_DIM, options);
   const fa = await featureNetEmbedAsync(a, options);
-  return frechetOfFeatures(a.n, b.n, fa, await featureNetEmbedAsync(b, options));
+  return { ...frechetOfFeatures(a.n, b.n, fa, await featureNetEmbedAsync(b, options)), ...check };
 }
 
 function checkPair(a: ImageSet, b: ImageSet): void {
@@ -212,8 +259,13 @@ function checkPair(a: ImageSet, b: ImageSet): void {
     throw new InvalidInput(`feature distance needs at least 2 images per set for a covariance (got ${a.n} and ${b.n})`);
 }
 
-function frechetOfFeatures(nA: number, nB: number, featA: Float32Array, featB: Float32Array): FeatureDistanceResult {
-  const dim = 2 * WIDTHS[WIDTHS.length - 1];
+function frechetOfFeatures(
+  nA: number,
+  nB: number,
+  featA: Float32Array,
+  featB: Float32Array,
+): Omit<FeatureDistanceResult, "imagesPerFeature" | "sufficient"> {
+  const dim = FEATURE_DIM;
   const fa = meanCov(featA, nA, dim);
   const fb = meanCov(featB, nB, dim);
   return {

@@ -5,3 +5,4 @@ export * from "./linalg.js";
 export * from "./feature-distance.js";
 export * from "./memorization.js";
 export * from "./gan-swd.js";
+export * from "./calibration.js";
