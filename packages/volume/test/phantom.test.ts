@@ -4,6 +4,7 @@ import {
   generatePhantomSubject,
   PHANTOM_TISSUE,
   phantomSubjectFiles,
+  phantomTissueNifti,
   readNifti,
   type PhantomSubject,
   sliceSubject,
@@ -109,6 +110,9 @@ describe("phantom cohort", () => {
     const seg = readNifti(files["BraTS20_Training_001_seg.nii.gz"], "seg");
     expect(seg.datatype.name).toBe("uint8");
     expect(seg.affine).toEqual(s.affine);
+    const tissue = readNifti(phantomTissueNifti(s), "tissue");
+    expect(Array.from(tissue.data)).toEqual(Array.from(s.tissue));
+    expect(tissue.affine).toEqual(s.affine);
   });
 });
 

@@ -172,3 +172,17 @@ export function phantomSubjectFiles(s: PhantomSubject, opts: { level?: number } 
     [`${s.id}_seg.nii.gz`]: writeNifti({ ...common, data: s.seg }),
   };
 }
+
+/**
+ * The subject's healthy-tissue label volume as NIfTI (PHANTOM_TISSUE values, uint8, same geometry as the
+ * images). Not part of the BraTS layout: write it outside the cohort directory.
+ */
+export function phantomTissueNifti(s: PhantomSubject, opts: { level?: number } = {}): Uint8Array {
+  return writeNifti({
+    shape: s.shape,
+    affine: s.affine,
+    level: opts.level ?? 1,
+    descrip: "synthmri phantom tissue 0 bg 1 CSF 2 GM 3 WM",
+    data: s.tissue,
+  });
+}
