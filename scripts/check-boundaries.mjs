@@ -4,7 +4,11 @@
 //  2. the declared graph between workspaces has no cycle;
 //  3. domain code (services/*/src/**/domain, packages/volume, packages/ml, packages/eval) never imports gRPC or S3 modules;
 //  4. pure packages (volume, ml, eval and the leaf core) never depend on @synthmri/platform, whose barrel loads the
-//     object store (minio, s3rver) and metrics: they take errors, abort helpers and the Logger type from @synthmri/core.
+//     object store (minio, s3rver) and metrics: they take errors, abort helpers and the Logger type from @synthmri/core;
+//  5. the artifact format is the data bus, RPCs carry ids and control: the services that consume datasets
+//     (generator, segmenter, evaluator) read them only through the port of their domain (domain/ports.ts, implemented
+//     in adapters/), so their domain code never reads dataset shards or manifests itself, and no service but ingest
+//     calls ingest's IngestService (StreamSlices is for external clients).
 import { readFileSync, readdirSync, statSync, existsSync } from "node:fs";
 import { join, relative } from "node:path";
 
@@ -96,6 +100,26 @@ for (const dir of purePackages) {
     for (const spec of importsOf(file)) {
       if (forbiddenInPure.test(spec)) problems.push(`${relative(root, file)}: pure package imports ${spec}`);
     }
+  }
+}
+
+const datasetConsumers = ["generator", "segmenter", "evaluator"];
+const datasetReadInDomain = [
+  [/\breadDatasetSlices\b/, "reads dataset shards (readDatasetSlices)"],
+  [/\basDatasetManifest\b/, "reads a dataset manifest (asDatasetManifest)"],
+  [/\b(getManifest|readFile|readJson)\(\s*(DATASET_KIND|["']dataset["'])/, "reads a dataset artifact from the store"],
+];
+for (const service of datasetConsumers) {
+  const src = join(root, "services", service, "src");
+  for (const file of domainFoldersUnder(src).flatMap((d) => walk(d))) {
+    const text = readFileSync(file, "utf8");
+    for (const [re, what] of datasetReadInDomain) {
+      if (re.test(text)) problems.push(`${relative(root, file)}: domain code ${what}; read datasets through domain/ports.ts`);
+    }
+  }
+  for (const file of walk(src)) {
+    if (/\bIngestService\b/.test(readFileSync(file, "utf8")))
+      problems.push(`${relative(root, file)}: calls the ingest service; read the dataset artifact through the domain's port`);
   }
 }
 

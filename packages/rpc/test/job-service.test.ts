@@ -2,7 +2,7 @@
 // it started; another caller's job answers NOT_FOUND exactly like an unknown id). Also `reflection: false`.
 import * as grpc from "@grpc/grpc-js";
 import { JobService, JobState } from "@synthmri/contracts";
-import { JobRunner, MemoryObjectStore } from "@synthmri/platform";
+import { InvalidInput, JobRunner, MemoryObjectStore } from "@synthmri/platform";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { authInterceptor, bearerToken, createClient, createServer, jobHandlers, type RpcServer } from "../src/index.js";
 import { rpcFailure as failure, reflectionCode } from "../src/testing.js";
@@ -108,5 +108,49 @@ describe("reflection option", () => {
   it("serves reflection by default and not with reflection: false", async () => {
     expect(await reflectionCode(fullAddr)).toBe(grpc.status.OK);
     expect(await reflectionCode(scopedAddr)).toBe(grpc.status.UNIMPLEMENTED);
+  });
+});
+
+describe("job status: one meaning of error_code, progress units, mapped results", () => {
+  it("sends the gRPC code name of the failure, done/total/unit and the mapped outputs", async () => {
+    const runner = new JobRunner({ store: new MemoryObjectStore(), service: "unitsvc", concurrency: 2 });
+    const bad = runner.start("import", {}, async (ctx) => {
+      ctx.progress({ fraction: 0.5, phase: "import", message: "half", metrics: { done: 1, total: 2 } });
+      throw new InvalidInput("subject 2 has no seg file");
+    });
+    const broken = runner.start("import", {}, async () => {
+      throw new Error("disk on fire");
+    });
+    const good = runner.start("import", {}, async () => ({ datasetId: "ds-1", subjects: 2 }));
+    await Promise.all([bad, broken, good].map((id) => runner.wait(id)));
+    const server = createServer({ metrics: false }).add(
+      JobService,
+      jobHandlers(runner, {
+        unitOf: (kind) => (kind === "import" ? "subjects" : ""),
+        resultOf: (job) => {
+          const r = job.result as { datasetId: string } | undefined;
+          return r ? { outputs: { dataset_id: r.datasetId }, artifacts: [] } : undefined;
+        },
+      }),
+    );
+    const c = createClient(JobService, `127.0.0.1:${await server.listen("127.0.0.1", 0)}`, { retry: false });
+    try {
+      const failedJob = (await c.getJob({ jobId: bad })).job;
+      expect(failedJob?.state).toBe(JobState.FAILED);
+      expect(failedJob?.errorCode).toBe("INVALID_ARGUMENT");
+      expect(failedJob?.errorMessage).toBe("subject 2 has no seg file");
+      expect(failedJob?.progress).toMatchObject({ done: 1, total: 2, unit: "subjects" });
+      const watched: (string | undefined)[] = [];
+      for await (const w of c.watchJob({ jobId: bad })) watched.push(w.job?.errorCode);
+      expect(watched.at(-1)).toBe("INVALID_ARGUMENT");
+      expect((await c.getJob({ jobId: broken })).job?.errorCode).toBe("INTERNAL");
+      const ok = (await c.getJob({ jobId: good })).job;
+      expect(ok?.errorCode).toBe("");
+      expect(ok?.outputs).toEqual({ dataset_id: "ds-1" });
+    } finally {
+      c.close();
+      await server.shutdown(500);
+      await runner.shutdown({ graceMs: 500 });
+    }
   });
 });

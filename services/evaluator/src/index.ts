@@ -2,5 +2,5 @@
 // MemorizationGate; the generator's partner flow uses it directly.)
 export { build, startServer, type EvaluatorDeps, type StartedServer } from "./server.js";
 export type * from "./domain/ports.js";
-export { IngestSliceSource } from "./adapters/ingest-source.js";
+export { StoreSliceSource } from "./adapters/dataset-store.js";
 export { GrpcSegmenter } from "./adapters/segmenter-client.js";

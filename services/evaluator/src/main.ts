@@ -1,7 +1,7 @@
 // Evaluator process: config, logger, object store (embedded when S3_ENDPOINT is unset), compute backend (the
-// feature distance runs a small net), job runner with recovery, clients of ingest and segmenter, the gRPC
-// server on EVALUATOR_PORT, graceful shutdown on SIGTERM/SIGINT.
-import { IngestService, SegmenterService } from "@synthmri/contracts";
+// feature distance runs a small net), job runner with recovery, datasets read from the store, a client of the
+// segmenter, the gRPC server on EVALUATOR_PORT, graceful shutdown on SIGTERM/SIGINT.
+import { SegmenterService } from "@synthmri/contracts";
 import { initBackend } from "@synthmri/ml";
 import {
   ArtifactStore,
@@ -14,7 +14,7 @@ import {
   startMetrics,
 } from "@synthmri/platform";
 import { createClient, shutdownOnSignals, tlsFromConfig } from "@synthmri/rpc";
-import { IngestSliceSource } from "./adapters/ingest-source.js";
+import { StoreSliceSource } from "./adapters/dataset-store.js";
 import { GrpcSegmenter } from "./adapters/segmenter-client.js";
 import { resumeHandlers } from "./handlers/job-work.js";
 import { startServer } from "./server.js";
@@ -22,12 +22,9 @@ import { startServer } from "./server.js";
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
   const logger = createLogger({ name: "evaluator", level: config.logLevel });
-  const ingestAddr = config.services.ingest.addr;
   const segmenterAddr = config.services.segmenter.addr;
-  if (!ingestAddr || !segmenterAddr)
-    throw new FailedPrecondition(
-      "INGEST_ADDR and SEGMENTER_ADDR must be set (or their ports non-zero) for the evaluator",
-    );
+  if (!segmenterAddr)
+    throw new FailedPrecondition("SEGMENTER_ADDR must be set (or its port non-zero) for the evaluator");
   const backend = await initBackend({ preferred: config.tfBackend, logger });
   const objects = await openObjectStore(config, logger);
   const provenance = { service: "evaluator", backend: backend.name };
@@ -40,12 +37,11 @@ async function main(): Promise<void> {
   });
   const tls = tlsFromConfig(config.tls);
   const clientOptions = { tls, maxMessageBytes: config.grpc.maxMessageBytes };
-  const ingest = createClient(IngestService, ingestAddr, clientOptions);
   const segmenter = createClient(SegmenterService, segmenterAddr, clientOptions);
   const deps = {
     artifacts,
     jobs,
-    source: new IngestSliceSource(ingest),
+    source: new StoreSliceSource(artifacts),
     segmenter: new GrpcSegmenter(segmenter),
     logger,
     provenance,
@@ -68,7 +64,6 @@ async function main(): Promise<void> {
     drainTimeoutMs: config.grpc.shutdownGraceMs,
     onStopped: async () => {
       await jobs.shutdown({ graceMs: config.grpc.shutdownGraceMs });
-      ingest.close();
       segmenter.close();
       await metrics?.close();
       await objects.close();

@@ -1,5 +1,5 @@
-// The evaluator's gRPC server, built from its dependencies (no globals): tests build it with fake ingest and
-// segmenter services on port 0 and the embedded store; main.ts with the real ones.
+// The evaluator's gRPC server, built from its dependencies (no globals): tests build it with a fake segmenter
+// service on port 0 and the embedded store; main.ts with the real ones.
 import { EvaluatorService, JobService } from "@synthmri/contracts";
 import { createServer, hostPort, jobHandlers, type RpcServer, type ServerOptions } from "@synthmri/rpc";
 import type { EvaluatorDeps } from "./deps.js";

@@ -5,11 +5,11 @@ import { describe, expect, it } from "vitest";
 import type { EvaluateParams } from "../src/domain/evaluate.js";
 import { readEvaluation } from "../src/domain/evaluation-store.js";
 import type {
-  ImageBatch,
   LabelBatch,
   Segmenter,
   SliceBatch,
   SliceSource,
+  SplitName,
   SubjectDescription,
 } from "../src/domain/ports.js";
 import { maskToLabels } from "@synthmri/core";
@@ -58,9 +58,13 @@ describe("SubjectAssembler", () => {
   });
 });
 
-/** In-memory ingest + "truth" segmenter over the test fixture. */
+/** In-memory dataset + "truth" segmenter over the test fixture (one slice per batch, both in the same order). */
 function memoryPorts(): { source: SliceSource; segmenter: Segmenter } {
   const ds = realDataset("real-1");
+  const slicesOf = (split: SplitName) => {
+    const keys = new Set(ds.subjects.filter((s) => (s.split === 2 ? "test" : "train") === split).map((s) => s.key));
+    return ds.slices.filter((x) => keys.has(x.subject));
+  };
   const source: SliceSource = {
     async describe() {
       return {
@@ -79,21 +83,24 @@ function memoryPorts(): { source: SliceSource; segmenter: Segmenter } {
       };
     },
     async *streamSlices(_id, o): AsyncIterable<SliceBatch> {
-      const split = o.split;
-      const keys = new Set(ds.subjects.filter((s) => (s.split === 2 ? "test" : "train") === split).map((s) => s.key));
-      for (const s of ds.slices.filter((x) => keys.has(x.subject)))
-        yield { data: s.data, n: 1, h: SIDE, w: SIDE, c: 5, subjectKeys: [s.subject], sliceIndices: [s.index] };
+      const maskOnly = o.channels?.length === 1 && o.channels[0] === "mask";
+      for (const s of slicesOf(o.split)) {
+        const data = maskOnly ? s.data.filter((_, i) => i % 5 === 4) : s.data;
+        const c = maskOnly ? 1 : 5;
+        yield { data, n: 1, h: SIDE, w: SIDE, c, subjectKeys: [s.subject], sliceIndices: [s.index] };
+      }
     },
   };
   const segmenter: Segmenter = {
     async prepare(_m, v) {
       return { version: v || 1 };
     },
-    async *segment(batches: AsyncIterable<ImageBatch>): AsyncIterable<LabelBatch> {
-      for await (const b of batches) {
-        const labels = new Uint8Array(b.n * b.h * b.w);
-        for (let p = 0; p < labels.length; p++) labels[p] = b.data[p * 4 + 3] === 102 ? 2 : 0;
-        yield { index: b.index, labels, n: b.n, h: b.h, w: b.w };
+    async *segmentDataset(_id, o): AsyncIterable<LabelBatch> {
+      let index = 0;
+      for (const s of slicesOf(o.split)) {
+        const labels = new Uint8Array(SIDE * SIDE);
+        for (let p = 0; p < labels.length; p++) labels[p] = s.data[p * 5 + 3] === 102 ? 2 : 0;
+        yield { index: index++, labels, n: 1, h: SIDE, w: SIDE, subjectKeys: [s.subject], sliceIndices: [s.index] };
       }
     },
   };

@@ -1,4 +1,4 @@
-// Evaluate over real gRPC against fake ingest/segmenter services: hand-checkable Dice, stored JSON + CSV,
+// Evaluate over real gRPC: datasets in the embedded store, a fake segmenter answering SegmentDataset; hand-checkable Dice, stored JSON + CSV,
 // GetEvaluation, and clear statuses for bad input while the server stays up.
 import { EmptyCasePolicy, JobState, Split } from "@synthmri/contracts";
 import { GrpcStatus, type RpcError } from "@synthmri/rpc";
@@ -84,7 +84,7 @@ describe("Evaluate", () => {
     const shape = await evaluate("bad-shape");
     expect(shape.job.state).toBe(JobState.FAILED);
     expect(shape.job.errorCode).toBe("INVALID_ARGUMENT");
-    expect(shape.job.errorMessage).toMatch(/prediction shape \[3, 31, 32\] differs from the truth \[3, 32, 32\]/);
+    expect(shape.job.errorMessage).toMatch(/prediction shape \[8, 31, 32\] differs from the truth \[8, 32, 32\]/);
     // Nothing half-written stays: the failed evaluation does not exist.
     expect((await code(h.evaluator.getEvaluation({ evaluationId: bad.res.evaluationId }))).code).toBe(
       GrpcStatus.NOT_FOUND,

@@ -1,24 +1,37 @@
-// In-process fake ingest and segmenter gRPC services (the real ones are built elsewhere), a small hand-made
-// dataset, and the evaluator started against them with the embedded object store.
+// Small hand-made datasets written as real dataset artifacts into the embedded object store (the evaluator
+// reads them there, as it reads ingest's), an in-process fake segmenter gRPC service that segments them by id
+// (SegmentDataset, reading the same store), and the evaluator started against both.
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   DataType,
   EvaluatorService,
-  IngestService,
   JobService,
   JobState,
   type JobStatus,
   Origin,
-  type SegmentSlicesRequest,
+  type SegmentDatasetRequest,
   SegmenterService,
   Split,
 } from "@synthmri/contracts";
 import { ArtifactStore, JobRunner, MinioObjectStore, NotFound, startEmbeddedS3 } from "@synthmri/platform";
-import { createClient, createServer, receiveTensors, tensorFrames, typedArrayOf } from "@synthmri/rpc";
-import { IngestSliceSource } from "../src/adapters/ingest-source.js";
+import { createClient, createServer, tensorFrames } from "@synthmri/rpc";
+import {
+  asDatasetManifest,
+  DATASET_CHANNELS,
+  DATASET_FORMAT,
+  DATASET_FORMAT_VERSION,
+  DATASET_KIND,
+  type DatasetFields,
+  type DatasetShard,
+  type DatasetSplit,
+  encodeShard,
+  readDatasetSlices,
+} from "@synthmri/volume";
+import { StoreSliceSource } from "../src/adapters/dataset-store.js";
 import { GrpcSegmenter } from "../src/adapters/segmenter-client.js";
+import type { SliceSource } from "../src/domain/ports.js";
 import { startServer } from "../src/server.js";
 
 export const SIDE = 32;
@@ -41,7 +54,7 @@ export interface FakeDataset {
   subjects: FakeSubject[];
   /** NHWC uint8 slices with their subject and index. */
   slices: { subject: string; index: number; data: Uint8Array }[];
-  /** StreamSlices never sends anything: it calls `blocked` and waits until the call is cancelled. */
+  /** Reading its slices never yields anything: it calls `blocked` and waits until the read is cancelled. */
   block?: { blocked: () => void };
 }
 
@@ -99,101 +112,117 @@ export function syntheticDataset(id: string, count: number, copies: Uint8Array[]
   return { id, origin: Origin.SYNTHETIC, subjects: [], slices };
 }
 
-function splitOf(ds: FakeDataset, key: string): Split {
-  return ds.subjects.find((s) => s.key === key)?.split ?? Split.TRAIN;
+function splitOf(ds: FakeDataset, key: string): DatasetSplit {
+  return ds.subjects.find((s) => s.key === key)?.split === Split.TEST ? "test" : "train";
 }
 
-export function fakeIngest(datasets: FakeDataset[]) {
-  const byId = new Map(datasets.map((d) => [d.id, d]));
-  const get = (id: string) => {
-    const d = byId.get(id);
-    if (!d) throw new NotFound(`dataset ${id} not found`);
-    return d;
-  };
-  return {
-    async getDataset(req: { datasetId: string; includeSubjects: boolean }) {
-      const d = get(req.datasetId);
-      return {
-        dataset: {
-          id: d.id,
-          origin: d.origin,
-          sliceShape: [SIDE, SIDE, C],
-          trainSlices: d.slices.filter((s) => splitOf(d, s.subject) === Split.TRAIN).length,
-          testSlices: d.slices.filter((s) => splitOf(d, s.subject) === Split.TEST).length,
-          subjects: req.includeSubjects
-            ? d.subjects.map((s) => ({
-                key: s.key,
-                split: s.split,
-                shape: [SIDE, SIDE, 155],
-                spacing: s.spacing,
-                sliceCount: s.indices.length,
-              }))
-            : [],
-        },
-      };
+/** Writes a fake dataset as a dataset artifact: one shard per split, slices in the fixture's order. */
+export async function writeDataset(artifacts: ArtifactStore, ds: FakeDataset): Promise<void> {
+  const writer = await artifacts.beginArtifact(DATASET_KIND, ds.id);
+  const shards: DatasetShard[] = [];
+  const sliceCounts: Record<DatasetSplit, number> = { train: 0, test: 0 };
+  for (const split of ["train", "test"] as const) {
+    const chosen = ds.slices.filter((s) => splitOf(ds, s.subject) === split);
+    if (chosen.length === 0) continue;
+    const data = new Uint8Array(chosen.length * PLANE * C);
+    chosen.forEach((s, k) => {
+      data.set(s.data, k * PLANE * C);
+    });
+    const path = `slices/${split}-00000.smsl`;
+    const batch = {
+      height: SIDE,
+      width: SIDE,
+      channels: C,
+      count: chosen.length,
+      data,
+      sliceIndex: chosen.map((s) => s.index),
+      subject: chosen.map((s) => s.subject),
+    };
+    await writer.putFile(path, encodeShard(batch));
+    shards.push({ path, split, count: chosen.length, subjects: [...new Set(batch.subject)] });
+    sliceCounts[split] = chosen.length;
+  }
+  const real = ds.origin === Origin.REAL;
+  const fields: DatasetFields = {
+    format: DATASET_FORMAT,
+    formatVersion: DATASET_FORMAT_VERSION,
+    name: ds.id,
+    origin: real ? "real" : "synthetic",
+    sourceLayout: real ? "brats2020" : "generator",
+    labelScheme: "brats2020",
+    sliceShape: [SIDE, SIDE, C],
+    channels: DATASET_CHANNELS,
+    maskValues: { NCR: 51, ED: 102, ET: 204 },
+    preprocessing: null,
+    split: {
+      seed: "000",
+      testFraction: 0,
+      train: ds.subjects.filter((s) => s.split !== Split.TEST).map((s) => s.key),
+      test: ds.subjects.filter((s) => s.split === Split.TEST).map((s) => s.key),
     },
-    async *streamSlices(
-      req: { datasetId: string; split: Split; batchSize: number; maxSlices: number },
-      ctx: { signal: AbortSignal },
-    ) {
-      const d = get(req.datasetId);
-      if (d.block) {
-        d.block.blocked();
-        await new Promise((resolve) => ctx.signal.addEventListener("abort", resolve, { once: true }));
-        throw ctx.signal.reason;
-      }
-      const split = req.split === Split.UNSPECIFIED ? Split.TRAIN : req.split;
-      let chosen = d.slices.filter(
-        (s) => split === Split.ALL || d.origin === Origin.SYNTHETIC || splitOf(d, s.subject) === split,
-      );
-      if (req.maxSlices) chosen = chosen.slice(0, req.maxSlices);
-      const bs = req.batchSize || 3;
-      for (let i = 0, index = 0; i < chosen.length; i += bs, index++) {
-        const batch = chosen.slice(i, i + bs);
-        const data = new Uint8Array(batch.length * PLANE * C);
-        batch.forEach((s, k) => {
-          data.set(s.data, k * PLANE * C);
-        });
-        let first = true;
-        for (const frame of tensorFrames(
-          { dtype: DataType.UINT8, shape: [batch.length, SIDE, SIDE, C], data, index },
-          4096,
-        )) {
-          yield first
-            ? {
-                frame,
-                batch: { subjectKeys: batch.map((s) => s.subject), sliceIndices: batch.map((s) => s.index), split },
-              }
-            : { frame };
-          first = false;
-        }
-      }
+    subjects: ds.subjects.map((s) => ({
+      key: s.key,
+      split: s.split === Split.TEST ? "test" : "train",
+      shape: [SIDE, SIDE, 155],
+      affine: [
+        [s.spacing[0], 0, 0, 0],
+        [0, s.spacing[1], 0, 0],
+        [0, 0, s.spacing[2], 0],
+        [0, 0, 0, 1],
+      ],
+      spacing: s.spacing,
+      sliceCount: s.indices.length,
+      volumes: {},
+    })),
+    shards,
+    sliceCounts,
+    labels: {},
+  };
+  await writer.commit({ extra: fields });
+}
+
+/** The store's slices, except that a dataset with `block` calls it and waits until the read is cancelled. */
+function blockingSource(store: SliceSource, datasets: FakeDataset[]): SliceSource {
+  const blocked = new Map(datasets.filter((d) => d.block).map((d) => [d.id, d.block]));
+  return {
+    describe: (id, o) => store.describe(id, o),
+    streamSlices(id, o) {
+      const block = blocked.get(id);
+      if (!block) return store.streamSlices(id, o);
+      return (async function* () {
+        block.blocked();
+        const signal = o.signal;
+        if (!signal) throw new Error("a blocked read needs a signal to end");
+        await new Promise((resolve) => signal.addEventListener("abort", resolve, { once: true }));
+        throw signal.reason;
+      })();
     },
   };
 }
 
 /**
  * Models: "truth" returns the mask read back from FLAIR; "shift" the same shifted one pixel right (x);
- * "bad-label" answers label 7; "bad-shape" answers one row short.
+ * "bad-label" answers label 7; "bad-shape" answers one row short. SegmentDataset reads the dataset from the
+ * store as the real segmenter does.
  */
-export function fakeSegmenter() {
+export function fakeSegmenter(artifacts: ArtifactStore) {
   const models = new Set(["truth", "shift", "bad-label", "bad-shape"]);
   return {
     async loadModel(req: { modelId: string; version: number }) {
       if (!models.has(req.modelId)) throw new NotFound(`model ${req.modelId} not found`);
       return { model: { id: req.modelId, version: req.version || 1 } };
     },
-    async *segmentSlices(requests: AsyncIterable<SegmentSlicesRequest>) {
-      const it = requests[Symbol.asyncIterator]();
-      const first = await it.next();
-      if (first.done || first.value.part.case !== "config") throw new Error("config first");
-      const model = first.value.part.value.modelId;
-      const rest = { [Symbol.asyncIterator]: () => it };
-      for await (const t of receiveTensors(rest, (m: SegmentSlicesRequest) =>
-        m.part.case === "frame" ? m.part.value : undefined,
-      )) {
-        const [n, h, w] = t.shape;
-        const img = typedArrayOf(t) as Uint8Array;
+    async *segmentDataset(req: SegmentDatasetRequest) {
+      const model = req.modelId;
+      const m = asDatasetManifest(await artifacts.getManifest(DATASET_KIND, req.datasetId));
+      const split = req.split === Split.TRAIN ? "train" : req.split === Split.ALL ? "all" : "test";
+      let index = 0;
+      for await (const b of readDatasetSlices(m, (p) => artifacts.readFile(DATASET_KIND, req.datasetId, p), {
+        split,
+        batchSize: req.batchSize || 32,
+        channels: ["t1", "t1ce", "t2", "flair"],
+      })) {
+        const { count: n, height: h, width: w, data: img } = b;
         const outH = model === "bad-shape" ? h - 1 : h;
         const labels = new Uint8Array(n * outH * w);
         for (let i = 0; i < n; i++)
@@ -204,9 +233,17 @@ export function fakeSegmenter() {
               const label = v === 51 ? 1 : v === 102 ? 2 : v === 204 ? 4 : 0;
               labels[(i * outH + r) * w + c] = model === "bad-label" && label ? 7 : label;
             }
-        yield* [
-          ...tensorFrames({ dtype: DataType.UINT8, shape: [n, outH, w], data: labels, name: "labels", index: t.index }),
-        ].map((frame) => ({ frame }));
+        let first = true;
+        for (const frame of tensorFrames({
+          dtype: DataType.UINT8,
+          shape: [n, outH, w],
+          data: labels,
+          name: "labels",
+          index: index++,
+        })) {
+          yield first ? { frame, subjectKeys: b.subject, sliceIndices: b.sliceIndex } : { frame };
+          first = false;
+        }
       }
     },
   };
@@ -226,17 +263,17 @@ export async function startHarness(datasets: FakeDataset[]): Promise<Harness> {
   const s3 = await startEmbeddedS3({ dataDir: dir });
   const store = new MinioObjectStore({ ...s3, bucket: "synthmri" });
   await store.ensureBucket();
-  const fakes = createServer();
-  fakes.add(IngestService, fakeIngest(datasets) as never).add(SegmenterService, fakeSegmenter() as never);
-  const fakePort = await fakes.listen("127.0.0.1", 0);
-  const ingestClient = createClient(IngestService, `127.0.0.1:${fakePort}`);
-  const segClient = createClient(SegmenterService, `127.0.0.1:${fakePort}`);
   const artifacts = new ArtifactStore({ store });
+  for (const ds of datasets) await writeDataset(artifacts, ds);
+  const fakes = createServer();
+  fakes.add(SegmenterService, fakeSegmenter(artifacts) as never);
+  const fakePort = await fakes.listen("127.0.0.1", 0);
+  const segClient = createClient(SegmenterService, `127.0.0.1:${fakePort}`);
   const jobRunner = new JobRunner({ store, service: "evaluator", persistIntervalMs: 50 });
   const started = await startServer({
     artifacts,
     jobs: jobRunner,
-    source: new IngestSliceSource(ingestClient),
+    source: blockingSource(new StoreSliceSource(artifacts), datasets),
     segmenter: new GrpcSegmenter(segClient),
     quality: {
       defaultMaxSamples: 8,
@@ -262,7 +299,6 @@ export async function startHarness(datasets: FakeDataset[]): Promise<Harness> {
     async close() {
       evaluator.close();
       jobs.close();
-      ingestClient.close();
       segClient.close();
       await started.close(1000);
       await fakes.shutdown(1000);

@@ -134,7 +134,7 @@ describe("MemorizationReport", () => {
 });
 
 describe("CancelJob", () => {
-  it("cancels a running report job: the ingest stream is cancelled and the job ends CANCELLED without a report", async () => {
+  it("cancels a running report job: the dataset read is cancelled and the job ends CANCELLED without a report", async () => {
     const res = await h.evaluator.memorizationReport({ syntheticDatasetId: "syn-slow", realDatasetId: "real-1" });
     await streamBlocked;
     const after = await h.jobs.cancelJob({ jobId: res.jobId, reason: "test" });

@@ -11,6 +11,7 @@ import {
 } from "@synthmri/platform";
 import {
   createServer,
+  jobHandlers,
   loggingInterceptor,
   type RpcServer,
   type ServerInterceptor,
@@ -24,8 +25,7 @@ import { Ingest } from "./domain/ingest.js";
 import type { ImportSourceSpec } from "./domain/params.js";
 import { datasetHandlers } from "./handlers/datasets.js";
 import { exportHandlers } from "./handlers/export.js";
-import { importHandlers } from "./handlers/import.js";
-import { jobServiceHandlers } from "./handlers/jobs.js";
+import { INGEST_JOB_STATUS, importHandlers } from "./handlers/import.js";
 import { sliceHandlers } from "./handlers/slices.js";
 import { uploadHandlers } from "./handlers/upload.js";
 
@@ -53,7 +53,7 @@ export interface BuiltIngest {
   jobs: JobRunner;
   artifacts: ArtifactStore;
   ingestService: ReturnType<typeof ingestServiceImpl>;
-  jobService: ReturnType<typeof jobServiceHandlers>;
+  jobService: ReturnType<typeof jobHandlers>;
 }
 
 function ingestServiceImpl(ingest: Ingest) {
@@ -111,7 +111,7 @@ export function build(deps: IngestServerDeps): BuiltIngest {
     jobs,
     artifacts,
     ingestService: ingestServiceImpl(ingest),
-    jobService: jobServiceHandlers(jobs, { unitOf: (k) => (k === "import" ? "subjects" : "") }),
+    jobService: jobHandlers(jobs, INGEST_JOB_STATUS),
   };
 }
 

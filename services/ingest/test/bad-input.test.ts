@@ -175,17 +175,26 @@ describe("ingest service: bad input", () => {
     write(names[0], good);
     for (const [n, c] of Object.entries(CASES)) write(`BraTS20_Training_${n}`, c.files());
 
-    const failed = await collect(
-      rig.client.importDirectory({
+    let failedJobId = "";
+    const failed = await (async () => {
+      for await (const m of rig.client.importDirectory({
         source: { case: "localPath", value: root },
         onError: OnError.FAIL,
         split: { testCount: 0 },
-      }),
-    ).then(
+      }))
+        failedJobId ||= m.job?.id ?? "";
+    })().then(
       () => undefined,
       (e) => e,
     );
     expect(failed?.code).toBe(3);
+    // The job says the same through the JobService: error_code is the gRPC code name, as in every service.
+    const got = (await rig.jobs.getJob({ jobId: failedJobId })).job;
+    expect(got?.state).toBe(JobState.FAILED);
+    expect(got?.errorCode).toBe("INVALID_ARGUMENT");
+    const watched = await collect(rig.jobs.watchJob({ jobId: failedJobId }));
+    expect(watched.at(-1)?.job?.errorCode).toBe("INVALID_ARGUMENT");
+    expect(watched.at(-1)?.job?.errorMessage).toBe(failed.details);
     expect(failed.details).toMatch(/on_error=skip/);
     expect(failed.details).toMatch(/BraTS20_Training_/);
     // The operator's message names the subject; the logs of the same failure do not.

@@ -60,7 +60,13 @@ describe("ingest service: phantom cohort end to end", () => {
     // The job is also visible through the JobService.
     const watched = await collect(rig.jobs.watchJob({ jobId: last.job!.id }));
     expect(watched[watched.length - 1].job?.state).toBe(JobState.SUCCEEDED);
-    expect(watched[watched.length - 1].job?.outputs.datasetId).toBe(datasetId);
+    const final = watched[watched.length - 1].job;
+    expect(final?.outputs.datasetId).toBe(datasetId);
+    // The output by role, as every service names it, the dataset manifest, and the progress in subjects.
+    expect(final?.outputs.dataset_id).toBe(datasetId);
+    expect(final?.artifacts.map((a) => a.key)).toEqual([`dataset/${datasetId}/manifest.json`]);
+    expect(final?.progress).toMatchObject({ done: 6, total: 6, unit: "subjects" });
+    expect(final?.errorCode).toBe("");
   });
 
   it("writes a de-identified manifest last, with a subject-level split and seed-000 slices", async () => {

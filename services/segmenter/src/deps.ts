@@ -12,9 +12,13 @@ import { ModelRegistry } from "./domain/model-registry.js";
 import { ModelStore } from "./domain/model-store.js";
 import { type RunTrainer, runTrainingJob, type TrainResult } from "./domain/train-job.js";
 import type { TrainParams } from "./domain/types.js";
+import { StoreDatasetReader } from "./adapters/dataset-store.js";
+import type { DatasetReader } from "./domain/ports.js";
 
 export interface SegmenterDeps {
   artifacts: ArtifactStore;
+  /** Dataset artifacts (training sets, SegmentDataset); default: read from `artifacts`' object store. */
+  datasets: DatasetReader;
   jobs: JobRunner;
   logger?: Logger;
   provenance?: Record<string, unknown>;
@@ -31,8 +35,8 @@ export interface SegmenterDeps {
 }
 
 /** Inputs of startServer: models and registry are built when absent, trainRun always. */
-export type SegmenterInputs = Omit<SegmenterDeps, "models" | "registry" | "trainRun"> &
-  Partial<Pick<SegmenterDeps, "models" | "registry">>;
+export type SegmenterInputs = Omit<SegmenterDeps, "models" | "registry" | "trainRun" | "datasets"> &
+  Partial<Pick<SegmenterDeps, "models" | "registry" | "datasets">>;
 
 export function segmenterDeps(inputs: SegmenterInputs): SegmenterDeps {
   const models = inputs.models ?? new ModelStore(inputs.artifacts);
@@ -40,6 +44,7 @@ export function segmenterDeps(inputs: SegmenterInputs): SegmenterDeps {
   return {
     ...inputs,
     models,
+    datasets: inputs.datasets ?? new StoreDatasetReader(inputs.artifacts),
     registry: inputs.registry ?? new ModelRegistry(models, inputs.logger),
     trainRun:
       processes && processes.max > 0
@@ -53,5 +58,7 @@ export const TRAIN_JOB_KIND = "train-segmenter";
 /** The TrainSegmenter job's work: what TrainSegmenter starts and what recover() resumes after a restart. */
 export function trainWork(deps: SegmenterDeps): JobWork<TrainParams, TrainResult> {
   return (ctx) =>
-    runTrainingJob({ artifacts: deps.artifacts, provenance: deps.provenance }, ctx, { trainRun: deps.trainRun });
+    runTrainingJob({ artifacts: deps.artifacts, datasets: deps.datasets, provenance: deps.provenance }, ctx, {
+      trainRun: deps.trainRun,
+    });
 }

@@ -4,6 +4,7 @@
 // same trainRun as the service would inline: same checkpoint key, same resume, same published model.
 import type { SegTrainProgress } from "@synthmri/ml";
 import { loadTrainingChildConfig, type ObjectRef, serveChild } from "@synthmri/platform";
+import { StoreDatasetReader } from "./adapters/dataset-store.js";
 import type { TrainChildParams } from "./adapters/train-child.js";
 import { loadJobTrainingSet, trainRun } from "./domain/train-job.js";
 import { openProcessDeps } from "./process-deps.js";
@@ -13,8 +14,9 @@ serveChild<TrainChildParams, ObjectRef, SegTrainProgress>(async (p, ctx) => {
   const d = await openProcessDeps(config, "segmenter-run");
   const logger = d.logger.child({ jobId: p.jobId, run: p.run });
   try {
-    const { set, inputs } = await loadJobTrainingSet(d.artifacts, p.params, ctx.signal);
-    return await trainRun({ artifacts: d.artifacts, provenance: p.provenance ?? d.provenance }, set, inputs, {
+    const datasets = new StoreDatasetReader(d.artifacts);
+    const { set, inputs } = await loadJobTrainingSet(datasets, p.params, ctx.signal);
+    return await trainRun({ artifacts: d.artifacts, datasets, provenance: p.provenance ?? d.provenance }, set, inputs, {
       jobId: p.jobId,
       params: p.params,
       run: p.run,

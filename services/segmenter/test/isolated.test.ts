@@ -10,6 +10,7 @@ import { loadJobTrainingSet, trainRun } from "../src/domain/train-job.js";
 import type { TrainParams } from "../src/domain/types.js";
 import { startServer, type StartedServer } from "../src/server.js";
 import { clients, cohort, phantomDataset, type Store, startStore, waitJob } from "./fixtures.js";
+import { StoreDatasetReader } from "../src/adapters/dataset-store.js";
 
 let store: Store;
 let server: StartedServer;
@@ -87,8 +88,9 @@ it("trains 2 runs in 2 child processes at once and publishes the models inline t
   // Run 1 trained inline in this process: same weights, same validation Dice.
   const p = (await jobs.get(res.jobId)).params as TrainParams;
   const inlineParams: TrainParams = { ...p, modelIds: ["inline-0", "inline-1"] };
-  const { set, inputs } = await loadJobTrainingSet(store.artifacts, inlineParams, new AbortController().signal);
-  await trainRun({ artifacts: store.artifacts }, set, inputs, {
+  const datasets = new StoreDatasetReader(store.artifacts);
+  const { set, inputs } = await loadJobTrainingSet(datasets, inlineParams, new AbortController().signal);
+  await trainRun({ artifacts: store.artifacts, datasets }, set, inputs, {
     jobId: "inline-job",
     params: inlineParams,
     run: 1,

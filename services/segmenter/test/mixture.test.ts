@@ -86,7 +86,7 @@ describe("training set mixtures", () => {
       const data = new Uint8Array(n * 16 * 5);
       for (let i = 0; i < n; i++) data[i * 16 * 5] = i; // slice index in the first T1 pixel
       const ids = Array.from({ length: n }, (_, i) => `syn-0-m${i % 2}`);
-      return { ...s, source: new Uint8SliceSource(data, 4, ids, maskLut({ NCR: 51, ED: 102, ET: 204 }), "syn") };
+      return { ...s, source: new Uint8SliceSource(data, 4, ids, maskLut(), "syn") };
     };
     const tags = async (src: { length: number; get(i: number): unknown }) => {
       const out: number[] = [];

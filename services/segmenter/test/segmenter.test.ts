@@ -1,8 +1,8 @@
 // Service-level: a real server on port 0 with the embedded S3, talking gRPC through the typed clients.
 // One small U-Net is trained on a phantom dataset through TrainSegmenter and then used by every test.
-import { JobState, LabelScheme, Mixture } from "@synthmri/contracts";
+import { JobState, LabelScheme, Mixture, Split } from "@synthmri/contracts";
 import { DiceCounter } from "@synthmri/ml";
-import { GrpcStatus as Code, RpcError } from "@synthmri/rpc";
+import { GrpcStatus as Code, RpcError, receiveTensors, typedArrayOf } from "@synthmri/rpc";
 import {
   applyReorientation,
   asDatasetManifest,
@@ -179,6 +179,33 @@ describe("inference", () => {
       `held-out slice Dice: WT ${r.wt.toFixed(3)} NCR ${r.ncr.toFixed(3)} ED ${r.ed.toFixed(3)} ET ${r.et.toFixed(3)}`,
     );
     expect(r.wt).toBeGreaterThan(0.7);
+
+    // SegmentDataset: the same label maps from the dataset id alone (no pixels sent), in the same batches,
+    // each slice named by subject key and slice index.
+    const keys: string[] = [];
+    const indices: number[] = [];
+    const byId = [];
+    const responses = h.segmenter.segmentDataset({
+      modelId,
+      datasetId,
+      split: Split.TEST,
+      batchSize: 32,
+      labelScheme: LabelScheme.BRATS2023,
+    });
+    for await (const t of receiveTensors(responses, (msg) => {
+      keys.push(...msg.subjectKeys);
+      indices.push(...msg.sliceIndices);
+      return msg.frame;
+    }))
+      byId.push(t);
+    expect(byId.map((t) => t.index)).toEqual(out.map((o) => o.index));
+    byId.forEach((t, i) => {
+      expect(t.shape).toEqual(out[i].shape);
+      expect(typedArrayOf(t)).toEqual(out[i].data);
+    });
+    expect(keys).toHaveLength(truth.reduce((n, t) => n + t.length, 0) / (64 * 64));
+    expect(indices).toHaveLength(keys.length);
+    expect([...new Set(keys)].sort()).toEqual([...m.split.test].sort());
   }, 120_000);
 
   it("returns probabilities on request, per input batch", async () => {
@@ -262,6 +289,13 @@ describe("bad input", () => {
       Code.NOT_FOUND,
     );
     expect(await rpcCode(h.segmenter.loadModel({ modelId, version: 7 }))).toBe(Code.NOT_FOUND);
+    const drain = async (it: AsyncIterable<unknown>) => {
+      for await (const _ of it);
+    };
+    expect(await rpcCode(drain(h.segmenter.segmentDataset({ modelId, datasetId: "no-such-dataset" })))).toBe(
+      Code.NOT_FOUND,
+    );
+    expect(await rpcCode(drain(h.segmenter.segmentDataset({ modelId, datasetId: "" })))).toBe(Code.INVALID_ARGUMENT);
     expect(await rpcCode(segmentSlices(h.segmenter, modelId, []))).toBe(Code.INVALID_ARGUMENT);
     const bad3 = new Uint8Array(32 * 32 * 3);
     expect(await rpcCode(segmentSlices(h.segmenter, modelId, [{ data: bad3, shape: [1, 32, 32, 3] }]))).toBe(

@@ -6,7 +6,7 @@
 // further out (or closer) than all but a chosen percentile of unseen real images. Both distributions (held-out
 // vs train, and train vs itself where it is defined) are returned for the report.
 import { InvalidInput } from "@synthmri/core";
-import { defaultOutlierThreshold, outlierNorms, outlierReference, type OutlierReference } from "@synthmri/ml";
+import { defaultOutlierThreshold, type OutlierReference, outlierNorms, outlierReference } from "@synthmri/ml";
 import { percentileSorted } from "../stats/descriptive.js";
 import type { ImageSet } from "./image-set.js";
 import { MemorizationGate, type MemorizationOptions } from "./memorization.js";

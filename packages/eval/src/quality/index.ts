@@ -6,3 +6,4 @@ export * from "./feature-distance.js";
 export * from "./memorization.js";
 export * from "./calibration.js";
 export * from "./gan-swd.js";
+export * from "./calibration.js";

@@ -1,2 +1,9 @@
 export { type JobHandlerOptions, jobHandlers } from "./job-service.js";
-export { type JobResult, jobStateFromProto, jobStatusToProto, objectRefToProto } from "./job-status.js";
+export {
+  type JobResult,
+  type JobStatusOptions,
+  jobErrorCode,
+  jobStateFromProto,
+  jobStatusToProto,
+  objectRefToProto,
+} from "./job-status.js";

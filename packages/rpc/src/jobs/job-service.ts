@@ -1,16 +1,17 @@
-// synthmri.common.v1.JobService over a service's JobRunner, shared by the services whose job results are
-// { outputs, artifacts } (ingest adds per-kind progress units on top of its own). `visible` narrows the view
-// to the jobs one caller may see (the generator's partner listener: a partner's own requests).
+// synthmri.common.v1.JobService over a service's JobRunner: the one implementation every service serves.
+// `unitOf` names the progress unit per job kind and `resultOf` maps a result that is not already
+// { outputs, artifacts } (ingest's import report); `visible` narrows the view to the jobs one caller may see
+// (the generator's partner listener: a partner's own requests).
 import type { JobService } from "@synthmri/contracts";
 import { InvalidInput, type JobRunner, type JobStatus, NotFound } from "@synthmri/platform";
 import type { CallContext } from "../context.js";
 import type { ServiceImpl } from "../handler-types.js";
-import { jobStateFromProto, jobStatusToProto } from "./job-status.js";
+import { type JobStatusOptions, jobStateFromProto, jobStatusToProto } from "./job-status.js";
 
 const DEFAULT_WATCH_INTERVAL_MS = 250;
 const DEFAULT_PAGE = 100;
 
-export interface JobHandlerOptions {
+export interface JobHandlerOptions extends JobStatusOptions {
   /**
    * Whether the caller may see this job. A job it may not see answers NOT_FOUND with the very message of an
    * unknown id (so its existence is not revealed), is left out of ListJobs and cannot be cancelled.
@@ -24,6 +25,7 @@ export function jobHandlers(
   options: JobHandlerOptions = {},
 ): ServiceImpl<(typeof JobService)["method"]> {
   const visible = options.visible;
+  const toProto = (s: JobStatus) => jobStatusToProto(s, options);
   /**
    * Rejects an empty id and, with `visible`, a job the caller may not see (the runner's own not-found error);
    * returns the job when it had to read it (with `visible`), so getJob reads it once.
@@ -37,7 +39,7 @@ export function jobHandlers(
   }
   return {
     async getJob(req, ctx) {
-      return { job: jobStatusToProto((await checkJobId(req.jobId, ctx)) ?? (await jobs.get(req.jobId))) };
+      return { job: toProto((await checkJobId(req.jobId, ctx)) ?? (await jobs.get(req.jobId))) };
     },
     async *watchJob(req, ctx) {
       // Checked before the first message: an invisible job's stream ends with NOT_FOUND and no status.
@@ -52,13 +54,13 @@ export function jobHandlers(
         if (s.state !== lastState || terminal || now - lastSent >= interval) {
           lastState = s.state;
           lastSent = now;
-          yield { job: jobStatusToProto(s) };
+          yield { job: toProto(s) };
         }
       }
     },
     async cancelJob(req, ctx) {
       await checkJobId(req.jobId, ctx);
-      return { job: jobStatusToProto(await jobs.cancel(req.jobId, req.reason || "cancelled by request")) };
+      return { job: toProto(await jobs.cancel(req.jobId, req.reason || "cancelled by request")) };
     },
     async listJobs(req, ctx) {
       const states = new Set(req.states.map(jobStateFromProto).filter((s) => s !== undefined));
@@ -73,7 +75,7 @@ export function jobHandlers(
         throw new InvalidInput(`page_token "${req.page?.pageToken}" is not one this server issued`);
       const page = all.slice(start, start + size);
       return {
-        jobs: page.map(jobStatusToProto),
+        jobs: page.map(toProto),
         nextPageToken: start + size < all.length ? String(start + size) : "",
       };
     },

@@ -2,14 +2,19 @@ import { InvalidInput } from "@synthmri/core";
 import type { Mat4 } from "../nifti/affine.js";
 import { writeNifti } from "../nifti/write.js";
 import { SeededRandom } from "../random.js";
+import { drawAnatomy, sampleBrain } from "./anatomy.js";
+import { M, PHANTOM_SITES, PHANTOM_TISSUE, siteProfile, subjectContrast } from "./contrast.js";
 import { normalTable, ValueNoise3 } from "./noise.js";
+import { drawTumour, type PhantomTumour, planTumour } from "./tumour.js";
 
-// A synthetic BraTS-2020-like cohort: a head (skull-ish rim, CSF, grey/white matter texture,
-// ventricles) with one tumour per subject: necrotic core (label 1) inside an enhancing rim
-// (label 4) inside oedema (label 2). Contrasts follow clinical MRI: oedema bright on FLAIR and T2,
-// enhancing rim bright on T1Gd, necrosis dark on T1/T1Gd and bright on T2; CSF dark on FLAIR.
-// Every subject varies position, size and shape of the tumour, the head, gains, bias field and
-// noise, so a segmenter has to learn the contrasts rather than a location.
+// A synthetic BraTS-2020-like cohort that behaves like BraTS for a segmenter: skull-stripped brains with
+// partial-volume tissue edges, folded cortex, deep grey nuclei, ventricles with choroid plexus and vessels;
+// one to three irregular tumours per subject (necrotic core (label 1) inside an enhancing rim (label 4)
+// inside oedema (label 2); some subjects lack necrosis or enhancement). Intensities overlap between tissue
+// and tumour classes per sequence (contrast.ts), each subject is scanned at one of a few sites (contrast
+// profile, gamma, noise level) and carries a smooth multiplicative bias field per sequence, texture and
+// noise. Voxel intensities alone do not separate the classes; shape and context do (calibrated by the
+// phantom tests: a per-voxel classifier stays below 0.5 mean Dice, a small U-Net does not).
 
 export interface PhantomOptions {
   subjects: number;
@@ -20,11 +25,7 @@ export interface PhantomOptions {
   idPrefix?: string;
 }
 
-export interface PhantomTumour {
-  centre: [number, number, number];
-  /** radii in voxels of necrosis, enhancing rim, oedema */
-  radii: [number, number, number];
-}
+export type { PhantomTumour } from "./tumour.js";
 
 export interface PhantomSubject {
   id: string;
@@ -37,18 +38,15 @@ export interface PhantomSubject {
   flair: Int16Array;
   /** BraTS 2020 labels: 0, 1 NCR, 2 ED, 4 ET */
   seg: Uint8Array;
+  /** healthy tissue under every voxel (PHANTOM_TISSUE: 0 background, 1 CSF, 2 GM, 3 WM), tumour or not */
+  tissue: Uint8Array;
+  /** the primary (largest) tumour focus */
   tumour: PhantomTumour;
+  /** every focus, primary first (multi-focal subjects have 2-3) */
+  foci: PhantomTumour[];
+  /** the site (contrast profile) that scanned the subject, 0..PHANTOM_SITES-1 */
+  site: number;
 }
-
-// Mean intensity per tissue, per sequence (t1, t1ce, t2, flair), on a 0-1000 scale.
-const T = { CSF: 0, GM: 1, WM: 2, SKULL: 3, ED: 4, ET: 5, NCR: 6 } as const;
-const CONTRAST: number[][] = [
-  //  CSF   GM   WM  SKULL  ED   ET   NCR
-  [250, 550, 750, 850, 430, 520, 180], // T1
-  [250, 550, 750, 850, 470, 1000, 170], // T1Gd
-  [950, 600, 420, 350, 860, 640, 1000], // T2
-  [120, 560, 450, 300, 960, 700, 420], // FLAIR
-];
 
 export function phantomSubjectId(index: number, prefix = "BraTS20_Training_"): string {
   return `${prefix}${String(index + 1).padStart(3, "0")}`;
@@ -61,7 +59,7 @@ export function generatePhantomCohort(opts: PhantomOptions): PhantomSubject[] {
   return Array.from({ length: opts.subjects }, (_, i) => generatePhantomSubject(i, opts));
 }
 
-/** One subject, independent of the others (seeded by cohort seed and index). */
+/** One subject, independent of the others (seeded by cohort seed and index; sites by cohort seed). */
 export function generatePhantomSubject(index: number, opts: Omit<PhantomOptions, "subjects">): PhantomSubject {
   const [X, Y, Z] = opts.size ?? [240, 240, 155];
   if (![X, Y, Z].every((d) => Number.isInteger(d) && d >= 8 && d <= 1024)) {
@@ -70,139 +68,75 @@ export function generatePhantomSubject(index: number, opts: Omit<PhantomOptions,
   const rng = new SeededRandom(`${opts.seed ?? 0}:${index}`);
   const shape: [number, number, number] = [X, Y, Z];
   const n = X * Y * Z;
+  const siteIndex = rng.int(0, PHANTOM_SITES);
+  const site = siteProfile(siteIndex, new SeededRandom(`${opts.seed ?? 0}:site:${siteIndex}`));
+  const contrast = subjectContrast(site, rng);
+  const brain = sampleBrain(rng, shape);
+  const anatomy = drawAnatomy(rng, shape, brain);
+  const plan = planTumour(rng, brain);
+  const tumour = drawTumour(rng, shape, plan, anatomy);
 
-  // Head ellipsoid, slightly varied per subject.
-  const cx = (X - 1) / 2 + rng.uniform(-0.03, 0.03) * X;
-  const cy = (Y - 1) / 2 + rng.uniform(-0.03, 0.03) * Y;
-  const cz = (Z - 1) / 2 + rng.uniform(-0.03, 0.03) * Z;
-  const ax = X * rng.uniform(0.36, 0.42);
-  const ay = Y * rng.uniform(0.42, 0.47);
-  const az = Z * rng.uniform(0.38, 0.44);
-
-  // Tumour somewhere inside the brain, varied size and shape.
-  const m = Math.min(ax, ay);
-  const rEt = m * rng.uniform(0.16, 0.32);
-  const rNcr = rEt * rng.uniform(0.35, 0.65);
-  const rEd = rEt * rng.uniform(1.45, 2.0);
-  let tx = 0;
-  let ty = 0;
-  let tz = 0;
-  for (;;) {
-    tx = rng.uniform(-0.5, 0.5);
-    ty = rng.uniform(-0.5, 0.5);
-    tz = rng.uniform(-0.4, 0.4);
-    if (tx * tx + ty * ty + tz * tz <= 0.25) break;
-  }
-  const tc: [number, number, number] = [cx + tx * ax, cy + ty * ay, cz + tz * az];
-
-  const cell = Math.max(3, Math.round(Math.min(X, Y, Z) / 10));
-  const tissueNoise = new ValueNoise3(rng, shape, cell);
-  const fineNoise = new ValueNoise3(rng, shape, Math.max(2, Math.round(cell / 3)));
-  const shapeNoise = new ValueNoise3(rng, shape, Math.max(3, Math.round(rEt / 1.5)));
-  // Receive-coil bias: a smooth linear gradient across the head (a few per cent each way).
-  const bias3 = [rng.uniform(-0.08, 0.08), rng.uniform(-0.08, 0.08), rng.uniform(-0.05, 0.05)];
-  const gains = [0, 1, 2, 3].map(() => rng.uniform(0.85, 1.15));
-  const contrast = CONTRAST.map((row) => row.map((v) => v * rng.uniform(0.94, 1.06)));
-  const noiseSigma = rng.uniform(12, 28);
+  // Smooth multiplicative bias per sequence: a shared coil profile (low-frequency noise) plus a per-sequence
+  // linear gradient, exp() so it is a gain field around 1.
+  const side = Math.min(X, Y, Z);
+  const coil = new ValueNoise3(rng, shape, Math.max(4, Math.round(side / 2)));
+  const grad = [0, 1, 2, 3].map(() => [rng.uniform(-1, 1), rng.uniform(-1, 1), rng.uniform(-0.6, 0.6)]);
+  const texture = new ValueNoise3(rng, shape, Math.max(2, Math.round(side / 16)));
+  const heterogeneity = new ValueNoise3(rng, shape, Math.max(2, Math.round(side / 12)));
   const normals = normalTable(rng);
-  // Ventricles: two ellipsoids either side of the midline.
-  const vent = [-1, 1].map((s) => ({ x: cx + s * 0.13 * ax, y: cy - 0.05 * ay, z: cz + 0.08 * az }));
-  const vr = [0.09 * ax, 0.25 * ay, 0.14 * az];
+  let noiseState = rng.nextU32();
+  const nextNormal = () => {
+    noiseState = (Math.imul(noiseState, 1664525) + 1013904223) | 0;
+    return normals[noiseState >>> 16];
+  };
 
   const seqs = [new Int16Array(n), new Int16Array(n), new Int16Array(n), new Int16Array(n)];
-  const seg = new Uint8Array(n);
-  // Pass 1: anatomy. cls: 0 outside, 1 skull, 2 CSF, 3 parenchyma (GM/WM mix by wm), then labels.
-  const cls = new Uint8Array(n);
-  const wm = new Float32Array(n);
-  const reach = rEd * 1.4;
-  const [v0x, v1x, vy, vz] = [vent[0].x, vent[1].x, vent[0].y, vent[0].z];
+  const tissue = new Uint8Array(n);
+  const [cx, cy, cz] = brain.centre;
+  const [ax, ay, az] = brain.axes;
+  const v = [0, 0, 0, 0];
   for (let k = 0; k < Z; k++) {
-    const uz = (k - cz) / az;
     for (let j = 0; j < Y; j++) {
-      const uy = (j - cy) / ay;
-      const rest = 1 - uy * uy - uz * uz;
-      if (rest < 0) continue;
-      // only the x-range inside the head ellipsoid; background stays exactly 0, as in BraTS
-      const half = Math.sqrt(rest) * ax;
-      const i0 = Math.max(0, Math.ceil(cx - half));
-      const i1 = Math.min(X - 1, Math.floor(cx + half));
-      const dy = (j - vy) / vr[1];
-      const dz = (k - vz) / vr[2];
-      const dyz = dy * dy + dz * dz;
-      const ddy = j - tc[1];
-      const ddz = k - tc[2];
-      const nearY = Math.abs(ddy) < reach && Math.abs(ddz) < reach;
-      for (let i = i0; i <= i1; i++) {
-        const ux = (i - cx) / ax;
-        const r = Math.sqrt(ux * ux + uy * uy + uz * uz);
-        const idx = i + X * (j + Y * k);
-        if (r > 0.92) {
-          cls[idx] = 1;
-          continue;
-        }
-        if (r > 0.87) {
-          cls[idx] = 2;
-          continue;
-        }
-        cls[idx] = 3;
-        if (dyz < 1) {
-          const d0 = (i - v0x) / vr[0];
-          const d1 = (i - v1x) / vr[0];
-          if (d0 * d0 + dyz < 1 || d1 * d1 + dyz < 1) cls[idx] = 2;
-        }
-        if (cls[idx] === 3) {
-          // smooth sigmoid of (texture + depth): white matter deep, grey matter outside
-          const x = 5 * (0.6 * tissueNoise.at(i, j, k) + 1.6 * (0.62 - r));
-          wm[idx] = 0.5 + (0.5 * x) / (1 + Math.abs(x));
-        }
-        const ddx = i - tc[0];
-        if (nearY && Math.abs(ddx) < reach) {
-          const d = Math.sqrt(ddx * ddx + ddy * ddy + ddz * ddz) / (1 + 0.22 * shapeNoise.at(i, j, k));
-          if (d < rNcr) seg[idx] = 1;
-          else if (d < rEt) seg[idx] = 4;
-          else if (d < rEd) seg[idx] = 2;
-        }
-      }
-    }
-  }
-  // Pass 2: intensities per sequence, with gain, bias field, fine texture and noise.
-  const tex = new Float32Array(n);
-  for (let k = 0; k < Z; k++) {
-    const uz = (k - cz) / az;
-    for (let j = 0; j < Y; j++) {
-      const uy = (j - cy) / ay;
       for (let i = 0; i < X; i++) {
         const idx = i + X * (j + Y * k);
-        if (cls[idx] === 0) continue;
+        if (!anatomy.inside[idx]) continue;
+        const csf = anatomy.csf[idx];
+        const gm = anatomy.gm[idx];
+        const wm = 1 - csf - gm;
+        tissue[idx] = csf >= gm && csf >= wm ? PHANTOM_TISSUE.CSF : gm >= wm ? PHANTOM_TISSUE.GM : PHANTOM_TISSUE.WM;
+        const vessel = anatomy.vessel[idx];
+        const choroid = anatomy.choroid[idx];
+        const core = tumour.core[idx];
+        const necrosis = tumour.necrosis[idx];
+        const oedema = tumour.oedema[idx] * plan.oedemaStrength;
+        const inTumour = core > 0 || oedema > 0;
+        const tex = 1 + 0.04 * texture.at(i, j, k) + (inTumour ? 0.1 * heterogeneity.at(i, j, k) : 0);
+        const coil01 = coil.at(i, j, k);
         const ux = (i - cx) / ax;
-        tex[idx] = (1 + bias3[0] * ux + bias3[1] * uy + bias3[2] * uz) * (1 + 0.05 * fineNoise.at(i, j, k));
+        const uy = (j - cy) / ay;
+        const uz = (k - cz) / az;
+        for (let s = 0; s < 4; s++) {
+          const c = contrast[s];
+          let x = csf * c[M.CSF] + gm * c[M.GM] + wm * c[M.WM];
+          x += vessel * (c[M.VESSEL] - x);
+          x += choroid * (c[M.CHOROID] - x);
+          x += oedema * (c[M.ED] - x);
+          const coreValue = plan.hasEnhancement
+            ? c[M.ET] + necrosis * (c[M.NCR] - c[M.ET])
+            : c[M.NET] + necrosis * (c[M.NCR] - c[M.NET]);
+          x += core * (coreValue - x);
+          const g = grad[s];
+          x *= tex * Math.exp(site.bias * (0.7 * coil01 + 0.5 * (g[0] * ux + g[1] * uy + g[2] * uz)));
+          v[s] = 1000 * Math.max(0, x / 1000) ** site.gamma[s];
+        }
+        for (let s = 0; s < 4; s++) {
+          // Rician magnitude noise, as in magnitude MR images
+          const re = v[s] + site.noise * nextNormal();
+          const im = site.noise * nextNormal();
+          const y = Math.sqrt(re * re + im * im);
+          seqs[s][idx] = y < 1 ? 1 : y > 32767 ? 32767 : (y + 0.5) | 0;
+        }
       }
-    }
-  }
-  let noiseState = rng.nextU32();
-  for (let s = 0; s < 4; s++) {
-    const c = contrast[s];
-    const [cCsf, cGm, cWm, cSkull, cEd, cEt, cNcr] = [
-      c[T.CSF],
-      c[T.GM],
-      c[T.WM],
-      c[T.SKULL],
-      c[T.ED],
-      c[T.ET],
-      c[T.NCR],
-    ];
-    const g = gains[s];
-    const out = seqs[s];
-    for (let idx = 0; idx < n; idx++) {
-      const kind = cls[idx];
-      if (kind === 0) continue;
-      const w = wm[idx];
-      const tissue = kind === 1 ? cSkull : kind === 2 ? cCsf : w * cWm + (1 - w) * cGm;
-      const label = seg[idx];
-      const v0 = label === 0 ? tissue : label === 2 ? 0.75 * cEd + 0.25 * tissue : label === 4 ? cEt : cNcr;
-      noiseState = (Math.imul(noiseState, 1664525) + 1013904223) | 0;
-      const v = v0 * g * tex[idx] + noiseSigma * normals[noiseState >>> 16];
-      out[idx] = v < 1 ? 1 : (v + 0.5) | 0;
     }
   }
   const affine: Mat4 = [
@@ -219,8 +153,11 @@ export function generatePhantomSubject(index: number, opts: Omit<PhantomOptions,
     t1ce: seqs[1],
     t2: seqs[2],
     flair: seqs[3],
-    seg,
-    tumour: { centre: tc, radii: [rNcr, rEt, rEd] },
+    seg: tumour.seg,
+    tissue,
+    tumour: plan.foci[0],
+    foci: plan.foci,
+    site: siteIndex,
   };
 }
 
@@ -234,4 +171,18 @@ export function phantomSubjectFiles(s: PhantomSubject, opts: { level?: number } 
     [`${s.id}_flair.nii.gz`]: writeNifti({ ...common, data: s.flair }),
     [`${s.id}_seg.nii.gz`]: writeNifti({ ...common, data: s.seg }),
   };
+}
+
+/**
+ * The subject's healthy-tissue label volume as NIfTI (PHANTOM_TISSUE values, uint8, same geometry as the
+ * images). Not part of the BraTS layout: write it outside the cohort directory.
+ */
+export function phantomTissueNifti(s: PhantomSubject, opts: { level?: number } = {}): Uint8Array {
+  return writeNifti({
+    shape: s.shape,
+    affine: s.affine,
+    level: opts.level ?? 1,
+    descrip: "synthmri phantom tissue 0 bg 1 CSF 2 GM 3 WM",
+    data: s.tissue,
+  });
 }

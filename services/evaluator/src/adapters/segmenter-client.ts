@@ -1,17 +1,10 @@
-// Segmenter over the segmenter service's gRPC API: LoadModel to check and warm a model, SegmentSlices (bidi)
-// for predictions. Output labels are requested in the brats2020 scheme (0, 1, 2, 4) and converted to the
+// Segmenter over the segmenter service's gRPC API: LoadModel to check and warm a model, SegmentDataset for
+// predictions of a dataset split by id (the segmenter reads the images from the store; no pixels are sent). Output labels are requested in the brats2020 scheme (0, 1, 2, 4) and converted to the
 // internal labels (4 -> 3); anything else is outside the scheme and rejected.
-import { create } from "@bufbuild/protobuf";
-import {
-  DataType,
-  LabelScheme,
-  type SegmentSlicesRequest,
-  SegmentSlicesRequestSchema,
-  type SegmenterService,
-} from "@synthmri/contracts";
+import { DataType, LabelScheme, type SegmentDatasetResponse, type SegmenterService } from "@synthmri/contracts";
 import { InvalidInput } from "@synthmri/platform";
-import { type Client, receiveTensors, tensorFrames, typedArrayOf } from "@synthmri/rpc";
-import type { ImageBatch, LabelBatch, SegmentOptions, Segmenter } from "../domain/ports.js";
+import { type Client, receiveTensors, splitToProto, typedArrayOf } from "@synthmri/rpc";
+import type { LabelBatch, SegmentDatasetOptions, Segmenter } from "../domain/ports.js";
 import { fromRemote } from "./remote-errors.js";
 
 type SegmenterClient = Client<(typeof SegmenterService)["method"]>;
@@ -58,35 +51,28 @@ export class GrpcSegmenter implements Segmenter {
     }
   }
 
-  async *segment(batches: AsyncIterable<ImageBatch>, options: SegmentOptions): AsyncIterable<LabelBatch> {
-    async function* requests(): AsyncGenerator<SegmentSlicesRequest> {
-      yield create(SegmentSlicesRequestSchema, {
-        part: {
-          case: "config",
-          value: {
-            modelId: options.modelId,
-            version: options.version,
-            tta: options.tta,
-            labelScheme: LabelScheme.BRATS2020,
-            normalized: false,
-          },
-        },
-      });
-      for await (const b of batches) {
-        for (const frame of tensorFrames({
-          dtype: DataType.UINT8,
-          shape: [b.n, b.h, b.w, 4],
-          data: b.data,
-          name: "images",
-          index: b.index,
-        }))
-          yield create(SegmentSlicesRequestSchema, { part: { case: "frame", value: frame } });
-      }
-    }
+  async *segmentDataset(datasetId: string, options: SegmentDatasetOptions): AsyncIterable<LabelBatch> {
+    const responses = this.client.segmentDataset(
+      {
+        modelId: options.modelId,
+        version: options.version,
+        tta: options.tta,
+        labelScheme: LabelScheme.BRATS2020,
+        datasetId,
+        split: splitToProto(options.split),
+        batchSize: options.batchSize ?? 0,
+      },
+      { signal: options.signal },
+    );
+    // The slice tags ride on the message of each batch's header frame.
+    let tags: { subjectKeys: string[]; sliceIndices: number[] } | undefined;
+    const pick = (m: SegmentDatasetResponse) => {
+      if (m.frame?.frame.case === "header") tags = { subjectKeys: m.subjectKeys, sliceIndices: m.sliceIndices };
+      return m.frame;
+    };
     try {
-      const responses = this.client.segmentSlices(requests(), { signal: options.signal });
-      for await (const t of receiveTensors(responses, (m) => m.frame)) {
-        if (t.name && t.name !== "labels") continue; // probabilities were not asked for; ignore any
+      for await (const t of receiveTensors(responses, pick)) {
+        if (t.name && t.name !== "labels") continue;
         if (t.shape.length !== 3 || t.dtype !== DataType.UINT8)
           throw new InvalidInput(
             `model ${options.modelId}: segmenter sent ${DataType[t.dtype]} labels of shape [${t.shape.join(", ")}]; expected uint8 [n, h, w]`,
@@ -98,7 +84,10 @@ export class GrpcSegmenter implements Segmenter {
           n,
           h,
           w,
+          subjectKeys: tags?.subjectKeys ?? [],
+          sliceIndices: tags?.sliceIndices ?? [],
         };
+        tags = undefined;
       }
     } catch (e) {
       throw fromRemote("segmenter", e);

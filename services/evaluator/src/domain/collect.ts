@@ -4,7 +4,7 @@ import { InvalidInput, throwIfAborted } from "@synthmri/platform";
 import type { ImageSet } from "@synthmri/eval";
 import type { SliceSource, StreamSlicesOptions } from "./ports.js";
 
-export interface CollectOptions extends Omit<StreamSlicesOptions, "maxSlices"> {
+export interface CollectOptions extends Omit<StreamSlicesOptions, "maxSlices" | "channels"> {
   /** At most this many slices (0 = all). */
   maxSlices?: number;
   /** Channel indices to keep, in order (default all). */
@@ -23,7 +23,8 @@ export async function collectImages(
   let n = 0;
   let shape: { h: number; w: number; c: number } | undefined;
   let keep: number[] | undefined;
-  for await (const b of source.streamSlices(datasetId, { ...options, maxSlices: options.maxSlices || undefined })) {
+  const { channels: _indices, onBatch: _onBatch, ...read } = options;
+  for await (const b of source.streamSlices(datasetId, { ...read, maxSlices: options.maxSlices || undefined })) {
     throwIfAborted(options.signal);
     keep ??= options.channels ? [...options.channels] : Array.from({ length: b.c }, (_, i) => i);
     if (keep.some((c) => c < 0 || c >= b.c))

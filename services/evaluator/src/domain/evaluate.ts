@@ -1,5 +1,6 @@
-// Evaluate: a segmentation model on a dataset split, per subject in 3D. Slices stream from the ingest service
-// straight into the segmenter (one bidi call, batches in order), predictions and truths are reassembled into
+// Evaluate: a segmentation model on a dataset split, per subject in 3D. The segmenter segments the split of
+// the dataset artifact by id (it reads the images itself); the evaluator reads only the masks of the same
+// split from the artifact, batch for batch in the same order. Predictions and truths are reassembled into
 // subject volumes, and each finished subject is scored at once, so memory holds only subjects in flight.
 import { FailedPrecondition, InvalidInput, type JobProgress, throwIfAborted } from "@synthmri/platform";
 import type { ArtifactStore, Logger, ObjectRef } from "@synthmri/platform";
@@ -11,7 +12,7 @@ import {
 } from "@synthmri/eval";
 import { type StoredEvaluation, writeEvaluation } from "./evaluation-store.js";
 import { intensityBaselineSegmenter } from "./intensity-baseline.js";
-import type { ImageBatch, Segmenter, SliceSource, SplitName, SubjectDescription } from "./ports.js";
+import type { Segmenter, SliceSource, SplitName, SubjectDescription } from "./ports.js";
 import { maskToLabels } from "@synthmri/core";
 import { SubjectAssembler, type SubjectVolumes } from "./volumes.js";
 
@@ -26,11 +27,13 @@ export interface EvaluateParams {
   tta: boolean;
   /** Only 95 is implemented by the metrics library. */
   hdPercentile: number;
-  /** Slices per batch sent to the segmenter. */
+  /** Slices per batch the segmenter answers (default 32). */
   batchSize?: number;
   /** Score the intensity-only baseline fitted on the dataset's train split instead of a model. */
   intensityBaseline?: boolean;
 }
+
+const DEFAULT_BATCH = 32;
 
 export interface EvaluateDeps {
   source: SliceSource;
@@ -78,7 +81,9 @@ export async function runEvaluation(
   const progress = control.progress ?? (() => {});
   const dataset = await deps.source.describe(p.datasetId, { signal });
   const subjects = subjectsOfSplit(p.datasetId, dataset.subjects, p.split);
-  const segmenter = p.intensityBaseline ? intensityBaselineSegmenter(deps.source, p.datasetId) : deps.segmenter;
+  const segmenter: Segmenter = p.intensityBaseline
+    ? intensityBaselineSegmenter(deps.source, p.datasetId)
+    : deps.segmenter;
   const model = await segmenter.prepare(p.modelId, p.modelVersion, { signal });
   const version = model.version;
   const total = subjects.length;
@@ -101,73 +106,64 @@ export async function runEvaluation(
     });
   };
 
-  // Truth and slice tags of batches sent but not yet answered, by batch index.
-  const inFlight = new Map<
-    number,
-    { keys: string[]; indices: number[]; truth: Uint8Array; n: number; h: number; w: number }
-  >();
-  async function* images(): AsyncGenerator<ImageBatch> {
+  const batchSize = p.batchSize || DEFAULT_BATCH;
+  const masks = deps.source
+    .streamSlices(p.datasetId, { split: p.split, batchSize, channels: ["mask"], signal })
+    [Symbol.asyncIterator]();
+  try {
     let index = 0;
-    for await (const b of deps.source.streamSlices(p.datasetId, { split: p.split, batchSize: p.batchSize, signal })) {
+    for await (const out of segmenter.segmentDataset(p.datasetId, {
+      modelId: p.modelId,
+      version,
+      tta: p.tta,
+      split: p.split,
+      batchSize,
+      signal,
+    })) {
       throwIfAborted(signal);
-      if (b.c < 5)
+      const next = await masks.next();
+      if (next.done)
+        throw new FailedPrecondition(
+          `segmenter answered batch ${out.index} of dataset ${p.datasetId}, which holds fewer ${p.split} slices; is the segmenter up to date?`,
+        );
+      const b = next.value;
+      if (out.index !== index)
+        throw new FailedPrecondition(`segmenter answered batch ${out.index} where batch ${index} was due`);
+      if (out.n !== b.n || out.h !== b.h || out.w !== b.w)
         throw new InvalidInput(
-          `dataset ${p.datasetId}: slices have ${b.c} channels; evaluation needs 5 (T1, T1CE, T2, FLAIR, mask)`,
+          `model ${p.modelId}: prediction shape [${out.n}, ${out.h}, ${out.w}] differs from the truth [${b.n}, ${b.h}, ${b.w}] ` +
+            "for the same batch; the segmenter must return one label map per input slice at the input size",
         );
       if (b.subjectKeys.length !== b.n || b.sliceIndices.length !== b.n)
         throw new FailedPrecondition(
           `dataset ${p.datasetId}: a batch of ${b.n} slices carries ${b.subjectKeys.length} subject keys and ${b.sliceIndices.length} slice indices`,
         );
-      const plane = b.h * b.w;
-      const img = new Uint8Array(b.n * plane * 4);
-      const mask = new Uint8Array(b.n * plane);
-      for (let i = 0, px = 0; px < b.n * plane; px++, i += b.c) {
-        img.set(b.data.subarray(i, i + 4), px * 4);
-        mask[px] = b.data[i + 4];
+      if (out.subjectKeys.some((k, i) => k !== b.subjectKeys[i] || out.sliceIndices[i] !== b.sliceIndices[i]))
+        throw new FailedPrecondition(
+          `segmenter batch ${index} names other slices than the dataset's; both must read dataset ${p.datasetId} in manifest order`,
+        );
+      const truth = maskToLabels(b.data, `dataset ${p.datasetId} batch ${index}`);
+      const plane = out.h * out.w;
+      for (let i = 0; i < out.n; i++) {
+        const done = assembler.add(
+          b.subjectKeys[i],
+          b.sliceIndices[i],
+          out.labels.subarray(i * plane, (i + 1) * plane),
+          truth.subarray(i * plane, (i + 1) * plane),
+          out.h,
+          out.w,
+        );
+        if (done) score(done);
       }
-      inFlight.set(index, {
-        keys: b.subjectKeys,
-        indices: b.sliceIndices,
-        truth: maskToLabels(mask, `dataset ${p.datasetId} batch ${index}`),
-        n: b.n,
-        h: b.h,
-        w: b.w,
-      });
-      yield { index, data: img, n: b.n, h: b.h, w: b.w };
       index++;
     }
-  }
-
-  for await (const out of segmenter.segment(images(), { modelId: p.modelId, version, tta: p.tta, signal })) {
-    throwIfAborted(signal);
-    const sent = inFlight.get(out.index);
-    if (!sent)
+    if (!(await masks.next()).done)
       throw new FailedPrecondition(
-        `segmenter answered batch ${out.index}, which was not sent or was already answered; is the segmenter up to date?`,
+        `segmenter ended the stream with ${p.split} slices of dataset ${p.datasetId} unanswered; check the segmenter service log`,
       );
-    inFlight.delete(out.index);
-    if (out.n !== sent.n || out.h !== sent.h || out.w !== sent.w)
-      throw new InvalidInput(
-        `model ${p.modelId}: prediction shape [${out.n}, ${out.h}, ${out.w}] differs from the truth [${sent.n}, ${sent.h}, ${sent.w}] ` +
-          "for the same batch; the segmenter must return one label map per input slice at the input size",
-      );
-    const plane = out.h * out.w;
-    for (let i = 0; i < out.n; i++) {
-      const done = assembler.add(
-        sent.keys[i],
-        sent.indices[i],
-        out.labels.subarray(i * plane, (i + 1) * plane),
-        sent.truth.subarray(i * plane, (i + 1) * plane),
-        out.h,
-        out.w,
-      );
-      if (done) score(done);
-    }
+  } finally {
+    await masks.return?.();
   }
-  if (inFlight.size > 0)
-    throw new FailedPrecondition(
-      `segmenter ended the stream with ${inFlight.size} batches unanswered; check the segmenter service log`,
-    );
   for (const v of assembler.flush()) score(v);
   const missing = assembler.missing();
   if (missing.length > 0)

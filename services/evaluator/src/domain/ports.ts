@@ -1,10 +1,12 @@
-// What the evaluator needs from other services, as plain interfaces: the domain is tested with fakes and the
-// gRPC adapters (adapters/) implement them over the ingest and segmenter services.
+// What the evaluator needs from the outside, as plain interfaces: the domain is tested with fakes. The rule of
+// the suite: the artifact format is the data bus, RPCs carry ids and control. So datasets are read from the
+// object store (adapters/dataset-store.ts, the documented dataset format), and the segmenter is asked to
+// segment a dataset by id (adapters/segmenter-client.ts, SegmentDataset): no pixels are relayed through here.
 import type { ObjectRef } from "@synthmri/platform";
 
 export type SplitName = "train" | "test" | "all";
 
-/** One subject of a dataset as the ingest service describes it (the key is the de-identified id). */
+/** One subject of a dataset as its manifest describes it (the key is the de-identified id). */
 export interface SubjectDescription {
   key: string;
   split: SplitName;
@@ -40,8 +42,13 @@ export interface SliceBatch {
   sliceIndices: number[];
 }
 
+/** A channel of the stored slices (the dataset format's order: t1, t1ce, t2, flair, mask). */
+export type SliceChannel = "t1" | "t1ce" | "t2" | "flair" | "mask";
+
 export interface StreamSlicesOptions {
   split: SplitName;
+  /** Only these channels, in this order (default all five). */
+  channels?: readonly SliceChannel[];
   batchSize?: number;
   /** Stop after this many slices (0/undefined = all). */
   maxSlices?: number;
@@ -50,34 +57,31 @@ export interface StreamSlicesOptions {
   signal?: AbortSignal;
 }
 
-/** The ingest service: dataset descriptions and slice streams. Unknown datasets throw NotFound. */
+/** Dataset artifacts: descriptions and slices. Unknown datasets throw NotFound. */
 export interface SliceSource {
   describe(datasetId: string, options?: { signal?: AbortSignal }): Promise<DatasetDescription>;
   streamSlices(datasetId: string, options: StreamSlicesOptions): AsyncIterable<SliceBatch>;
 }
 
-/** Four-channel (T1, T1CE, T2, FLAIR) uint8 input batch for the segmenter. */
-export interface ImageBatch {
-  index: number;
-  data: Uint8Array;
-  n: number;
-  h: number;
-  w: number;
-}
-
-/** Label maps for one input batch, internal labels (0 bg, 1 NCR, 2 ED, 3 ET), [n, h, w]. */
+/** Label maps for one batch of dataset slices, internal labels (0 bg, 1 NCR, 2 ED, 3 ET), [n, h, w]. */
 export interface LabelBatch {
   index: number;
   labels: Uint8Array;
   n: number;
   h: number;
   w: number;
+  /** subject key and axial index of each slice */
+  subjectKeys: string[];
+  sliceIndices: number[];
 }
 
-export interface SegmentOptions {
+export interface SegmentDatasetOptions {
   modelId: string;
   version: number;
   tta: boolean;
+  split: SplitName;
+  /** Slices per batch (default 32). */
+  batchSize?: number;
   signal?: AbortSignal;
 }
 
@@ -89,6 +93,9 @@ export interface Segmenter {
     version: number,
     options?: { signal?: AbortSignal },
   ): Promise<{ version: number; manifest?: ObjectRef }>;
-  /** One label batch per input batch, in order. */
-  segment(batches: AsyncIterable<ImageBatch>, options: SegmentOptions): AsyncIterable<LabelBatch>;
+  /**
+   * Segments a split of a dataset artifact the segmenter reads itself: label batches in the dataset's
+   * manifest order, as many slices per batch as streamSlices with the same split and batch size gives.
+   */
+  segmentDataset(datasetId: string, options: SegmentDatasetOptions): AsyncIterable<LabelBatch>;
 }

@@ -2,7 +2,7 @@
 // sessions (complete subjects only).
 import { InvalidInput, type ObjectStore } from "@synthmri/platform";
 import { type CohortSource, MAX_SOURCE_FILE_BYTES } from "../domain/cohort-source.js";
-import { checkSessionId, sessionSubjects, UPLOAD_PREFIX } from "../domain/upload-session.js";
+import { checkSessionId, readPreparedUpload, sessionSubjects, UPLOAD_PREFIX } from "../domain/upload-session.js";
 
 export function prefixSource(store: ObjectStore, prefix: string, filter?: (rel: string) => boolean): CohortSource {
   const base = prefix && !prefix.endsWith("/") ? `${prefix}/` : prefix;
@@ -32,5 +32,10 @@ export async function uploadSessionSource(store: ObjectStore, sessionId: string)
     `${UPLOAD_PREFIX}${sessionId}/`,
     (rel) => complete.has(rel.split("/")[0]) && rel.endsWith(".nii.gz"),
   );
-  return { ...src, description: `upload session ${sessionId}` };
+  return {
+    ...src,
+    description: `upload session ${sessionId}`,
+    // Subjects are listed under their key (the directory name), so the subject name is the key.
+    readPrepared: (subject, key) => readPreparedUpload(store, sessionId, subject, key),
+  };
 }

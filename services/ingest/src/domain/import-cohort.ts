@@ -22,10 +22,11 @@ import {
   type Role,
   resizeBatch,
   type SubjectFiles,
+  type SubjectProblem,
   splitSubjects,
   voxelSizes,
 } from "@synthmri/volume";
-import type { CohortSource } from "./cohort-source.js";
+import type { CohortSource, PreparedSubjectData, PrepareKey } from "./cohort-source.js";
 import { type ImportParams, sliceParamsOf, splitSeedOf, testFractionOf } from "./params.js";
 
 export interface SkippedSubject {
@@ -97,6 +98,56 @@ export interface ImportRun {
   progress(p: JobProgress): void;
 }
 
+type Prepared = { ok: true; value: PreparedSubjectData } | { ok: false; problems: SubjectProblem[]; bytesRead: number };
+
+/**
+ * One subject ready for the dataset: what the source already prepared with these very parameters (an upload
+ * session: UploadSubject did it), else read its files and prepare it here. Each subject is prepared once.
+ */
+async function prepareForImport(
+  deps: ImportDeps,
+  source: CohortSource,
+  plan: ImportPlan,
+  s: SubjectFiles,
+  key: PrepareKey,
+): Promise<Prepared> {
+  const kept = await source.readPrepared?.(s.subject, key);
+  if (kept) return { ok: true, value: kept };
+  const files: Partial<Record<Role, { name: string; bytes: Uint8Array }>> = {};
+  let bytesRead = 0;
+  for (const r of ROLES) {
+    const path = s.files[r];
+    if (!path || s.missing.includes(r)) continue;
+    try {
+      const bytes = await source.read(path);
+      bytesRead += bytes.length;
+      files[r] = { name: path, bytes };
+    } catch (e) {
+      if (!(e instanceof InvalidInput) && (e as { kind?: string }).kind !== "NotFound") throw e;
+      return { ok: false, problems: [{ subject: s.subject, file: path, reason: (e as Error).message }], bytesRead };
+    }
+  }
+  const prepared = prepareSubject(s.subject, files, {
+    scheme: key.scheme,
+    salt: plan.preHashed ? undefined : deps.salt,
+    slice: key.slice,
+    gzipLevel: key.gzipLevel,
+  });
+  if (!prepared.ok) return { ...prepared, bytesRead };
+  const v = prepared.value;
+  return {
+    ok: true,
+    value: {
+      storedId: v.storedId,
+      volumes: v.volumes,
+      shape: v.subject.shape,
+      affine: v.subject.affine,
+      batch: v.slices.batch,
+      bytesRead,
+    },
+  };
+}
+
 export async function runImport(
   deps: ImportDeps,
   source: CohortSource,
@@ -121,6 +172,7 @@ export async function runImport(
       shardSlices: params.preprocessing.shardSlices || undefined,
     });
     const sliceParams = sliceParamsOf(params);
+    const prepareKey: PrepareKey = { scheme: plan.scheme, slice: sliceParams, gzipLevel: deps.gzipLevel ?? 6 };
     let size = params.preprocessing.size;
     const subjects: DatasetSubject[] = [];
     const skipped: SkippedSubject[] = [];
@@ -131,29 +183,8 @@ export async function runImport(
     for (let i = 0; i < total; i++) {
       run.signal.throwIfAborted();
       const s = plan.subjects[i];
-      const files: Partial<Record<Role, { name: string; bytes: Uint8Array }>> = {};
-      let readProblem: SkippedSubject | undefined;
-      for (const r of ROLES) {
-        const path = s.files[r];
-        if (!path || s.missing.includes(r)) continue;
-        try {
-          const bytes = await source.read(path);
-          bytesRead += bytes.length;
-          files[r] = { name: path, bytes };
-        } catch (e) {
-          if (!(e instanceof InvalidInput) && (e as { kind?: string }).kind !== "NotFound") throw e;
-          readProblem = { sourceName: s.subject, file: path, reason: (e as Error).message };
-          break;
-        }
-      }
-      const prepared = readProblem
-        ? { ok: false as const, problems: [{ subject: s.subject, file: readProblem.file, reason: readProblem.reason }] }
-        : prepareSubject(s.subject, files, {
-            scheme: plan.scheme,
-            salt: plan.preHashed ? undefined : deps.salt,
-            slice: sliceParams,
-            gzipLevel: deps.gzipLevel,
-          });
+      const prepared = await prepareForImport(deps, source, plan, s, prepareKey);
+      bytesRead += prepared.ok ? prepared.value.bytesRead : prepared.bytesRead;
       let outcome: string;
       if (!prepared.ok) {
         if (params.onError !== "skip") {
@@ -176,16 +207,16 @@ export async function runImport(
             await writer.putFile(path, v.volumes[r], { contentType: "application/gzip" });
           }),
         );
-        let batch = v.slices.batch;
+        let batch = v.batch;
         if (size === 0) size = batch.height;
         if (batch.count > 0 && batch.height !== size) batch = resizeBatch(batch, size);
         await shards.add(splitName, batch);
         subjects.push({
           key,
           split: splitName,
-          shape: [...v.subject.shape],
-          affine: v.subject.affine.map((row) => [...row]),
-          spacing: voxelSizes(v.subject.affine),
+          shape: [...v.shape],
+          affine: v.affine.map((row) => [...row]),
+          spacing: voxelSizes(v.affine),
           sliceCount: batch.count,
           volumes,
         });

@@ -1,12 +1,37 @@
-// Upload sessions: subjects sent with UploadSubject are validated and de-identified at once, and only
-// the de-identified volumes are kept, under uploads/<session>/<key>/ in the BraTS 2020 naming (the key
-// is already the salted hash). ImportDirectory with the session id turns them into a dataset.
-import { randomBytes } from "node:crypto";
+// Upload sessions: subjects sent with UploadSubject are prepared at once (decoded, validated, de-identified,
+// reoriented, sliced: prepareSubject) and only what that made is kept, under uploads/<session>/<key>/: the
+// de-identified volumes in the BraTS 2020 naming (the key is already the salted hash) and the seed-000 slices
+// (prepared.smsl, with the geometry and the parameters they were made with). ImportDirectory with the session
+// id assembles the dataset from them without preparing the subject again, unless the import asks for other
+// preprocessing (then it prepares from the stored volumes, as it does for sessions without prepared.smsl).
+import { createHash, randomBytes } from "node:crypto";
+import { isDeepStrictEqual } from "node:util";
 import { InvalidInput, NotFound, type ObjectRef, type ObjectStore } from "@synthmri/platform";
-import { formatProblem, type LabelScheme, prepareSubject, ROLES, type Role } from "@synthmri/volume";
-import { createHash } from "node:crypto";
+import {
+  decodeShard,
+  encodeShard,
+  formatProblem,
+  type LabelScheme,
+  prepareSubject,
+  ROLES,
+  type Role,
+  resolveSliceParams,
+} from "@synthmri/volume";
+import type { PreparedSubjectData, PrepareKey } from "./cohort-source.js";
 
 export const UPLOAD_PREFIX = "uploads/";
+/** The prepared slices of an uploaded subject, beside its volumes. */
+export const PREPARED_FILE = "prepared.smsl";
+
+/** Stored in the prepared shard's meta: what an import checks before it uses the slices. */
+interface PreparedMeta {
+  key: PrepareKey;
+  shape: [number, number, number];
+  affine: number[][];
+}
+
+/** zlib level of stored volumes when the server sets none (prepareSubject's default). */
+const DEFAULT_GZIP_LEVEL = 6;
 
 interface SessionInfo {
   labelScheme: LabelScheme;
@@ -55,6 +80,8 @@ export async function addUploadedSubject(
     subjectId: string;
     labelScheme: LabelScheme;
     files: Partial<Record<Role, { name: string; bytes: Uint8Array }>>;
+    /** zlib level of the stored volumes (the server's, so an import can keep them as they are) */
+    gzipLevel?: number;
   },
 ): Promise<UploadResult> {
   if (!req.subjectId)
@@ -68,9 +95,19 @@ export async function addUploadedSubject(
       );
     }
   }
-  const prepared = prepareSubject(req.subjectId, req.files, { scheme: req.labelScheme, salt });
+  const key: PrepareKey = {
+    scheme: req.labelScheme,
+    slice: resolveSliceParams(),
+    gzipLevel: req.gzipLevel ?? DEFAULT_GZIP_LEVEL,
+  };
+  const prepared = prepareSubject(req.subjectId, req.files, {
+    scheme: key.scheme,
+    salt,
+    slice: key.slice,
+    gzipLevel: key.gzipLevel,
+  });
   if (!prepared.ok) throw new InvalidInput(prepared.problems.map(formatProblem).join("; "));
-  const key = prepared.value.storedId;
+  const storedId = prepared.value.storedId;
   if (!sessionId) {
     sessionId = `up-${randomBytes(8).toString("hex")}`;
     const info: SessionInfo = { labelScheme: req.labelScheme, createdAt: new Date().toISOString() };
@@ -78,11 +115,11 @@ export async function addUploadedSubject(
       contentType: "application/json",
     });
   }
-  const dir = `${UPLOAD_PREFIX}${sessionId}/${key}/`;
+  const dir = `${UPLOAD_PREFIX}${sessionId}/${storedId}/`;
   const files = await Promise.all(
     ROLES.map(async (r) => {
       const bytes = prepared.value.volumes[r];
-      const objectKey = `${dir}${key}_${r}.nii.gz`;
+      const objectKey = `${dir}${storedId}_${r}.nii.gz`;
       await store.putObject(objectKey, bytes, { contentType: "application/gzip" });
       return {
         bucket: store.bucket,
@@ -92,11 +129,47 @@ export async function addUploadedSubject(
       };
     }),
   );
+  const subject = prepared.value.subject;
+  const meta: PreparedMeta = { key, shape: [...subject.shape], affine: subject.affine.map((row) => [...row]) };
+  await store.putObject(`${dir}${PREPARED_FILE}`, encodeShard(prepared.value.slices.batch, { ...meta }), {
+    contentType: "application/octet-stream",
+  });
   // Written last: a subject without it is incomplete and not imported.
-  await store.putObject(`${dir}subject.json`, JSON.stringify({ key, labelScheme: req.labelScheme }), {
+  await store.putObject(`${dir}subject.json`, JSON.stringify({ key: storedId, labelScheme: req.labelScheme }), {
     contentType: "application/json",
   });
-  return { sessionId, subjectKey: key, files, sessionSubjects: (await sessionSubjects(store, sessionId)).length };
+  return {
+    sessionId,
+    subjectKey: storedId,
+    files,
+    sessionSubjects: (await sessionSubjects(store, sessionId)).length,
+  };
+}
+
+/**
+ * What UploadSubject prepared for one subject of the session, when it was prepared with exactly `want`
+ * (label scheme, slice parameters, zlib level); undefined otherwise (or for a session stored before
+ * prepared slices were kept), and the import prepares the subject itself.
+ */
+export async function readPreparedUpload(
+  store: ObjectStore,
+  sessionId: string,
+  subjectKey: string,
+  want: PrepareKey,
+): Promise<PreparedSubjectData | undefined> {
+  const dir = `${UPLOAD_PREFIX}${sessionId}/${subjectKey}/`;
+  if (!(await store.exists(`${dir}${PREPARED_FILE}`))) return undefined;
+  const shard = decodeShard(new Uint8Array(await store.getBuffer(`${dir}${PREPARED_FILE}`)), PREPARED_FILE);
+  const meta = shard.meta as PreparedMeta | undefined;
+  if (!meta || !isDeepStrictEqual(meta.key, want)) return undefined;
+  const volumes = {} as Record<Role, Uint8Array>;
+  let bytesRead = 0;
+  for (const r of ROLES) {
+    volumes[r] = new Uint8Array(await store.getBuffer(`${dir}${subjectKey}_${r}.nii.gz`));
+    bytesRead += volumes[r].length;
+  }
+  const { meta: _, ...batch } = shard;
+  return { storedId: subjectKey, volumes, shape: meta.shape, affine: meta.affine, batch, bytesRead };
 }
 
 /** The session's label scheme (import uses it when the request names none). */

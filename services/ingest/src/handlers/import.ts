@@ -6,12 +6,17 @@ import {
   ImportReportSchema,
 } from "@synthmri/contracts";
 import { InvalidInput, type JobStatus, newArtifactId, SynthError } from "@synthmri/platform";
-import { type CallContext, labelSchemeFromProto } from "@synthmri/rpc";
+import {
+  type CallContext,
+  type JobResult,
+  type JobStatusOptions,
+  jobStatusToProto,
+  labelSchemeFromProto,
+} from "@synthmri/rpc";
 import type { ImportReport } from "../domain/import-cohort.js";
 import type { Ingest } from "../domain/ingest.js";
 import { DEFAULT_PREPROCESSING, type ImportParams, type ImportSourceSpec } from "../domain/params.js";
 import { foregroundSequenceFromProto, layoutFromProto, onErrorFromProto } from "./convert.js";
-import { pbJobStatus } from "./jobs.js";
 
 export function importParamsOf(req: ImportDirectoryRequest): ImportParams {
   let source: ImportSourceSpec;
@@ -69,6 +74,34 @@ export function pbImportReport(r: ImportReport): PbImportReport {
   });
 }
 
+/**
+ * An import job's report as { outputs, artifacts }: the dataset id by role ("dataset_id", as every service
+ * names its outputs), the report's numbers under their earlier names (datasetId, subjectsImported, ...)
+ * for clients that read those, and the dataset manifest.
+ */
+export function importJobResult(job: JobStatus): JobResult | undefined {
+  if (job.kind !== "import" || !job.result) return undefined;
+  const r = job.result as ImportReport;
+  return {
+    outputs: {
+      dataset_id: r.datasetId,
+      datasetId: r.datasetId,
+      subjectsImported: String(r.subjectsImported),
+      trainSlices: String(r.trainSlices),
+      testSlices: String(r.testSlices),
+      bytesRead: String(r.bytesRead),
+      seconds: String(r.seconds),
+    },
+    artifacts: [r.manifest],
+  };
+}
+
+/** How ingest's jobs read in JobService and the ImportDirectory stream: imports count subjects. */
+export const INGEST_JOB_STATUS: JobStatusOptions = {
+  unitOf: (kind) => (kind === "import" ? "subjects" : ""),
+  resultOf: importJobResult,
+};
+
 /** A failed job's error, re-thrown so the call ends with the matching status (INVALID_ARGUMENT, ...). */
 export function jobError(s: JobStatus): Error {
   const e = s.error ?? { kind: "Internal", message: s.message };
@@ -86,7 +119,7 @@ export function importHandlers(ingest: Ingest) {
       for await (const s of ingest.deps.jobs.watch(jobId, { signal: ctx.signal })) {
         last = s;
         const report = s.state === "SUCCEEDED" && s.result ? pbImportReport(s.result as ImportReport) : undefined;
-        yield { job: pbJobStatus(s, { unit: "subjects" }), report };
+        yield { job: jobStatusToProto(s, INGEST_JOB_STATUS), report };
       }
       if (last && (last.state === "FAILED" || last.state === "CANCELLED")) throw jobError(last);
     },

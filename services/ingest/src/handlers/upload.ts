@@ -87,6 +87,7 @@ export function uploadHandlers(ingest: Ingest) {
         subjectId: meta.subjectId,
         labelScheme: labelSchemeFromProto(meta.labelScheme, "brats2020"),
         files,
+        gzipLevel: ingest.deps.gzipLevel,
       });
       return {
         uploadSessionId: r.sessionId,

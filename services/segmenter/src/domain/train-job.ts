@@ -23,11 +23,14 @@ import {
   Unavailable,
 } from "@synthmri/platform";
 import { ModelStore } from "./model-store.js";
+import type { DatasetReader } from "./ports.js";
 import { loadTrainingSet, type TrainingSet } from "./training-data.js";
 import type { SegModelFields, TrainParams } from "./types.js";
 
 export interface TrainDeps {
   artifacts: ArtifactStore;
+  /** the training datasets */
+  datasets: DatasetReader;
   provenance?: Record<string, unknown>;
 }
 
@@ -99,18 +102,18 @@ export interface TrainJobOptions {
 
 /** What the training set and the published models of a job are made from (also what a run child loads). */
 export async function loadJobTrainingSet(
-  artifacts: ArtifactStore,
+  datasets: DatasetReader,
   p: TrainParams,
   signal: AbortSignal,
 ): Promise<{ set: TrainingSet; inputs: ObjectRef[] }> {
-  const set = await loadTrainingSet(artifacts, p.sources, {
+  const set = await loadTrainingSet(datasets, p.sources, {
     mixture: p.mixture,
     validationFraction: p.validationFraction,
     seed: p.baseSeed,
     inputSize: p.inputSize,
     signal,
   });
-  const inputs = await Promise.all(p.sources.map((s) => artifacts.manifestRef("dataset", s.datasetId)));
+  const inputs = await Promise.all(p.sources.map((s) => datasets.manifestRef(s.datasetId)));
   return { set, inputs };
 }
 
@@ -171,7 +174,7 @@ export async function runTrainingJob(deps: TrainDeps, ctx: Ctx, options: TrainJo
     }
   } else if (pending.length) {
     ctx.progress({ phase: "load", message: `reading ${p.sources.length} training dataset(s)`, fraction: 0 });
-    const { set, inputs } = await loadJobTrainingSet(deps.artifacts, p, ctx.signal);
+    const { set, inputs } = await loadJobTrainingSet(deps.datasets, p, ctx.signal);
     for (const run of pending) {
       refs[run] = await trainRun(deps, set, inputs, {
         jobId: ctx.id,

@@ -1,8 +1,8 @@
 // TrainSegmenter request -> validated, fully defaulted job params. Zero means "the seed 000 / nnU-Net
 // default"; datasets are checked to exist before a job is started, so a typo fails the RPC itself.
 import { DEFAULT_SEG_TRAIN, type AugmentationOptions } from "@synthmri/ml";
-import { type ArtifactStore, InvalidInput } from "@synthmri/platform";
-import { asDatasetManifest, DATASET_KIND } from "@synthmri/volume";
+import { InvalidInput } from "@synthmri/platform";
+import type { DatasetReader } from "./ports.js";
 import type { Mixture, TrainingSourceSpec, TrainParams } from "./types.js";
 
 export interface TrainRequest {
@@ -44,14 +44,14 @@ function slug(name: string): string {
 }
 
 export async function resolveTrainParams(
-  artifacts: ArtifactStore,
+  datasets: DatasetReader,
   r: TrainRequest,
   jobTag: string,
 ): Promise<TrainParams> {
   if (!r.sources.length) throw new InvalidInput("sources is empty; give at least one training dataset id");
   const sizes: number[] = [];
   for (const s of r.sources) {
-    const m = asDatasetManifest(await artifacts.getManifest(DATASET_KIND, s.datasetId));
+    const m = await datasets.manifest(s.datasetId);
     sizes.push(m.sliceShape[0]);
   }
   const runs = r.runs || 1;

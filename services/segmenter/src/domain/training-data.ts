@@ -12,14 +12,9 @@ import {
   type TrainData,
 } from "@synthmri/ml";
 import { maskLut, NOT_A_MASK_VALUE, SEED000_MASK_VALUES } from "@synthmri/core";
-import { type ArtifactStore, FailedPrecondition, InvalidInput } from "@synthmri/platform";
-import {
-  asDatasetManifest,
-  DATASET_KIND,
-  type DatasetFields,
-  type DatasetPreprocessing,
-  readDatasetSlices,
-} from "@synthmri/volume";
+import { FailedPrecondition, InvalidInput } from "@synthmri/platform";
+import type { DatasetFields, DatasetPreprocessing } from "@synthmri/volume";
+import type { DatasetReader } from "./ports.js";
 import type { Mixture, TrainingSourceSpec } from "./types.js";
 
 /** One source's slices as uint8 NHWC (4 images + mask), with the subject of each slice. */
@@ -69,12 +64,12 @@ export interface LoadedSource {
 }
 
 export async function loadSource(
-  artifacts: ArtifactStore,
+  datasets: DatasetReader,
   spec: TrainingSourceSpec,
   inputSize: number,
   signal?: AbortSignal,
 ): Promise<LoadedSource> {
-  const manifest = asDatasetManifest(await artifacts.getManifest(DATASET_KIND, spec.datasetId));
+  const manifest = { ...(await datasets.manifest(spec.datasetId)), id: spec.datasetId };
   const [h, w, c] = manifest.sliceShape;
   if (c !== 5 || h !== w)
     throw new InvalidInput(
@@ -82,7 +77,7 @@ export async function loadSource(
     );
   const parts: Uint8Array[] = [];
   const subjects: string[] = [];
-  for await (const b of readDatasetSlices(manifest, (p) => artifacts.readFile(DATASET_KIND, spec.datasetId, p), {
+  for await (const b of datasets.slices(spec.datasetId, manifest, {
     split: spec.split,
     batchSize: 256,
     maxSlices: spec.maxSlices || undefined,
@@ -172,7 +167,7 @@ export function arrangeTrainingSet(
 }
 
 export async function loadTrainingSet(
-  artifacts: ArtifactStore,
+  datasets: DatasetReader,
   specs: TrainingSourceSpec[],
   options: {
     mixture: Mixture;
@@ -187,10 +182,10 @@ export async function loadTrainingSet(
   },
 ): Promise<TrainingSet> {
   const loaded: LoadedSource[] = [];
-  for (const spec of specs) loaded.push(await loadSource(artifacts, spec, options.inputSize, options.signal));
+  for (const spec of specs) loaded.push(await loadSource(datasets, spec, options.inputSize, options.signal));
   const validationOnly: LoadedSource[] = [];
   for (const spec of options.validationSources ?? [])
-    validationOnly.push(await loadSource(artifacts, spec, options.inputSize, options.signal));
+    validationOnly.push(await loadSource(datasets, spec, options.inputSize, options.signal));
   const real = loaded.find((l) => l.manifest.preprocessing);
   return {
     ...arrangeTrainingSet(loaded, options.mixture, options.validationFraction, options.seed, {

@@ -8,6 +8,7 @@ import { resolveTrainParams } from "../domain/train-params.js";
 import type { TrainParams } from "../domain/types.js";
 import { type SegmenterDeps, TRAIN_JOB_KIND, trainWork } from "../deps.js";
 import { modelInfoToProto, sourceFromProto } from "./convert.js";
+import { segmentDatasetHandler } from "./segment-dataset.js";
 import { segmentSlicesHandler } from "./segment-slices.js";
 import { segmentVolumeHandler } from "./segment-volume.js";
 
@@ -35,7 +36,7 @@ export function segmenterHandlers(deps: SegmenterDeps): ServiceImpl<(typeof Segm
   return {
     async trainSegmenter(req) {
       const params: TrainParams = await resolveTrainParams(
-        deps.artifacts,
+        deps.datasets,
         {
           name: req.name,
           sources: req.sources.map(sourceFromProto),
@@ -68,6 +69,7 @@ export function segmenterHandlers(deps: SegmenterDeps): ServiceImpl<(typeof Segm
     },
 
     segmentSlices: segmentSlicesHandler(deps),
+    segmentDataset: segmentDatasetHandler(deps),
     segmentVolume: segmentVolumeHandler(deps),
 
     async loadModel(req) {

@@ -150,7 +150,10 @@ export type JobStatus = Message<"synthmri.common.v1.JobStatus"> & {
   errorMessage: string;
 
   /**
-   * gRPC status code name of the failure ("INVALID_ARGUMENT", "INTERNAL", ...).
+   * gRPC status code name of the failure, the same code a unary call failing the same way would end with:
+   * "INVALID_ARGUMENT" (bad input), "NOT_FOUND", "FAILED_PRECONDITION", "RESOURCE_EXHAUSTED",
+   * "PERMISSION_DENIED", "CANCELLED", "UNAVAILABLE", "INTERNAL" (an unexpected error); empty unless the job FAILED.
+   * Every service fills it the same way (packages/rpc jobStatusToProto).
    *
    * @generated from field: string error_code = 9;
    */

@@ -1209,6 +1209,7 @@ export const IngestService: GenService<{
   },
   /**
    * Streams preprocessed slices of a split as tensor batches: header (NHWC [n, h, w, c]) + chunks per batch.
+   * For external clients; the suite's services read dataset artifacts from the object store instead.
    *
    * @generated from rpc synthmri.ingest.v1.IngestService.StreamSlices
    */

@@ -22,7 +22,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file synthmri/segmenter/v1/segmenter.proto.
  */
 export const file_synthmri_segmenter_v1_segmenter: GenFile = /*@__PURE__*/
-  fileDesc("CiVzeW50aG1yaS9zZWdtZW50ZXIvdjEvc2VnbWVudGVyLnByb3RvEhVzeW50aG1yaS5zZWdtZW50ZXIudjEioAIKClVOZXRDb25maWcSEgoKaW5wdXRfc2l6ZRgBIAEoDRINCgVkZXB0aBgCIAEoDRIUCgxiYXNlX2ZpbHRlcnMYAyABKA0SEwoLbWF4X2ZpbHRlcnMYBCABKA0SGAoQZGVlcF9zdXBlcnZpc2lvbhgFIAEoDRIOCgZlcG9jaHMYBiABKA0SHAoUaXRlcmF0aW9uc19wZXJfZXBvY2gYByABKA0SEgoKYmF0Y2hfc2l6ZRgIIAEoDRIVCg1sZWFybmluZ19yYXRlGAkgASgBEhUKDXBvbHlfZXhwb25lbnQYCiABKAESEAoIbW9tZW50dW0YCyABKAESFAoMd2VpZ2h0X2RlY2F5GAwgASgBEhIKCnBhdGNoX3NpemUYDSABKA0ivgEKDEF1Z21lbnRhdGlvbhIPCgdlbmFibGVkGAEgASgIEhgKEHJvdGF0aW9uX2RlZ3JlZXMYAiABKAESEQoJc2NhbGVfbWluGAMgASgBEhEKCXNjYWxlX21heBgEIAEoARIRCglwX3NwYXRpYWwYBSABKAESDwoHcF9ub2lzZRgGIAEoARIOCgZwX2JsdXIYByABKAESGAoQcF9sb3dfcmVzb2x1dGlvbhgIIAEoARIPCgdwX2dhbW1hGAkgASgBImIKDlRyYWluaW5nU291cmNlEhIKCmRhdGFzZXRfaWQYASABKAkSKAoFc3BsaXQYAiABKA4yGS5zeW50aG1yaS5jb21tb24udjEuU3BsaXQSEgoKbWF4X3NsaWNlcxgDIAEoDSKzAwoVVHJhaW5TZWdtZW50ZXJSZXF1ZXN0EjYKB3NvdXJjZXMYASADKAsyJS5zeW50aG1yaS5zZWdtZW50ZXIudjEuVHJhaW5pbmdTb3VyY2USLwoHbWl4dHVyZRgCIAEoDjIeLnN5bnRobXJpLnNlZ21lbnRlci52MS5NaXh0dXJlEhsKE3ZhbGlkYXRpb25fZnJhY3Rpb24YAyABKAESDAoEcnVucxgEIAEoDRIRCgliYXNlX3NlZWQYBSABKA0SMQoGY29uZmlnGAYgASgLMiEuc3ludGhtcmkuc2VnbWVudGVyLnYxLlVOZXRDb25maWcSOQoMYXVnbWVudGF0aW9uGAcgASgLMiMuc3ludGhtcmkuc2VnbWVudGVyLnYxLkF1Z21lbnRhdGlvbhIMCgRuYW1lGAggASgJEkgKBmxhYmVscxgJIAMoCzI4LnN5bnRobXJpLnNlZ21lbnRlci52MS5UcmFpblNlZ21lbnRlclJlcXVlc3QuTGFiZWxzRW50cnkaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJQChZUcmFpblNlZ21lbnRlclJlc3BvbnNlEg4KBmpvYl9pZBgBIAEoCRIRCgltb2RlbF9pZHMYAiADKAkSEwoLcnVuX2pvYl9pZHMYAyADKAkirgEKE1NlZ21lbnRTbGljZXNDb25maWcSEAoIbW9kZWxfaWQYASABKAkSDwoHdmVyc2lvbhgCIAEoDRIcChRyZXR1cm5fcHJvYmFiaWxpdGllcxgDIAEoCBILCgN0dGEYBCABKAgSNQoMbGFiZWxfc2NoZW1lGAUgASgOMh8uc3ludGhtcmkuY29tbW9uLnYxLkxhYmVsU2NoZW1lEhIKCm5vcm1hbGl6ZWQYBiABKAgijgEKFFNlZ21lbnRTbGljZXNSZXF1ZXN0EjwKBmNvbmZpZxgBIAEoCzIqLnN5bnRobXJpLnNlZ21lbnRlci52MS5TZWdtZW50U2xpY2VzQ29uZmlnSAASMAoFZnJhbWUYAiABKAsyHy5zeW50aG1yaS5jb21tb24udjEuVGVuc29yRnJhbWVIAEIGCgRwYXJ0IkcKFVNlZ21lbnRTbGljZXNSZXNwb25zZRIuCgVmcmFtZRgBIAEoCzIfLnN5bnRobXJpLmNvbW1vbi52MS5UZW5zb3JGcmFtZSKQAQoTU2VnbWVudFZvbHVtZUNvbmZpZxIQCghtb2RlbF9pZBgBIAEoCRIPCgd2ZXJzaW9uGAIgASgNEjUKDGxhYmVsX3NjaGVtZRgDIAEoDjIfLnN5bnRobXJpLmNvbW1vbi52MS5MYWJlbFNjaGVtZRILCgN0dGEYBCABKAgSEgoKYmF0Y2hfc2l6ZRgFIAEoDSKLAQoUU2VnbWVudFZvbHVtZVJlcXVlc3QSPAoGY29uZmlnGAEgASgLMiouc3ludGhtcmkuc2VnbWVudGVyLnYxLlNlZ21lbnRWb2x1bWVDb25maWdIABItCgRmaWxlGAIgASgLMh0uc3ludGhtcmkuY29tbW9uLnYxLkZpbGVGcmFtZUgAQgYKBHBhcnQi3AEKFFNlZ21lbnRWb2x1bWVTdW1tYXJ5ElIKDGxhYmVsX3ZveGVscxgBIAMoCzI8LnN5bnRobXJpLnNlZ21lbnRlci52MS5TZWdtZW50Vm9sdW1lU3VtbWFyeS5MYWJlbFZveGVsc0VudHJ5EhkKEWluZmVyZW5jZV9zZWNvbmRzGAIgASgBEhAKCG1vZGVsX2lkGAMgASgJEg8KB3ZlcnNpb24YBCABKA0aMgoQTGFiZWxWb3hlbHNFbnRyeRILCgNrZXkYASABKA0SDQoFdmFsdWUYAiABKAQ6AjgBIo4BChVTZWdtZW50Vm9sdW1lUmVzcG9uc2USPgoHc3VtbWFyeRgBIAEoCzIrLnN5bnRobXJpLnNlZ21lbnRlci52MS5TZWdtZW50Vm9sdW1lU3VtbWFyeUgAEi0KBGZpbGUYAiABKAsyHS5zeW50aG1yaS5jb21tb24udjEuRmlsZUZyYW1lSABCBgoEcGFydCL3AwoJTW9kZWxJbmZvEgoKAmlkGAEgASgJEg8KB3ZlcnNpb24YAiABKA0SDAoEbmFtZRgDIAEoCRILCgNydW4YBCABKA0SDAoEc2VlZBgFIAEoDRI2Cgdzb3VyY2VzGAYgAygLMiUuc3ludGhtcmkuc2VnbWVudGVyLnYxLlRyYWluaW5nU291cmNlEjEKBmNvbmZpZxgHIAEoCzIhLnN5bnRobXJpLnNlZ21lbnRlci52MS5VTmV0Q29uZmlnEk0KD3ZhbGlkYXRpb25fZGljZRgIIAMoCzI0LnN5bnRobXJpLnNlZ21lbnRlci52MS5Nb2RlbEluZm8uVmFsaWRhdGlvbkRpY2VFbnRyeRIOCgZsb2FkZWQYCSABKAgSLwoIbWFuaWZlc3QYCiABKAsyHS5zeW50aG1yaS5jb21tb24udjEuT2JqZWN0UmVmEjIKCnByb3ZlbmFuY2UYCyABKAsyHi5zeW50aG1yaS5jb21tb24udjEuUHJvdmVuYW5jZRIuCgpjcmVhdGVkX2F0GAwgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIOCgZqb2JfaWQYDSABKAkaNQoTVmFsaWRhdGlvbkRpY2VFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAE6AjgBIjUKEExvYWRNb2RlbFJlcXVlc3QSEAoIbW9kZWxfaWQYASABKAkSDwoHdmVyc2lvbhgCIAEoDSJEChFMb2FkTW9kZWxSZXNwb25zZRIvCgVtb2RlbBgBIAEoCzIgLnN5bnRobXJpLnNlZ21lbnRlci52MS5Nb2RlbEluZm8iZwoRTGlzdE1vZGVsc1JlcXVlc3QSLQoEcGFnZRgBIAEoCzIfLnN5bnRobXJpLmNvbW1vbi52MS5QYWdlUmVxdWVzdBITCgtsb2FkZWRfb25seRgCIAEoCBIOCgZqb2JfaWQYAyABKAkiXwoSTGlzdE1vZGVsc1Jlc3BvbnNlEjAKBm1vZGVscxgBIAMoCzIgLnN5bnRobXJpLnNlZ21lbnRlci52MS5Nb2RlbEluZm8SFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIjcKElVubG9hZE1vZGVsUmVxdWVzdBIQCghtb2RlbF9pZBgBIAEoCRIPCgd2ZXJzaW9uGAIgASgNIicKE1VubG9hZE1vZGVsUmVzcG9uc2USEAoIdW5sb2FkZWQYASABKA0qSQoHTWl4dHVyZRIXChNNSVhUVVJFX1VOU1BFQ0lGSUVEEAASEQoNTUlYVFVSRV9FUVVBTBABEhIKDk1JWFRVUkVfQ09OQ0FUEAIymQUKEFNlZ21lbnRlclNlcnZpY2USbQoOVHJhaW5TZWdtZW50ZXISLC5zeW50aG1yaS5zZWdtZW50ZXIudjEuVHJhaW5TZWdtZW50ZXJSZXF1ZXN0Gi0uc3ludGhtcmkuc2VnbWVudGVyLnYxLlRyYWluU2VnbWVudGVyUmVzcG9uc2USbgoNU2VnbWVudFNsaWNlcxIrLnN5bnRobXJpLnNlZ21lbnRlci52MS5TZWdtZW50U2xpY2VzUmVxdWVzdBosLnN5bnRobXJpLnNlZ21lbnRlci52MS5TZWdtZW50U2xpY2VzUmVzcG9uc2UoATABEm4KDVNlZ21lbnRWb2x1bWUSKy5zeW50aG1yaS5zZWdtZW50ZXIudjEuU2VnbWVudFZvbHVtZVJlcXVlc3QaLC5zeW50aG1yaS5zZWdtZW50ZXIudjEuU2VnbWVudFZvbHVtZVJlc3BvbnNlKAEwARJjCglMb2FkTW9kZWwSJy5zeW50aG1yaS5zZWdtZW50ZXIudjEuTG9hZE1vZGVsUmVxdWVzdBooLnN5bnRobXJpLnNlZ21lbnRlci52MS5Mb2FkTW9kZWxSZXNwb25zZSIDkAICEmYKCkxpc3RNb2RlbHMSKC5zeW50aG1yaS5zZWdtZW50ZXIudjEuTGlzdE1vZGVsc1JlcXVlc3QaKS5zeW50aG1yaS5zZWdtZW50ZXIudjEuTGlzdE1vZGVsc1Jlc3BvbnNlIgOQAgESaQoLVW5sb2FkTW9kZWwSKS5zeW50aG1yaS5zZWdtZW50ZXIudjEuVW5sb2FkTW9kZWxSZXF1ZXN0Giouc3ludGhtcmkuc2VnbWVudGVyLnYxLlVubG9hZE1vZGVsUmVzcG9uc2UiA5ACAmIGcHJvdG8z", [file_google_protobuf_timestamp, file_synthmri_common_v1_domain, file_synthmri_common_v1_file, file_synthmri_common_v1_object, file_synthmri_common_v1_provenance, file_synthmri_common_v1_tensor]);
+  fileDesc("CiVzeW50aG1yaS9zZWdtZW50ZXIvdjEvc2VnbWVudGVyLnByb3RvEhVzeW50aG1yaS5zZWdtZW50ZXIudjEioAIKClVOZXRDb25maWcSEgoKaW5wdXRfc2l6ZRgBIAEoDRINCgVkZXB0aBgCIAEoDRIUCgxiYXNlX2ZpbHRlcnMYAyABKA0SEwoLbWF4X2ZpbHRlcnMYBCABKA0SGAoQZGVlcF9zdXBlcnZpc2lvbhgFIAEoDRIOCgZlcG9jaHMYBiABKA0SHAoUaXRlcmF0aW9uc19wZXJfZXBvY2gYByABKA0SEgoKYmF0Y2hfc2l6ZRgIIAEoDRIVCg1sZWFybmluZ19yYXRlGAkgASgBEhUKDXBvbHlfZXhwb25lbnQYCiABKAESEAoIbW9tZW50dW0YCyABKAESFAoMd2VpZ2h0X2RlY2F5GAwgASgBEhIKCnBhdGNoX3NpemUYDSABKA0ivgEKDEF1Z21lbnRhdGlvbhIPCgdlbmFibGVkGAEgASgIEhgKEHJvdGF0aW9uX2RlZ3JlZXMYAiABKAESEQoJc2NhbGVfbWluGAMgASgBEhEKCXNjYWxlX21heBgEIAEoARIRCglwX3NwYXRpYWwYBSABKAESDwoHcF9ub2lzZRgGIAEoARIOCgZwX2JsdXIYByABKAESGAoQcF9sb3dfcmVzb2x1dGlvbhgIIAEoARIPCgdwX2dhbW1hGAkgASgBImIKDlRyYWluaW5nU291cmNlEhIKCmRhdGFzZXRfaWQYASABKAkSKAoFc3BsaXQYAiABKA4yGS5zeW50aG1yaS5jb21tb24udjEuU3BsaXQSEgoKbWF4X3NsaWNlcxgDIAEoDSKzAwoVVHJhaW5TZWdtZW50ZXJSZXF1ZXN0EjYKB3NvdXJjZXMYASADKAsyJS5zeW50aG1yaS5zZWdtZW50ZXIudjEuVHJhaW5pbmdTb3VyY2USLwoHbWl4dHVyZRgCIAEoDjIeLnN5bnRobXJpLnNlZ21lbnRlci52MS5NaXh0dXJlEhsKE3ZhbGlkYXRpb25fZnJhY3Rpb24YAyABKAESDAoEcnVucxgEIAEoDRIRCgliYXNlX3NlZWQYBSABKA0SMQoGY29uZmlnGAYgASgLMiEuc3ludGhtcmkuc2VnbWVudGVyLnYxLlVOZXRDb25maWcSOQoMYXVnbWVudGF0aW9uGAcgASgLMiMuc3ludGhtcmkuc2VnbWVudGVyLnYxLkF1Z21lbnRhdGlvbhIMCgRuYW1lGAggASgJEkgKBmxhYmVscxgJIAMoCzI4LnN5bnRobXJpLnNlZ21lbnRlci52MS5UcmFpblNlZ21lbnRlclJlcXVlc3QuTGFiZWxzRW50cnkaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJQChZUcmFpblNlZ21lbnRlclJlc3BvbnNlEg4KBmpvYl9pZBgBIAEoCRIRCgltb2RlbF9pZHMYAiADKAkSEwoLcnVuX2pvYl9pZHMYAyADKAkirgEKE1NlZ21lbnRTbGljZXNDb25maWcSEAoIbW9kZWxfaWQYASABKAkSDwoHdmVyc2lvbhgCIAEoDRIcChRyZXR1cm5fcHJvYmFiaWxpdGllcxgDIAEoCBILCgN0dGEYBCABKAgSNQoMbGFiZWxfc2NoZW1lGAUgASgOMh8uc3ludGhtcmkuY29tbW9uLnYxLkxhYmVsU2NoZW1lEhIKCm5vcm1hbGl6ZWQYBiABKAgijgEKFFNlZ21lbnRTbGljZXNSZXF1ZXN0EjwKBmNvbmZpZxgBIAEoCzIqLnN5bnRobXJpLnNlZ21lbnRlci52MS5TZWdtZW50U2xpY2VzQ29uZmlnSAASMAoFZnJhbWUYAiABKAsyHy5zeW50aG1yaS5jb21tb24udjEuVGVuc29yRnJhbWVIAEIGCgRwYXJ0IuQBChVTZWdtZW50RGF0YXNldFJlcXVlc3QSEAoIbW9kZWxfaWQYASABKAkSDwoHdmVyc2lvbhgCIAEoDRILCgN0dGEYAyABKAgSNQoMbGFiZWxfc2NoZW1lGAQgASgOMh8uc3ludGhtcmkuY29tbW9uLnYxLkxhYmVsU2NoZW1lEhIKCmRhdGFzZXRfaWQYBSABKAkSKAoFc3BsaXQYBiABKA4yGS5zeW50aG1yaS5jb21tb24udjEuU3BsaXQSEgoKYmF0Y2hfc2l6ZRgHIAEoDRISCgptYXhfc2xpY2VzGAggASgNInUKFlNlZ21lbnREYXRhc2V0UmVzcG9uc2USLgoFZnJhbWUYASABKAsyHy5zeW50aG1yaS5jb21tb24udjEuVGVuc29yRnJhbWUSFAoMc3ViamVjdF9rZXlzGAIgAygJEhUKDXNsaWNlX2luZGljZXMYAyADKA0iRwoVU2VnbWVudFNsaWNlc1Jlc3BvbnNlEi4KBWZyYW1lGAEgASgLMh8uc3ludGhtcmkuY29tbW9uLnYxLlRlbnNvckZyYW1lIpABChNTZWdtZW50Vm9sdW1lQ29uZmlnEhAKCG1vZGVsX2lkGAEgASgJEg8KB3ZlcnNpb24YAiABKA0SNQoMbGFiZWxfc2NoZW1lGAMgASgOMh8uc3ludGhtcmkuY29tbW9uLnYxLkxhYmVsU2NoZW1lEgsKA3R0YRgEIAEoCBISCgpiYXRjaF9zaXplGAUgASgNIosBChRTZWdtZW50Vm9sdW1lUmVxdWVzdBI8CgZjb25maWcYASABKAsyKi5zeW50aG1yaS5zZWdtZW50ZXIudjEuU2VnbWVudFZvbHVtZUNvbmZpZ0gAEi0KBGZpbGUYAiABKAsyHS5zeW50aG1yaS5jb21tb24udjEuRmlsZUZyYW1lSABCBgoEcGFydCLcAQoUU2VnbWVudFZvbHVtZVN1bW1hcnkSUgoMbGFiZWxfdm94ZWxzGAEgAygLMjwuc3ludGhtcmkuc2VnbWVudGVyLnYxLlNlZ21lbnRWb2x1bWVTdW1tYXJ5LkxhYmVsVm94ZWxzRW50cnkSGQoRaW5mZXJlbmNlX3NlY29uZHMYAiABKAESEAoIbW9kZWxfaWQYAyABKAkSDwoHdmVyc2lvbhgEIAEoDRoyChBMYWJlbFZveGVsc0VudHJ5EgsKA2tleRgBIAEoDRINCgV2YWx1ZRgCIAEoBDoCOAEijgEKFVNlZ21lbnRWb2x1bWVSZXNwb25zZRI+CgdzdW1tYXJ5GAEgASgLMisuc3ludGhtcmkuc2VnbWVudGVyLnYxLlNlZ21lbnRWb2x1bWVTdW1tYXJ5SAASLQoEZmlsZRgCIAEoCzIdLnN5bnRobXJpLmNvbW1vbi52MS5GaWxlRnJhbWVIAEIGCgRwYXJ0IvcDCglNb2RlbEluZm8SCgoCaWQYASABKAkSDwoHdmVyc2lvbhgCIAEoDRIMCgRuYW1lGAMgASgJEgsKA3J1bhgEIAEoDRIMCgRzZWVkGAUgASgNEjYKB3NvdXJjZXMYBiADKAsyJS5zeW50aG1yaS5zZWdtZW50ZXIudjEuVHJhaW5pbmdTb3VyY2USMQoGY29uZmlnGAcgASgLMiEuc3ludGhtcmkuc2VnbWVudGVyLnYxLlVOZXRDb25maWcSTQoPdmFsaWRhdGlvbl9kaWNlGAggAygLMjQuc3ludGhtcmkuc2VnbWVudGVyLnYxLk1vZGVsSW5mby5WYWxpZGF0aW9uRGljZUVudHJ5Eg4KBmxvYWRlZBgJIAEoCBIvCghtYW5pZmVzdBgKIAEoCzIdLnN5bnRobXJpLmNvbW1vbi52MS5PYmplY3RSZWYSMgoKcHJvdmVuYW5jZRgLIAEoCzIeLnN5bnRobXJpLmNvbW1vbi52MS5Qcm92ZW5hbmNlEi4KCmNyZWF0ZWRfYXQYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg4KBmpvYl9pZBgNIAEoCRo1ChNWYWxpZGF0aW9uRGljZUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoAToCOAEiNQoQTG9hZE1vZGVsUmVxdWVzdBIQCghtb2RlbF9pZBgBIAEoCRIPCgd2ZXJzaW9uGAIgASgNIkQKEUxvYWRNb2RlbFJlc3BvbnNlEi8KBW1vZGVsGAEgASgLMiAuc3ludGhtcmkuc2VnbWVudGVyLnYxLk1vZGVsSW5mbyJnChFMaXN0TW9kZWxzUmVxdWVzdBItCgRwYWdlGAEgASgLMh8uc3ludGhtcmkuY29tbW9uLnYxLlBhZ2VSZXF1ZXN0EhMKC2xvYWRlZF9vbmx5GAIgASgIEg4KBmpvYl9pZBgDIAEoCSJfChJMaXN0TW9kZWxzUmVzcG9uc2USMAoGbW9kZWxzGAEgAygLMiAuc3ludGhtcmkuc2VnbWVudGVyLnYxLk1vZGVsSW5mbxIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiNwoSVW5sb2FkTW9kZWxSZXF1ZXN0EhAKCG1vZGVsX2lkGAEgASgJEg8KB3ZlcnNpb24YAiABKA0iJwoTVW5sb2FkTW9kZWxSZXNwb25zZRIQCgh1bmxvYWRlZBgBIAEoDSpJCgdNaXh0dXJlEhcKE01JWFRVUkVfVU5TUEVDSUZJRUQQABIRCg1NSVhUVVJFX0VRVUFMEAESEgoOTUlYVFVSRV9DT05DQVQQAjKKBgoQU2VnbWVudGVyU2VydmljZRJtCg5UcmFpblNlZ21lbnRlchIsLnN5bnRobXJpLnNlZ21lbnRlci52MS5UcmFpblNlZ21lbnRlclJlcXVlc3QaLS5zeW50aG1yaS5zZWdtZW50ZXIudjEuVHJhaW5TZWdtZW50ZXJSZXNwb25zZRJuCg1TZWdtZW50U2xpY2VzEisuc3ludGhtcmkuc2VnbWVudGVyLnYxLlNlZ21lbnRTbGljZXNSZXF1ZXN0Giwuc3ludGhtcmkuc2VnbWVudGVyLnYxLlNlZ21lbnRTbGljZXNSZXNwb25zZSgBMAESbwoOU2VnbWVudERhdGFzZXQSLC5zeW50aG1yaS5zZWdtZW50ZXIudjEuU2VnbWVudERhdGFzZXRSZXF1ZXN0Gi0uc3ludGhtcmkuc2VnbWVudGVyLnYxLlNlZ21lbnREYXRhc2V0UmVzcG9uc2UwARJuCg1TZWdtZW50Vm9sdW1lEisuc3ludGhtcmkuc2VnbWVudGVyLnYxLlNlZ21lbnRWb2x1bWVSZXF1ZXN0Giwuc3ludGhtcmkuc2VnbWVudGVyLnYxLlNlZ21lbnRWb2x1bWVSZXNwb25zZSgBMAESYwoJTG9hZE1vZGVsEicuc3ludGhtcmkuc2VnbWVudGVyLnYxLkxvYWRNb2RlbFJlcXVlc3QaKC5zeW50aG1yaS5zZWdtZW50ZXIudjEuTG9hZE1vZGVsUmVzcG9uc2UiA5ACAhJmCgpMaXN0TW9kZWxzEiguc3ludGhtcmkuc2VnbWVudGVyLnYxLkxpc3RNb2RlbHNSZXF1ZXN0Gikuc3ludGhtcmkuc2VnbWVudGVyLnYxLkxpc3RNb2RlbHNSZXNwb25zZSIDkAIBEmkKC1VubG9hZE1vZGVsEikuc3ludGhtcmkuc2VnbWVudGVyLnYxLlVubG9hZE1vZGVsUmVxdWVzdBoqLnN5bnRobXJpLnNlZ21lbnRlci52MS5VbmxvYWRNb2RlbFJlc3BvbnNlIgOQAgJiBnByb3RvMw", [file_google_protobuf_timestamp, file_synthmri_common_v1_domain, file_synthmri_common_v1_file, file_synthmri_common_v1_object, file_synthmri_common_v1_provenance, file_synthmri_common_v1_tensor]);
 
 /**
  * U-Net and training hyper-parameters (zero = the seed 000 / nnU-Net default).
@@ -448,6 +448,112 @@ export const SegmentSlicesRequestSchema: GenMessage<SegmentSlicesRequest> = /*@_
   messageDesc(file_synthmri_segmenter_v1_segmenter, 6);
 
 /**
+ * SegmentDataset input: the model, and the dataset slices to segment.
+ *
+ * @generated from message synthmri.segmenter.v1.SegmentDatasetRequest
+ */
+export type SegmentDatasetRequest = Message<"synthmri.segmenter.v1.SegmentDatasetRequest"> & {
+  /**
+   * Model id.
+   *
+   * @generated from field: string model_id = 1;
+   */
+  modelId: string;
+
+  /**
+   * Version (0 = latest loaded / latest).
+   *
+   * @generated from field: uint32 version = 2;
+   */
+  version: number;
+
+  /**
+   * Flip test-time augmentation.
+   *
+   * @generated from field: bool tta = 3;
+   */
+  tta: boolean;
+
+  /**
+   * Label values of the output maps (unspecified = brats2020: 0/1/2/4).
+   *
+   * @generated from field: synthmri.common.v1.LabelScheme label_scheme = 4;
+   */
+  labelScheme: LabelScheme;
+
+  /**
+   * Dataset artifact id (an ingested or synthetic dataset).
+   *
+   * @generated from field: string dataset_id = 5;
+   */
+  datasetId: string;
+
+  /**
+   * Split to segment (unspecified = TEST, what one evaluates; ALL = every slice).
+   *
+   * @generated from field: synthmri.common.v1.Split split = 6;
+   */
+  split: Split;
+
+  /**
+   * Slices per output batch (0 = 32).
+   *
+   * @generated from field: uint32 batch_size = 7;
+   */
+  batchSize: number;
+
+  /**
+   * Stop after this many slices (0 = all).
+   *
+   * @generated from field: uint32 max_slices = 8;
+   */
+  maxSlices: number;
+};
+
+/**
+ * Describes the message synthmri.segmenter.v1.SegmentDatasetRequest.
+ * Use `create(SegmentDatasetRequestSchema)` to create a new message.
+ */
+export const SegmentDatasetRequestSchema: GenMessage<SegmentDatasetRequest> = /*@__PURE__*/
+  messageDesc(file_synthmri_segmenter_v1_segmenter, 7);
+
+/**
+ * SegmentDataset output: per batch, tensor frames named "labels" (uint8 [n, h, w], header.index = batch
+ * index from 0); the header frame's message also carries the subject key and slice index of each slice.
+ *
+ * @generated from message synthmri.segmenter.v1.SegmentDatasetResponse
+ */
+export type SegmentDatasetResponse = Message<"synthmri.segmenter.v1.SegmentDatasetResponse"> & {
+  /**
+   * Output frame.
+   *
+   * @generated from field: synthmri.common.v1.TensorFrame frame = 1;
+   */
+  frame?: TensorFrame | undefined;
+
+  /**
+   * On a batch's header frame: de-identified subject key of each slice.
+   *
+   * @generated from field: repeated string subject_keys = 2;
+   */
+  subjectKeys: string[];
+
+  /**
+   * On a batch's header frame: axial index of each slice in its subject's volume.
+   *
+   * @generated from field: repeated uint32 slice_indices = 3;
+   */
+  sliceIndices: number[];
+};
+
+/**
+ * Describes the message synthmri.segmenter.v1.SegmentDatasetResponse.
+ * Use `create(SegmentDatasetResponseSchema)` to create a new message.
+ */
+export const SegmentDatasetResponseSchema: GenMessage<SegmentDatasetResponse> = /*@__PURE__*/
+  messageDesc(file_synthmri_segmenter_v1_segmenter, 8);
+
+/**
  * SegmentSlices output: tensor frames named "labels" (uint8 [n, h, w]) and, when asked, "probabilities".
  * header.index equals the input batch index.
  *
@@ -467,7 +573,7 @@ export type SegmentSlicesResponse = Message<"synthmri.segmenter.v1.SegmentSlices
  * Use `create(SegmentSlicesResponseSchema)` to create a new message.
  */
 export const SegmentSlicesResponseSchema: GenMessage<SegmentSlicesResponse> = /*@__PURE__*/
-  messageDesc(file_synthmri_segmenter_v1_segmenter, 7);
+  messageDesc(file_synthmri_segmenter_v1_segmenter, 9);
 
 /**
  * First message of SegmentVolume.
@@ -516,7 +622,7 @@ export type SegmentVolumeConfig = Message<"synthmri.segmenter.v1.SegmentVolumeCo
  * Use `create(SegmentVolumeConfigSchema)` to create a new message.
  */
 export const SegmentVolumeConfigSchema: GenMessage<SegmentVolumeConfig> = /*@__PURE__*/
-  messageDesc(file_synthmri_segmenter_v1_segmenter, 8);
+  messageDesc(file_synthmri_segmenter_v1_segmenter, 10);
 
 /**
  * SegmentVolume input: config, then four files (header.modality = T1, T1CE, T2, FLAIR) with their chunks.
@@ -553,7 +659,7 @@ export type SegmentVolumeRequest = Message<"synthmri.segmenter.v1.SegmentVolumeR
  * Use `create(SegmentVolumeRequestSchema)` to create a new message.
  */
 export const SegmentVolumeRequestSchema: GenMessage<SegmentVolumeRequest> = /*@__PURE__*/
-  messageDesc(file_synthmri_segmenter_v1_segmenter, 9);
+  messageDesc(file_synthmri_segmenter_v1_segmenter, 11);
 
 /**
  * Outcome of a SegmentVolume call.
@@ -595,7 +701,7 @@ export type SegmentVolumeSummary = Message<"synthmri.segmenter.v1.SegmentVolumeS
  * Use `create(SegmentVolumeSummarySchema)` to create a new message.
  */
 export const SegmentVolumeSummarySchema: GenMessage<SegmentVolumeSummary> = /*@__PURE__*/
-  messageDesc(file_synthmri_segmenter_v1_segmenter, 10);
+  messageDesc(file_synthmri_segmenter_v1_segmenter, 12);
 
 /**
  * SegmentVolume output: summary first, then the label NIfTI (header.modality = SEG) as file frames.
@@ -632,7 +738,7 @@ export type SegmentVolumeResponse = Message<"synthmri.segmenter.v1.SegmentVolume
  * Use `create(SegmentVolumeResponseSchema)` to create a new message.
  */
 export const SegmentVolumeResponseSchema: GenMessage<SegmentVolumeResponse> = /*@__PURE__*/
-  messageDesc(file_synthmri_segmenter_v1_segmenter, 11);
+  messageDesc(file_synthmri_segmenter_v1_segmenter, 13);
 
 /**
  * A versioned segmentation model.
@@ -737,7 +843,7 @@ export type ModelInfo = Message<"synthmri.segmenter.v1.ModelInfo"> & {
  * Use `create(ModelInfoSchema)` to create a new message.
  */
 export const ModelInfoSchema: GenMessage<ModelInfo> = /*@__PURE__*/
-  messageDesc(file_synthmri_segmenter_v1_segmenter, 12);
+  messageDesc(file_synthmri_segmenter_v1_segmenter, 14);
 
 /**
  * LoadModel input.
@@ -765,7 +871,7 @@ export type LoadModelRequest = Message<"synthmri.segmenter.v1.LoadModelRequest">
  * Use `create(LoadModelRequestSchema)` to create a new message.
  */
 export const LoadModelRequestSchema: GenMessage<LoadModelRequest> = /*@__PURE__*/
-  messageDesc(file_synthmri_segmenter_v1_segmenter, 13);
+  messageDesc(file_synthmri_segmenter_v1_segmenter, 15);
 
 /**
  * LoadModel output.
@@ -786,7 +892,7 @@ export type LoadModelResponse = Message<"synthmri.segmenter.v1.LoadModelResponse
  * Use `create(LoadModelResponseSchema)` to create a new message.
  */
 export const LoadModelResponseSchema: GenMessage<LoadModelResponse> = /*@__PURE__*/
-  messageDesc(file_synthmri_segmenter_v1_segmenter, 14);
+  messageDesc(file_synthmri_segmenter_v1_segmenter, 16);
 
 /**
  * ListModels input.
@@ -821,7 +927,7 @@ export type ListModelsRequest = Message<"synthmri.segmenter.v1.ListModelsRequest
  * Use `create(ListModelsRequestSchema)` to create a new message.
  */
 export const ListModelsRequestSchema: GenMessage<ListModelsRequest> = /*@__PURE__*/
-  messageDesc(file_synthmri_segmenter_v1_segmenter, 15);
+  messageDesc(file_synthmri_segmenter_v1_segmenter, 17);
 
 /**
  * ListModels output.
@@ -849,7 +955,7 @@ export type ListModelsResponse = Message<"synthmri.segmenter.v1.ListModelsRespon
  * Use `create(ListModelsResponseSchema)` to create a new message.
  */
 export const ListModelsResponseSchema: GenMessage<ListModelsResponse> = /*@__PURE__*/
-  messageDesc(file_synthmri_segmenter_v1_segmenter, 16);
+  messageDesc(file_synthmri_segmenter_v1_segmenter, 18);
 
 /**
  * UnloadModel input.
@@ -877,7 +983,7 @@ export type UnloadModelRequest = Message<"synthmri.segmenter.v1.UnloadModelReque
  * Use `create(UnloadModelRequestSchema)` to create a new message.
  */
 export const UnloadModelRequestSchema: GenMessage<UnloadModelRequest> = /*@__PURE__*/
-  messageDesc(file_synthmri_segmenter_v1_segmenter, 17);
+  messageDesc(file_synthmri_segmenter_v1_segmenter, 19);
 
 /**
  * UnloadModel output.
@@ -898,7 +1004,7 @@ export type UnloadModelResponse = Message<"synthmri.segmenter.v1.UnloadModelResp
  * Use `create(UnloadModelResponseSchema)` to create a new message.
  */
 export const UnloadModelResponseSchema: GenMessage<UnloadModelResponse> = /*@__PURE__*/
-  messageDesc(file_synthmri_segmenter_v1_segmenter, 18);
+  messageDesc(file_synthmri_segmenter_v1_segmenter, 20);
 
 /**
  * How several training datasets are combined.
@@ -961,6 +1067,19 @@ export const SegmenterService: GenService<{
     methodKind: "bidi_streaming";
     input: typeof SegmentSlicesRequestSchema;
     output: typeof SegmentSlicesResponseSchema;
+  },
+  /**
+   * Segments a split of a dataset artifact named by id: the segmenter reads the slices' four image channels
+   * from the object store itself (the artifact format is the data bus; RPCs carry ids and control), so a
+   * caller that holds the masks, like the evaluator, sends and receives no image pixels. Label maps come
+   * back one batch at a time, in the dataset's manifest order.
+   *
+   * @generated from rpc synthmri.segmenter.v1.SegmenterService.SegmentDataset
+   */
+  segmentDataset: {
+    methodKind: "server_streaming";
+    input: typeof SegmentDatasetRequestSchema;
+    output: typeof SegmentDatasetResponseSchema;
   },
   /**
    * Four NIfTI sequence volumes in (config, then file frames with modality set); a label NIfTI out on
