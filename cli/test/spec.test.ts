@@ -9,7 +9,19 @@ describe("experiment spec", () => {
     expect(s.data.source).toBe("phantom");
     const demo = loadPreset("demo");
     expect(demo.name).toBe("demo");
-    expect(conditionNames(demo)).toEqual(["real", "synthetic-1", "synthetic-3", "real+synthetic-3"]);
+    expect(conditionNames(demo)).toEqual([
+      "real",
+      "synthetic-1",
+      "synthetic-3",
+      "real+synthetic-3",
+      "baseline-intensity-only",
+      "control-mode-dropping-gan",
+      "control-half-a-gan",
+      "control-half-b-gan",
+    ]);
+    // Same resolution everywhere: the GANs make what the U-Nets train and are tested on.
+    expect(demo.gan.resolution).toBe(demo.data.sliceSize);
+    expect(demo.segmenter.patchSize).toBe(0);
   });
 
   it("names every bad field, unknown fields included", () => {
@@ -46,6 +58,8 @@ describe("experiment spec", () => {
     expect(p.gan.members).toBe(20);
     expect(p.synthetic.images).toBe(100_000);
     expect(p.segmenter.runs).toBe(10);
+    expect(p.segmenter.trainingSamples).toBe(3e7);
+    expect(p.gan).toMatchObject({ concurrency: 20, emaDecay: 0.999 });
   });
 
   it("refuses unknown presets and non-manifests", () => {

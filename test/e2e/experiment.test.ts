@@ -7,7 +7,8 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { ReportJson } from "../../cli/src/experiment/outputs.js";
 import { runSession } from "../../cli/src/experiment/session.js";
-import { conditionNames, validateSpec } from "../../cli/src/experiment/spec.js";
+import { conditionNames } from "../../cli/src/experiment/plan.js";
+import { validateSpec } from "../../cli/src/experiment/spec.js";
 
 const spec = validateSpec({
   name: "e2e",
@@ -23,6 +24,8 @@ const spec = validateSpec({
     batchSize: 16,
     fmapMax: 16,
     fmapMin: 8,
+    // 0.75 kimg = ~47 steps: a short average (0.999 would still be the initial weights).
+    emaDecay: 0.8,
   },
   synthetic: { images: 96, ensembleSizes: [1, 2], mixWithReal: [2] },
   segmenter: {
@@ -35,6 +38,7 @@ const spec = validateSpec({
     maxFilters: 32,
     deepSupervision: 2,
   },
+  baselines: { intensityOnly: true },
 });
 
 const sink = {
@@ -74,6 +78,26 @@ describe("experiment end to end", () => {
     const real = report.conditions.find((c) => c.name === "real");
     expect(real?.dice.WT?.mean, "real WT").toBeGreaterThan(0.2);
     expect(real?.dice.ED?.mean, "real ED").toBeGreaterThan(0.1);
+
+    // One verdict per hypothesis, decided on the Mean column; the baseline row is named as such and untested.
+    const full = JSON.parse(readFileSync(join(outDir, "report.json"), "utf8")) as {
+      verdicts: { hypothesis: string; comparison: { a: string; b: string }; verdict: string; p_values: object }[];
+      condition_roles: Record<string, string>;
+      memorization: { source: string; summary: Record<string, number> }[];
+    };
+    expect(full.verdicts.map((v) => `${v.comparison.a}~${v.comparison.b}`)).toEqual([
+      "real~synthetic-1",
+      "real~synthetic-2",
+      "synthetic-2~synthetic-1",
+      "real+synthetic-2~real",
+    ]);
+    for (const v of full.verdicts) expect(v.verdict.length).toBeGreaterThan(10);
+    expect(full.condition_roles["baseline-intensity-only"]).toBe("baseline");
+    expect(report.comparisons.some((c) => c.a === "baseline-intensity-only" || c.b === "baseline-intensity-only")).toBe(
+      false,
+    );
+    expect(full.memorization.map((m) => m.source).sort()).toEqual(["synthetic-1", "synthetic-2"]);
+    expect(readFileSync(join(outDir, "report.md"), "utf8")).toMatch(/## Verdicts[\s\S]*## Memorization gate/);
 
     const manifest = JSON.parse(readFileSync(first.manifestPath, "utf8"));
     expect(manifest.artifacts.dataset).toBe(first.result.datasetId);

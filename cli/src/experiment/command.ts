@@ -1,5 +1,6 @@
 // Shared by `synthmri experiment run|rerun` and `synthmri start`: argument parsing, spec loading, signals,
 // exit codes (0 done, 1 failed, 2 bad usage or spec, 130/143 interrupted).
+import { setMaxListeners } from "node:events";
 import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -63,6 +64,8 @@ export async function runWithSignals(
   values: { out?: string; "data-dir"?: string },
 ): Promise<number> {
   const controller = new AbortController();
+  // Every job follower of a run listens on this one signal (dozens with per-run U-Net jobs and control GANs).
+  setMaxListeners(256, controller.signal);
   let signalled: NodeJS.Signals | undefined;
   const onSignal = (s: NodeJS.Signals) => {
     if (signalled) return;

@@ -61,6 +61,8 @@ export interface StepTimes {
   unetMs: number;
 }
 
+const PROBED_FAMILIES = new Set<string>(["pgan", "dcgan", "lsgan", "hinge"]);
+
 /** Device-hours of the work at the given step times, GAN and U-Net apart. */
 export function deviceHours(work: ExperimentWork, t: StepTimes): { gan: number; unet: number; total: number } {
   const gan = (work.gan.members * work.gan.stepsPerMember * t.ganMs) / 3.6e6;
@@ -77,7 +79,9 @@ export async function measureStepTimes(
   const backend = await initBackend();
   const gan = ganStepProbe(
     {
-      family: spec.gan.family,
+      // The step probe builds PGAN-style nets only: the new families (ddpm, stylegan2, spade2stage) are costed as a
+      // PGAN of the same size until they get probes of their own (an approximation, stated in the printed estimate).
+      family: PROBED_FAMILIES.has(spec.gan.family) ? (spec.gan.family as "pgan") : "pgan",
       resolution: work.gan.resolution,
       channels: 5,
       ...(spec.gan.latentDim ? { latentSize: spec.gan.latentDim } : {}),

@@ -90,7 +90,8 @@ export async function writeSampleGrids(
   mkdirSync(figures, { recursive: true });
   const sets: [string, string][] = [
     ["real", result.datasetId],
-    ...Object.entries(result.synthetic).map(([k, id]) => [`synthetic-${k}`, id] as [string, string]),
+    // The first run's dataset of each synthetic source.
+    ...Object.entries(result.synthetic).map(([source, ids]) => [source, ids[0] ?? ""] as [string, string]),
   ];
   const written: string[] = [];
   for (const [name, id] of sets) {

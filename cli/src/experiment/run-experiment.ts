@@ -1,17 +1,33 @@
 // The experiment's driver: it orders the stages (stages/*.ts), all of which work through the services' gRPC APIs:
-//   data (phantom or --data -> ingest) -> GAN ensemble -> synthetic datasets from 1..N members
-//   -> per condition: U-Nets (R runs) -> evaluation on the real test split -> report (Compare).
+//   data (phantom or --data -> ingest) -> GAN ensemble (+ control GANs) -> synthetic datasets (each U-Net run
+//   draws its own GANs) -> per condition: U-Nets (R runs) -> evaluation on the real test split -> report.
 // A condition starts as soon as its training datasets exist (the real-only U-Net trains while the GANs train:
 // they are different processes, so both cores work). Every stage goes through the StageCache.
 import type { ProgressBoard } from "../ui/progress-board.js";
 import type { ServiceClients } from "./clients.js";
+import {
+  CONTROL_CONDITION,
+  type ConditionPlan,
+  type TrainingSource,
+  drawMembers,
+  planConditions,
+  planControlGans,
+} from "./plan.js";
 import { ProgressHistory } from "./progress-history.js";
-import { type ConditionPlan, type ExperimentSpec, type TrainingSource, planConditions } from "./spec.js";
+import type { ExperimentSpec } from "./spec.js";
 import type { StageCache } from "./stage-cache.js";
 import { type ExperimentContext, experimentContext } from "./stages/context.js";
 import { addEvaluateRows } from "./stages/evaluate.js";
 import { addGanRows } from "./stages/gan.js";
-import { EXPERIMENT_STAGES, type EvaluationRefs, type ExperimentStages, type StageLog } from "./stages/index.js";
+import {
+  EXPERIMENT_STAGES,
+  type EvaluationRefs,
+  type ExperimentStages,
+  type GanRefs,
+  type QualityRefs,
+  type StageLog,
+} from "./stages/index.js";
+import { addQualityRow, qualityRow } from "./stages/quality.js";
 import { addReportRow } from "./stages/report.js";
 import { addSegmentRows } from "./stages/segment.js";
 import { addSyntheticRows } from "./stages/synthesize.js";
@@ -38,7 +54,14 @@ export interface ExperimentResult {
   cohort: Record<string, unknown>;
   ensembleId: string;
   memberJobIds: string[];
-  synthetic: Record<string, string>;
+  /** Control GAN -> its ensemble (of one) id. */
+  controlGans: Record<string, string>;
+  /** Synthetic source ("synthetic-3", "control-half-a-gan") -> the dataset each U-Net run trained on. */
+  synthetic: Record<string, string[]>;
+  /** Synthetic source -> the ensemble members each run drew. */
+  draws: Record<string, number[][]>;
+  /** Synthetic source -> the calibrated memorization check of its first run's dataset. */
+  quality: QualityRefs[];
   models: Record<string, string[]>;
   evaluations: Record<string, string[]>;
   reportId: string;
@@ -54,39 +77,84 @@ export async function runExperiment(
   const ctx = experimentContext({ ...o, history: new ProgressHistory() });
   const { spec } = ctx;
   const plan = planConditions(spec);
+  const runs = spec.segmenter.runs;
   const run = failFast();
 
   const data = await stages.data(ctx);
-  addPlanRows(ctx, plan);
+  const controls = planControlGans(spec, data.trainSubjectKeys);
+  addPlanRows(
+    ctx,
+    plan,
+    controls.map((c) => c.gan),
+  );
 
-  // Each condition: train, then evaluate; started once every source dataset it trains on exists.
-  const datasets = new Map<string, string>([[sourceKey({ kind: "real" }), data.datasetId]]);
+  // Per source, the dataset each U-Net run trains on. Each condition trains, then evaluates; it starts once
+  // every source it trains on exists.
+  const datasets = new Map<string, string[]>([[sourceKey({ kind: "real" }), Array(runs).fill(data.datasetId)]]);
+  const synthetic: Record<string, string[]> = {};
+  const draws: Record<string, number[][]> = {};
   const models: Record<string, string[]> = {};
   const started = new Map<string, Promise<EvaluationRefs>>();
-  const conditionPipeline = async (c: ConditionPlan, datasetIds: string[]) => {
-    const trained = await stages.segment(ctx, c.name, datasetIds);
+  const checks: Promise<QualityRefs>[] = [];
+  const checkQuality = (source: string, datasetId: string) => {
+    checks.push(run.track(stages.quality(ctx, data, source, datasetId)));
+  };
+  const conditionPipeline = async (c: ConditionPlan, perRun: string[][]) => {
+    const trained = await stages.segment(ctx, c.name, perRun);
     models[c.name] = trained.modelIds;
     return stages.evaluate(ctx, trained, data);
   };
   const startReadyConditions = () => {
     for (const c of plan) {
       if (started.has(c.name)) continue;
-      const ids = c.sources.map((s) => datasets.get(sourceKey(s)));
-      if (ids.every((id) => id !== undefined)) started.set(c.name, run.track(conditionPipeline(c, ids as string[])));
+      if (c.role === "baseline") {
+        started.set(c.name, run.track(stages.baseline(ctx, data, c.name)));
+        continue;
+      }
+      const sets = c.sources.map((s) => datasets.get(sourceKey(s)));
+      if (sets.every((ids) => ids !== undefined)) {
+        const perRun = Array.from({ length: runs }, (_, r) => (sets as string[][]).map((ids) => ids[r] as string));
+        started.set(c.name, run.track(conditionPipeline(c, perRun)));
+      }
     }
   };
-  startReadyConditions(); // real-only runs alongside the GANs
+  startReadyConditions(); // real-only (and the baseline) run alongside the GANs
+
+  const controlGans: Record<string, string> = {};
+  const controlsDone = Promise.all(
+    controls.map((cp) =>
+      run.track(
+        (async () => {
+          const g = await stages.controlGan(ctx, data, cp);
+          controlGans[cp.gan] = g.ensembleId;
+          const key = sourceKey({ kind: "control-gan", gan: cp.gan });
+          const set = await stages.synthesize(ctx, g, [0], CONTROL_CONDITION[cp.gan]);
+          datasets.set(key, Array(runs).fill(set.datasetId));
+          checkQuality(key, set.datasetId);
+          synthetic[key] = Array(runs).fill(set.datasetId);
+          draws[key] = Array(runs).fill([0]);
+          startReadyConditions();
+        })(),
+      ),
+    ),
+  );
 
   const gan = await run.orFail(stages.gan(ctx, data));
-  const synthetic: Record<string, string> = {};
   for (const k of spec.synthetic.ensembleSizes) {
-    const set = await run.orFail(stages.synthesize(ctx, gan, k));
-    synthetic[String(k)] = set.datasetId;
-    datasets.set(sourceKey({ kind: "synthetic", members: k }), set.datasetId);
+    const key = sourceKey({ kind: "synthetic", members: k });
+    const picks = Array.from({ length: runs }, (_, r) => drawMembers(spec.seed, r, k, spec.gan.members));
+    const ids = await run.orFail(synthesizeDraws(ctx, stages, gan, picks, key));
+    datasets.set(key, ids);
+    checkQuality(key, ids[0] as string);
+    synthetic[key] = ids;
+    draws[key] = picks;
     startReadyConditions();
   }
+  await run.orFail(controlsDone);
 
   const evaluated = await run.orFail(Promise.all(plan.map((c) => started.get(c.name) ?? neverStarted(c))));
+  const quality = await run.orFail(Promise.all(checks));
+  ctx.board.update(qualityRow, { state: "done", message: `${quality.length} synthetic sources checked` });
   const report = await stages.report(ctx, evaluated);
 
   return {
@@ -94,7 +162,10 @@ export async function runExperiment(
     cohort: data.cohort,
     ensembleId: gan.ensembleId,
     memberJobIds: gan.memberJobIds,
+    controlGans,
     synthetic,
+    draws,
+    quality,
     models: Object.fromEntries(plan.map((c) => [c.name, models[c.name] ?? []])),
     evaluations: Object.fromEntries(evaluated.map((e) => [e.condition, e.evaluationIds])),
     reportId: report.reportId,
@@ -104,18 +175,46 @@ export async function runExperiment(
   };
 }
 
+/** One dataset per distinct draw (runs that drew the same members share it), in run order. */
+async function synthesizeDraws(
+  ctx: ExperimentContext,
+  stages: ExperimentStages,
+  gan: GanRefs,
+  picks: number[][],
+  label: string,
+): Promise<string[]> {
+  const byDraw = new Map<string, string>();
+  for (const members of picks) {
+    const k = members.join(",");
+    if (!byDraw.has(k)) byDraw.set(k, (await stages.synthesize(ctx, gan, members, label)).datasetId);
+  }
+  ctx.board.update(`syn-${label}`, {
+    state: "done",
+    message: `${byDraw.size} draw(s): ${[...byDraw.keys()].join(" | ")}`,
+  });
+  return picks.map((m) => byDraw.get(m.join(",")) as string);
+}
+
 /** Rows for everything after the data stage, so the whole plan is visible from the start. */
-function addPlanRows(ctx: ExperimentContext, plan: ConditionPlan[]): void {
+function addPlanRows(ctx: ExperimentContext, plan: ConditionPlan[], controls: Parameters<typeof addGanRows>[1]): void {
   const conditions = plan.map((c) => c.name);
-  addGanRows(ctx);
-  addSyntheticRows(ctx);
-  addSegmentRows(ctx, conditions);
+  const trained = plan.filter((c) => c.role !== "baseline").map((c) => c.name);
+  const syntheticLabels = [
+    ...ctx.spec.synthetic.ensembleSizes.map((k) => sourceKey({ kind: "synthetic", members: k })),
+    ...(controls ?? []).map((g) => CONTROL_CONDITION[g]),
+  ];
+  addGanRows(ctx, controls);
+  addSyntheticRows(ctx, syntheticLabels);
+  addQualityRow(ctx);
+  addSegmentRows(ctx, trained);
   addEvaluateRows(ctx, conditions);
   addReportRow(ctx);
 }
 
 function sourceKey(s: TrainingSource): string {
-  return s.kind === "real" ? "real" : `synthetic-${s.members}`;
+  if (s.kind === "real") return "real";
+  if (s.kind === "synthetic") return `synthetic-${s.members}`;
+  return CONTROL_CONDITION[s.gan];
 }
 
 function neverStarted(c: ConditionPlan): Promise<never> {

@@ -16,6 +16,7 @@ import {
   writeSampleGrids,
   writeTrainingCurves,
 } from "./outputs.js";
+import { renderVerdicts, writeVerdicts } from "./verdicts.js";
 import { type ExperimentResult, runExperiment } from "./run-experiment.js";
 import type { ExperimentSpec } from "./spec.js";
 import { ArtifactStageStore, FileStageStore, StageCache } from "./stage-cache.js";
@@ -120,6 +121,7 @@ export async function runSession(options: SessionOptions): Promise<SessionResult
       board.add("outputs", "figures and report files", "cli");
       board.update("outputs", { state: "running", message: "report files" });
       const files = await fetchReportFiles(result, outDir, store);
+      const verdicts = writeVerdicts(outDir, spec, result.quality);
       board.update("outputs", { fraction: 0.3, message: "sample grids" });
       files.push(...(await writeSampleGrids(clients, result, outDir)));
       board.update("outputs", { fraction: 0.7, message: "training curves" });
@@ -150,7 +152,9 @@ export async function runSession(options: SessionOptions): Promise<SessionResult
           cohort: result.cohort,
           ensemble: result.ensembleId,
           ganMemberJobs: result.memberJobIds,
+          controlGans: result.controlGans,
           synthetic: result.synthetic,
+          ganDraws: result.draws,
           models: result.models,
           evaluations: result.evaluations,
           report: result.reportId,
@@ -173,6 +177,7 @@ export async function runSession(options: SessionOptions): Promise<SessionResult
       const reportJson = readReportJson(outDir);
       print("");
       print(summarizeReport(reportJson, result.report.markdown));
+      if (verdicts.length) print(`\n${renderVerdicts(verdicts)}`);
       print("");
       const cached = result.stages.filter((s) => s.how === "cached").length;
       print(

@@ -64,6 +64,13 @@ export const SPEC_SCHEMA = {
         fmapMax: { type: "integer", minimum: 0, default: 0 },
         fmapMin: { type: "integer", minimum: 0, default: 0 },
         startResolution: { type: "integer", minimum: 0, default: 0 },
+        emaDecay: {
+          type: "number",
+          minimum: 0,
+          exclusiveMaximum: 1,
+          default: 0.999,
+          description: "generator moving average for sampling (PGAN's Gs); 0 = sample the trained generator",
+        },
       },
     },
     synthetic: {
@@ -126,6 +133,45 @@ export const SPEC_SCHEMA = {
         validationFraction: { type: "number", minimum: 0, maximum: 0.9, default: 0.2 },
         augmentation: { type: "boolean", default: false },
         maxSlices: { type: "integer", minimum: 0, default: 0 },
+        trainingSamples: {
+          type: "integer",
+          minimum: 0,
+          default: 0,
+          description:
+            "U-Net training length in samples (seed 000: up to 3e7); sets iterationsPerEpoch = ceil(samples / (epochs x batchSize)); 0 = as epochs x iterationsPerEpoch x batchSize",
+        },
+      },
+    },
+    controls: {
+      type: "object",
+      additionalProperties: false,
+      default: {},
+      properties: {
+        modeDroppingFraction: {
+          type: "number",
+          minimum: 0,
+          maximum: 1,
+          default: 0,
+          description:
+            "positive control: one GAN trained on this fraction of the training subjects (mode dropping by design); 0 = none",
+        },
+        disjointHalves: {
+          type: "boolean",
+          default: false,
+          description: "negative control: two GANs of the ensemble's configuration on disjoint halves of the subjects",
+        },
+      },
+    },
+    baselines: {
+      type: "object",
+      additionalProperties: false,
+      default: {},
+      properties: {
+        intensityOnly: {
+          type: "boolean",
+          default: false,
+          description: "a row for the intensity-only per-pixel classifier (no spatial context)",
+        },
       },
     },
     evaluation: {

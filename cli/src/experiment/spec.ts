@@ -40,6 +40,8 @@ export interface ExperimentSpec {
     fmapMax: number;
     fmapMin: number;
     startResolution: number;
+    /** Generator moving-average decay used for sampling (PGAN's Gs: 0.999); 0 = none. */
+    emaDecay: number;
   };
   synthetic: { images: number; ensembleSizes: number[]; mixWithReal: number[]; outlierFilter: boolean };
   segmenter: {
@@ -58,7 +60,12 @@ export interface ExperimentSpec {
     validationFraction: number;
     augmentation: boolean;
     maxSlices: number;
+    /** Training length in samples (seed 000: up to 3e7); 0 = epochs x iterationsPerEpoch x batchSize. */
+    trainingSamples: number;
   };
+  /** Rows that check the test itself (positive and negative controls). */
+  controls: { modeDroppingFraction: number; disjointHalves: boolean };
+  baselines: { intensityOnly: boolean };
   evaluation: { emptyCasePolicy: "one" | "exclude"; tta: boolean; permutationSamples: number };
 }
 
@@ -128,6 +135,9 @@ export function validateSpec(input: unknown, source = "spec"): ExperimentSpec {
       `gan.startResolution: ${s.gan.startResolution} is above the GAN resolution ${s.gan.resolution || s.data.sliceSize}`,
     );
   }
+  if (s.segmenter.trainingSamples > 0 && !(s.segmenter.epochs > 0 && s.segmenter.batchSize > 0)) {
+    problems.push("segmenter.trainingSamples: needs segmenter.epochs and segmenter.batchSize to be set (> 0)");
+  }
   if (problems.length > 0)
     throw new InvalidInput(`${source} is not a valid experiment spec:\n  ${problems.join("\n  ")}`);
   s.synthetic.ensembleSizes = [...s.synthetic.ensembleSizes].sort((a, b) => a - b);
@@ -190,32 +200,4 @@ export function loadPreset(preset: string, overrides: SpecOverrides = {}): Exper
 /** The spec of one family of a families comparison (its own name, so its outputs and report stand apart). */
 export function specForFamily(spec: ExperimentSpec, family: GanFamilyName): ExperimentSpec {
   return { ...spec, name: `${spec.name}-${family}`, gan: { ...spec.gan, family, families: [] } };
-}
-
-/** Condition names in table order: real, synthetic-k..., real+synthetic-k... */
-/** A dataset a condition trains on: the ingested real one, or the synthetic set sampled from k GAN members. */
-export type TrainingSource = { kind: "real" } | { kind: "synthetic"; members: number };
-
-/** One training-data condition: a name (its label in the report) and the datasets its U-Nets train on. */
-export interface ConditionPlan {
-  name: string;
-  sources: TrainingSource[];
-}
-
-/**
- * The experiment's conditions, in report order ("real" first: the reference). A new condition is one more
- * entry here; the driver starts it as soon as all its sources exist.
- */
-export function planConditions(spec: ExperimentSpec): ConditionPlan[] {
-  const real: TrainingSource = { kind: "real" };
-  const synthetic = (members: number): TrainingSource => ({ kind: "synthetic", members });
-  return [
-    { name: "real", sources: [real] },
-    ...spec.synthetic.ensembleSizes.map((k) => ({ name: `synthetic-${k}`, sources: [synthetic(k)] })),
-    ...spec.synthetic.mixWithReal.map((k) => ({ name: `real+synthetic-${k}`, sources: [real, synthetic(k)] })),
-  ];
-}
-
-export function conditionNames(spec: ExperimentSpec): string[] {
-  return planConditions(spec).map((c) => c.name);
 }

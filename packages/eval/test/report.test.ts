@@ -40,20 +40,33 @@ describe("renderReport", () => {
     // Table 1 "Mean" of NCR, ED, ET per run: real runs 0.7233.., 0.7333.., 0.7433.. -> mean 0.7333, std 0.01.
     expect(j.conditions[0].dice_label_mean.mean).toBeCloseTo(0.7333333333, 9);
     expect(j.conditions[0].dice_label_mean.std).toBeCloseTo(0.01, 12);
-    expect(j.comparisons).toHaveLength(5);
+    // NCR, ED, ET, WT, TC and Table 1's Mean (per-subject mean of NCR, ED, ET) are tested.
+    expect(j.comparisons).toHaveLength(6);
     const ncr = j.comparisons.find((c: { class: string }) => c.class === "NCR");
     expect(ncr).toMatchObject({
       a: "10 GANs",
       b: "real only",
+      family: "primary",
       p_value: 0.125,
-      p_corrected: 0.625,
+      // Bonferroni over the primary family only: NCR, ED, ET and Mean.
+      p_corrected: 0.5,
       n: 4,
       method: "exact",
     });
     expect(ncr.mean_difference).toBeCloseTo(-0.1, 12);
     const ed = j.comparisons.find((c: { class: string }) => c.class === "ED");
     expect(ed).toMatchObject({ p_value: 1, p_corrected: 1 });
-    expect(j.correction).toEqual({ method: "bonferroni", n_comparisons: 5 });
+    expect(j.correction).toEqual({
+      method: "bonferroni",
+      n_comparisons: 4,
+      families: { primary: 4, secondary: 2, control: 0 },
+    });
+    const wt = j.comparisons.find((c: { class: string }) => c.class === "WT");
+    expect(wt.family).toBe("secondary");
+    // Mean per subject: real [0.5667, 0.6333, 0.7, 0.7667] vs 10 GANs [0.5667, 0.5667, 0.6667, 0.7333].
+    const mean = j.comparisons.find((c: { class: string }) => c.class === "Mean");
+    expect(mean.family).toBe("primary");
+    expect(mean.mean_difference).toBeCloseTo(-1 / 30, 12);
     expect(j.metric_definitions.empty_policy).toMatch(/BraTS/);
   });
 
@@ -61,17 +74,18 @@ describe("renderReport", () => {
     const lines = r.markdown.split("\n");
     expect(lines).toContain("| Condition | NCR | ED | ET | WT | TC | Mean (NCR, ED, ET) |");
     const gansRow = lines.find((l) => l.startsWith("| 10 GANs |"));
-    expect(gansRow).toContain("0.540 ± 0.040 (p=0.625)");
+    expect(gansRow).toContain("0.540 ± 0.040 (p=0.500)");
     expect(gansRow).toContain("0.700 ± 0.000 (p=1.000)");
     expect(lines.find((l) => l.startsWith("| real only (baseline) |"))).toContain("0.610 ± 0.010 |");
-    expect(r.markdown).toMatch(/Bonferroni-corrected over 5 comparisons/);
+    expect(r.markdown).toMatch(/Bonferroni-corrected over 4 comparisons \(the primary family/);
+    expect(r.markdown).toMatch(/\| 10 GANs \| real only \| WT \| secondary \|/);
   });
 
   it("writes summary and per-subject CSVs and the box plot PNG", () => {
     const summary = r.summaryCsv.trim().split("\n");
     expect(summary[0]).toBe("condition,class,dice_mean,dice_std,n_runs,n_subjects,p_value_vs_baseline,p_corrected");
     expect(summary).toHaveLength(1 + 2 * 5);
-    expect(summary.find((l) => l.startsWith("10 GANs,NCR,"))).toMatch(/,0\.125,0\.625$/);
+    expect(summary.find((l) => l.startsWith("10 GANs,NCR,"))).toMatch(/,0\.125,0\.5$/);
     expect(summary.find((l) => l.startsWith("real only,NCR,"))).toMatch(/,3,4,,$/);
     const per = r.perSubjectCsv.trim().split("\n");
     expect(per).toHaveLength(1 + 2 * 4 * 5);

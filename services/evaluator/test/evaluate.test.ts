@@ -92,6 +92,28 @@ describe("Evaluate", () => {
     expect(await h.artifacts.objects.exists(`evaluation/${bad.res.evaluationId}/metrics.json`)).toBe(false);
   });
 
+  it("scores the intensity-only baseline (fitted on the train split) like a model, under its own model id", async () => {
+    // "nope" is no model: with intensity_baseline the id is not looked up.
+    const res = await h.evaluator.evaluate({
+      modelId: "nope",
+      intensityBaseline: true,
+      datasetId: "real-1",
+      split: Split.TEST,
+      condition: "baseline-intensity-only",
+    });
+    const job = await h.waitJob(res.jobId);
+    expect(job.errorMessage).toBe("");
+    expect(job.state).toBe(JobState.SUCCEEDED);
+    const { evaluation } = await h.evaluator.getEvaluation({ evaluationId: res.evaluationId });
+    expect(evaluation?.modelId).toBe("intensity-baseline");
+    expect(evaluation?.subjects).toBe(2);
+    for (const cls of ["NCR", "ED", "ET", "WT", "TC"]) {
+      const d = evaluation?.dice[cls]?.mean ?? Number.NaN;
+      expect(d).toBeGreaterThanOrEqual(0);
+      expect(d).toBeLessThanOrEqual(1);
+    }
+  });
+
   it("fails the job with INVALID_ARGUMENT when the truth mask holds a value outside the encoding", async () => {
     const res = await h.evaluator.evaluate({ modelId: "truth", datasetId: "real-badmask" });
     const job = await h.waitJob(res.jobId);

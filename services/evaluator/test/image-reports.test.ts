@@ -70,6 +70,50 @@ describe("MemorizationReport", () => {
     expect(json.flagged).toEqual([]);
   });
 
+  it("calibrates the threshold on real held-out vs training slices and reports both distributions", async () => {
+    const res = await h.evaluator.memorizationReport({
+      syntheticDatasetId: "syn-1",
+      realDatasetId: "real-1",
+      calibratePercentile: 99,
+    });
+    const job = await h.waitJob(res.jobId);
+    expect(job.errorMessage).toBe("");
+    const json = await h.artifacts.readJson<
+      MemJson & {
+        ncc_threshold: number;
+        synthetic_max_ncc: { n: number };
+        calibration: {
+          percentile: number;
+          ncc_threshold: number;
+          held_out_max_ncc: { n: number; quantiles: { q: number; value: number }[] };
+        };
+      }
+    >("report", res.reportId, "report.json");
+    // The 8 test slices are the reference; the threshold is their 99th percentile and is the one applied.
+    expect(json.calibration.held_out_max_ncc.n).toBe(8);
+    const p99 = json.calibration.held_out_max_ncc.quantiles.find((q) => q.q === 0.99)?.value ?? Number.NaN;
+    expect(json.calibration.ncc_threshold).toBeCloseTo(Math.min(1, p99), 12);
+    expect(json.ncc_threshold).toBe(json.calibration.ncc_threshold);
+    expect(json.synthetic_max_ncc.n).toBe(6);
+    // The exact copy (NCC 1) is still flagged.
+    expect(json.flagged.map((f) => f.index)).toContain(5);
+    const { report } = await h.evaluator.getReport({ reportId: res.reportId });
+    expect(report?.summary.n_held_out).toBe(8);
+    expect(report?.markdown).toMatch(/\| real held-out \(reference\) \| 8 \|/);
+    expect(
+      (
+        await failure(
+          h.evaluator.memorizationReport({
+            syntheticDatasetId: "syn-1",
+            realDatasetId: "real-1",
+            nccThreshold: 0.9,
+            calibratePercentile: 99,
+          }),
+        )
+      ).code,
+    ).toBe(GrpcStatus.INVALID_ARGUMENT);
+  });
+
   it("answers NOT_FOUND for an unknown dataset, INVALID_ARGUMENT for a bad threshold, and fails an empty set clearly", async () => {
     expect(
       (await failure(h.evaluator.memorizationReport({ syntheticDatasetId: "nope", realDatasetId: "real-1" }))).code,

@@ -2,7 +2,7 @@
 // into a dataset with a seeded train/test split.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { JobState } from "@synthmri/contracts";
+import { JobState, Split } from "@synthmri/contracts";
 import { generatePhantomSubject, phantomSubjectFiles } from "@synthmri/volume";
 import { isTerminal } from "../follow-job.js";
 import type { ExperimentSpec } from "../spec.js";
@@ -14,6 +14,8 @@ export interface DataRefs {
   datasetId: string;
   /** Where the cohort came from (for the experiment manifest). */
   cohort: Record<string, unknown>;
+  /** De-identified keys of the train-split subjects (the control GANs train on subsets of them). */
+  trainSubjectKeys: string[];
 }
 
 export const DATA_ROW = "ingest";
@@ -94,11 +96,12 @@ export async function ingestCohort(ctx: ExperimentContext): Promise<DataRefs> {
   });
   const datasetId = out.result.datasetId;
   ctx.finishRow(DATA_ROW, out.how, `dataset ${datasetId}`);
-  const ds = await clients.ingest.getDataset({ datasetId });
+  const ds = await clients.ingest.getDataset({ datasetId, includeSubjects: true });
   board.log(
     `dataset ${datasetId}: ${ds.dataset?.trainSlices ?? "?"} train / ${ds.dataset?.testSlices ?? "?"} test slices of ${ds.dataset?.sliceShape.join("x")}`,
   );
-  return { datasetId, cohort };
+  const trainSubjectKeys = (ds.dataset?.subjects ?? []).filter((s) => s.split === Split.TRAIN).map((s) => s.key);
+  return { datasetId, cohort, trainSubjectKeys };
 }
 
 /** Writes the phantom cohort once per content key (the ingest service reads it from this directory). */

@@ -80,3 +80,46 @@ export async function evaluateCondition(
   });
   return { condition, evaluationIds: ids };
 }
+
+/**
+ * The intensity-only baseline's row: the evaluator fits the per-pixel classifier on the real train split and
+ * scores it on the test subjects like a model (one deterministic "run").
+ */
+export async function evaluateIntensityBaseline(
+  ctx: ExperimentContext,
+  data: DataRefs,
+  condition: string,
+): Promise<EvaluationRefs> {
+  const { spec, clients } = ctx;
+  const { datasetId } = data;
+  const row = evaluateRow(condition);
+  const out = await ctx.runStage({
+    log: `evaluate:${condition}`,
+    stage: "evaluate-baseline",
+    material: { datasetId, split: "test", emptyCasePolicy: spec.evaluation.emptyCasePolicy, condition },
+    produce: async (stage) => {
+      const res = await submit(() =>
+        clients.evaluator.evaluate({
+          modelId: "",
+          intensityBaseline: true,
+          datasetId,
+          split: Split.TEST,
+          emptyCasePolicy: spec.evaluation.emptyCasePolicy === "one" ? EmptyCasePolicy.ONE : EmptyCasePolicy.EXCLUDE,
+          condition,
+        }),
+      );
+      await stage.markPending("evaluator", res.jobId, { evaluationId: res.evaluationId, jobId: res.jobId });
+      await ctx.watch("evaluator", res.jobId, row);
+      return { evaluationId: res.evaluationId, jobId: res.jobId };
+    },
+    verify: (r) => exists(() => clients.evaluator.getEvaluation({ evaluationId: r.evaluationId })),
+    resume: ctx.resumeJob("evaluator", row),
+  });
+  const ev = await clients.evaluator.getEvaluation({ evaluationId: out.result.evaluationId });
+  const dice = ev.evaluation?.dice ?? {};
+  ctx.board.update(row, {
+    state: out.how === "cached" ? "cached" : "done",
+    message: ["NCR", "ED", "ET", "WT"].map((c) => `${c} ${(dice[c]?.mean ?? Number.NaN).toFixed(2)}`).join(" "),
+  });
+  return { condition, evaluationIds: [out.result.evaluationId] };
+}

@@ -1,6 +1,8 @@
-// Stage 2, GAN: an ensemble of GAN members trained on the real dataset's train split (one row per member).
+// Stage 2, GAN: an ensemble of GAN members trained on the real dataset's train split (one row per member), and
+// the control GANs (single GANs of the same configuration that see only some of the training subjects).
 import { GanFamily } from "@synthmri/contracts";
 import { followJob } from "../follow-job.js";
+import type { ControlGanPlan } from "../plan.js";
 import type { ExperimentSpec } from "../spec.js";
 import type { ExperimentContext } from "./context.js";
 import type { DataRefs } from "./data.js";
@@ -22,16 +24,17 @@ const FAMILY: Record<ExperimentSpec["gan"]["family"], GanFamily> = {
 };
 
 export const ganRow = (member: number) => `gan-${member}`;
+export const controlGanRow = (gan: string) => `gan-control-${gan}`;
 
-export function addGanRows(ctx: ExperimentContext): void {
+export function addGanRows(ctx: ExperimentContext, controls: ControlGanPlan["gan"][] = []): void {
   const { members } = ctx.spec.gan;
   for (let i = 0; i < members; i++) ctx.board.add(ganRow(i), `GAN member ${i + 1}/${members}`, ctx.where("generator"));
+  for (const c of controls) ctx.board.add(controlGanRow(c), `control GAN ${c}`, ctx.where("generator"));
 }
 
-export async function trainGanEnsemble(ctx: ExperimentContext, data: DataRefs): Promise<GanRefs> {
-  const { spec, clients } = ctx;
-  const { datasetId } = data;
-  const config = {
+/** The GAN hyper-parameters of the spec (every member and every control GAN). */
+export function ganConfig(spec: ExperimentSpec) {
+  return {
     resolution: spec.gan.resolution || spec.data.sliceSize,
     startResolution: spec.gan.startResolution,
     latentDim: spec.gan.latentDim,
@@ -41,7 +44,14 @@ export async function trainGanEnsemble(ctx: ExperimentContext, data: DataRefs): 
     learningRate: spec.gan.learningRate,
     fmapMax: spec.gan.fmapMax,
     fmapMin: spec.gan.fmapMin,
+    generatorEmaDecay: spec.gan.emaDecay,
   };
+}
+
+export async function trainGanEnsemble(ctx: ExperimentContext, data: DataRefs): Promise<GanRefs> {
+  const { spec, clients } = ctx;
+  const { datasetId } = data;
+  const config = ganConfig(spec);
   const out = await ctx.runStage({
     log: "gan-ensemble",
     stage: "gan-ensemble",
@@ -74,4 +84,43 @@ export async function trainGanEnsemble(ctx: ExperimentContext, data: DataRefs): 
   const { ensembleId } = out.result;
   for (let i = 0; i < spec.gan.members; i++) ctx.finishRow(ganRow(i), out.how, `ensemble ${ensembleId}`);
   return { ensembleId, memberJobIds: out.result.memberJobIds ?? [] };
+}
+
+/** One control GAN: an ensemble of one, of the spec's configuration, trained on `plan.subjectKeys` only. */
+export async function trainControlGan(ctx: ExperimentContext, data: DataRefs, plan: ControlGanPlan): Promise<GanRefs> {
+  const { spec, clients } = ctx;
+  const { datasetId } = data;
+  const row = controlGanRow(plan.gan);
+  const config = { ...ganConfig(spec), trainSubjectKeys: plan.subjectKeys };
+  const out = await ctx.runStage({
+    log: `gan-control:${plan.gan}`,
+    stage: "gan-ensemble",
+    material: { datasetId, family: spec.gan.family, members: 1, seed: plan.seed, config },
+    produce: async (stage) => {
+      const res = await submit(() =>
+        clients.generator.trainEnsemble({
+          datasetId,
+          members: 1,
+          baseSeed: plan.seed,
+          concurrency: 1,
+          family: FAMILY[spec.gan.family],
+          config,
+          name: `${spec.name}-control-${plan.gan}`,
+        }),
+      );
+      const submitted = { ensembleId: res.ensembleId, jobId: res.jobId, memberJobIds: res.memberJobIds };
+      await stage.markPending("generator", res.jobId, submitted);
+      await Promise.all([
+        ...res.memberJobIds.map((id) =>
+          ctx.watch("generator", id, row, (j) => ctx.history.record("gan", `control ${plan.gan}`, j)),
+        ),
+        followJob(clients.jobs.generator, "generator", res.jobId, { signal: ctx.signal }),
+      ]);
+      return submitted;
+    },
+    verify: (r) => exists(() => clients.generator.getEnsemble({ ensembleId: r.ensembleId })),
+    resume: ctx.resumeJob("generator", row),
+  });
+  ctx.finishRow(row, out.how, `${plan.subjectKeys.length} subjects, ensemble ${out.result.ensembleId}`);
+  return { ensembleId: out.result.ensembleId, memberJobIds: out.result.memberJobIds ?? [] };
 }

@@ -1,14 +1,16 @@
 // The experiment's stages, one module each (nnU-Net's plan / preprocess / train / predict / evaluate is the
 // model): each is a function (context, input refs) -> output refs that runs through the StageCache.
+import type { ControlGanPlan } from "../plan.js";
 import type { ExperimentContext } from "./context.js";
 import { type DataRefs, ingestCohort } from "./data.js";
-import { type EvaluationRefs, evaluateCondition } from "./evaluate.js";
-import { type GanRefs, trainGanEnsemble } from "./gan.js";
+import { type EvaluationRefs, evaluateCondition, evaluateIntensityBaseline } from "./evaluate.js";
+import { type GanRefs, trainControlGan, trainGanEnsemble } from "./gan.js";
 import { type ReportRefs, compareConditions } from "./report.js";
+import { type QualityRefs, memorizationCheck } from "./quality.js";
 import { type ModelRefs, trainCondition } from "./segment.js";
 import { type SyntheticRefs, synthesizeDataset } from "./synthesize.js";
 
-export type { DataRefs, EvaluationRefs, GanRefs, ModelRefs, ReportRefs, SyntheticRefs };
+export type { DataRefs, EvaluationRefs, GanRefs, ModelRefs, QualityRefs, ReportRefs, SyntheticRefs };
 export type { ExperimentContext, StageLog } from "./context.js";
 
 export interface ExperimentStages {
@@ -16,12 +18,18 @@ export interface ExperimentStages {
   data(ctx: ExperimentContext): Promise<DataRefs>;
   /** The GAN ensemble trained on the real train split. */
   gan(ctx: ExperimentContext, data: DataRefs): Promise<GanRefs>;
-  /** A synthetic dataset from `members` of the ensemble's GANs. */
-  synthesize(ctx: ExperimentContext, gan: GanRefs, members: number): Promise<SyntheticRefs>;
-  /** The U-Net runs of one condition, trained on `datasetIds`. */
-  segment(ctx: ExperimentContext, condition: string, datasetIds: string[]): Promise<ModelRefs>;
+  /** One control GAN (an ensemble of one) trained on some of the train subjects. */
+  controlGan(ctx: ExperimentContext, data: DataRefs, plan: ControlGanPlan): Promise<GanRefs>;
+  /** A synthetic dataset from the given members of an ensemble; `label` names its source (board row). */
+  synthesize(ctx: ExperimentContext, gan: GanRefs, members: number[], label: string): Promise<SyntheticRefs>;
+  /** The memorization gate, calibrated on real held-out slices, on one synthetic dataset of `source`. */
+  quality(ctx: ExperimentContext, data: DataRefs, source: string, datasetId: string): Promise<QualityRefs>;
+  /** The U-Net runs of one condition; run r trains on `runs[r]`. */
+  segment(ctx: ExperimentContext, condition: string, runs: string[][]): Promise<ModelRefs>;
   /** Every model of a condition on the real test split. */
   evaluate(ctx: ExperimentContext, models: ModelRefs, data: DataRefs): Promise<EvaluationRefs>;
+  /** The intensity-only classifier (fitted on the real train split) on the real test split. */
+  baseline(ctx: ExperimentContext, data: DataRefs, condition: string): Promise<EvaluationRefs>;
   /** The comparison of all conditions (in report order). */
   report(ctx: ExperimentContext, evaluations: EvaluationRefs[]): Promise<ReportRefs>;
 }
@@ -29,8 +37,11 @@ export interface ExperimentStages {
 export const EXPERIMENT_STAGES: ExperimentStages = {
   data: ingestCohort,
   gan: trainGanEnsemble,
+  controlGan: trainControlGan,
   synthesize: synthesizeDataset,
+  quality: memorizationCheck,
   segment: trainCondition,
   evaluate: evaluateCondition,
+  baseline: evaluateIntensityBaseline,
   report: compareConditions,
 };

@@ -1,5 +1,7 @@
-// Stage 6, report: the evaluator's Compare over every condition's evaluations (each vs real, plus N GANs vs 1).
+// Stage 6, report: the evaluator's Compare over every condition's evaluations: the hypotheses of planHypotheses
+// (those vs real as the reference, the others as extra pairs) in the primary family, the controls in their own.
 import { Correction, type Report } from "@synthmri/contracts";
+import { type ConditionPlan, planConditions, planHypotheses } from "../plan.js";
 import type { ExperimentSpec } from "../spec.js";
 import type { ExperimentContext } from "./context.js";
 import type { EvaluationRefs } from "./evaluate.js";
@@ -16,17 +18,29 @@ export function addReportRow(ctx: ExperimentContext): void {
   ctx.board.add(REPORT_ROW, "compare conditions", ctx.where("evaluator"));
 }
 
-/** Besides every condition vs real: each ensemble of N > 1 GANs vs one GAN (the seed's "N GANs > 1 GAN"). */
-export function extraComparisons(spec: ExperimentSpec): { a: string; b: string }[] {
-  return spec.synthetic.ensembleSizes.includes(1)
-    ? spec.synthetic.ensembleSizes.filter((k) => k > 1).map((k) => ({ a: `synthetic-${k}`, b: "synthetic-1" }))
-    : [];
+/**
+ * The pairs Compare tests besides "every hypothesis row vs real": hypotheses between two non-reference rows
+ * (N GANs vs 1, N vs N/2) and the controls (family "control"). Baseline and control rows are descriptive.
+ */
+export function extraComparisons(spec: ExperimentSpec): { a: string; b: string; family: string }[] {
+  return planHypotheses(spec)
+    .filter((h) => h.a !== "real" && h.b !== "real")
+    .map((h) => ({ a: h.a, b: h.b, family: h.family === "control" ? "control" : "" }));
+}
+
+function isDescriptive(plan: ConditionPlan[], name: string): boolean {
+  return plan.find((c) => c.name === name)?.role !== "hypothesis";
 }
 
 /** `evaluations` in condition order (the report's order); the condition named "real" is the reference. */
 export async function compareConditions(ctx: ExperimentContext, evaluations: EvaluationRefs[]): Promise<ReportRefs> {
   const { spec, clients } = ctx;
-  const conditions = evaluations.map((e) => ({ name: e.condition, evaluationIds: e.evaluationIds }));
+  const plan = planConditions(spec);
+  const conditions = evaluations.map((e) => ({
+    name: e.condition,
+    evaluationIds: e.evaluationIds,
+    ...(isDescriptive(plan, e.condition) ? { descriptive: true } : {}),
+  }));
   const extra = extraComparisons(spec);
   const out = await ctx.runStage({
     log: "compare",

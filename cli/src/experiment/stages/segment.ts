@@ -1,6 +1,7 @@
 // Stage 4, segment: R U-Net runs per condition on that condition's training datasets (equal mixture).
 import { Mixture, Split } from "@synthmri/contracts";
 import { followJob } from "../follow-job.js";
+import { runSeed } from "../plan.js";
 import type { ExperimentSpec } from "../spec.js";
 import type { ExperimentContext } from "./context.js";
 import { isNotFound, submit } from "./job-calls.js";
@@ -19,37 +20,62 @@ export function addSegmentRows(ctx: ExperimentContext, conditions: string[]): vo
 }
 
 export function unetConfig(spec: ExperimentSpec) {
+  const sg = spec.segmenter;
+  // trainingSamples fixes the length in samples: the iterations per epoch follow from it.
+  const iterationsPerEpoch =
+    sg.trainingSamples > 0 ? Math.ceil(sg.trainingSamples / (sg.epochs * sg.batchSize)) : sg.iterationsPerEpoch;
   return {
     inputSize: spec.data.sliceSize,
-    depth: spec.segmenter.depth,
-    baseFilters: spec.segmenter.baseFilters,
-    maxFilters: spec.segmenter.maxFilters,
-    deepSupervision: spec.segmenter.deepSupervision,
-    epochs: spec.segmenter.epochs,
-    iterationsPerEpoch: spec.segmenter.iterationsPerEpoch,
-    batchSize: spec.segmenter.batchSize,
-    learningRate: spec.segmenter.learningRate,
-    momentum: spec.segmenter.momentum,
+    depth: sg.depth,
+    baseFilters: sg.baseFilters,
+    maxFilters: sg.maxFilters,
+    deepSupervision: sg.deepSupervision,
+    epochs: sg.epochs,
+    iterationsPerEpoch,
+    batchSize: sg.batchSize,
+    learningRate: sg.learningRate,
+    momentum: sg.momentum,
     // Only when set, so that stage keys of whole-slice experiments stay what they were.
-    ...(spec.segmenter.patchSize ? { patchSize: spec.segmenter.patchSize } : {}),
+    ...(sg.patchSize ? { patchSize: sg.patchSize } : {}),
   };
 }
 
-export async function trainCondition(
+/**
+ * The U-Net runs of one condition. `runs[r]` lists the datasets run r trains on: when every run trains on the
+ * same datasets (real data) one job trains them all; otherwise (each run drew its own GANs) one job per run,
+ * seeded as run r of a multi-run job would be, so run r of every condition starts from the same weights.
+ */
+export async function trainCondition(ctx: ExperimentContext, condition: string, runs: string[][]): Promise<ModelRefs> {
+  const same = runs.every((r) => r.join("+") === (runs[0] ?? []).join("+"));
+  if (same) return trainJob(ctx, condition, runs[0] ?? [], runs.length, ctx.spec.seed, condition);
+  const perRun = await Promise.all(
+    runs.map((datasetIds, r) =>
+      trainJob(ctx, condition, datasetIds, 1, runSeed(ctx.spec.seed, r), `${condition}:run${r + 1}`),
+    ),
+  );
+  const modelIds = perRun.flatMap((m) => m.modelIds);
+  ctx.board.update(segmentRow(condition), { state: "done", message: `${modelIds.length} models` });
+  return { condition, modelIds };
+}
+
+async function trainJob(
   ctx: ExperimentContext,
   condition: string,
   datasetIds: string[],
+  runs: number,
+  baseSeed: number,
+  log: string,
 ): Promise<ModelRefs> {
   const { spec, clients, board } = ctx;
   const row = segmentRow(condition);
   const config = unetConfig(spec);
   const out = await ctx.runStage({
-    log: `train:${condition}`,
+    log: `train:${log}`,
     stage: `train:${condition}`,
     material: {
       datasetIds,
-      runs: spec.segmenter.runs,
-      seed: spec.seed,
+      runs,
+      seed: baseSeed,
       config,
       validationFraction: spec.segmenter.validationFraction,
       augmentation: spec.segmenter.augmentation,
@@ -61,8 +87,8 @@ export async function trainCondition(
           sources: datasetIds.map((id) => ({ datasetId: id, split: Split.TRAIN, maxSlices: spec.segmenter.maxSlices })),
           mixture: Mixture.EQUAL,
           validationFraction: spec.segmenter.validationFraction,
-          runs: spec.segmenter.runs,
-          baseSeed: spec.seed,
+          runs,
+          baseSeed,
           config,
           augmentation: { enabled: spec.segmenter.augmentation },
           name: condition,
@@ -73,15 +99,15 @@ export async function trainCondition(
       await stage.markPending("segmenter", res.jobId, submitted);
       board.update(row, { state: "queued", message: `job ${res.jobId}` });
       // Curves come from the run jobs; the row follows the parent.
-      const runs = res.runJobIds.map((id, i) =>
+      const runWatches = res.runJobIds.map((id, i) =>
         followJob(clients.jobs.segmenter, "segmenter", id, {
           signal: ctx.signal,
-          onStatus: (j) => ctx.history.record("unet", `${condition} run ${i + 1}`, j),
+          onStatus: (j) => ctx.history.record("unet", `${log} run ${i + 1}`, j),
         }).catch(() => undefined),
       );
       // The parent's progress carries the current run's metrics: keep them too (curves per condition).
       await ctx.watch("segmenter", res.jobId, row, (j) => ctx.history.record("unet", condition, j));
-      await Promise.all(runs);
+      await Promise.all(runWatches);
       return submitted;
     },
     verify: async (r) => {

@@ -1,27 +1,33 @@
-// Stage 3, synthesize: one synthetic dataset per ensemble size k (images sampled from k of the GAN members).
+// Stage 3, synthesize: a synthetic dataset from chosen members of a GAN ensemble (the members a U-Net run drew,
+// or the single member of a control GAN). Identical draws share one dataset through the stage cache.
 import type { ExperimentContext } from "./context.js";
 import type { GanRefs } from "./gan.js";
 import { exists, submit } from "./job-calls.js";
 
 export interface SyntheticRefs {
-  /** How many GAN members the images came from. */
-  members: number;
+  /** The ensemble members the images came from. */
+  members: number[];
   datasetId: string;
 }
 
-export const syntheticRow = (members: number) => `syn-${members}`;
+/** One board row per synthetic source (e.g. "synthetic-3": every run's draw of 3 GANs). */
+export const syntheticRow = (label: string) => `syn-${label}`;
 
-export function addSyntheticRows(ctx: ExperimentContext): void {
-  for (const k of ctx.spec.synthetic.ensembleSizes)
-    ctx.board.add(syntheticRow(k), `synthetic set from ${k} GAN${k > 1 ? "s" : ""}`, ctx.where("generator"));
+export function addSyntheticRows(ctx: ExperimentContext, labels: string[]): void {
+  for (const label of labels) ctx.board.add(syntheticRow(label), `synthetic sets ${label}`, ctx.where("generator"));
 }
 
-export async function synthesizeDataset(ctx: ExperimentContext, gan: GanRefs, members: number): Promise<SyntheticRefs> {
+export async function synthesizeDataset(
+  ctx: ExperimentContext,
+  gan: GanRefs,
+  members: number[],
+  label: string,
+): Promise<SyntheticRefs> {
   const { spec, clients } = ctx;
   const { ensembleId } = gan;
-  const row = syntheticRow(members);
+  const row = syntheticRow(label);
   const out = await ctx.runStage({
-    log: `synthetic:${members}`,
+    log: `synthetic:${label}:${members.join(",")}`,
     stage: "synthetic",
     material: {
       ensembleId,
@@ -33,12 +39,12 @@ export async function synthesizeDataset(ctx: ExperimentContext, gan: GanRefs, me
     produce: async (stage) => {
       const res = await submit(() =>
         clients.generator.createSyntheticDataset({
-          source: { ensembleId, memberCount: members },
+          source: { ensembleId, members },
           count: spec.synthetic.images,
           seed: spec.seed,
           outlierFilter: { enabled: spec.synthetic.outlierFilter },
-          name: `${spec.name}-synthetic-${members}`,
-          labels: { experiment: ctx.experimentId, gans: String(members) },
+          name: `${spec.name}-${label}-m${members.join("-")}`,
+          labels: { experiment: ctx.experimentId, gans: String(members.length), members: members.join(",") },
         }),
       );
       await stage.markPending("generator", res.jobId, { datasetId: res.datasetId, jobId: res.jobId });
@@ -48,6 +54,6 @@ export async function synthesizeDataset(ctx: ExperimentContext, gan: GanRefs, me
     verify: (r) => exists(() => clients.ingest.getDataset({ datasetId: r.datasetId })),
     resume: ctx.resumeJob("generator", row),
   });
-  ctx.finishRow(row, out.how, `dataset ${out.result.datasetId}`);
+  ctx.board.update(row, { message: `members ${members.join(",")}: dataset ${out.result.datasetId}` });
   return { members, datasetId: out.result.datasetId };
 }

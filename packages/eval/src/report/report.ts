@@ -14,13 +14,32 @@ import { toCsv } from "./csv.js";
 export const REPORT_SCHEMA = "synthmri.report/v1";
 /** The three single labels whose average is Table 1's "Mean" column. */
 const LABELS_FOR_MEAN: SegClass[] = ["NCR", "ED", "ET"];
+/** Table 1's "Mean" column as a tested quantity: the per-subject mean of NCR, ED and ET Dice. */
+export const LABEL_MEAN = "Mean";
+export type TestedClass = SegClass | typeof LABEL_MEAN;
+
+/**
+ * Multiple-comparison families, each Bonferroni-corrected over its own tests: "primary" = the hypotheses on
+ * Table 1's columns (NCR, ED, ET and their mean), "secondary" = the same pairs on the composite regions WT and TC
+ * (reported, named secondary), "control" = positive/negative controls on every column.
+ */
+export type ComparisonFamily = "primary" | "secondary" | "control";
+
+/**
+ * The family a test of `cls` belongs to, for a pair in the primary or control set. WT and TC are secondary only
+ * beside Table 1's columns (`withMean`); a report on WT/TC alone has nothing else to make primary.
+ */
+export function familyOf(pair: "primary" | "control", cls: TestedClass, withMean = true): ComparisonFamily {
+  if (pair === "control") return "control";
+  return withMean && (cls === "WT" || cls === "TC") ? "secondary" : "primary";
+}
 
 export interface ReportOptions {
   title?: string;
   /** The real-only condition every other condition is tested against (default the first condition). */
   baseline?: string;
-  /** Pairs to test; default every other condition against the baseline. */
-  comparisons?: { a: string; b: string }[];
+  /** Pairs to test; default every other condition against the baseline. family: "control" = a control pair. */
+  comparisons?: { a: string; b: string; family?: "primary" | "control" }[];
   /** Classes (columns) of the report; default NCR, ED, ET, WT, TC. */
   classes?: SegClass[];
   /** Empty-case policy the metrics were computed with; recorded in the report. */
@@ -56,7 +75,8 @@ export interface ReportJson {
   comparisons: {
     a: string;
     b: string;
-    class: SegClass;
+    class: TestedClass;
+    family: ComparisonFamily;
     p_value: number;
     p_corrected: number;
     mean_difference: number;
@@ -64,7 +84,8 @@ export interface ReportJson {
     method: "exact" | "monte-carlo";
     permutations: number;
   }[];
-  correction: { method: "bonferroni"; n_comparisons: number };
+  /** n_comparisons: size of the primary family; families: size of each family (each corrected on its own). */
+  correction: { method: "bonferroni"; n_comparisons: number; families: Record<ComparisonFamily, number> };
   metric_definitions: Record<string, string>;
 }
 
@@ -103,7 +124,10 @@ export function metricDefinitions(policy: EmptyPolicy, permutation: SignFlipOpti
       "two-sided paired sign-flip permutation test on per-subject Dice differences (subject Dice = mean over runs), " +
       `statistic mean difference; exact over 2^n sign vectors when 2^n <= ${permutation.maxExact ?? 1e6}, ` +
       `otherwise ${permutation.samples ?? 100_000} seeded Monte Carlo vectors (seed ${permutation.seed ?? 0}) with p = (b+1)/(m+1)`,
-    p_corrected: "Bonferroni: p times the number of comparisons in this report, capped at 1",
+    p_corrected:
+      "Bonferroni within the test's family, capped at 1: primary = the hypotheses on NCR, ED, ET and their mean " +
+      "(Table 1's columns), secondary = the same pairs on WT and TC, control = the controls",
+    class_Mean: "per-subject mean of the NCR, ED and ET Dice (Table 1's Mean column)",
   };
   for (const c of SEG_CLASSES) defs[`class_${c}`] = CLASS_DESCRIPTIONS[c];
   return defs;
@@ -123,7 +147,7 @@ export function buildReportJson(conditions: ConditionInput[], options: ReportOpt
   const baseline = options.baseline ?? conditions[0].name;
   if (!byName.has(baseline))
     throw new InvalidInput(`baseline condition "${baseline}" is not among [${[...names].join(", ")}]`);
-  const pairs =
+  const pairs: NonNullable<ReportOptions["comparisons"]> =
     options.comparisons ?? conditions.filter((c) => c.name !== baseline).map((c) => ({ a: c.name, b: baseline }));
   for (const p of pairs)
     for (const n of [p.a, p.b])
@@ -131,7 +155,10 @@ export function buildReportJson(conditions: ConditionInput[], options: ReportOpt
         throw new InvalidInput(`comparison names unknown condition "${n}"; known: ${[...names].join(", ")}`);
   const permutation = options.permutation ?? {};
 
-  const raw = pairs.flatMap(({ a, b }) => {
+  const withMean = LABELS_FOR_MEAN.every((l) => classes.includes(l));
+  const tested: TestedClass[] = withMean ? [...classes, LABEL_MEAN] : [...classes];
+  const raw = pairs.flatMap((pair) => {
+    const { a, b } = pair;
     const ca = byName.get(a)!;
     const cb = byName.get(b)!;
     const bSubjects = new Map(cb.subjectDice.map((s) => [s.subjectId, s]));
@@ -140,14 +167,23 @@ export function buildReportJson(conditions: ConditionInput[], options: ReportOpt
       throw new InvalidInput(
         `conditions "${a}" and "${b}" share no test subject; evaluate them on the same test split`,
       );
-    return classes.map((cls) => {
-      const va = shared.map((s) => s.dice[cls] ?? Number.NaN);
-      const vb = shared.map((s) => bSubjects.get(s.subjectId)!.dice[cls] ?? Number.NaN);
+    return tested.map((cls) => {
+      const va = shared.map((s) => testedValue(s.dice, cls));
+      const vb = shared.map((s) => testedValue(bSubjects.get(s.subjectId)!.dice, cls));
       const t = pairedSignFlipTest(va, vb, permutation);
-      return { a, b, class: cls, t };
+      return { a, b, class: cls, family: familyOf(pair.family ?? "primary", cls, withMean), t };
     });
   });
-  const corrected = bonferroni(raw.map((r) => r.t.pValue));
+  const corrected = new Array<number>(raw.length).fill(1);
+  const families: Record<ComparisonFamily, number> = { primary: 0, secondary: 0, control: 0 };
+  for (const f of Object.keys(families) as ComparisonFamily[]) {
+    const idx = raw.flatMap((r, i) => (r.family === f ? [i] : []));
+    families[f] = idx.length;
+    const c = bonferroni(idx.map((i) => raw[i].t.pValue));
+    idx.forEach((i, k) => {
+      corrected[i] = c[k];
+    });
+  }
   const runCounts = conditions.map((c) => c.runMeanDice.length);
   let sharedAll = new Set(conditions[0].subjectDice.map((s) => s.subjectId));
   for (const c of conditions.slice(1)) {
@@ -181,6 +217,7 @@ export function buildReportJson(conditions: ConditionInput[], options: ReportOpt
       a: r.a,
       b: r.b,
       class: r.class,
+      family: r.family,
       p_value: r.t.pValue,
       p_corrected: corrected[i],
       mean_difference: r.t.meanDifference,
@@ -188,9 +225,16 @@ export function buildReportJson(conditions: ConditionInput[], options: ReportOpt
       method: r.t.method,
       permutations: r.t.permutations,
     })),
-    correction: { method: "bonferroni", n_comparisons: raw.length },
+    correction: { method: "bonferroni", n_comparisons: families.primary, families },
     metric_definitions: metricDefinitions(options.emptyPolicy ?? DEFAULT_EMPTY_POLICY, permutation),
   };
+}
+
+/** A subject's Dice for a tested class; the label mean is NaN when any of its three labels is. */
+function testedValue(dice: Partial<Record<SegClass, number>>, cls: TestedClass): number {
+  if (cls !== LABEL_MEAN) return dice[cls] ?? Number.NaN;
+  const v = LABELS_FOR_MEAN.map((l) => dice[l] ?? Number.NaN);
+  return v.some(Number.isNaN) ? Number.NaN : (v[0] + v[1] + v[2]) / 3;
 }
 
 function fmt(v: number | null, digits = 3): string {
@@ -218,7 +262,7 @@ export function renderMarkdown(report: ReportJson, alpha = 0.05): string {
   const lines: string[] = [`# ${report.title}`, ""];
   lines.push(`| Condition | ${cols.join(" | ")} | Mean (NCR, ED, ET) |`);
   lines.push(`|---|${cols.map(() => "---").join("|")}|---|`);
-  const vsBaseline = (name: string, cls: SegClass) =>
+  const vsBaseline = (name: string, cls: TestedClass) =>
     report.comparisons.find(
       (c) =>
         c.class === cls && ((c.a === name && c.b === report.baseline) || (c.b === name && c.a === report.baseline)),
@@ -230,21 +274,32 @@ export function renderMarkdown(report: ReportJson, alpha = 0.05): string {
       return cmp ? `${base} (${formatP(cmp.p_corrected)}${cmp.p_corrected < alpha ? "*" : ""})` : base;
     });
     const label = c.name === report.baseline ? `${c.name} (baseline)` : c.name;
-    lines.push(`| ${md(label)} | ${cells.join(" | ")} | ${cell(c.dice_label_mean)} |`);
+    const meanCmp = c.name === report.baseline ? undefined : vsBaseline(c.name, LABEL_MEAN);
+    const mean = meanCmp
+      ? `${cell(c.dice_label_mean)} (${formatP(meanCmp.p_corrected)}${meanCmp.p_corrected < alpha ? "*" : ""})`
+      : cell(c.dice_label_mean);
+    lines.push(`| ${md(label)} | ${cells.join(" | ")} | ${mean} |`);
   }
   const runs = report.n_runs ?? `${report.conditions.map((c) => c.n_runs).join("/")}`;
   lines.push("");
   lines.push(
     `Dice per subject on ${report.n_subjects} test subjects; mean ± standard deviation over ${runs} training runs. ` +
       `p: ${report.metric_definitions.p_value}; vs "${report.baseline}", Bonferroni-corrected over ` +
-      `${report.correction.n_comparisons} comparisons; * p < ${alpha}. Empty-case policy: ${report.empty_policy}.`,
+      `${report.correction.n_comparisons} comparisons (the primary family: NCR, ED, ET and Mean of every ` +
+      `hypothesis; WT and TC form a secondary family of ${report.correction.families?.secondary ?? 0}, the controls ` +
+      `a family of ${report.correction.families?.control ?? 0}); * p < ${alpha}. Empty-case policy: ${report.empty_policy}.`,
   );
   if (report.comparisons.length) {
-    lines.push("", "## Comparisons", "", "| A | B | Class | Mean difference (A - B) | n | p | p (Bonferroni) |");
-    lines.push("|---|---|---|---|---|---|---|");
+    lines.push(
+      "",
+      "## Comparisons",
+      "",
+      "| A | B | Class | Family | Mean difference (A - B) | n | p | p (Bonferroni in family) |",
+    );
+    lines.push("|---|---|---|---|---|---|---|---|");
     for (const c of report.comparisons)
       lines.push(
-        `| ${md(c.a)} | ${md(c.b)} | ${c.class} | ${c.mean_difference.toFixed(4)} | ${c.n} | ${c.p_value.toPrecision(3)} | ${c.p_corrected.toPrecision(3)} |`,
+        `| ${md(c.a)} | ${md(c.b)} | ${c.class} | ${c.family} | ${c.mean_difference.toFixed(4)} | ${c.n} | ${c.p_value.toPrecision(3)} | ${c.p_corrected.toPrecision(3)} |`,
       );
   }
   return `${lines.join("\n")}\n`;

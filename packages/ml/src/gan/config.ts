@@ -31,6 +31,11 @@ export interface GanConfig {
   gpLambda: number;
   /** Drift penalty epsilon * D(real)^2 (pgan). */
   driftEpsilon: number;
+  /**
+   * Decay of the generator's exponential moving average (PGAN's Gs, 0.999 per step), the weights samples are
+   * drawn from; absent = no average (so configs written before it existed compare equal).
+   */
+  generatorEmaDecay?: number;
 }
 
 export function defaultGanConfig(overrides: Partial<GanConfig> & { family?: GanFamily } = {}): GanConfig {
@@ -68,6 +73,8 @@ export function validateGanConfig(c: GanConfig): void {
       throw new InvalidInput(`GAN config ${k} must be a positive integer, got ${c[k]}`);
   }
   if (!(c.adam.learningRate > 0)) throw new InvalidInput(`learning rate must be > 0, got ${c.adam.learningRate}`);
+  if (c.generatorEmaDecay !== undefined && !(c.generatorEmaDecay > 0 && c.generatorEmaDecay < 1))
+    throw new InvalidInput(`generator moving-average decay must be in (0, 1), got ${c.generatorEmaDecay}`);
   if (!(c.gpLambda >= 0) || !(c.driftEpsilon >= 0)) throw new InvalidInput("gpLambda and driftEpsilon must be >= 0");
 }
 

@@ -14,3 +14,10 @@ export function ganFromState(state: GanState): GanModel {
   model.loadState(state);
   return model;
 }
+
+/** A model to sample from: the saved state with the generator's moving average (Gs) when it keeps one. */
+export function samplerFromState(state: GanState): GanModel {
+  const model = ganFromState(state);
+  model.useAveragedGenerator();
+  return model;
+}

@@ -38,6 +38,8 @@ export interface GanState {
   discriminator: NamedArray[];
   generatorOptimizer: AdamState;
   discriminatorOptimizer: AdamState;
+  /** The generator's moving average (config.generatorEmaDecay set); absent in states written without one. */
+  generatorEma?: NamedArray[];
 }
 
 export interface GanModel {
@@ -65,6 +67,11 @@ export interface GanModel {
   /** The same state, downloading weights and moments first: works on every backend. */
   stateAsync(): Promise<GanState>;
   loadState(s: GanState): void;
+  /**
+   * Sampling only: replaces the generator's weights by their moving average (PGAN samples from Gs). Returns
+   * false (weights unchanged) when the model keeps no average. Training after this is not meaningful.
+   */
+  useAveragedGenerator(): boolean;
   dispose(): void;
 }
 
@@ -75,6 +82,8 @@ export abstract class AdversarialModel implements GanModel {
   protected readonly dParams: ParamStore;
   private readonly gOpt: Optimizer;
   private readonly dOpt: Optimizer;
+  /** Moving average of each generator parameter (by name), when config.generatorEmaDecay is set. */
+  private gEma: Map<string, tf.Variable> | null = null;
   protected steps = 0;
 
   protected constructor(
@@ -88,6 +97,39 @@ export abstract class AdversarialModel implements GanModel {
     const { learningRate: lr, beta1, beta2, epsilon: eps } = config.adam;
     this.gOpt = adam({ lr, beta1, beta2, eps });
     this.dOpt = adam({ lr, beta1, beta2, eps });
+  }
+
+  /**
+   * The generator's moving average, created from the current weights on first use (the subclass defines the
+   * weights after this constructor; the first use is before the first step, so it starts as PGAN's Gs: a clone
+   * of G at step 0). Null without config.generatorEmaDecay.
+   */
+  private ema(): Map<string, tf.Variable> | null {
+    if (!this.config.generatorEmaDecay) return null;
+    this.gEma ??= new Map(
+      this.gParams.names().map((name) => [name, tf.variable(this.gParams.get(name).clone(), false)]),
+    );
+    return this.gEma;
+  }
+
+  /** ema <- decay * ema + (1 - decay) * w, after every generator step. */
+  private updateEma(): void {
+    const decay = this.config.generatorEmaDecay;
+    const ema = this.ema();
+    if (!ema || !decay) return;
+    for (const [name, e] of ema) {
+      const w = this.gParams.get(name);
+      tf.tidy(() => {
+        e.assign(e.mul(decay).add(w.mul(1 - decay)));
+      });
+    }
+  }
+
+  useAveragedGenerator(): boolean {
+    const ema = this.ema();
+    if (!ema) return false;
+    for (const [name, e] of ema) this.gParams.get(name).assign(e);
+    return true;
   }
 
   get paramCount(): number {
@@ -132,6 +174,7 @@ export abstract class AdversarialModel implements GanModel {
    * G step instead of between the steps changes no arithmetic, and lets the read be synchronous or awaited.
    */
   private stepTensors(real: tf.Tensor4D): { d: tf.Scalar; g: tf.Scalar; gp: tf.Scalar | null } {
+    this.ema(); // the average starts from the weights before the first step
     const r = this.currentResolution;
     const [n, h, w, c] = real.shape;
     if (h !== r || w !== r || c !== this.config.channels) {
@@ -161,6 +204,7 @@ export abstract class AdversarialModel implements GanModel {
     const gStep = this.gParams.valueAndGrads(() => generatorLoss(this.loss, this.discriminate(this.generate(z2))));
     z2.dispose();
     this.gOpt.apply(this.gParams, gStep.grads);
+    this.updateEma();
     this.steps += 1;
     return { d: dStep.value, g: gStep.value, gp: gpValue };
   }
@@ -171,6 +215,7 @@ export abstract class AdversarialModel implements GanModel {
       ...this.dParams.variables(),
       ...this.gOpt.variables(),
       ...this.dOpt.variables(),
+      ...(this.ema()?.values() ?? []),
     ]);
     return this.state();
   }
@@ -188,6 +233,15 @@ export abstract class AdversarialModel implements GanModel {
       discriminator: this.dParams.toArrays(),
       generatorOptimizer: adamStateOf(this.gOpt, this.gParams),
       discriminatorOptimizer: adamStateOf(this.dOpt, this.dParams),
+      ...(this.ema()
+        ? {
+            generatorEma: [...(this.ema() as Map<string, tf.Variable>).entries()].map(([name, v]) => ({
+              name,
+              shape: [...v.shape],
+              data: new Float32Array(v.dataSync()),
+            })),
+          }
+        : {}),
     };
   }
 
@@ -203,6 +257,17 @@ export abstract class AdversarialModel implements GanModel {
     this.dParams.loadArrays(s.discriminator, "checkpoint");
     loadAdamState(this.gOpt, this.gParams, s.generatorOptimizer, s.steps);
     loadAdamState(this.dOpt, this.dParams, s.discriminatorOptimizer, s.steps);
+    const ema = this.ema();
+    if (ema) {
+      const saved = new Map((s.generatorEma ?? []).map((a) => [a.name, a]));
+      for (const [name, e] of ema) {
+        const a = saved.get(name);
+        if (!a) throw new InvalidInput(`checkpoint has no moving average of generator parameter ${name}`);
+        const t = tf.tensor(a.data, a.shape);
+        e.assign(t);
+        t.dispose();
+      }
+    }
     // Restore the Rng in place: same stream continues.
     this.rng = Rng.fromState(s.rng);
     this.steps = s.steps;
@@ -214,6 +279,8 @@ export abstract class AdversarialModel implements GanModel {
     this.dParams.dispose();
     this.gOpt.dispose();
     this.dOpt.dispose();
+    for (const e of this.gEma?.values() ?? []) e.dispose();
+    this.gEma = null;
   }
 }
 

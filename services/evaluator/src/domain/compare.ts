@@ -21,7 +21,8 @@ import { checkOutputDir, type StoredReport, writeReport } from "./report-store.j
 
 export interface CompareParams {
   reportId: string;
-  conditions: { name: string; evaluationIds: string[] }[];
+  /** descriptive: a row only, not tested against the reference (baselines; controls use extraComparisons). */
+  conditions: { name: string; evaluationIds: string[]; descriptive?: boolean }[];
   /** Reference (baseline) condition; empty = the first. */
   reference: string;
   classes: SegClass[];
@@ -30,8 +31,8 @@ export interface CompareParams {
   correction?: "bonferroni" | "none";
   title: string;
   outputDir: string;
-  /** Paired tests besides every condition vs the reference (A - B), under the same correction. */
-  extraComparisons?: { a: string; b: string }[];
+  /** Paired tests besides every condition vs the reference (A - B); family "control" is corrected on its own. */
+  extraComparisons?: { a: string; b: string; family?: "primary" | "control" }[];
 }
 
 export function checkCompareParams(p: CompareParams): void {
@@ -98,7 +99,9 @@ export async function runCompare(
   progress({ fraction: 0.5, phase: "statistics", message: "permutation tests" });
   const classes = p.classes.length ? p.classes : [...SEG_CLASSES];
   const baseline = p.reference || p.conditions[0].name;
-  const vsBaseline = p.conditions.filter((c) => c.name !== baseline).map((c) => ({ a: c.name, b: baseline }));
+  const vsBaseline = p.conditions
+    .filter((c) => c.name !== baseline && !c.descriptive)
+    .map((c) => ({ a: c.name, b: baseline }));
   const extra = (p.extraComparisons ?? []).filter(
     (x) => !vsBaseline.some((v) => (v.a === x.a && v.b === x.b) || (v.a === x.b && v.b === x.a)),
   );
@@ -125,6 +128,8 @@ export async function runCompare(
   }
   summary.n_subjects = rendered.json.n_subjects;
   summary.n_comparisons = rendered.json.correction.n_comparisons;
+  summary.n_comparisons_secondary = rendered.json.correction.families.secondary;
+  summary.n_comparisons_control = rendered.json.correction.families.control;
 
   progress({ fraction: 0.9, phase: "store", message: "writing report" });
   return writeReport(
@@ -153,7 +158,7 @@ export function uncorrected(r: RenderedReport): RenderedReport {
   const n = json.correction.n_comparisons;
   const markdown = renderMarkdown(json)
     .replace(`Bonferroni-corrected over ${n} comparisons`, `not corrected for the ${n} comparisons`)
-    .replace("| p (Bonferroni) |", "| p (uncorrected) |");
+    .replace("| p (Bonferroni in family) |", "| p (uncorrected) |");
   const jsonText = `${JSON.stringify(json, (_k, v) => (typeof v === "number" && !Number.isFinite(v) ? null : v), 2)}\n`;
   return { ...r, json, jsonText, markdown, summaryCsv: renderSummaryCsv(json) };
 }

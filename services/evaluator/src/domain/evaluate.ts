@@ -11,6 +11,7 @@ import {
   type SubjectMetrics,
 } from "@synthmri/eval";
 import { type StoredEvaluation, writeEvaluation } from "./evaluation-store.js";
+import { intensityBaselineSegmenter } from "./intensity-baseline.js";
 import type { Segmenter, SliceSource, SplitName, SubjectDescription } from "./ports.js";
 import { maskToLabels } from "@synthmri/core";
 import { SubjectAssembler, type SubjectVolumes } from "./volumes.js";
@@ -28,6 +29,8 @@ export interface EvaluateParams {
   hdPercentile: number;
   /** Slices per batch the segmenter answers (default 32). */
   batchSize?: number;
+  /** Score the intensity-only baseline fitted on the dataset's train split instead of a model. */
+  intensityBaseline?: boolean;
 }
 
 const DEFAULT_BATCH = 32;
@@ -78,7 +81,10 @@ export async function runEvaluation(
   const progress = control.progress ?? (() => {});
   const dataset = await deps.source.describe(p.datasetId, { signal });
   const subjects = subjectsOfSplit(p.datasetId, dataset.subjects, p.split);
-  const model = await deps.segmenter.prepare(p.modelId, p.modelVersion, { signal });
+  const segmenter: Segmenter = p.intensityBaseline
+    ? intensityBaselineSegmenter(deps.source, p.datasetId)
+    : deps.segmenter;
+  const model = await segmenter.prepare(p.modelId, p.modelVersion, { signal });
   const version = model.version;
   const total = subjects.length;
   progress({ fraction: 0, phase: "evaluate", message: `evaluating ${total} subjects` });
@@ -106,7 +112,7 @@ export async function runEvaluation(
     [Symbol.asyncIterator]();
   try {
     let index = 0;
-    for await (const out of deps.segmenter.segmentDataset(p.datasetId, {
+    for await (const out of segmenter.segmentDataset(p.datasetId, {
       modelId: p.modelId,
       version,
       tta: p.tta,

@@ -4,10 +4,13 @@
 // partner flow certifies exported datasets with (services/generator/src/partner/domain/screen.ts).
 import { InvalidInput, type ArtifactStore, type ObjectRef } from "@synthmri/platform";
 import {
+  calibrateMemorizationGate,
   DEFAULT_NCC_THRESHOLD,
   type ImageSet,
   MemorizationGate,
+  type MemorizationCalibration,
   memorizationReport,
+  referenceDistribution,
   sampleGrid,
   toCsv,
 } from "@synthmri/eval";
@@ -28,6 +31,11 @@ export interface MemorizationParams {
   channels: number[];
   /** Synthetic samples used (0 = all). */
   maxSamples: number;
+  /**
+   * > 0: the threshold is this percentile of the max NCC of the real dataset's held-out (test) slices to its
+   * training slices (calibrateMemorizationGate), instead of nccThreshold.
+   */
+  calibratePercentile?: number;
 }
 
 /** How many flagged pairs the figure shows. */
@@ -59,14 +67,26 @@ export async function runMemorization(
   ]);
   progress({ fraction: 0.02, phase: "load", message: "reading the real training slices" });
   // All five channels are read so the figure can show the pair; the gate checks only the requested ones.
+  const channels = p.channels.length ? p.channels : undefined;
   const realSet = await collectImages(deps.source, real.id, "memorization gate (real training slices)", {
     split: "train",
     signal: control.signal,
   });
-  const gate = new MemorizationGate(realSet, {
-    channels: p.channels.length ? p.channels : undefined,
-    nccThreshold: threshold,
-  });
+  let gate = new MemorizationGate(realSet, { channels, nccThreshold: threshold });
+  let calibration: MemorizationCalibration | undefined;
+  if (p.calibratePercentile) {
+    progress({
+      fraction: 0.2,
+      phase: "calibrate",
+      message: "matching real held-out slices against the training slices",
+    });
+    const heldOut = await collectImages(deps.source, real.id, "memorization calibration (real held-out slices)", {
+      split: "test",
+      signal: control.signal,
+    });
+    calibration = calibrateMemorizationGate(heldOut, gate, p.calibratePercentile);
+    gate = new MemorizationGate(realSet, { channels, nccThreshold: calibration.nccThreshold });
+  }
   progress({ fraction: 0.3, phase: "load", message: "reading the synthetic samples" });
   const synSet = await collectImages(deps.source, syn.id, "memorization report (synthetic)", {
     split: "all",
@@ -76,6 +96,14 @@ export async function runMemorization(
   progress({ fraction: 0.4, phase: "match", message: `matching ${synSet.n} samples against ${realSet.n} slices` });
   const rep = memorizationReport(synSet, gate);
   const names = rep.channels.map((c) => CHANNEL_NAMES[c] ?? `c${c}`);
+  const syntheticMax = referenceDistribution(rep.samples.map((s) => s.maxNcc));
+  const quantiles = (d: { n: number; mean: number; quantiles: { q: number; value: number }[] }) => ({
+    n: d.n,
+    mean: d.mean,
+    quantiles: d.quantiles,
+  });
+  const q = (d: { quantiles: { q: number; value: number }[] }, x: number) =>
+    d.quantiles.find((v) => v.q === x)?.value ?? Number.NaN;
 
   const summary: Record<string, number> = {
     memorized_count: rep.flagged.length,
@@ -84,7 +112,16 @@ export async function runMemorization(
     n_real: rep.nReal,
     ncc_threshold: rep.nccThreshold,
     max_ncc: Math.max(...rep.samples.map((s) => s.maxNcc)),
+    synthetic_median_max_ncc: q(syntheticMax, 0.5),
+    synthetic_p99_max_ncc: q(syntheticMax, 0.99),
   };
+  if (calibration) {
+    summary.calibrate_percentile = calibration.percentile;
+    summary.held_out_median_max_ncc = q(calibration.heldOut, 0.5);
+    summary.held_out_p99_max_ncc = q(calibration.heldOut, 0.99);
+    summary.n_held_out = calibration.heldOut.n;
+    summary.fixed_gate_flags_held_out = calibration.fixedGateFlagsHeldOut;
+  }
   rep.perChannel.forEach((pc, i) => {
     summary[`max_ncc_${names[i]}`] = pc.ncc.quantiles[pc.ncc.quantiles.length - 1].value;
     summary[`median_ncc_${names[i]}`] = pc.ncc.quantiles.find((q) => q.q === 0.5)?.value ?? Number.NaN;
@@ -93,7 +130,15 @@ export async function runMemorization(
   const samplesCsv = toCsv(
     ["sample", "channel", "max_ncc", "ncc_real_index", "min_l2", "l2_real_index", "flagged"],
     rep.samples.flatMap((s) =>
-      s.perChannel.map((c, i) => [s.index, names[i], c.maxNcc, c.nccIndex, c.minL2, c.l2Index, s.maxNcc >= threshold]),
+      s.perChannel.map((c, i) => [
+        s.index,
+        names[i],
+        c.maxNcc,
+        c.nccIndex,
+        c.minL2,
+        c.l2Index,
+        s.maxNcc >= rep.nccThreshold,
+      ]),
     ),
   );
   const flaggedCsv = toCsv(
@@ -110,6 +155,19 @@ export async function runMemorization(
       n_real: rep.nReal,
       channels: names,
       ncc_threshold: rep.nccThreshold,
+      // Per sample max NCC over the checked channels: synthetic, and (calibrated) real held-out as the reference.
+      synthetic_max_ncc: quantiles(syntheticMax),
+      ...(calibration
+        ? {
+            calibration: {
+              method: `threshold = percentile ${calibration.percentile} of the max NCC of real held-out (test) slices to the real training slices`,
+              percentile: calibration.percentile,
+              ncc_threshold: calibration.nccThreshold,
+              held_out_max_ncc: quantiles(calibration.heldOut),
+              fixed_gate_0_95_flags_held_out: calibration.fixedGateFlagsHeldOut,
+            },
+          }
+        : {}),
       per_channel: rep.perChannel.map((pc, i) => ({ channel: names[i], ncc: pc.ncc, l2: pc.l2 })),
       flagged: rep.flagged,
       definitions: {
@@ -135,6 +193,18 @@ export async function runMemorization(
     "",
     `**Flagged: ${rep.flagged.length} of ${rep.nSynthetic}.**`,
     "",
+    ...(calibration
+      ? [
+          `Threshold calibrated: percentile ${calibration.percentile} of the max NCC of ${calibration.heldOut.n} real held-out slices ` +
+            `to the training slices (a fixed 0.95 would flag ${(100 * calibration.fixedGateFlagsHeldOut).toFixed(1)} % of them).`,
+          "",
+          "| Max NCC to a training slice | n | median | p95 | p99 | max |",
+          "|---|---|---|---|---|---|",
+          `| real held-out (reference) | ${calibration.heldOut.n} | ${q(calibration.heldOut, 0.5).toFixed(4)} | ${q(calibration.heldOut, 0.95).toFixed(4)} | ${q(calibration.heldOut, 0.99).toFixed(4)} | ${q(calibration.heldOut, 1).toFixed(4)} |`,
+          `| synthetic | ${syntheticMax.n} | ${q(syntheticMax, 0.5).toFixed(4)} | ${q(syntheticMax, 0.95).toFixed(4)} | ${q(syntheticMax, 0.99).toFixed(4)} | ${q(syntheticMax, 1).toFixed(4)} |`,
+          "",
+        ]
+      : []),
     "| Channel | max NCC: median | p95 | max | min L2 |",
     "|---|---|---|---|---|",
     ...rep.perChannel.map((pc, i) => {
@@ -153,7 +223,7 @@ export async function runMemorization(
     { kind: "memorization", summary, outputDir: "" },
     files,
     inputs,
-    { ...p, reportId: undefined, nccThreshold: threshold },
+    { ...p, reportId: undefined, nccThreshold: calibration?.nccThreshold ?? threshold },
     deps.provenance,
   );
 }

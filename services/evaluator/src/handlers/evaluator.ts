@@ -7,6 +7,7 @@ import type { ServiceImpl } from "@synthmri/rpc";
 import { checkCompareParams, type CompareParams } from "../domain/compare.js";
 import { checkEvaluateParams, type EvaluateParams, subjectsOfSplit } from "../domain/evaluate.js";
 import { readEvaluation } from "../domain/evaluation-store.js";
+import { INTENSITY_BASELINE_MODEL } from "../domain/intensity-baseline.js";
 import type { MemorizationParams } from "../domain/memorization.js";
 import type { QualityParams } from "../domain/quality.js";
 import { readReport } from "../domain/report-store.js";
@@ -33,8 +34,9 @@ export function evaluatorHandlers(deps: EvaluatorDeps): ServiceImpl<(typeof Eval
     async evaluate(req, ctx) {
       const params: EvaluateParams = {
         evaluationId: newArtifactId(),
-        modelId: req.modelId,
+        modelId: req.intensityBaseline ? INTENSITY_BASELINE_MODEL : req.modelId,
         modelVersion: req.modelVersion,
+        intensityBaseline: req.intensityBaseline,
         datasetId: req.datasetId,
         split: splitFromProto(req.split, "test"),
         emptyPolicy: emptyPolicyFromProto(req.emptyCasePolicy),
@@ -45,7 +47,9 @@ export function evaluatorHandlers(deps: EvaluatorDeps): ServiceImpl<(typeof Eval
       checkEvaluateParams(params);
       const dataset = await deps.source.describe(params.datasetId, { signal: ctx.signal });
       subjectsOfSplit(params.datasetId, dataset.subjects, params.split);
-      await deps.segmenter.prepare(params.modelId, params.modelVersion, { signal: ctx.signal });
+      // The baseline is fitted in the job; a model must exist now (NOT_FOUND as the RPC's answer, not a failed job).
+      if (!params.intensityBaseline)
+        await deps.segmenter.prepare(params.modelId, params.modelVersion, { signal: ctx.signal });
       const jobId = deps.jobs.start(JOB_KINDS.evaluate, params, works.evaluate);
       return { jobId, evaluationId: params.evaluationId };
     },
@@ -84,14 +88,18 @@ export function evaluatorHandlers(deps: EvaluatorDeps): ServiceImpl<(typeof Eval
       const p = req.permutation;
       const params: CompareParams = {
         reportId: newArtifactId(),
-        conditions: req.conditions.map((c) => ({ name: c.name, evaluationIds: [...c.evaluationIds] })),
+        conditions: req.conditions.map((c) => ({
+          name: c.name,
+          evaluationIds: [...c.evaluationIds],
+          descriptive: c.descriptive,
+        })),
         reference: req.reference,
         classes: classesFromProto(req.classes),
         correction: correctionFromProto(req.correction),
         permutation: { maxExact: p?.maxExact || undefined, samples: p?.samples || undefined, seed: p?.seed ?? 0 },
         title: req.title,
         outputDir: req.outputDir,
-        extraComparisons: req.extraComparisons.map((x) => ({ a: x.a, b: x.b })),
+        extraComparisons: req.extraComparisons.map((x) => ({ a: x.a, b: x.b, family: familyFromProto(x.family) })),
       };
       checkCompareParams(params);
       // Unknown evaluations answer NOT_FOUND now rather than as a failed job.
@@ -127,7 +135,17 @@ export function evaluatorHandlers(deps: EvaluatorDeps): ServiceImpl<(typeof Eval
         nccThreshold: req.nccThreshold,
         channels: channelsFromProto(req.channels),
         maxSamples: req.maxSamples,
+        calibratePercentile: req.calibratePercentile,
       };
+      const pct = req.calibratePercentile;
+      if (pct !== 0) {
+        if (params.nccThreshold !== 0)
+          throw new InvalidInput(
+            "give ncc_threshold or calibrate_percentile, not both (calibration sets the threshold)",
+          );
+        if (!(pct > 0 && pct <= 100))
+          throw new InvalidInput(`calibrate_percentile ${pct} must be in (0, 100] (e.g. 99)`);
+      }
       await deps.source.describe(params.syntheticDatasetId, { signal: ctx.signal });
       await deps.source.describe(params.realDatasetId, { signal: ctx.signal });
       const jobId = deps.jobs.start(JOB_KINDS.memorization, params, works.memorization);
@@ -149,4 +167,11 @@ export function evaluatorHandlers(deps: EvaluatorDeps): ServiceImpl<(typeof Eval
       };
     },
   };
+}
+
+/** ConditionPair.family: "" = primary, "control" = controls; anything else is a caller's typo. */
+function familyFromProto(f: string): "primary" | "control" {
+  if (f === "" || f === "primary") return "primary";
+  if (f === "control") return "control";
+  throw new InvalidInput(`extra_comparisons family "${f}" is unknown; use "" (primary) or "control"`);
 }

@@ -25,11 +25,15 @@ export class StoreDatasetReader implements DatasetReader {
 
   async loadTrain(
     datasetId: string,
-    options: { size: number; maxSlices?: number; seed?: number; signal?: AbortSignal },
+    options: { size: number; maxSlices?: number; subjectKeys?: string[]; seed?: number; signal?: AbortSignal },
   ): Promise<LoadedSlices> {
     const m = await this.manifest(datasetId);
-    const total = countSelected(m, { split: "train", maxSlices: options.maxSlices });
-    if (total < 1) throw new FailedPrecondition(`dataset ${datasetId} has no train slices; ingest slices first`);
+    const select = { split: "train" as const, maxSlices: options.maxSlices, subjectKeys: options.subjectKeys };
+    const total = countSelected(m, select);
+    if (total < 1)
+      throw new FailedPrecondition(
+        `dataset ${datasetId} has no train slices${options.subjectKeys?.length ? " of the requested subjects" : ""}; ingest slices first`,
+      );
     const channels = m.sliceShape[2];
     const per = options.size * options.size * channels;
     const data = new Uint8Array(total * per);
@@ -40,6 +44,7 @@ export class StoreDatasetReader implements DatasetReader {
       shuffle: true,
       seed: options.seed ?? 0,
       maxSlices: options.maxSlices,
+      subjectKeys: options.subjectKeys,
       resize: options.size,
       signal: options.signal,
     })) {

@@ -8,7 +8,7 @@ import {
   type FamilyProgress,
   type FamilyState,
   familyFromState,
-  ganFromState,
+  samplerFromState,
   type GanState,
   prepareReals,
   type SampleableModel,
@@ -85,7 +85,7 @@ export function viewCheckpoint(bytes: Uint8Array): CheckpointView {
     alpha: gan.growth.alpha,
     resolution: 4 * 2 ** gan.growth.level,
     finalResolution: gan.config.resolution,
-    model: () => ganFromState(gan),
+    model: () => samplerFromState(gan),
     reals: (raw, n) => prepareReals(raw, n, gan.config, gan.growth.level, gan.growth.alpha),
   };
 }

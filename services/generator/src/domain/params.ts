@@ -44,6 +44,10 @@ export interface TrainSettings {
   /** SWD between checkpoints too (0 = at checkpoints only). */
   qualityEveryKimg?: number;
   maxTrainSlices?: number;
+  /** Train only on these train-split subjects (de-identified keys); empty/absent = all. */
+  trainSubjectKeys?: string[];
+  /** Generator moving-average decay for sampling (PGAN's Gs: 0.999); absent/0 = none. */
+  generatorEmaDecay?: number;
 }
 
 export const MIN_RESOLUTION = 8;
@@ -61,6 +65,7 @@ interface ResolvedCommon {
   totalImages: number;
   /** Side of the training slices. */
   resolution: number;
+  trainSubjectKeys: string[];
 }
 
 export type ResolvedTraining = ResolvedCommon &
@@ -122,6 +127,8 @@ export function resolveTraining(s: TrainSettings): ResolvedTraining {
     },
     gpLambda: positive("gp_weight", s.gpWeight) ?? base.gpLambda,
     driftEpsilon: positive("drift_epsilon", s.driftEpsilon) ?? base.driftEpsilon,
+    // Only when set, so that configs (and the checkpoints that record them) without it stay as they were.
+    ...(s.generatorEmaDecay ? { generatorEmaDecay: emaDecay(s.generatorEmaDecay) } : {}),
   });
   const phaseImages = Math.round(
     (positive("kimg_per_phase", s.kimgPerPhase, MAX_TOTAL_KIMG) ?? DEFAULT_KIMG_PER_PHASE) * 1000,
@@ -155,6 +162,7 @@ export function resolveTraining(s: TrainSettings): ResolvedTraining {
     checkpointEveryKimg: ckpt,
     qualityEveryKimg: positive("quality_every_kimg", s.qualityEveryKimg, MAX_TOTAL_KIMG) ?? 0,
     maxTrainSlices: integer("max_train_slices", s.maxTrainSlices, 1, 10_000_000) ?? 0,
+    trainSubjectKeys: [...(s.trainSubjectKeys ?? [])],
   };
 }
 
@@ -182,7 +190,13 @@ function resolveFamily(s: TrainSettings, family: FamilyName): ResolvedTraining {
       positive("checkpoint_every_kimg", s.checkpointEveryKimg, MAX_TOTAL_KIMG) ?? Math.max(totalImages / 10_000, 0.001),
     qualityEveryKimg: positive("quality_every_kimg", s.qualityEveryKimg, MAX_TOTAL_KIMG) ?? 0,
     maxTrainSlices: integer("max_train_slices", s.maxTrainSlices, 1, 10_000_000) ?? 0,
+    trainSubjectKeys: [...(s.trainSubjectKeys ?? [])],
   };
+}
+
+function emaDecay(v: number): number {
+  if (!(v > 0 && v < 1)) throw new InvalidInput(`generator_ema_decay must be in (0, 1) (PGAN: 0.999), got ${v}`);
+  return v;
 }
 
 export function checkSeed(seed: number): number {

@@ -25,6 +25,6 @@ export interface DatasetReader {
   /** Train-split slices resized to size x size (at most maxSlices when > 0), in a seeded shuffled order. */
   loadTrain(
     datasetId: string,
-    options: { size: number; maxSlices?: number; seed?: number; signal?: AbortSignal },
+    options: { size: number; maxSlices?: number; subjectKeys?: string[]; seed?: number; signal?: AbortSignal },
   ): Promise<LoadedSlices>;
 }

@@ -65,7 +65,13 @@ export async function trainingSource(
   signal?: AbortSignal,
 ): Promise<SliceSource> {
   const size = resolved.resolution;
-  const loaded = await datasets.loadTrain(datasetId, { size, maxSlices: resolved.maxTrainSlices, seed: 0, signal });
+  const loaded = await datasets.loadTrain(datasetId, {
+    size,
+    maxSlices: resolved.maxTrainSlices,
+    subjectKeys: resolved.trainSubjectKeys,
+    seed: 0,
+    signal,
+  });
   const tissue = tissueLabels(resolved, loaded);
   const channels = trainingChannels(resolved);
   const px = size * size;

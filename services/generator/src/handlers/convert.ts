@@ -60,6 +60,8 @@ export function settingsFromProto(family: GanFamily, c: ProtoGanConfig | undefin
     checkpointEveryKimg: c?.checkpointEveryKimg || undefined,
     qualityEveryKimg: c?.qualityEveryKimg || undefined,
     maxTrainSlices: c?.maxTrainSlices || undefined,
+    trainSubjectKeys: c?.trainSubjectKeys.length ? [...c.trainSubjectKeys] : undefined,
+    generatorEmaDecay: c?.generatorEmaDecay || undefined,
   };
 }
 
@@ -84,6 +86,8 @@ export function settingsToProto(s: TrainSettings) {
     checkpointEveryKimg: s.checkpointEveryKimg ?? 0,
     qualityEveryKimg: s.qualityEveryKimg ?? 0,
     maxTrainSlices: s.maxTrainSlices ?? 0,
+    trainSubjectKeys: s.trainSubjectKeys ?? [],
+    generatorEmaDecay: s.generatorEmaDecay ?? 0,
   };
 }
 
