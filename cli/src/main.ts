@@ -39,6 +39,22 @@ export const commands: Record<string, { summary: string; load: () => Promise<Com
     summary: "web console: jobs, datasets, samples, models, reports and a NIfTI viewer in the browser",
     load: () => import("./commands/console.js"),
   },
+  datasets: {
+    summary: "list, show and delete the datasets in the object store (ingest service)",
+    load: () => import("./commands/datasets.js"),
+  },
+  jobs: {
+    summary: "list, watch and cancel the services' jobs (imports, trainings, evaluations)",
+    load: () => import("./commands/jobs.js"),
+  },
+  ensembles: {
+    summary: "list and show the trained GAN ensembles (generator service)",
+    load: () => import("./commands/ensembles.js"),
+  },
+  models: {
+    summary: "list, load and unload the trained U-Net models (segmenter service)",
+    load: () => import("./commands/models.js"),
+  },
 };
 
 /** The suite's version: the root package.json's (one version for the CLI and the services' images). */

@@ -5,8 +5,10 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { basename } from "node:path";
 import { parseArgs } from "node:util";
 import { SegmenterService } from "@synthmri/contracts";
-import { loadConfig } from "@synthmri/platform";
-import { createClient, isRpcError } from "@synthmri/rpc";
+import { createClient } from "@synthmri/rpc";
+import { describeCallError } from "../connect/errors.js";
+import { cliClientOptions, serviceAddress } from "../connect/service.js";
+import { TLS_ARG_OPTIONS, TLS_USAGE, TlsArgsError } from "../connect/tls.js";
 import { segmentVolumeRemote } from "@synthmri/segmenter";
 
 export const summary = "segment one subject's four sequences into a label NIfTI with a trained model";
@@ -14,7 +16,8 @@ export const summary = "segment one subject's four sequences into a label NIfTI 
 const USAGE =
   "usage: synthmri segment --model ID --t1 FILE --t1ce FILE --t2 FILE --flair FILE --out seg.nii.gz\n" +
   "                        [--addr host:port (default SEGMENTER_ADDR or 127.0.0.1:SEGMENTER_PORT)]\n" +
-  "                        [--labels brats2020|brats2023 (default brats2020)] [--tta] [--version N (default latest)]";
+  "                        [--labels brats2020|brats2023 (default brats2020)] [--tta] [--version N (default latest)]\n" +
+  TLS_USAGE;
 
 export async function run(argv: string[]): Promise<number> {
   let values: Record<string, string | boolean | undefined>;
@@ -32,8 +35,10 @@ export async function run(argv: string[]): Promise<number> {
         labels: { type: "string", default: "brats2020" },
         tta: { type: "boolean", default: false },
         version: { type: "string", default: "0" },
+        ...TLS_ARG_OPTIONS,
         help: { type: "boolean", short: "h" },
       },
+      strict: true,
     }));
   } catch (e) {
     console.error(`synthmri segment: ${(e as Error).message}\n${USAGE}`);
@@ -58,10 +63,14 @@ export async function run(argv: string[]): Promise<number> {
     console.error(`synthmri segment: --version must be a non-negative integer, got ${values.version}`);
     return 2;
   }
-  let addr = values.addr as string | undefined;
-  if (!addr) {
-    const seg = loadConfig().services.segmenter;
-    addr = seg.addr ?? `127.0.0.1:${seg.port}`;
+  const addr = serviceAddress("segmenter", values.addr as string | undefined);
+  let options: ReturnType<typeof cliClientOptions>;
+  try {
+    options = cliClientOptions(values);
+  } catch (e) {
+    if (!(e instanceof TlsArgsError)) throw e;
+    console.error(`synthmri segment: ${e.message}\n${USAGE}`);
+    return 2;
   }
   const files: Record<string, { name: string; bytes: Uint8Array }> = {};
   for (const role of ["t1", "t1ce", "t2", "flair"]) {
@@ -73,7 +82,7 @@ export async function run(argv: string[]): Promise<number> {
       return 2;
     }
   }
-  const client = createClient(SegmenterService, addr);
+  const client = createClient(SegmenterService, addr, options);
   try {
     const t0 = Date.now();
     const r = await segmentVolumeRemote(client, String(values.model), files, {
@@ -90,10 +99,7 @@ export async function run(argv: string[]): Promise<number> {
     );
     return 0;
   } catch (e) {
-    const msg = isRpcError(e) ? `${e.details} (${e.method}: ${e.kind})` : (e as Error).message;
-    console.error(
-      `synthmri segment: ${msg}${isRpcError(e) && e.code === 14 ? `; is the segmenter running at ${addr}?` : ""}`,
-    );
+    console.error(`synthmri segment: ${describeCallError(e, "segmenter service", addr)}`);
     return 1;
   } finally {
     client.close();
