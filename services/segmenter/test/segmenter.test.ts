@@ -12,11 +12,11 @@ import {
   toInternalLabels,
   writeNifti,
 } from "@synthmri/volume";
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { segmentSlices, segmentVolume, type VolumeFiles } from "./calls.js";
 import {
   cohort,
@@ -278,6 +278,44 @@ describe("synthmri segment (CLI)", () => {
     expect(await run([...args.map((a) => (a === modelId ? "no-such-model" : a)), "--out", out])).toBe(1);
     await rm(dir, { recursive: true, force: true });
   }, 60_000);
+});
+
+describe("synthmri segment -i IN_DIR -o OUT_DIR (CLI, issue 19.3)", () => {
+  it("segments every case of a BraTS folder, skips finished ones, reports an incomplete case", async () => {
+    const { run } = await import("../../../cli/src/commands/segment.js");
+    const dir = await mkdtemp(join(tmpdir(), "segment-folder-"));
+    const inDir = join(dir, "in");
+    const names: string[] = [];
+    for (const s of [subjects[0], subjects[1]]) {
+      const name = `BraTS20_Validation_${s.id}`;
+      names.push(name);
+      mkdirSync(join(inDir, name), { recursive: true });
+      for (const [role, f] of Object.entries(seqFiles(s)))
+        writeFileSync(join(inDir, name, `${name}_${role}.nii.gz`), f!.bytes);
+    }
+    const outDir = join(dir, "out");
+    const args = ["--model", modelId, "--addr", h.server.address, "-i", inDir, "-o", outDir];
+    expect(await run(args)).toBe(0);
+    for (const [i, name] of names.entries()) {
+      const seg = readNifti(readFileSync(join(outDir, `${name}.nii.gz`)), name);
+      expect(seg.shape).toEqual([subjects[i].shape[0], subjects[i].shape[1], subjects[i].shape[2]]);
+    }
+    // A third case without its FLAIR: reported, exit 1; the two finished ones are skipped, not redone.
+    const broken = "BraTS20_Validation_999";
+    mkdirSync(join(inDir, broken));
+    writeFileSync(join(inDir, broken, `${broken}_t1.nii.gz`), seqFiles(subjects[2]).t1!.bytes);
+    const logs: string[] = [];
+    const spy = vi.spyOn(console, "log").mockImplementation((...a: unknown[]) => void logs.push(a.join(" ")));
+    try {
+      expect(await run(args)).toBe(1);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(logs.join("\n")).toContain("0 written, 2 skipped (output exists), 1 failed");
+    expect(logs.join("\n")).toMatch(/failed BraTS20_Validation_999: missing t1ce, t2, flair/);
+    expect(await run(["--model", modelId, "-i", inDir, "--t1", "x"])).toBe(2);
+    await rm(dir, { recursive: true, force: true });
+  }, 120_000);
 });
 
 describe("bad input", () => {
