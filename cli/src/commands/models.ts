@@ -1,5 +1,7 @@
 // `synthmri models list|load|unload`: the segmenter's trained U-Nets.
-import { SegmenterService } from "@synthmri/contracts";
+import { createHash } from "node:crypto";
+import { rename, writeFile } from "node:fs/promises";
+import { ModelFormat, SegmenterService } from "@synthmri/contracts";
 import { createClient } from "@synthmri/rpc";
 import {
   COMMON_USAGE,
@@ -20,6 +22,9 @@ const USAGE = `usage:
   synthmri models list [--loaded]
   synthmri models load ID [--version N]
   synthmri models unload ID [--version N]
+  synthmri models export ID [--version N] [--format onnx|synthmri] --out FILE
+                          ONNX (default) for onnxruntime, Triton, MONAI Deploy: input "input" [N,4,H,W] z-scored
+                          T1, T1Gd, T2, FLAIR; output "logits" [N,4,H,W] (docs/SEGMENT.md)
 ${COMMON_USAGE}`;
 
 export async function run(argv: string[], io: CommandIo = defaultIo): Promise<number> {
@@ -29,7 +34,12 @@ export async function run(argv: string[], io: CommandIo = defaultIo): Promise<nu
     return sub ? 0 : 2;
   }
   return runCommand("models", USAGE, io, async (target) => {
-    const { values, positionals } = parse(rest, { loaded: { type: "boolean" }, version: { type: "string" } });
+    const { values, positionals } = parse(rest, {
+      loaded: { type: "boolean" },
+      version: { type: "string" },
+      format: { type: "string" },
+      out: { type: "string" },
+    });
     if (values.help) {
       io.out(USAGE);
       return 0;
@@ -80,6 +90,19 @@ export async function run(argv: string[], io: CommandIo = defaultIo): Promise<nu
         io.out(JSON.stringify(r, (_k, v) => (typeof v === "bigint" ? v.toString() : v)));
         return 0;
       }
+      if (sub === "export") {
+        const formats: Record<string, ModelFormat> = { onnx: ModelFormat.ONNX, synthmri: ModelFormat.SYNTHMRI };
+        const format = formats[String(values.format ?? "onnx")];
+        if (format === undefined) throw new UsageError(`--format must be onnx or synthmri, got ${values.format}`);
+        if (typeof values.out !== "string") throw new UsageError("export needs --out FILE");
+        const r = await exportModel(client, id, version, format, values.out);
+        io.out(
+          values.json
+            ? JSON.stringify(r)
+            : `wrote ${values.out} (${r.name}, ${r.bytes} bytes, sha256 ${r.sha256.slice(0, 16)}..., verified)`,
+        );
+        return 0;
+      }
       if (sub === "unload") {
         const r = await client.unloadModel({ modelId: id, version });
         io.out(values.json ? JSON.stringify({ unloaded: r.unloaded }) : `unloaded ${r.unloaded} model(s)`);
@@ -90,4 +113,36 @@ export async function run(argv: string[], io: CommandIo = defaultIo): Promise<nu
       client.close();
     }
   });
+}
+
+/** Streams ExportModel into `out` (through a .part file), checking the size and sha256 the header announced. */
+async function exportModel(
+  client: ReturnType<typeof createClient<typeof SegmenterService.method>>,
+  modelId: string,
+  version: number,
+  format: ModelFormat,
+  out: string,
+): Promise<{ name: string; bytes: number; sha256: string }> {
+  let header: { name: string; size: bigint; sha256: string } | undefined;
+  const parts: Uint8Array[] = [];
+  let got = 0;
+  for await (const m of client.exportModel({ modelId, version, format })) {
+    const f = m.file?.frame;
+    if (f?.case === "header") header = f.value;
+    else if (f?.case === "chunk") {
+      if (Number(f.value.offset) !== got) throw new Error(`chunk at offset ${f.value.offset}, expected ${got}`);
+      parts.push(f.value.data);
+      got += f.value.data.length;
+    }
+  }
+  if (!header) throw new Error("the segmenter sent no file header");
+  const data = Buffer.concat(parts);
+  const sha256 = createHash("sha256").update(data).digest("hex");
+  if (data.length !== Number(header.size) || sha256 !== header.sha256)
+    throw new Error(
+      `download of ${header.name} is corrupt (${data.length} of ${header.size} bytes, sha256 differs); run again`,
+    );
+  await writeFile(`${out}.part`, data);
+  await rename(`${out}.part`, out);
+  return { name: header.name, bytes: data.length, sha256 };
 }
