@@ -31,6 +31,12 @@ if (!PYTHON)
     "partner-python.test: skipped, no python3 with grpc and protobuf (apt-get install python3-grpcio python3-protobuf)",
   );
 
+/** The embedded store's address under the name "localhost" (the services use 127.0.0.1). */
+function publicEndpoint(endpoint: string): string {
+  const u = new URL(endpoint);
+  return `${u.protocol}//localhost:${u.port}`;
+}
+
 /** Runs the client asynchronously: the server answers from this process's event loop, which spawnSync would block. */
 function py(
   args: string[],
@@ -76,7 +82,14 @@ describe.skipIf(!PYTHON)("partner kit: Python client", () => {
     await writeFile(file, text);
     server = await startServer(
       { artifacts, store, jobs },
-      { partner: { config: await parsePartnerConfig(text, file), sampler: () => new FakeSampler() } },
+      {
+        partner: {
+          config: await parsePartnerConfig(text, file),
+          sampler: () => new FakeSampler(),
+          // Partners reach the store under another name than the services do (PARTNER_PUBLIC_S3_ENDPOINT).
+          presignStore: new MinioObjectStore({ ...s3, endpoint: publicEndpoint(s3.endpoint), bucket: "synthmri" }),
+        },
+      },
     );
     if (!server.partner) throw new Error("no partner listener");
     addr = server.partner.address;
@@ -104,7 +117,7 @@ describe.skipIf(!PYTHON)("partner kit: Python client", () => {
     expect(summary.files).toBeGreaterThan(0);
     expect(readdirSync(out, { recursive: true }).length).toBeGreaterThanOrEqual(summary.files);
 
-    // The archive over HTTP: cut it short, run again, it resumes with a Range request and checks the sha256.
+    // The presigned URL names the public address; the archive over HTTP: cut it short, run again, it resumes with a Range request and checks the sha256.
     const tar = join(dir, "bundle.tar");
     const first = await py([
       "--addr",
@@ -159,6 +172,25 @@ describe.skipIf(!PYTHON)("partner kit: Python client", () => {
     expect(statSync(tar).size).toBe(full.length);
     truncateSync(tar, full.length);
   }, 180_000);
+
+  it("GetDownloadUrl signs for the public store address (PARTNER_PUBLIC_S3_ENDPOINT)", async () => {
+    const out = join(dir, "dataset2");
+    const r = await py(["--addr", addr, "--token", "tok-acme", "--quiet", "request", "--size", "1", "--out", out]);
+    expect(r.code).toBe(0);
+    const { bundleId } = JSON.parse(r.out.trim()) as { bundleId: string };
+    const code = [
+      "import sys; from synthmri_partner import PartnerClient",
+      `c = PartnerClient("${addr}", "tok-acme")`,
+      `print(c.download_url("${bundleId}")[0])`,
+    ].join("\n");
+    const url = await new Promise<string>((done) => {
+      const child = spawn(PYTHON as string, ["-c", code], { env: { ...process.env, PYTHONPATH: KIT } });
+      let text = "";
+      child.stdout.on("data", (d) => (text += d));
+      child.on("close", () => done(text.trim()));
+    });
+    expect(new URL(url).origin).toBe(publicEndpoint(s3.endpoint));
+  }, 120_000);
 
   it("a wrong token and a closed port give one clear line, no traceback", async () => {
     const denied = await py(["--addr", addr, "--token", "nope", "request", "--size", "1", "--out", join(dir, "x")]);
