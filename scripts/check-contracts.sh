@@ -25,6 +25,14 @@ if ! diff -r "$tmp/packages/contracts/src/gen" packages/contracts/src/gen >"$tmp
   exit 1
 fi
 
+# The partner kit's descriptor set (partner-kit/python/synthmri_partner/contracts.binpb) is the partner API as a file.
+echo "check-contracts: partner kit descriptor set is fresh"
+"$BUF" build --path proto/synthmri/generator/v1/partner.proto --path proto/synthmri/common/v1/job_service.proto -o "$tmp/partner.binpb"
+if ! cmp -s "$tmp/partner.binpb" partner-kit/python/synthmri_partner/contracts.binpb; then
+  echo "check-contracts: partner-kit/python/synthmri_partner/contracts.binpb is stale; run 'npm run partner-kit:gen' and commit it" >&2
+  exit 1
+fi
+
 if git rev-parse --verify --quiet HEAD~1 >/dev/null && [ -n "$(git ls-tree -d HEAD~1 proto 2>/dev/null)" ]; then
   # buf reads the previous commit's tree directly from git (subdir=proto is the module root there).
   echo "check-contracts: buf breaking against HEAD~1"

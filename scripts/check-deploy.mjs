@@ -95,6 +95,39 @@ for (const file of ["deploy/docker/Dockerfile", "deploy/docker/Dockerfile.cuda"]
 }
 console.log("ok   environment names and ports of compose and Dockerfiles");
 
+// ---- one image naming scheme ----
+// <registry>/<repository>/<service>[-cuda]:<version>, as the Helm chart's values build it, is the name in compose (its
+// ${SYNTHMRI_REGISTRY:-...} default) and in every docker command of the docs; the tag is the suite's version.
+{
+  const values = YAML.parse(readFileSync(join(root, "deploy/helm/synthmri/values.yaml"), "utf8"));
+  const version = JSON.parse(readFileSync(join(root, "package.json"), "utf8")).version;
+  const chartYaml = YAML.parse(readFileSync(join(root, "deploy/helm/synthmri/Chart.yaml"), "utf8"));
+  const registry = values.image.registry;
+  const prefix = `${registry ? `${registry}/` : ""}${values.image.repository}/`;
+  if (values.image.tag !== version) fail(`helm values image.tag ${values.image.tag} is not the suite's version ${version}`);
+  if (String(chartYaml.appVersion) !== version) fail(`Chart.yaml appVersion ${chartYaml.appVersion} is not ${version}`);
+  const withDefaults = (s) => String(s).replace(/\$\{[A-Z0-9_]+:-([^}]*)\}/g, "$1");
+  for (const [file, suffix] of [["deploy/compose.yaml", ""], ["deploy/compose.gpu.yaml", "-cuda"]]) {
+    const doc = YAML.parse(readFileSync(join(root, file), "utf8"), { merge: true });
+    for (const [name, svc] of Object.entries(doc.services ?? {})) {
+      if (!(name in defaultPorts) || !svc.image) continue;
+      const want = `${prefix}${name}${suffix}:${version}`;
+      if (withDefaults(svc.image) !== want) fail(`${file} ${name}: image ${svc.image} is not ${want} (the Helm chart's name)`);
+    }
+  }
+  const docs = ["README.md", "deploy/README.md", "services/generator/PARTNER.md", "docs/CONTRIBUTING.md"];
+  const imageRef = /(\S*?)(?<![\w-])synthmri\/((?:ingest|generator|segmenter|evaluator|\$s|\$\{s\}|\{[a-z,]+\})(?:-cuda)?):([0-9][\w.-]*)/g;
+  let refs = 0;
+  for (const file of docs.filter((f) => existsSync(join(root, f)))) {
+    for (const m of readFileSync(join(root, file), "utf8").matchAll(imageRef)) {
+      refs++;
+      if (!m[1].endsWith(registry ? `${registry}/` : "") || m[3] !== version)
+        fail(`${file}: image ${m[0].trim()} does not follow ${prefix}<service>:${version}`);
+    }
+  }
+  console.log(`ok   image names: ${prefix}<service>[-cuda]:${version} in compose, Helm and ${refs} doc references`);
+}
+
 if (spawnSync("docker", ["compose", "version"], { stdio: "ignore" }).status === 0) {
   const r = spawnSync("docker", ["compose", "-f", "deploy/compose.yaml", "config", "-q"], { cwd: root, encoding: "utf8" });
   if (r.status !== 0) fail(`docker compose config: ${r.stderr}`);

@@ -6,7 +6,10 @@ import { parseArgs } from "node:util";
 import { IngestService, type ImportDirectoryResponse, LabelScheme, Layout, OnError } from "@synthmri/contracts";
 import { startServer } from "@synthmri/ingest";
 import { createLogger, ensureDeidSalt, loadConfig, openObjectStore } from "@synthmri/platform";
-import { createClient, isRpcError } from "@synthmri/rpc";
+import { type ClientOptions, createClient, isRpcError } from "@synthmri/rpc";
+import { describeCallError } from "../connect/errors.js";
+import { cliClientOptions } from "../connect/service.js";
+import { TLS_ARG_OPTIONS, TLS_USAGE, TlsArgsError } from "../connect/tls.js";
 
 export const summary = "import a BraTS cohort directory as a dataset (progress bar and report)";
 
@@ -22,7 +25,8 @@ const USAGE = `usage: synthmri ingest DIR [options]
   --max-subjects N                             import only the first N subjects
   --keep-id-mapping                            keep subject id -> key in a separate private object
   --addr HOST:PORT                             use a running ingest service (DIR is read on its machine)
-  --json                                       print the final report as JSON`;
+  --json                                       print the final report as JSON
+${TLS_USAGE} (with --addr)`;
 
 const LAYOUTS: Record<string, Layout> = {
   auto: Layout.UNSPECIFIED,
@@ -66,8 +70,10 @@ export async function run(argv: string[]): Promise<number> {
         "keep-id-mapping": { type: "boolean" },
         addr: { type: "string" },
         json: { type: "boolean" },
+        ...TLS_ARG_OPTIONS,
         help: { type: "boolean", short: "h" },
       },
+      strict: true,
     }));
   } catch (e) {
     console.error(`synthmri ingest: ${(e as Error).message}\n${USAGE}`);
@@ -109,8 +115,17 @@ export async function run(argv: string[]): Promise<number> {
   const testFraction = values["test-fraction"] === undefined ? 0 : Number(values["test-fraction"]);
   if (!(testFraction >= 0 && testFraction < 1)) return usage("--test-fraction must be in [0, 1)");
 
-  // In-process server unless --addr names a running one.
+  // In-process server (plaintext, on loopback) unless --addr names a running one (TLS from the flags or TLS_* env).
   let address = values.addr ? String(values.addr) : "";
+  let clientOptions: ClientOptions = {};
+  if (address) {
+    try {
+      clientOptions = { ...cliClientOptions(values), defaultDeadlineMs: 0 };
+    } catch (e) {
+      if (e instanceof TlsArgsError) return usage(e.message);
+      throw e;
+    }
+  }
   let stop: (() => Promise<void>) | undefined;
   if (!address) {
     const config = loadConfig();
@@ -128,7 +143,7 @@ export async function run(argv: string[]): Promise<number> {
       await opened.close();
     };
   }
-  const client = createClient(IngestService, address);
+  const client = createClient(IngestService, address, clientOptions);
   const tty = process.stderr.isTTY;
   let lastLine = 0;
   let lastDone = -1;
@@ -160,7 +175,7 @@ export async function run(argv: string[]): Promise<number> {
     if (tty) process.stderr.write("\n");
   } catch (e) {
     if (tty) process.stderr.write("\n");
-    const msg = isRpcError(e) ? (e as { details?: string }).details || (e as Error).message : (e as Error).message;
+    const msg = isRpcError(e) ? describeCallError(e, "ingest service", address) : (e as Error).message;
     console.error(`synthmri ingest: import failed: ${msg}`);
     return 1;
   } finally {

@@ -13,6 +13,8 @@ import { parseArgs } from "node:util";
 import { BundleFormat, JobService, JobState, PartnerService } from "@synthmri/contracts";
 import { DEFAULT_PARTNER_PORT } from "@synthmri/platform";
 import { type Client, type ClientOptions, createClient, GrpcStatus, isRpcError } from "@synthmri/rpc";
+import { describeCallError } from "../connect/errors.js";
+import { clientTlsOptions, TLS_ARG_OPTIONS, TlsArgsError } from "../connect/tls.js";
 
 export const summary = "partner: request, download and verify a certified synthetic dataset";
 
@@ -22,7 +24,9 @@ const USAGE = `usage:
   synthmri partner download --bundle ID --out DIR
   synthmri partner url --bundle ID [--expires SECONDS]
 common options: --addr HOST:PORT of the hospital's partner port (default $SYNTHMRI_PARTNER_ADDR or 127.0.0.1:${DEFAULT_PARTNER_PORT})
-                --token TOKEN (default $SYNTHMRI_PARTNER_TOKEN)  --ca FILE [--cert FILE --key FILE]  --quiet`;
+                --token TOKEN (default $SYNTHMRI_PARTNER_TOKEN)  --quiet
+                --tls-ca FILE [--tls-cert FILE --tls-key FILE] [--tls-server-name NAME] (or TLS_CA, TLS_CERT,
+                TLS_KEY; --ca/--cert/--key are accepted as before)  --plaintext`;
 
 export interface PartnerIo {
   out(line: string): void;
@@ -40,16 +44,19 @@ class UsageError extends Error {}
 
 type PartnerClient = Client<(typeof PartnerService)["method"]>;
 
-function clientOptions(values: Record<string, unknown>, token: string): ClientOptions {
-  const tls =
-    typeof values.ca === "string"
-      ? {
-          caPath: values.ca,
-          ...(typeof values.cert === "string" ? { certPath: values.cert } : {}),
-          ...(typeof values.key === "string" ? { keyPath: values.key } : {}),
-        }
-      : undefined;
-  return { metadata: { authorization: `Bearer ${token}` }, ...(tls ? { tls } : {}), defaultDeadlineMs: 60_000 };
+function clientOptions(values: Record<string, unknown>, token: string, env: NodeJS.ProcessEnv): ClientOptions {
+  const str = (k: string) => (typeof values[k] === "string" ? (values[k] as string) : undefined);
+  const tls = clientTlsOptions(
+    {
+      "tls-ca": str("tls-ca") ?? str("ca"),
+      "tls-cert": str("tls-cert") ?? str("cert"),
+      "tls-key": str("tls-key") ?? str("key"),
+      "tls-server-name": str("tls-server-name"),
+      plaintext: values.plaintext === true,
+    },
+    env,
+  );
+  return { metadata: { authorization: `Bearer ${token}` }, ...tls, defaultDeadlineMs: 60_000 };
 }
 
 function numberOpt(v: unknown, name: string, integer: boolean, min: number, max: number): number | undefined {
@@ -118,7 +125,7 @@ async function request(values: Record<string, unknown>, addr: string, token: str
         : undefined;
   if (format === undefined) throw new UsageError(`--format ${fmt} must be nnunet or shards`);
   const quiet = values.quiet === true;
-  const opts = clientOptions(values, token);
+  const opts = clientOptions(values, token, io.env);
   const partner = createClient(PartnerService, addr, opts);
   const jobs = createClient(JobService, addr, opts);
   try {
@@ -197,6 +204,7 @@ export async function run(argv: string[], io: PartnerIo = defaultIo): Promise<nu
         ca: { type: "string" },
         cert: { type: "string" },
         key: { type: "string" },
+        ...TLS_ARG_OPTIONS,
         quiet: { type: "boolean" },
       },
       strict: true,
@@ -207,7 +215,7 @@ export async function run(argv: string[], io: PartnerIo = defaultIo): Promise<nu
     if (sub === "request") return await request(values, addr, token, io);
     if (sub === "download" || sub === "url") {
       if (typeof values.bundle !== "string") throw new UsageError("--bundle ID is required");
-      const partner = createClient(PartnerService, addr, clientOptions(values, token));
+      const partner = createClient(PartnerService, addr, clientOptions(values, token, io.env));
       try {
         if (sub === "download") {
           if (typeof values.out !== "string") throw new UsageError("--out DIR is required");
@@ -227,12 +235,16 @@ export async function run(argv: string[], io: PartnerIo = defaultIo): Promise<nu
     throw new UsageError(`unknown subcommand '${sub}'`);
   } catch (e) {
     const code = (e as { code?: unknown }).code;
-    if (e instanceof UsageError || (typeof code === "string" && code.startsWith("ERR_PARSE_ARGS"))) {
+    if (
+      e instanceof UsageError ||
+      e instanceof TlsArgsError ||
+      (typeof code === "string" && code.startsWith("ERR_PARSE_ARGS"))
+    ) {
       io.err(`synthmri partner: ${(e as Error).message}\n${USAGE}`);
       return 2;
     }
     if (isRpcError(e)) {
-      io.err(`synthmri partner: ${e.kind ?? e.code}: ${e.details}`);
+      io.err(`synthmri partner: ${describeCallError(e, "partner service", addr)}`);
       if (e.code === GrpcStatus.UNIMPLEMENTED)
         io.err(
           `  ${addr} does not serve the partner API: use the hospital's partner port (PARTNER_PORT, default ${DEFAULT_PARTNER_PORT}), not the generator's internal port`,

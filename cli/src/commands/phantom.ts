@@ -22,6 +22,7 @@ export async function run(argv: string[]): Promise<number> {
         seed: { type: "string", default: "0" },
         help: { type: "boolean", short: "h" },
       },
+      strict: true,
     }));
   } catch (e) {
     console.error(`synthmri phantom: ${(e as Error).message}\n${USAGE}`);
@@ -31,18 +32,19 @@ export async function run(argv: string[]): Promise<number> {
     console.log(USAGE);
     return 0;
   }
+  const problems: string[] = [];
+  if (values.subjects === undefined) problems.push("missing --subjects N");
+  if (values.out === undefined) problems.push("missing --out DIR");
   const subjects = Number(values.subjects);
+  if (values.subjects !== undefined && (!Number.isInteger(subjects) || subjects < 1))
+    problems.push(`--subjects must be a positive integer, got ${values.subjects}`);
   const size = String(values.size)
     .split("x")
     .map((d) => Number(d));
-  if (
-    !Number.isInteger(subjects) ||
-    subjects < 1 ||
-    !values.out ||
-    size.length !== 3 ||
-    size.some((d) => !Number.isInteger(d))
-  ) {
-    console.error(`synthmri phantom: need --subjects (a positive integer), --out and a size like 96x96x60\n${USAGE}`);
+  if (size.length !== 3 || size.some((d) => !Number.isInteger(d) || d < 1))
+    problems.push(`--size must look like 96x96x60, got ${values.size}`);
+  if (problems.length) {
+    console.error(`synthmri phantom: ${problems.join("; ")}\n${USAGE}`);
     return 2;
   }
   const out = String(values.out);

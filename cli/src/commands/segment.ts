@@ -5,16 +5,22 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { basename } from "node:path";
 import { parseArgs } from "node:util";
 import { SegmenterService } from "@synthmri/contracts";
-import { loadConfig } from "@synthmri/platform";
-import { createClient, isRpcError } from "@synthmri/rpc";
+import { createClient } from "@synthmri/rpc";
+import { describeCallError } from "../connect/errors.js";
+import { segmentFolder } from "./segment-folder.js";
+import { cliClientOptions, serviceAddress } from "../connect/service.js";
+import { TLS_ARG_OPTIONS, TLS_USAGE, TlsArgsError } from "../connect/tls.js";
 import { segmentVolumeRemote } from "@synthmri/segmenter";
 
 export const summary = "segment one subject's four sequences into a label NIfTI with a trained model";
 
 const USAGE =
   "usage: synthmri segment --model ID --t1 FILE --t1ce FILE --t2 FILE --flair FILE --out seg.nii.gz\n" +
+  "       synthmri segment --model ID -i IN_DIR -o OUT_DIR [--overwrite]\n" +
+  "                        every case of a BraTS-layout folder -> OUT_DIR/<case>.nii.gz (existing outputs skipped)\n" +
   "                        [--addr host:port (default SEGMENTER_ADDR or 127.0.0.1:SEGMENTER_PORT)]\n" +
-  "                        [--labels brats2020|brats2023 (default brats2020)] [--tta] [--version N (default latest)]";
+  "                        [--labels brats2020|brats2023 (default brats2020)] [--tta] [--version N (default latest)]\n" +
+  TLS_USAGE;
 
 export async function run(argv: string[]): Promise<number> {
   let values: Record<string, string | boolean | undefined>;
@@ -28,12 +34,17 @@ export async function run(argv: string[]): Promise<number> {
         t2: { type: "string" },
         flair: { type: "string" },
         out: { type: "string" },
+        input: { type: "string", short: "i" },
+        output: { type: "string", short: "o" },
+        overwrite: { type: "boolean", default: false },
         addr: { type: "string" },
         labels: { type: "string", default: "brats2020" },
         tta: { type: "boolean", default: false },
         version: { type: "string", default: "0" },
+        ...TLS_ARG_OPTIONS,
         help: { type: "boolean", short: "h" },
       },
+      strict: true,
     }));
   } catch (e) {
     console.error(`synthmri segment: ${(e as Error).message}\n${USAGE}`);
@@ -43,7 +54,14 @@ export async function run(argv: string[]): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  const missing = ["model", "t1", "t1ce", "t2", "flair", "out"].filter((k) => !values[k]);
+  const folder = values.input !== undefined || values.output !== undefined;
+  if (folder && ["t1", "t1ce", "t2", "flair", "out"].some((k) => values[k] !== undefined)) {
+    console.error(`synthmri segment: -i/-o (a folder of cases) and --t1 ... --out (one case) do not mix\n${USAGE}`);
+    return 2;
+  }
+  const missing = (folder ? ["model", "input", "output"] : ["model", "t1", "t1ce", "t2", "flair", "out"]).filter(
+    (k) => !values[k],
+  );
   if (missing.length) {
     console.error(`synthmri segment: missing --${missing.join(", --")}\n${USAGE}`);
     return 2;
@@ -58,10 +76,37 @@ export async function run(argv: string[]): Promise<number> {
     console.error(`synthmri segment: --version must be a non-negative integer, got ${values.version}`);
     return 2;
   }
-  let addr = values.addr as string | undefined;
-  if (!addr) {
-    const seg = loadConfig().services.segmenter;
-    addr = seg.addr ?? `127.0.0.1:${seg.port}`;
+  const addr = serviceAddress("segmenter", values.addr as string | undefined);
+  let options: ReturnType<typeof cliClientOptions>;
+  try {
+    options = cliClientOptions(values);
+  } catch (e) {
+    if (!(e instanceof TlsArgsError)) throw e;
+    console.error(`synthmri segment: ${e.message}\n${USAGE}`);
+    return 2;
+  }
+  if (folder) {
+    const client = createClient(SegmenterService, addr, options);
+    try {
+      const opts = { version, tta: Boolean(values.tta), scheme: labels as "brats2020" | "brats2023" };
+      const r = await segmentFolder({
+        inDir: String(values.input),
+        outDir: String(values.output),
+        overwrite: values.overwrite === true,
+        segment: (files) => segmentVolumeRemote(client, String(values.model), files, opts),
+        describeError: (e) => describeCallError(e, "segmenter service", addr),
+      });
+      console.log(
+        `${r.written.length} written, ${r.skipped.length} skipped (output exists), ${r.failed.length} failed into ${values.output} in ${r.seconds.toFixed(1)} s`,
+      );
+      for (const f of r.failed) console.log(`  failed ${f.name}: ${f.reason}`);
+      return r.failed.length ? 1 : 0;
+    } catch (e) {
+      console.error(`synthmri segment: ${describeCallError(e, "segmenter service", addr)}`);
+      return 1;
+    } finally {
+      client.close();
+    }
   }
   const files: Record<string, { name: string; bytes: Uint8Array }> = {};
   for (const role of ["t1", "t1ce", "t2", "flair"]) {
@@ -73,7 +118,7 @@ export async function run(argv: string[]): Promise<number> {
       return 2;
     }
   }
-  const client = createClient(SegmenterService, addr);
+  const client = createClient(SegmenterService, addr, options);
   try {
     const t0 = Date.now();
     const r = await segmentVolumeRemote(client, String(values.model), files, {
@@ -90,10 +135,7 @@ export async function run(argv: string[]): Promise<number> {
     );
     return 0;
   } catch (e) {
-    const msg = isRpcError(e) ? `${e.details} (${e.method}: ${e.kind})` : (e as Error).message;
-    console.error(
-      `synthmri segment: ${msg}${isRpcError(e) && e.code === 14 ? `; is the segmenter running at ${addr}?` : ""}`,
-    );
+    console.error(`synthmri segment: ${describeCallError(e, "segmenter service", addr)}`);
     return 1;
   } finally {
     client.close();

@@ -1,6 +1,7 @@
 // Typed gRPC clients of the four services (and each one's JobService) from their addresses.
 import { EvaluatorService, GeneratorService, IngestService, JobService, SegmenterService } from "@synthmri/contracts";
-import { type Client, createClient } from "@synthmri/rpc";
+import { type Client, type ClientOptions, createClient } from "@synthmri/rpc";
+import { clientTlsOptions } from "../connect/tls.js";
 
 export type ServiceKey = "ingest" | "generator" | "segmenter" | "evaluator";
 export type Addresses = Record<ServiceKey, string>;
@@ -19,19 +20,28 @@ export interface ServiceClients {
 // A generous deadline: a service whose event loop is busy with a long compute step answers late, not never.
 const OPTIONS = { defaultDeadlineMs: 600_000, maxMessageBytes: 64 * 1024 * 1024 };
 
-export function connectServices(addresses: Addresses): ServiceClients {
+/**
+ * Clients of the four services. TLS defaults to the TLS_CA/TLS_CERT/TLS_KEY environment, the same variables the
+ * services (also those the supervisor starts, which inherit the environment) read, so a deployment with mTLS
+ * between services is reached with its own client certificate.
+ */
+export function connectServices(
+  addresses: Addresses,
+  connection: Pick<ClientOptions, "tls" | "channelOptions"> = clientTlsOptions({}),
+): ServiceClients {
+  const options = { ...OPTIONS, ...connection };
   const jobs = {
-    ingest: createClient(JobService, addresses.ingest, OPTIONS),
-    generator: createClient(JobService, addresses.generator, OPTIONS),
-    segmenter: createClient(JobService, addresses.segmenter, OPTIONS),
-    evaluator: createClient(JobService, addresses.evaluator, OPTIONS),
+    ingest: createClient(JobService, addresses.ingest, options),
+    generator: createClient(JobService, addresses.generator, options),
+    segmenter: createClient(JobService, addresses.segmenter, options),
+    evaluator: createClient(JobService, addresses.evaluator, options),
   };
   const clients = {
     addresses,
-    ingest: createClient(IngestService, addresses.ingest, OPTIONS),
-    generator: createClient(GeneratorService, addresses.generator, OPTIONS),
-    segmenter: createClient(SegmenterService, addresses.segmenter, OPTIONS),
-    evaluator: createClient(EvaluatorService, addresses.evaluator, OPTIONS),
+    ingest: createClient(IngestService, addresses.ingest, options),
+    generator: createClient(GeneratorService, addresses.generator, options),
+    segmenter: createClient(SegmenterService, addresses.segmenter, options),
+    evaluator: createClient(EvaluatorService, addresses.evaluator, options),
     jobs,
     close() {
       for (const c of [

@@ -21,7 +21,12 @@ export const SPEC_SCHEMA = {
       additionalProperties: false,
       default: {},
       properties: {
-        source: { enum: ["phantom", "directory"], default: "phantom" },
+        source: { enum: ["phantom", "directory", "dataset"], default: "phantom" },
+        datasetId: {
+          type: "string",
+          minLength: 1,
+          description: "an ingested dataset's id (source: dataset; see 'synthmri datasets list')",
+        },
         path: { type: "string", minLength: 1, description: "BraTS 2020/2021/2023 directory (source: directory)" },
         phantomSubjects: { type: "integer", minimum: 4, maximum: 2000, default: 24 },
         phantomSize: {

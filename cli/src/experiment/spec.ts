@@ -16,8 +16,10 @@ export interface ExperimentSpec {
   description?: string;
   seed: number;
   data: {
-    source: "phantom" | "directory";
+    source: "phantom" | "directory" | "dataset";
     path?: string;
+    /** source: dataset — the id `synthmri ingest` printed (an already ingested cohort; no import). */
+    datasetId?: string;
     phantomSubjects: number;
     phantomSize: [number, number, number];
     maxSubjects: number;
@@ -108,6 +110,10 @@ export function validateSpec(input: unknown, source = "spec"): ExperimentSpec {
   const problems: string[] = [];
   if (s.data.source === "directory" && !s.data.path)
     problems.push("data.path: is required when data.source is directory");
+  if (s.data.source === "dataset" && !s.data.datasetId)
+    problems.push("data.datasetId: is required when data.source is dataset (the id 'synthmri ingest' printed)");
+  if (s.data.source !== "dataset" && s.data.datasetId)
+    problems.push(`data.datasetId: only applies to data.source dataset (source is ${s.data.source})`);
   if (s.data.source === "phantom" && s.data.testSubjects >= s.data.phantomSubjects) {
     problems.push(
       `data.testSubjects: ${s.data.testSubjects} leaves no training subjects of data.phantomSubjects ${s.data.phantomSubjects}`,

@@ -5,9 +5,12 @@
 import { initBackend } from "@synthmri/ml";
 import {
   ArtifactStore,
+  type Config,
   createLogger,
   JobRunner,
+  type Logger,
   loadConfigOrExit,
+  MinioObjectStore,
   openObjectStore,
   processMetricsRegistry,
   startMetrics,
@@ -46,7 +49,7 @@ async function main(): Promise<void> {
     server: { maxMessageBytes: config.grpc.maxMessageBytes, tls },
     // Partners get their own listener (PartnerService + their own jobs, token on every call); none without
     // PARTNER_TOKENS_FILE. PartnerService is never served on the internal port.
-    partner: { config: partnerConfig, port: config.partnerPort },
+    partner: { config: partnerConfig, port: config.partnerPort, presignStore: publicPresignStore(config, logger) },
   });
   const { resumed, failed } = await jobs.recover(started.resumeHandlers);
   logger.info("generator ready", {
@@ -78,3 +81,18 @@ main().catch((e) => {
   process.stderr.write(`generator failed to start: ${e instanceof Error ? e.message : String(e)}\n`);
   process.exit(1);
 });
+
+/**
+ * The bucket through PARTNER_PUBLIC_S3_ENDPOINT: only signs URLs (locally: the region is configured, so no call
+ * reaches that address from here). Undefined when unset, or with the embedded store (no credentials to sign with).
+ */
+function publicPresignStore(config: Config, logger: Logger): MinioObjectStore | undefined {
+  const endpoint = config.partnerPublicS3Endpoint;
+  if (!endpoint) return undefined;
+  const { accessKey, secretKey, bucket, region } = config.s3;
+  if (!config.s3.endpoint || !accessKey || !secretKey) {
+    logger.warn("PARTNER_PUBLIC_S3_ENDPOINT ignored: it needs S3_ENDPOINT and its keys (not the embedded store)");
+    return undefined;
+  }
+  return new MinioObjectStore({ endpoint, accessKey, secretKey, bucket, region });
+}

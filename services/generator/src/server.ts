@@ -5,7 +5,7 @@
 //  - partner (PARTNER_PORT, only with an enabled partner config): PartnerService + the partner's own jobs,
 //    every call token-authenticated (src/partner/handlers/partner-listener.ts). PartnerService is never on the internal one.
 import { GeneratorService, JobService } from "@synthmri/contracts";
-import type { AnyJobWork } from "@synthmri/platform";
+import type { AnyJobWork, ObjectStore } from "@synthmri/platform";
 import { createServer, hostPort, jobHandlers, type RpcServer, type ServerOptions } from "@synthmri/rpc";
 import type { PartnerConfig } from "./partner/adapters/partner-config.js";
 import { GeneratorPartnerSampler } from "./partner/adapters/partner-sampler.js";
@@ -38,6 +38,8 @@ export interface PartnerOptions {
   host?: string;
   /** Default: the generator's own sampling (GeneratorPartnerSampler); tests pass fakes. */
   sampler?: (context: GeneratorContext) => PartnerSampler;
+  /** The bucket through the address partners reach, for presigned download URLs (default: deps.store). */
+  presignStore?: ObjectStore;
   now?: () => Date;
 }
 
@@ -77,6 +79,7 @@ export async function startServer(deps: GeneratorDeps, options: StartOptions = {
         jobs: deps.jobs,
         sampler: options.partner.sampler?.(impl.context) ?? new GeneratorPartnerSampler(impl.context),
         config: options.partner.config,
+        presignStore: options.partner.presignStore,
         logger: deps.logger,
         provenance: deps.provenance,
         now: options.partner.now,

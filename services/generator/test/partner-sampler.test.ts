@@ -118,7 +118,8 @@ describe("GeneratorPartnerSampler", () => {
       rejectedMemorization: 0,
       quality: { checkpoint_swd_x1e3_mean: 42 },
     });
-    expect(r.entries.filter((e) => e.name.startsWith("imagesTr/"))).toHaveLength(12);
+    expect(r.entries.filter((e) => /^Dataset\d{3}_SynthMRI\w*\/imagesTr\//.test(e.name))).toHaveLength(12);
+    expect(r.entries.map((e) => e.name)).toContain("README.md");
   });
 
   it("names an unknown ensemble", async () => {

@@ -18,6 +18,7 @@ import { AUDIT_PREFIX } from "../src/partner/domain/audit.js";
 import { readTar } from "../src/partner/domain/tar.js";
 import { sha256Hex } from "../src/partner/domain/tokens.js";
 import type { PartnerEndpoint } from "../src/partner/handlers/partner.js";
+import { nnunetFolder } from "../src/partner/domain/formats.js";
 import { type StartedServer, startServer } from "../src/server.js";
 import { CHANNELS, FakeSampler, realSlices, SIZE } from "./partner-fixtures.js";
 import { rpcFailure as failure } from "@synthmri/rpc/testing";
@@ -109,8 +110,12 @@ describe("PartnerService", () => {
     expect(result.rejectedMemorization).toBeGreaterThanOrEqual(1);
     expect(errs.join("\n")).toMatch(/sha256 verified/);
 
-    const images = (await readdir(join(out, "imagesTr"))).sort();
-    const labels = (await readdir(join(out, "labelsTr"))).sort();
+    // nnU-Net v2: one DatasetNNN_Name/ folder (nnUNet_raw layout) and a dataset card at the root.
+    const folders = (await readdir(out)).filter((f) => /^Dataset\d{3}_[A-Za-z0-9]+$/.test(f));
+    expect(folders).toEqual([nnunetFolder(result.bundleId)]);
+    const ds0 = join(out, folders[0]);
+    const images = (await readdir(join(ds0, "imagesTr"))).sort();
+    const labels = (await readdir(join(ds0, "labelsTr"))).sort();
     expect(images).toHaveLength(24);
     expect(images.slice(0, 4)).toEqual([
       "case_0000_0000.nii.gz",
@@ -119,17 +124,24 @@ describe("PartnerService", () => {
       "case_0000_0003.nii.gz",
     ]);
     expect(labels).toEqual(Array.from({ length: 6 }, (_, i) => `case_${String(i).padStart(4, "0")}.nii.gz`));
-    const ds = JSON.parse(await readFile(join(out, "dataset.json"), "utf8"));
+    const ds = JSON.parse(await readFile(join(ds0, "dataset.json"), "utf8"));
+    expect(ds).not.toHaveProperty("tensorImageSize"); // nnU-Net v1 only
     expect(ds).toMatchObject({
       numTraining: 6,
       file_ending: ".nii.gz",
       channel_names: { "0": "T1", "1": "T1ce", "2": "T2", "3": "FLAIR" },
       labels: { background: 0, "whole tumour": [1, 2, 3], "tumour core": [1, 3], "enhancing tumour": [3] },
     });
-    const label = readNifti(await readFile(join(out, "labelsTr", labels[0])));
+    const label = readNifti(await readFile(join(ds0, "labelsTr", labels[0])));
     expect(label.shape).toEqual([SIZE, SIZE, 1]);
     expect([...new Set(label.data as Uint8Array)].every((v) => v <= 3)).toBe(true);
-    const img = readNifti(await readFile(join(out, "imagesTr", images[0])));
+    const img = readNifti(await readFile(join(ds0, "imagesTr", images[0])));
+    const card = await readFile(join(out, "README.md"), "utf8");
+    expect(card).toContain(`bundle ${result.bundleId}`);
+    expect(card).toContain(`${folders[0]}/`);
+    expect(card).toMatch(/memorization screen: .* 0\.95 .* \d+ rejected/s);
+    expect(card).toContain("No evaluation of this ensemble yet");
+    expect(card).toMatch(/Research use only/);
     expect(img.shape).toEqual([SIZE, SIZE, 1]);
 
     const cert = JSON.parse(await readFile(join(out, "certificate.json"), "utf8"));
@@ -160,9 +172,9 @@ describe("PartnerService", () => {
     expect(events.some((e) => e.type === "call" && e.method === "JobService.WatchJob" && e.code === "OK")).toBe(true);
     const exp = events.find((e) => e.type === "export") as { files: { name: string; sha256: string }[] };
     const labelSha = createHash("sha256")
-      .update(await readFile(join(out, "labelsTr", labels[0])))
+      .update(await readFile(join(ds0, "labelsTr", labels[0])))
       .digest("hex");
-    expect(exp.files.find((f) => f.name === `labelsTr/${labels[0]}`)?.sha256).toBe(labelSha);
+    expect(exp.files.find((f) => f.name === `${folders[0]}/labelsTr/${labels[0]}`)?.sha256).toBe(labelSha);
   });
 
   it("delivers tensor shards through a presigned URL", async () => {

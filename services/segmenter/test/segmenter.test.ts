@@ -1,7 +1,8 @@
 // Service-level: a real server on port 0 with the embedded S3, talking gRPC through the typed clients.
 // One small U-Net is trained on a phantom dataset through TrainSegmenter and then used by every test.
 import { JobState, LabelScheme, Mixture, Split } from "@synthmri/contracts";
-import { DiceCounter } from "@synthmri/ml";
+import { DiceCounter, loadUNet, tf, zScoreInPlace } from "@synthmri/ml";
+import onnxProto from "onnx-proto";
 import { GrpcStatus as Code, RpcError, receiveTensors, typedArrayOf } from "@synthmri/rpc";
 import {
   applyReorientation,
@@ -12,11 +13,11 @@ import {
   toInternalLabels,
   writeNifti,
 } from "@synthmri/volume";
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { segmentSlices, segmentVolume, type VolumeFiles } from "./calls.js";
 import {
   cohort,
@@ -278,6 +279,118 @@ describe("synthmri segment (CLI)", () => {
     expect(await run([...args.map((a) => (a === modelId ? "no-such-model" : a)), "--out", out])).toBe(1);
     await rm(dir, { recursive: true, force: true });
   }, 60_000);
+});
+
+describe("synthmri segment -i IN_DIR -o OUT_DIR (CLI, issue 19.3)", () => {
+  it("segments every case of a BraTS folder, skips finished ones, reports an incomplete case", async () => {
+    const { run } = await import("../../../cli/src/commands/segment.js");
+    const dir = await mkdtemp(join(tmpdir(), "segment-folder-"));
+    const inDir = join(dir, "in");
+    const names: string[] = [];
+    for (const s of [subjects[0], subjects[1]]) {
+      const name = `BraTS20_Validation_${s.id}`;
+      names.push(name);
+      mkdirSync(join(inDir, name), { recursive: true });
+      for (const [role, f] of Object.entries(seqFiles(s)))
+        writeFileSync(join(inDir, name, `${name}_${role}.nii.gz`), f!.bytes);
+    }
+    const outDir = join(dir, "out");
+    const args = ["--model", modelId, "--addr", h.server.address, "-i", inDir, "-o", outDir];
+    expect(await run(args)).toBe(0);
+    for (const [i, name] of names.entries()) {
+      const seg = readNifti(readFileSync(join(outDir, `${name}.nii.gz`)), name);
+      expect(seg.shape).toEqual([subjects[i].shape[0], subjects[i].shape[1], subjects[i].shape[2]]);
+    }
+    // A third case without its FLAIR: reported, exit 1; the two finished ones are skipped, not redone.
+    const broken = "BraTS20_Validation_999";
+    mkdirSync(join(inDir, broken));
+    writeFileSync(join(inDir, broken, `${broken}_t1.nii.gz`), seqFiles(subjects[2]).t1!.bytes);
+    const logs: string[] = [];
+    const spy = vi.spyOn(console, "log").mockImplementation((...a: unknown[]) => void logs.push(a.join(" ")));
+    try {
+      expect(await run(args)).toBe(1);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(logs.join("\n")).toContain("0 written, 2 skipped (output exists), 1 failed");
+    expect(logs.join("\n")).toMatch(/failed BraTS20_Validation_999: missing t1ce, t2, flair/);
+    expect(await run(["--model", modelId, "-i", inDir, "--t1", "x"])).toBe(2);
+    await rm(dir, { recursive: true, force: true });
+  }, 120_000);
+});
+
+describe("ExportModel / synthmri models export (issue 19.3)", () => {
+  it("the ONNX file runs in onnxruntime and labels held-out slices as SegmentSlices does", async () => {
+    const { run } = await import("../../../cli/src/commands/models.js");
+    const { InferenceSession, Tensor } = await import("onnxruntime-node");
+    const dir = await mkdtemp(join(tmpdir(), "export-onnx-"));
+    const out = join(dir, "model.onnx");
+    const lines: string[] = [];
+    const io = { out: (l: string) => void lines.push(l), err: (l: string) => void lines.push(l), env: {} };
+    expect(await run(["export", modelId, "--out", out, "--addr", h.server.address], io)).toBe(0);
+    expect(lines.join("\n")).toMatch(/wrote .*model\.onnx .*verified/);
+    const m = asDatasetManifest(await store.artifacts.getManifest("dataset", datasetId));
+    let slices: { data: Uint8Array; n: number; h: number; w: number } | undefined;
+    for await (const b of readDatasetSlices(m, (p) => store.artifacts.readFile("dataset", datasetId, p), {
+      split: "test",
+      batchSize: 8,
+      channels: ["t1", "t1ce", "t2", "flair"],
+    })) {
+      slices = { data: b.data.slice(), n: b.count, h: b.height, w: b.width };
+      break;
+    }
+    if (!slices) throw new Error("no test slices");
+    const { n, h: H, w: W } = slices;
+    const [served] = await segmentSlices(h.segmenter, modelId, [{ data: slices.data, shape: [n, H, W, 4] }], {
+      scheme: LabelScheme.BRATS2023,
+    });
+    const session = await InferenceSession.create(readFileSync(out));
+    const meta = Object.fromEntries(
+      onnxProto.onnx.ModelProto.decode(readFileSync(out)).metadataProps.map((p) => [p.key, p.value]),
+    );
+    expect(meta.model_id).toBe(modelId);
+    expect(H % Number(meta.size_multiple)).toBe(0);
+    // The input the segmenter builds: z-score per slice and sequence over the brain, NCHW.
+    const nchw = new Float32Array(n * 4 * H * W);
+    for (let i = 0; i < n; i++) {
+      const img = zScoreInPlace(Float32Array.from(slices.data.subarray(i * H * W * 4, (i + 1) * H * W * 4)), H, W, 4);
+      for (let p = 0; p < H * W; p++) for (let c = 0; c < 4; c++) nchw[(i * 4 + c) * H * W + p] = img[p * 4 + c];
+    }
+    const { logits } = await session.run({ input: new Tensor("float32", nchw, [n, 4, H, W]) });
+    const l = logits.data as Float32Array;
+    let agree = 0;
+    for (let i = 0; i < n; i++)
+      for (let p = 0; p < H * W; p++) {
+        let best = 0;
+        for (let c = 1; c < 4; c++) if (l[(i * 4 + c) * H * W + p] > l[(i * 4 + best) * H * W + p]) best = c;
+        if (best === served.data[i * H * W + p]) agree++;
+      }
+    // SegmentSlices resizes slices to the model's training size (input_size metadata) and back; ONNX here runs at
+    // the stored size, so a few boundary pixels may differ. The exact check is against the stored net itself.
+    console.log(
+      `ONNX vs SegmentSlices (input_size ${meta.input_size}) label agreement: ${((100 * agree) / (n * H * W)).toFixed(2)} %`,
+    );
+    expect(agree / (n * H * W)).toBeGreaterThan(0.9);
+    const native = join(dir, "model.smunet");
+    expect(
+      await run(["export", modelId, "--format", "synthmri", "--out", native, "--addr", h.server.address], io),
+    ).toBe(0);
+    const net = loadUNet(readFileSync(native));
+    const x = tf.tensor4d(nchw, [n, 4, H, W]).transpose([0, 2, 3, 1]) as tf.Tensor4D;
+    const [ref] = net.forward(x);
+    const refLogits = ref.transpose([0, 3, 1, 2]).dataSync() as Float32Array;
+    let maxDiff = 0;
+    for (let i = 0; i < refLogits.length; i++) maxDiff = Math.max(maxDiff, Math.abs(refLogits[i] - l[i]));
+    tf.dispose([x, ref]);
+    net.dispose();
+    console.log(`ONNX vs stored tfjs net: max logit difference ${maxDiff.toExponential(2)}`);
+    expect(maxDiff).toBeLessThan(1e-3);
+    await session.release();
+    const bad = { out: () => {}, err: (l: string) => void lines.push(l), env: {} };
+    expect(await run(["export", "no-such-model", "--out", out, "--addr", h.server.address], bad)).toBe(1);
+    expect(await run(["export", modelId, "--addr", h.server.address], bad)).toBe(2);
+    await rm(dir, { recursive: true, force: true });
+  }, 120_000);
 });
 
 describe("bad input", () => {

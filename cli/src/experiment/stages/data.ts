@@ -2,7 +2,8 @@
 // into a dataset with a seeded train/test split.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { JobState, Split } from "@synthmri/contracts";
+import { JobState, Origin, Split } from "@synthmri/contracts";
+import { InvalidInput } from "@synthmri/platform";
 import { generatePhantomSubject, phantomSubjectFiles } from "@synthmri/volume";
 import { isTerminal } from "../follow-job.js";
 import type { ExperimentSpec } from "../spec.js";
@@ -21,13 +22,47 @@ export interface DataRefs {
 export const DATA_ROW = "ingest";
 
 export function describeCohort(spec: ExperimentSpec): Record<string, unknown> {
+  if (spec.data.source === "dataset") return { kind: "dataset", datasetId: spec.data.datasetId as string };
   return spec.data.source === "phantom"
     ? { kind: "phantom", subjects: spec.data.phantomSubjects, size: spec.data.phantomSize, seed: String(spec.seed) }
     : { kind: "directory", path: spec.data.path as string };
 }
 
+/** data.source: dataset — a cohort ingested before (`synthmri ingest`): checked, not imported again. */
+async function useIngestedDataset(ctx: ExperimentContext): Promise<DataRefs> {
+  const { spec, clients, board } = ctx;
+  const datasetId = spec.data.datasetId as string;
+  board.add(DATA_ROW, "ingested dataset", ctx.where("ingest"));
+  let ds: Awaited<ReturnType<typeof clients.ingest.getDataset>>["dataset"];
+  try {
+    ds = (await clients.ingest.getDataset({ datasetId })).dataset;
+  } catch (err) {
+    if (isNotFound(err))
+      throw new InvalidInput(
+        `data.datasetId: dataset ${datasetId} does not exist in this deployment ('synthmri datasets list' shows the ingested ones)`,
+      );
+    throw err;
+  }
+  if (ds?.origin === Origin.SYNTHETIC)
+    throw new InvalidInput(`data.datasetId: ${datasetId} is a synthetic dataset; give an ingested (real) cohort`);
+  const side = ds?.sliceShape[0]; // [h, w, c]
+  if (side !== undefined && side !== spec.data.sliceSize)
+    throw new InvalidInput(
+      `data.sliceSize: ${spec.data.sliceSize} differs from dataset ${datasetId}'s ${ds?.sliceShape.join("x")} slices: set data.sliceSize: ${side}, or ingest again with --size ${spec.data.sliceSize}`,
+    );
+  if (!ds?.testSlices)
+    throw new InvalidInput(`data.datasetId: dataset ${datasetId} has no held-out (test) subjects to evaluate on`);
+  board.update(DATA_ROW, { state: "done", fraction: 1, message: `dataset ${datasetId}` });
+  board.log(
+    `dataset ${datasetId} (ingested before): ${ds.trainSlices} train / ${ds.testSlices} test slices of ${ds.sliceShape.slice(0, 2).join("x")}`,
+  );
+  const trainSubjectKeys = (ds.subjects ?? []).filter((s) => s.split === Split.TRAIN).map((s) => s.key);
+  return { datasetId, cohort: describeCohort(spec), trainSubjectKeys };
+}
+
 export async function ingestCohort(ctx: ExperimentContext): Promise<DataRefs> {
   const { spec, clients, board } = ctx;
+  if (spec.data.source === "dataset") return useIngestedDataset(ctx);
   board.add(DATA_ROW, "ingest cohort", ctx.where("ingest"));
   const cohort = describeCohort(spec);
   const out = await ctx.runStage({

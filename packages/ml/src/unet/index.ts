@@ -11,3 +11,4 @@ export * from "./train-config.js";
 export * from "./train-state.js";
 export * from "./validation.js";
 export * from "./patch.js";
+export { exportUNetToOnnx, ONNX_OPSET, type OnnxExportOptions } from "./onnx.js";

@@ -62,6 +62,11 @@ export interface Config {
    * authenticated), separate from the internal GENERATOR_PORT; only opened when partnerTokensFile is set.
    */
   partnerPort: number;
+  /**
+   * "http(s)://host[:port]" of the object store as partners reach it (a reverse proxy, a public DNS name): presigned
+   * download URLs are signed for this address, since the signature covers the host. undefined = S3_ENDPOINT.
+   */
+  partnerPublicS3Endpoint: string | undefined;
   /** undefined = no metrics endpoint. */
   metricsPort: number | undefined;
   jobConcurrency: number;
@@ -133,6 +138,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     keepIdMapping: bool(env, "KEEP_ID_MAPPING", false),
     partnerTokensFile: partnerTokensFile === undefined ? undefined : resolve(cwd, partnerTokensFile),
     partnerPort,
+    partnerPublicS3Endpoint: httpOrigin(env, "PARTNER_PUBLIC_S3_ENDPOINT"),
     metricsPort: optionalPort(env, "METRICS_PORT"),
     jobConcurrency: int(env, "JOB_CONCURRENCY", 1, 1, 64),
     trainProcesses: int(env, "TRAIN_PROCESSES", 0, 0, 64),
@@ -200,6 +206,21 @@ function loadS3(env: Env, cwd: string): S3Config {
       throw new ConfigError("S3_SECRET_KEY", "(or S3_SECRET_KEY_FILE) must be set when S3_ENDPOINT is set");
   }
   return { endpoint, accessKey, secretKey, bucket, region, useSsl };
+}
+
+/** An optional "http(s)://host[:port]" (no path), normalised to its origin. */
+function httpOrigin(env: Env, name: string): string | undefined {
+  const v = raw(env, name);
+  if (v === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(v);
+  } catch {
+    throw new ConfigError(name, `"${v}" is not an http(s)://host[:port] URL`);
+  }
+  if ((url.protocol !== "http:" && url.protocol !== "https:") || (url.pathname !== "/" && url.pathname !== ""))
+    throw new ConfigError(name, `"${v}" is not an http(s)://host[:port] URL (no path)`);
+  return `${url.protocol}//${url.host}`;
 }
 
 function loadTls(env: Env, cwd: string): TlsConfig {

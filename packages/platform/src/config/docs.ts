@@ -125,6 +125,12 @@ const DOCS: ConfigDoc[] = [
       "Generator's partner listener: PartnerService and the partner's own jobs only, every call token-authenticated; must differ from GENERATOR_PORT; 0 picks a free port.",
   },
   {
+    name: "PARTNER_PUBLIC_S3_ENDPOINT",
+    default: "(unset: S3_ENDPOINT)",
+    meaning:
+      "Object-store address partners can reach (http(s)://host[:port]); GetDownloadUrl signs presigned URLs for it (the signature covers the host). Same bucket and keys as S3_ENDPOINT.",
+  },
+  {
     name: "METRICS_PORT",
     default: "(unset: no metrics endpoint)",
     meaning: "Port of the Prometheus /metrics endpoint; 0 picks a free port.",

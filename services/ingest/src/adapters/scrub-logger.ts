@@ -11,12 +11,18 @@ const SUBJECT = /\bsubject [^\s:;,()]+/g;
 const TOKEN = /[^\s:;,()"']+/g;
 const FILE_EXTENSION = /\.(?:nii(?:\.gz)?|csv|json)\b/g;
 
+// A path pattern in a help text ("<id>/<id>_{t1,t1ce,t2,flair,seg}.nii.gz") names no subject: kept as written, so the
+// warning still tells the operator which layout was expected. Bare manifest names are not identifiers either.
+const TEMPLATE = /[{}<>*]/;
+const GENERIC_NAME = /^(?:manifest\.(?:csv|json)\/?)+$/;
+
 export function scrubText(text: string): string {
   return boundText(text).replace(SUBJECT, "subject [id]").replace(TOKEN, scrubToken);
 }
 
 /** A run that contains a file name: everything up to the end of its last file extension becomes "[file]". */
 function scrubToken(token: string): string {
+  if (TEMPLATE.test(token) || GENERIC_NAME.test(token)) return token;
   let end = -1;
   for (const m of token.matchAll(FILE_EXTENSION)) end = m.index + m[0].length;
   return end < 0 ? token : `[file]${token.slice(end)}`;

@@ -10,6 +10,7 @@ import { type SegmenterDeps, TRAIN_JOB_KIND, trainWork } from "../deps.js";
 import { modelInfoToProto, sourceFromProto } from "./convert.js";
 import { segmentDatasetHandler } from "./segment-dataset.js";
 import { segmentSlicesHandler } from "./segment-slices.js";
+import { exportModelHandler } from "./export-model.js";
 import { segmentVolumeHandler } from "./segment-volume.js";
 
 function augmentationFromProto(a: Augmentation | undefined): AugmentationOptions {
@@ -71,6 +72,7 @@ export function segmenterHandlers(deps: SegmenterDeps): ServiceImpl<(typeof Segm
     segmentSlices: segmentSlicesHandler(deps),
     segmentDataset: segmentDatasetHandler(deps),
     segmentVolume: segmentVolumeHandler(deps),
+    exportModel: exportModelHandler(deps),
 
     async loadModel(req) {
       const m = await registry.load(req.modelId, req.version);

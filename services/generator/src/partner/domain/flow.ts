@@ -27,6 +27,8 @@ export interface PartnerFlowDeps extends PartnerDomainDeps {
   jobs: JobRunner;
   audit: AuditLog;
   store: ObjectStore;
+  /** Signs download URLs for the address partners reach (PARTNER_PUBLIC_S3_ENDPOINT); default `store`. */
+  presignStore?: ObjectStore;
   logger?: Logger;
 }
 
@@ -249,7 +251,7 @@ export class PartnerFlow {
         `expires_in_seconds ${expiresInSeconds} must be 1..${MAX_URL_SECONDS} (7 days; 0 = 1 hour)`,
       );
     const view = await this.bundle(account, bundleId);
-    const url = await this.deps.store.presignedGetUrl(view.archive.key, seconds);
+    const url = await (this.deps.presignStore ?? this.deps.store).presignedGetUrl(view.archive.key, seconds);
     const expiresAt = new Date(Date.now() + seconds * 1000);
     await this.deps.audit.record({
       type: "download.url",

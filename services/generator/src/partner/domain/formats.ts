@@ -1,5 +1,5 @@
 // The two delivery formats, as archive entries.
-// nnU-Net raw (v2 conventions, 2D data stored as W x H x 1 NIfTI): imagesTr/case_XXXX_000C.nii.gz per MR
+// nnU-Net raw (v2: a DatasetNNN_Name/ folder, 2D data stored as W x H x 1 NIfTI): imagesTr/case_XXXX_000C.nii.gz per MR
 // channel (0 T1, 1 T1ce, 2 T2, 3 FLAIR; uint8 0-255 as sampled), labelsTr/case_XXXX.nii.gz (internal labels
 // 0 bg, 1 NCR, 2 ED, 3 ET) and dataset.json with region-based labels (whole tumour {1,2,3}, tumour core {1,3},
 // enhancing tumour {3}; regions_class_order maps them back to ED, NCR, ET) as nnU-Net's own BraTS datasets do.
@@ -48,6 +48,17 @@ function channelPlane(s: ExportSamples, i: number, c: number, toLabel: boolean):
   return out;
 }
 
+/**
+ * nnU-Net v2's folder name, DatasetNNN_Name. NNN in 500-999 from the bundle id (the range nnU-Net leaves to users'
+ * own datasets), so a partner's bundles rarely collide in one nnUNet_raw; renaming the folder is harmless.
+ */
+export function nnunetFolder(bundleId: string): string {
+  let h = 0;
+  for (const ch of bundleId) h = (h * 31 + ch.charCodeAt(0)) >>> 0;
+  const tag = bundleId.replace(/[^A-Za-z0-9]/g, "").slice(-8);
+  return `Dataset${500 + (h % 500)}_SynthMRI${tag}`;
+}
+
 export function nnunetDatasetJson(count: number, name: string, licence: string, description: string) {
   return {
     name,
@@ -55,7 +66,6 @@ export function nnunetDatasetJson(count: number, name: string, licence: string, 
     licence,
     reference: "synthmri partner bundle",
     release: "1.0",
-    tensorImageSize: "3D",
     channel_names: Object.fromEntries(MR_CHANNEL_NAMES.map((n, i) => [String(i), n])),
     labels: { background: 0, "whole tumour": [1, 2, 3], "tumour core": [1, 3], "enhancing tumour": [3] },
     regions_class_order: [2, 1, 3],
@@ -65,13 +75,14 @@ export function nnunetDatasetJson(count: number, name: string, licence: string, 
   };
 }
 
-export function nnunetEntries(s: ExportSamples, datasetJson: unknown): TarEntry[] {
+/** The nnU-Net v2 raw dataset under `folder/` (nnunetFolder). */
+export function nnunetEntries(s: ExportSamples, datasetJson: unknown, folder: string): TarEntry[] {
   const entries: TarEntry[] = [];
   const mr = s.channels - 1;
   for (let i = 0; i < s.count; i++) {
     for (let c = 0; c < mr; c++) {
       entries.push({
-        name: `imagesTr/${s.cases[i]}_${String(c).padStart(4, "0")}.nii.gz`,
+        name: `${folder}/imagesTr/${s.cases[i]}_${String(c).padStart(4, "0")}.nii.gz`,
         data: writeNifti({
           shape: [s.size, s.size, 1],
           data: channelPlane(s, i, c, false),
@@ -81,7 +92,7 @@ export function nnunetEntries(s: ExportSamples, datasetJson: unknown): TarEntry[
       });
     }
     entries.push({
-      name: `labelsTr/${s.cases[i]}.nii.gz`,
+      name: `${folder}/labelsTr/${s.cases[i]}.nii.gz`,
       data: writeNifti({
         shape: [s.size, s.size, 1],
         data: channelPlane(s, i, mr, true),
@@ -90,7 +101,7 @@ export function nnunetEntries(s: ExportSamples, datasetJson: unknown): TarEntry[
       }),
     });
   }
-  entries.push({ name: "dataset.json", data: Buffer.from(`${JSON.stringify(datasetJson, null, 2)}\n`) });
+  entries.push({ name: `${folder}/dataset.json`, data: Buffer.from(`${JSON.stringify(datasetJson, null, 2)}\n`) });
   return entries;
 }
 

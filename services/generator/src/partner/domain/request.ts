@@ -11,7 +11,15 @@ import { type AnatomyRules, DEFAULT_ANATOMY_RULES } from "./anatomy.js";
 export type { CertificateDoc } from "./certificate.js";
 import { ARCHIVE_FILE, BUNDLE_KIND, type ArchiveEntryInfo, type BundleFields } from "./bundle-store.js";
 import { type CertificateDoc, latestQualityReport, latestUtility, NO_EVALUATION } from "./certificate.js";
-import { type BundleFormatName, caseName, nnunetDatasetJson, nnunetEntries, shardEntries } from "./formats.js";
+import { datasetCard } from "./dataset-card.js";
+import {
+  type BundleFormatName,
+  caseName,
+  nnunetDatasetJson,
+  nnunetEntries,
+  nnunetFolder,
+  shardEntries,
+} from "./formats.js";
 import type { PartnerSampler, SampleOrigin } from "./ports.js";
 import { memorizationGate, type SampleFilters, screenBatch } from "./screen.js";
 import { type TarEntry, writeTar } from "./tar.js";
@@ -211,8 +219,16 @@ export async function runPartnerRequest(
           `Synthetic BraTS-like slices from ensemble ${info.ensembleId} (bundle ${p.bundleId})`,
         )
       : undefined;
+  const folder = nnunetFolder(p.bundleId);
+  const card = datasetCard(certificate, {
+    bundleId: p.bundleId,
+    format: p.format,
+    size: p.size,
+    nnunetFolder: folder,
+  });
   const entries: TarEntry[] = [
-    ...(p.format === "nnunet" ? nnunetEntries(samples, datasetJson) : shardEntries(samples)),
+    { name: "README.md", data: Buffer.from(card) },
+    ...(p.format === "nnunet" ? nnunetEntries(samples, datasetJson, folder) : shardEntries(samples)),
     { name: "certificate.json", data: certJson },
     { name: "provenance.json", data: provJson },
     { name: "LICENCE.txt", data: licence },

@@ -86,6 +86,8 @@ export function isPartnersJob(job: { kind: string; params: unknown }, account: P
 export interface PartnerWiringDeps {
   artifacts: ArtifactStore;
   store: ObjectStore;
+  /** The same bucket through the address partners reach, for presigned URLs (PARTNER_PUBLIC_S3_ENDPOINT). */
+  presignStore?: ObjectStore;
   jobs: JobRunner;
   sampler: PartnerSampler;
   config: PartnerConfig;
@@ -154,6 +156,7 @@ export function buildPartner(deps: PartnerWiringDeps) {
     jobs: deps.jobs,
     audit,
     store: deps.store,
+    presignStore: deps.presignStore,
     logger: deps.logger,
     provenance: deps.provenance,
     now: deps.now,

@@ -22,7 +22,63 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file synthmri/segmenter/v1/segmenter.proto.
  */
 export const file_synthmri_segmenter_v1_segmenter: GenFile = /*@__PURE__*/
-  fileDesc("CiVzeW50aG1yaS9zZWdtZW50ZXIvdjEvc2VnbWVudGVyLnByb3RvEhVzeW50aG1yaS5zZWdtZW50ZXIudjEioAIKClVOZXRDb25maWcSEgoKaW5wdXRfc2l6ZRgBIAEoDRINCgVkZXB0aBgCIAEoDRIUCgxiYXNlX2ZpbHRlcnMYAyABKA0SEwoLbWF4X2ZpbHRlcnMYBCABKA0SGAoQZGVlcF9zdXBlcnZpc2lvbhgFIAEoDRIOCgZlcG9jaHMYBiABKA0SHAoUaXRlcmF0aW9uc19wZXJfZXBvY2gYByABKA0SEgoKYmF0Y2hfc2l6ZRgIIAEoDRIVCg1sZWFybmluZ19yYXRlGAkgASgBEhUKDXBvbHlfZXhwb25lbnQYCiABKAESEAoIbW9tZW50dW0YCyABKAESFAoMd2VpZ2h0X2RlY2F5GAwgASgBEhIKCnBhdGNoX3NpemUYDSABKA0ivgEKDEF1Z21lbnRhdGlvbhIPCgdlbmFibGVkGAEgASgIEhgKEHJvdGF0aW9uX2RlZ3JlZXMYAiABKAESEQoJc2NhbGVfbWluGAMgASgBEhEKCXNjYWxlX21heBgEIAEoARIRCglwX3NwYXRpYWwYBSABKAESDwoHcF9ub2lzZRgGIAEoARIOCgZwX2JsdXIYByABKAESGAoQcF9sb3dfcmVzb2x1dGlvbhgIIAEoARIPCgdwX2dhbW1hGAkgASgBImIKDlRyYWluaW5nU291cmNlEhIKCmRhdGFzZXRfaWQYASABKAkSKAoFc3BsaXQYAiABKA4yGS5zeW50aG1yaS5jb21tb24udjEuU3BsaXQSEgoKbWF4X3NsaWNlcxgDIAEoDSKzAwoVVHJhaW5TZWdtZW50ZXJSZXF1ZXN0EjYKB3NvdXJjZXMYASADKAsyJS5zeW50aG1yaS5zZWdtZW50ZXIudjEuVHJhaW5pbmdTb3VyY2USLwoHbWl4dHVyZRgCIAEoDjIeLnN5bnRobXJpLnNlZ21lbnRlci52MS5NaXh0dXJlEhsKE3ZhbGlkYXRpb25fZnJhY3Rpb24YAyABKAESDAoEcnVucxgEIAEoDRIRCgliYXNlX3NlZWQYBSABKA0SMQoGY29uZmlnGAYgASgLMiEuc3ludGhtcmkuc2VnbWVudGVyLnYxLlVOZXRDb25maWcSOQoMYXVnbWVudGF0aW9uGAcgASgLMiMuc3ludGhtcmkuc2VnbWVudGVyLnYxLkF1Z21lbnRhdGlvbhIMCgRuYW1lGAggASgJEkgKBmxhYmVscxgJIAMoCzI4LnN5bnRobXJpLnNlZ21lbnRlci52MS5UcmFpblNlZ21lbnRlclJlcXVlc3QuTGFiZWxzRW50cnkaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJQChZUcmFpblNlZ21lbnRlclJlc3BvbnNlEg4KBmpvYl9pZBgBIAEoCRIRCgltb2RlbF9pZHMYAiADKAkSEwoLcnVuX2pvYl9pZHMYAyADKAkirgEKE1NlZ21lbnRTbGljZXNDb25maWcSEAoIbW9kZWxfaWQYASABKAkSDwoHdmVyc2lvbhgCIAEoDRIcChRyZXR1cm5fcHJvYmFiaWxpdGllcxgDIAEoCBILCgN0dGEYBCABKAgSNQoMbGFiZWxfc2NoZW1lGAUgASgOMh8uc3ludGhtcmkuY29tbW9uLnYxLkxhYmVsU2NoZW1lEhIKCm5vcm1hbGl6ZWQYBiABKAgijgEKFFNlZ21lbnRTbGljZXNSZXF1ZXN0EjwKBmNvbmZpZxgBIAEoCzIqLnN5bnRobXJpLnNlZ21lbnRlci52MS5TZWdtZW50U2xpY2VzQ29uZmlnSAASMAoFZnJhbWUYAiABKAsyHy5zeW50aG1yaS5jb21tb24udjEuVGVuc29yRnJhbWVIAEIGCgRwYXJ0IuQBChVTZWdtZW50RGF0YXNldFJlcXVlc3QSEAoIbW9kZWxfaWQYASABKAkSDwoHdmVyc2lvbhgCIAEoDRILCgN0dGEYAyABKAgSNQoMbGFiZWxfc2NoZW1lGAQgASgOMh8uc3ludGhtcmkuY29tbW9uLnYxLkxhYmVsU2NoZW1lEhIKCmRhdGFzZXRfaWQYBSABKAkSKAoFc3BsaXQYBiABKA4yGS5zeW50aG1yaS5jb21tb24udjEuU3BsaXQSEgoKYmF0Y2hfc2l6ZRgHIAEoDRISCgptYXhfc2xpY2VzGAggASgNInUKFlNlZ21lbnREYXRhc2V0UmVzcG9uc2USLgoFZnJhbWUYASABKAsyHy5zeW50aG1yaS5jb21tb24udjEuVGVuc29yRnJhbWUSFAoMc3ViamVjdF9rZXlzGAIgAygJEhUKDXNsaWNlX2luZGljZXMYAyADKA0iRwoVU2VnbWVudFNsaWNlc1Jlc3BvbnNlEi4KBWZyYW1lGAEgASgLMh8uc3ludGhtcmkuY29tbW9uLnYxLlRlbnNvckZyYW1lIpABChNTZWdtZW50Vm9sdW1lQ29uZmlnEhAKCG1vZGVsX2lkGAEgASgJEg8KB3ZlcnNpb24YAiABKA0SNQoMbGFiZWxfc2NoZW1lGAMgASgOMh8uc3ludGhtcmkuY29tbW9uLnYxLkxhYmVsU2NoZW1lEgsKA3R0YRgEIAEoCBISCgpiYXRjaF9zaXplGAUgASgNIosBChRTZWdtZW50Vm9sdW1lUmVxdWVzdBI8CgZjb25maWcYASABKAsyKi5zeW50aG1yaS5zZWdtZW50ZXIudjEuU2VnbWVudFZvbHVtZUNvbmZpZ0gAEi0KBGZpbGUYAiABKAsyHS5zeW50aG1yaS5jb21tb24udjEuRmlsZUZyYW1lSABCBgoEcGFydCLcAQoUU2VnbWVudFZvbHVtZVN1bW1hcnkSUgoMbGFiZWxfdm94ZWxzGAEgAygLMjwuc3ludGhtcmkuc2VnbWVudGVyLnYxLlNlZ21lbnRWb2x1bWVTdW1tYXJ5LkxhYmVsVm94ZWxzRW50cnkSGQoRaW5mZXJlbmNlX3NlY29uZHMYAiABKAESEAoIbW9kZWxfaWQYAyABKAkSDwoHdmVyc2lvbhgEIAEoDRoyChBMYWJlbFZveGVsc0VudHJ5EgsKA2tleRgBIAEoDRINCgV2YWx1ZRgCIAEoBDoCOAEijgEKFVNlZ21lbnRWb2x1bWVSZXNwb25zZRI+CgdzdW1tYXJ5GAEgASgLMisuc3ludGhtcmkuc2VnbWVudGVyLnYxLlNlZ21lbnRWb2x1bWVTdW1tYXJ5SAASLQoEZmlsZRgCIAEoCzIdLnN5bnRobXJpLmNvbW1vbi52MS5GaWxlRnJhbWVIAEIGCgRwYXJ0IvcDCglNb2RlbEluZm8SCgoCaWQYASABKAkSDwoHdmVyc2lvbhgCIAEoDRIMCgRuYW1lGAMgASgJEgsKA3J1bhgEIAEoDRIMCgRzZWVkGAUgASgNEjYKB3NvdXJjZXMYBiADKAsyJS5zeW50aG1yaS5zZWdtZW50ZXIudjEuVHJhaW5pbmdTb3VyY2USMQoGY29uZmlnGAcgASgLMiEuc3ludGhtcmkuc2VnbWVudGVyLnYxLlVOZXRDb25maWcSTQoPdmFsaWRhdGlvbl9kaWNlGAggAygLMjQuc3ludGhtcmkuc2VnbWVudGVyLnYxLk1vZGVsSW5mby5WYWxpZGF0aW9uRGljZUVudHJ5Eg4KBmxvYWRlZBgJIAEoCBIvCghtYW5pZmVzdBgKIAEoCzIdLnN5bnRobXJpLmNvbW1vbi52MS5PYmplY3RSZWYSMgoKcHJvdmVuYW5jZRgLIAEoCzIeLnN5bnRobXJpLmNvbW1vbi52MS5Qcm92ZW5hbmNlEi4KCmNyZWF0ZWRfYXQYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg4KBmpvYl9pZBgNIAEoCRo1ChNWYWxpZGF0aW9uRGljZUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoAToCOAEiNQoQTG9hZE1vZGVsUmVxdWVzdBIQCghtb2RlbF9pZBgBIAEoCRIPCgd2ZXJzaW9uGAIgASgNIkQKEUxvYWRNb2RlbFJlc3BvbnNlEi8KBW1vZGVsGAEgASgLMiAuc3ludGhtcmkuc2VnbWVudGVyLnYxLk1vZGVsSW5mbyJnChFMaXN0TW9kZWxzUmVxdWVzdBItCgRwYWdlGAEgASgLMh8uc3ludGhtcmkuY29tbW9uLnYxLlBhZ2VSZXF1ZXN0EhMKC2xvYWRlZF9vbmx5GAIgASgIEg4KBmpvYl9pZBgDIAEoCSJfChJMaXN0TW9kZWxzUmVzcG9uc2USMAoGbW9kZWxzGAEgAygLMiAuc3ludGhtcmkuc2VnbWVudGVyLnYxLk1vZGVsSW5mbxIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiNwoSVW5sb2FkTW9kZWxSZXF1ZXN0EhAKCG1vZGVsX2lkGAEgASgJEg8KB3ZlcnNpb24YAiABKA0iJwoTVW5sb2FkTW9kZWxSZXNwb25zZRIQCgh1bmxvYWRlZBgBIAEoDSpJCgdNaXh0dXJlEhcKE01JWFRVUkVfVU5TUEVDSUZJRUQQABIRCg1NSVhUVVJFX0VRVUFMEAESEgoOTUlYVFVSRV9DT05DQVQQAjKKBgoQU2VnbWVudGVyU2VydmljZRJtCg5UcmFpblNlZ21lbnRlchIsLnN5bnRobXJpLnNlZ21lbnRlci52MS5UcmFpblNlZ21lbnRlclJlcXVlc3QaLS5zeW50aG1yaS5zZWdtZW50ZXIudjEuVHJhaW5TZWdtZW50ZXJSZXNwb25zZRJuCg1TZWdtZW50U2xpY2VzEisuc3ludGhtcmkuc2VnbWVudGVyLnYxLlNlZ21lbnRTbGljZXNSZXF1ZXN0Giwuc3ludGhtcmkuc2VnbWVudGVyLnYxLlNlZ21lbnRTbGljZXNSZXNwb25zZSgBMAESbwoOU2VnbWVudERhdGFzZXQSLC5zeW50aG1yaS5zZWdtZW50ZXIudjEuU2VnbWVudERhdGFzZXRSZXF1ZXN0Gi0uc3ludGhtcmkuc2VnbWVudGVyLnYxLlNlZ21lbnREYXRhc2V0UmVzcG9uc2UwARJuCg1TZWdtZW50Vm9sdW1lEisuc3ludGhtcmkuc2VnbWVudGVyLnYxLlNlZ21lbnRWb2x1bWVSZXF1ZXN0Giwuc3ludGhtcmkuc2VnbWVudGVyLnYxLlNlZ21lbnRWb2x1bWVSZXNwb25zZSgBMAESYwoJTG9hZE1vZGVsEicuc3ludGhtcmkuc2VnbWVudGVyLnYxLkxvYWRNb2RlbFJlcXVlc3QaKC5zeW50aG1yaS5zZWdtZW50ZXIudjEuTG9hZE1vZGVsUmVzcG9uc2UiA5ACAhJmCgpMaXN0TW9kZWxzEiguc3ludGhtcmkuc2VnbWVudGVyLnYxLkxpc3RNb2RlbHNSZXF1ZXN0Gikuc3ludGhtcmkuc2VnbWVudGVyLnYxLkxpc3RNb2RlbHNSZXNwb25zZSIDkAIBEmkKC1VubG9hZE1vZGVsEikuc3ludGhtcmkuc2VnbWVudGVyLnYxLlVubG9hZE1vZGVsUmVxdWVzdBoqLnN5bnRobXJpLnNlZ21lbnRlci52MS5VbmxvYWRNb2RlbFJlc3BvbnNlIgOQAgJiBnByb3RvMw", [file_google_protobuf_timestamp, file_synthmri_common_v1_domain, file_synthmri_common_v1_file, file_synthmri_common_v1_object, file_synthmri_common_v1_provenance, file_synthmri_common_v1_tensor]);
+  fileDesc("CiVzeW50aG1yaS9zZWdtZW50ZXIvdjEvc2VnbWVudGVyLnByb3RvEhVzeW50aG1yaS5zZWdtZW50ZXIudjEiawoSRXhwb3J0TW9kZWxSZXF1ZXN0EhAKCG1vZGVsX2lkGAEgASgJEg8KB3ZlcnNpb24YAiABKA0SMgoGZm9ybWF0GAMgASgOMiIuc3ludGhtcmkuc2VnbWVudGVyLnYxLk1vZGVsRm9ybWF0IkIKE0V4cG9ydE1vZGVsUmVzcG9uc2USKwoEZmlsZRgBIAEoCzIdLnN5bnRobXJpLmNvbW1vbi52MS5GaWxlRnJhbWUioAIKClVOZXRDb25maWcSEgoKaW5wdXRfc2l6ZRgBIAEoDRINCgVkZXB0aBgCIAEoDRIUCgxiYXNlX2ZpbHRlcnMYAyABKA0SEwoLbWF4X2ZpbHRlcnMYBCABKA0SGAoQZGVlcF9zdXBlcnZpc2lvbhgFIAEoDRIOCgZlcG9jaHMYBiABKA0SHAoUaXRlcmF0aW9uc19wZXJfZXBvY2gYByABKA0SEgoKYmF0Y2hfc2l6ZRgIIAEoDRIVCg1sZWFybmluZ19yYXRlGAkgASgBEhUKDXBvbHlfZXhwb25lbnQYCiABKAESEAoIbW9tZW50dW0YCyABKAESFAoMd2VpZ2h0X2RlY2F5GAwgASgBEhIKCnBhdGNoX3NpemUYDSABKA0ivgEKDEF1Z21lbnRhdGlvbhIPCgdlbmFibGVkGAEgASgIEhgKEHJvdGF0aW9uX2RlZ3JlZXMYAiABKAESEQoJc2NhbGVfbWluGAMgASgBEhEKCXNjYWxlX21heBgEIAEoARIRCglwX3NwYXRpYWwYBSABKAESDwoHcF9ub2lzZRgGIAEoARIOCgZwX2JsdXIYByABKAESGAoQcF9sb3dfcmVzb2x1dGlvbhgIIAEoARIPCgdwX2dhbW1hGAkgASgBImIKDlRyYWluaW5nU291cmNlEhIKCmRhdGFzZXRfaWQYASABKAkSKAoFc3BsaXQYAiABKA4yGS5zeW50aG1yaS5jb21tb24udjEuU3BsaXQSEgoKbWF4X3NsaWNlcxgDIAEoDSKzAwoVVHJhaW5TZWdtZW50ZXJSZXF1ZXN0EjYKB3NvdXJjZXMYASADKAsyJS5zeW50aG1yaS5zZWdtZW50ZXIudjEuVHJhaW5pbmdTb3VyY2USLwoHbWl4dHVyZRgCIAEoDjIeLnN5bnRobXJpLnNlZ21lbnRlci52MS5NaXh0dXJlEhsKE3ZhbGlkYXRpb25fZnJhY3Rpb24YAyABKAESDAoEcnVucxgEIAEoDRIRCgliYXNlX3NlZWQYBSABKA0SMQoGY29uZmlnGAYgASgLMiEuc3ludGhtcmkuc2VnbWVudGVyLnYxLlVOZXRDb25maWcSOQoMYXVnbWVudGF0aW9uGAcgASgLMiMuc3ludGhtcmkuc2VnbWVudGVyLnYxLkF1Z21lbnRhdGlvbhIMCgRuYW1lGAggASgJEkgKBmxhYmVscxgJIAMoCzI4LnN5bnRobXJpLnNlZ21lbnRlci52MS5UcmFpblNlZ21lbnRlclJlcXVlc3QuTGFiZWxzRW50cnkaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJQChZUcmFpblNlZ21lbnRlclJlc3BvbnNlEg4KBmpvYl9pZBgBIAEoCRIRCgltb2RlbF9pZHMYAiADKAkSEwoLcnVuX2pvYl9pZHMYAyADKAkirgEKE1NlZ21lbnRTbGljZXNDb25maWcSEAoIbW9kZWxfaWQYASABKAkSDwoHdmVyc2lvbhgCIAEoDRIcChRyZXR1cm5fcHJvYmFiaWxpdGllcxgDIAEoCBILCgN0dGEYBCABKAgSNQoMbGFiZWxfc2NoZW1lGAUgASgOMh8uc3ludGhtcmkuY29tbW9uLnYxLkxhYmVsU2NoZW1lEhIKCm5vcm1hbGl6ZWQYBiABKAgijgEKFFNlZ21lbnRTbGljZXNSZXF1ZXN0EjwKBmNvbmZpZxgBIAEoCzIqLnN5bnRobXJpLnNlZ21lbnRlci52MS5TZWdtZW50U2xpY2VzQ29uZmlnSAASMAoFZnJhbWUYAiABKAsyHy5zeW50aG1yaS5jb21tb24udjEuVGVuc29yRnJhbWVIAEIGCgRwYXJ0IuQBChVTZWdtZW50RGF0YXNldFJlcXVlc3QSEAoIbW9kZWxfaWQYASABKAkSDwoHdmVyc2lvbhgCIAEoDRILCgN0dGEYAyABKAgSNQoMbGFiZWxfc2NoZW1lGAQgASgOMh8uc3ludGhtcmkuY29tbW9uLnYxLkxhYmVsU2NoZW1lEhIKCmRhdGFzZXRfaWQYBSABKAkSKAoFc3BsaXQYBiABKA4yGS5zeW50aG1yaS5jb21tb24udjEuU3BsaXQSEgoKYmF0Y2hfc2l6ZRgHIAEoDRISCgptYXhfc2xpY2VzGAggASgNInUKFlNlZ21lbnREYXRhc2V0UmVzcG9uc2USLgoFZnJhbWUYASABKAsyHy5zeW50aG1yaS5jb21tb24udjEuVGVuc29yRnJhbWUSFAoMc3ViamVjdF9rZXlzGAIgAygJEhUKDXNsaWNlX2luZGljZXMYAyADKA0iRwoVU2VnbWVudFNsaWNlc1Jlc3BvbnNlEi4KBWZyYW1lGAEgASgLMh8uc3ludGhtcmkuY29tbW9uLnYxLlRlbnNvckZyYW1lIpABChNTZWdtZW50Vm9sdW1lQ29uZmlnEhAKCG1vZGVsX2lkGAEgASgJEg8KB3ZlcnNpb24YAiABKA0SNQoMbGFiZWxfc2NoZW1lGAMgASgOMh8uc3ludGhtcmkuY29tbW9uLnYxLkxhYmVsU2NoZW1lEgsKA3R0YRgEIAEoCBISCgpiYXRjaF9zaXplGAUgASgNIosBChRTZWdtZW50Vm9sdW1lUmVxdWVzdBI8CgZjb25maWcYASABKAsyKi5zeW50aG1yaS5zZWdtZW50ZXIudjEuU2VnbWVudFZvbHVtZUNvbmZpZ0gAEi0KBGZpbGUYAiABKAsyHS5zeW50aG1yaS5jb21tb24udjEuRmlsZUZyYW1lSABCBgoEcGFydCLcAQoUU2VnbWVudFZvbHVtZVN1bW1hcnkSUgoMbGFiZWxfdm94ZWxzGAEgAygLMjwuc3ludGhtcmkuc2VnbWVudGVyLnYxLlNlZ21lbnRWb2x1bWVTdW1tYXJ5LkxhYmVsVm94ZWxzRW50cnkSGQoRaW5mZXJlbmNlX3NlY29uZHMYAiABKAESEAoIbW9kZWxfaWQYAyABKAkSDwoHdmVyc2lvbhgEIAEoDRoyChBMYWJlbFZveGVsc0VudHJ5EgsKA2tleRgBIAEoDRINCgV2YWx1ZRgCIAEoBDoCOAEijgEKFVNlZ21lbnRWb2x1bWVSZXNwb25zZRI+CgdzdW1tYXJ5GAEgASgLMisuc3ludGhtcmkuc2VnbWVudGVyLnYxLlNlZ21lbnRWb2x1bWVTdW1tYXJ5SAASLQoEZmlsZRgCIAEoCzIdLnN5bnRobXJpLmNvbW1vbi52MS5GaWxlRnJhbWVIAEIGCgRwYXJ0IvcDCglNb2RlbEluZm8SCgoCaWQYASABKAkSDwoHdmVyc2lvbhgCIAEoDRIMCgRuYW1lGAMgASgJEgsKA3J1bhgEIAEoDRIMCgRzZWVkGAUgASgNEjYKB3NvdXJjZXMYBiADKAsyJS5zeW50aG1yaS5zZWdtZW50ZXIudjEuVHJhaW5pbmdTb3VyY2USMQoGY29uZmlnGAcgASgLMiEuc3ludGhtcmkuc2VnbWVudGVyLnYxLlVOZXRDb25maWcSTQoPdmFsaWRhdGlvbl9kaWNlGAggAygLMjQuc3ludGhtcmkuc2VnbWVudGVyLnYxLk1vZGVsSW5mby5WYWxpZGF0aW9uRGljZUVudHJ5Eg4KBmxvYWRlZBgJIAEoCBIvCghtYW5pZmVzdBgKIAEoCzIdLnN5bnRobXJpLmNvbW1vbi52MS5PYmplY3RSZWYSMgoKcHJvdmVuYW5jZRgLIAEoCzIeLnN5bnRobXJpLmNvbW1vbi52MS5Qcm92ZW5hbmNlEi4KCmNyZWF0ZWRfYXQYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg4KBmpvYl9pZBgNIAEoCRo1ChNWYWxpZGF0aW9uRGljZUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoAToCOAEiNQoQTG9hZE1vZGVsUmVxdWVzdBIQCghtb2RlbF9pZBgBIAEoCRIPCgd2ZXJzaW9uGAIgASgNIkQKEUxvYWRNb2RlbFJlc3BvbnNlEi8KBW1vZGVsGAEgASgLMiAuc3ludGhtcmkuc2VnbWVudGVyLnYxLk1vZGVsSW5mbyJnChFMaXN0TW9kZWxzUmVxdWVzdBItCgRwYWdlGAEgASgLMh8uc3ludGhtcmkuY29tbW9uLnYxLlBhZ2VSZXF1ZXN0EhMKC2xvYWRlZF9vbmx5GAIgASgIEg4KBmpvYl9pZBgDIAEoCSJfChJMaXN0TW9kZWxzUmVzcG9uc2USMAoGbW9kZWxzGAEgAygLMiAuc3ludGhtcmkuc2VnbWVudGVyLnYxLk1vZGVsSW5mbxIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiNwoSVW5sb2FkTW9kZWxSZXF1ZXN0EhAKCG1vZGVsX2lkGAEgASgJEg8KB3ZlcnNpb24YAiABKA0iJwoTVW5sb2FkTW9kZWxSZXNwb25zZRIQCgh1bmxvYWRlZBgBIAEoDSpdCgtNb2RlbEZvcm1hdBIcChhNT0RFTF9GT1JNQVRfVU5TUEVDSUZJRUQQABIVChFNT0RFTF9GT1JNQVRfT05OWBABEhkKFU1PREVMX0ZPUk1BVF9TWU5USE1SSRACKkkKB01peHR1cmUSFwoTTUlYVFVSRV9VTlNQRUNJRklFRBAAEhEKDU1JWFRVUkVfRVFVQUwQARISCg5NSVhUVVJFX0NPTkNBVBACMvcGChBTZWdtZW50ZXJTZXJ2aWNlEm0KDlRyYWluU2VnbWVudGVyEiwuc3ludGhtcmkuc2VnbWVudGVyLnYxLlRyYWluU2VnbWVudGVyUmVxdWVzdBotLnN5bnRobXJpLnNlZ21lbnRlci52MS5UcmFpblNlZ21lbnRlclJlc3BvbnNlEm4KDVNlZ21lbnRTbGljZXMSKy5zeW50aG1yaS5zZWdtZW50ZXIudjEuU2VnbWVudFNsaWNlc1JlcXVlc3QaLC5zeW50aG1yaS5zZWdtZW50ZXIudjEuU2VnbWVudFNsaWNlc1Jlc3BvbnNlKAEwARJvCg5TZWdtZW50RGF0YXNldBIsLnN5bnRobXJpLnNlZ21lbnRlci52MS5TZWdtZW50RGF0YXNldFJlcXVlc3QaLS5zeW50aG1yaS5zZWdtZW50ZXIudjEuU2VnbWVudERhdGFzZXRSZXNwb25zZTABEm4KDVNlZ21lbnRWb2x1bWUSKy5zeW50aG1yaS5zZWdtZW50ZXIudjEuU2VnbWVudFZvbHVtZVJlcXVlc3QaLC5zeW50aG1yaS5zZWdtZW50ZXIudjEuU2VnbWVudFZvbHVtZVJlc3BvbnNlKAEwARJjCglMb2FkTW9kZWwSJy5zeW50aG1yaS5zZWdtZW50ZXIudjEuTG9hZE1vZGVsUmVxdWVzdBooLnN5bnRobXJpLnNlZ21lbnRlci52MS5Mb2FkTW9kZWxSZXNwb25zZSIDkAICEmYKCkxpc3RNb2RlbHMSKC5zeW50aG1yaS5zZWdtZW50ZXIudjEuTGlzdE1vZGVsc1JlcXVlc3QaKS5zeW50aG1yaS5zZWdtZW50ZXIudjEuTGlzdE1vZGVsc1Jlc3BvbnNlIgOQAgESaQoLVW5sb2FkTW9kZWwSKS5zeW50aG1yaS5zZWdtZW50ZXIudjEuVW5sb2FkTW9kZWxSZXF1ZXN0Giouc3ludGhtcmkuc2VnbWVudGVyLnYxLlVubG9hZE1vZGVsUmVzcG9uc2UiA5ACAhJrCgtFeHBvcnRNb2RlbBIpLnN5bnRobXJpLnNlZ21lbnRlci52MS5FeHBvcnRNb2RlbFJlcXVlc3QaKi5zeW50aG1yaS5zZWdtZW50ZXIudjEuRXhwb3J0TW9kZWxSZXNwb25zZSIDkAIBMAFiBnByb3RvMw", [file_google_protobuf_timestamp, file_synthmri_common_v1_domain, file_synthmri_common_v1_file, file_synthmri_common_v1_object, file_synthmri_common_v1_provenance, file_synthmri_common_v1_tensor]);
+
+/**
+ * ExportModel input.
+ *
+ * @generated from message synthmri.segmenter.v1.ExportModelRequest
+ */
+export type ExportModelRequest = Message<"synthmri.segmenter.v1.ExportModelRequest"> & {
+  /**
+   * Model id.
+   *
+   * @generated from field: string model_id = 1;
+   */
+  modelId: string;
+
+  /**
+   * Version (0 = latest).
+   *
+   * @generated from field: uint32 version = 2;
+   */
+  version: number;
+
+  /**
+   * Format (unspecified = ONNX).
+   *
+   * @generated from field: synthmri.segmenter.v1.ModelFormat format = 3;
+   */
+  format: ModelFormat;
+};
+
+/**
+ * Describes the message synthmri.segmenter.v1.ExportModelRequest.
+ * Use `create(ExportModelRequestSchema)` to create a new message.
+ */
+export const ExportModelRequestSchema: GenMessage<ExportModelRequest> = /*@__PURE__*/
+  messageDesc(file_synthmri_segmenter_v1_segmenter, 0);
+
+/**
+ * ExportModel output: one file.
+ *
+ * @generated from message synthmri.segmenter.v1.ExportModelResponse
+ */
+export type ExportModelResponse = Message<"synthmri.segmenter.v1.ExportModelResponse"> & {
+  /**
+   * Header first, then chunks.
+   *
+   * @generated from field: synthmri.common.v1.FileFrame file = 1;
+   */
+  file?: FileFrame | undefined;
+};
+
+/**
+ * Describes the message synthmri.segmenter.v1.ExportModelResponse.
+ * Use `create(ExportModelResponseSchema)` to create a new message.
+ */
+export const ExportModelResponseSchema: GenMessage<ExportModelResponse> = /*@__PURE__*/
+  messageDesc(file_synthmri_segmenter_v1_segmenter, 1);
 
 /**
  * U-Net and training hyper-parameters (zero = the seed 000 / nnU-Net default).
@@ -128,7 +184,7 @@ export type UNetConfig = Message<"synthmri.segmenter.v1.UNetConfig"> & {
  * Use `create(UNetConfigSchema)` to create a new message.
  */
 export const UNetConfigSchema: GenMessage<UNetConfig> = /*@__PURE__*/
-  messageDesc(file_synthmri_segmenter_v1_segmenter, 0);
+  messageDesc(file_synthmri_segmenter_v1_segmenter, 2);
 
 /**
  * Augmentation (MONAI Rand* style, seeded). Probabilities and ranges; zero = defaults, enabled = false = none.
@@ -205,7 +261,7 @@ export type Augmentation = Message<"synthmri.segmenter.v1.Augmentation"> & {
  * Use `create(AugmentationSchema)` to create a new message.
  */
 export const AugmentationSchema: GenMessage<Augmentation> = /*@__PURE__*/
-  messageDesc(file_synthmri_segmenter_v1_segmenter, 1);
+  messageDesc(file_synthmri_segmenter_v1_segmenter, 3);
 
 /**
  * One training dataset.
@@ -240,7 +296,7 @@ export type TrainingSource = Message<"synthmri.segmenter.v1.TrainingSource"> & {
  * Use `create(TrainingSourceSchema)` to create a new message.
  */
 export const TrainingSourceSchema: GenMessage<TrainingSource> = /*@__PURE__*/
-  messageDesc(file_synthmri_segmenter_v1_segmenter, 2);
+  messageDesc(file_synthmri_segmenter_v1_segmenter, 4);
 
 /**
  * TrainSegmenter input.
@@ -317,7 +373,7 @@ export type TrainSegmenterRequest = Message<"synthmri.segmenter.v1.TrainSegmente
  * Use `create(TrainSegmenterRequestSchema)` to create a new message.
  */
 export const TrainSegmenterRequestSchema: GenMessage<TrainSegmenterRequest> = /*@__PURE__*/
-  messageDesc(file_synthmri_segmenter_v1_segmenter, 3);
+  messageDesc(file_synthmri_segmenter_v1_segmenter, 5);
 
 /**
  * TrainSegmenter output.
@@ -352,7 +408,7 @@ export type TrainSegmenterResponse = Message<"synthmri.segmenter.v1.TrainSegment
  * Use `create(TrainSegmenterResponseSchema)` to create a new message.
  */
 export const TrainSegmenterResponseSchema: GenMessage<TrainSegmenterResponse> = /*@__PURE__*/
-  messageDesc(file_synthmri_segmenter_v1_segmenter, 4);
+  messageDesc(file_synthmri_segmenter_v1_segmenter, 6);
 
 /**
  * First message of SegmentSlices.
@@ -408,7 +464,7 @@ export type SegmentSlicesConfig = Message<"synthmri.segmenter.v1.SegmentSlicesCo
  * Use `create(SegmentSlicesConfigSchema)` to create a new message.
  */
 export const SegmentSlicesConfigSchema: GenMessage<SegmentSlicesConfig> = /*@__PURE__*/
-  messageDesc(file_synthmri_segmenter_v1_segmenter, 5);
+  messageDesc(file_synthmri_segmenter_v1_segmenter, 7);
 
 /**
  * SegmentSlices input: config first, then tensor frames of float32 or uint8 [n, h, w, 4] (T1, T1CE, T2, FLAIR).
@@ -445,7 +501,7 @@ export type SegmentSlicesRequest = Message<"synthmri.segmenter.v1.SegmentSlicesR
  * Use `create(SegmentSlicesRequestSchema)` to create a new message.
  */
 export const SegmentSlicesRequestSchema: GenMessage<SegmentSlicesRequest> = /*@__PURE__*/
-  messageDesc(file_synthmri_segmenter_v1_segmenter, 6);
+  messageDesc(file_synthmri_segmenter_v1_segmenter, 8);
 
 /**
  * SegmentDataset input: the model, and the dataset slices to segment.
@@ -515,7 +571,7 @@ export type SegmentDatasetRequest = Message<"synthmri.segmenter.v1.SegmentDatase
  * Use `create(SegmentDatasetRequestSchema)` to create a new message.
  */
 export const SegmentDatasetRequestSchema: GenMessage<SegmentDatasetRequest> = /*@__PURE__*/
-  messageDesc(file_synthmri_segmenter_v1_segmenter, 7);
+  messageDesc(file_synthmri_segmenter_v1_segmenter, 9);
 
 /**
  * SegmentDataset output: per batch, tensor frames named "labels" (uint8 [n, h, w], header.index = batch
@@ -551,7 +607,7 @@ export type SegmentDatasetResponse = Message<"synthmri.segmenter.v1.SegmentDatas
  * Use `create(SegmentDatasetResponseSchema)` to create a new message.
  */
 export const SegmentDatasetResponseSchema: GenMessage<SegmentDatasetResponse> = /*@__PURE__*/
-  messageDesc(file_synthmri_segmenter_v1_segmenter, 8);
+  messageDesc(file_synthmri_segmenter_v1_segmenter, 10);
 
 /**
  * SegmentSlices output: tensor frames named "labels" (uint8 [n, h, w]) and, when asked, "probabilities".
@@ -573,7 +629,7 @@ export type SegmentSlicesResponse = Message<"synthmri.segmenter.v1.SegmentSlices
  * Use `create(SegmentSlicesResponseSchema)` to create a new message.
  */
 export const SegmentSlicesResponseSchema: GenMessage<SegmentSlicesResponse> = /*@__PURE__*/
-  messageDesc(file_synthmri_segmenter_v1_segmenter, 9);
+  messageDesc(file_synthmri_segmenter_v1_segmenter, 11);
 
 /**
  * First message of SegmentVolume.
@@ -622,7 +678,7 @@ export type SegmentVolumeConfig = Message<"synthmri.segmenter.v1.SegmentVolumeCo
  * Use `create(SegmentVolumeConfigSchema)` to create a new message.
  */
 export const SegmentVolumeConfigSchema: GenMessage<SegmentVolumeConfig> = /*@__PURE__*/
-  messageDesc(file_synthmri_segmenter_v1_segmenter, 10);
+  messageDesc(file_synthmri_segmenter_v1_segmenter, 12);
 
 /**
  * SegmentVolume input: config, then four files (header.modality = T1, T1CE, T2, FLAIR) with their chunks.
@@ -659,7 +715,7 @@ export type SegmentVolumeRequest = Message<"synthmri.segmenter.v1.SegmentVolumeR
  * Use `create(SegmentVolumeRequestSchema)` to create a new message.
  */
 export const SegmentVolumeRequestSchema: GenMessage<SegmentVolumeRequest> = /*@__PURE__*/
-  messageDesc(file_synthmri_segmenter_v1_segmenter, 11);
+  messageDesc(file_synthmri_segmenter_v1_segmenter, 13);
 
 /**
  * Outcome of a SegmentVolume call.
@@ -701,7 +757,7 @@ export type SegmentVolumeSummary = Message<"synthmri.segmenter.v1.SegmentVolumeS
  * Use `create(SegmentVolumeSummarySchema)` to create a new message.
  */
 export const SegmentVolumeSummarySchema: GenMessage<SegmentVolumeSummary> = /*@__PURE__*/
-  messageDesc(file_synthmri_segmenter_v1_segmenter, 12);
+  messageDesc(file_synthmri_segmenter_v1_segmenter, 14);
 
 /**
  * SegmentVolume output: summary first, then the label NIfTI (header.modality = SEG) as file frames.
@@ -738,7 +794,7 @@ export type SegmentVolumeResponse = Message<"synthmri.segmenter.v1.SegmentVolume
  * Use `create(SegmentVolumeResponseSchema)` to create a new message.
  */
 export const SegmentVolumeResponseSchema: GenMessage<SegmentVolumeResponse> = /*@__PURE__*/
-  messageDesc(file_synthmri_segmenter_v1_segmenter, 13);
+  messageDesc(file_synthmri_segmenter_v1_segmenter, 15);
 
 /**
  * A versioned segmentation model.
@@ -843,7 +899,7 @@ export type ModelInfo = Message<"synthmri.segmenter.v1.ModelInfo"> & {
  * Use `create(ModelInfoSchema)` to create a new message.
  */
 export const ModelInfoSchema: GenMessage<ModelInfo> = /*@__PURE__*/
-  messageDesc(file_synthmri_segmenter_v1_segmenter, 14);
+  messageDesc(file_synthmri_segmenter_v1_segmenter, 16);
 
 /**
  * LoadModel input.
@@ -871,7 +927,7 @@ export type LoadModelRequest = Message<"synthmri.segmenter.v1.LoadModelRequest">
  * Use `create(LoadModelRequestSchema)` to create a new message.
  */
 export const LoadModelRequestSchema: GenMessage<LoadModelRequest> = /*@__PURE__*/
-  messageDesc(file_synthmri_segmenter_v1_segmenter, 15);
+  messageDesc(file_synthmri_segmenter_v1_segmenter, 17);
 
 /**
  * LoadModel output.
@@ -892,7 +948,7 @@ export type LoadModelResponse = Message<"synthmri.segmenter.v1.LoadModelResponse
  * Use `create(LoadModelResponseSchema)` to create a new message.
  */
 export const LoadModelResponseSchema: GenMessage<LoadModelResponse> = /*@__PURE__*/
-  messageDesc(file_synthmri_segmenter_v1_segmenter, 16);
+  messageDesc(file_synthmri_segmenter_v1_segmenter, 18);
 
 /**
  * ListModels input.
@@ -927,7 +983,7 @@ export type ListModelsRequest = Message<"synthmri.segmenter.v1.ListModelsRequest
  * Use `create(ListModelsRequestSchema)` to create a new message.
  */
 export const ListModelsRequestSchema: GenMessage<ListModelsRequest> = /*@__PURE__*/
-  messageDesc(file_synthmri_segmenter_v1_segmenter, 17);
+  messageDesc(file_synthmri_segmenter_v1_segmenter, 19);
 
 /**
  * ListModels output.
@@ -955,7 +1011,7 @@ export type ListModelsResponse = Message<"synthmri.segmenter.v1.ListModelsRespon
  * Use `create(ListModelsResponseSchema)` to create a new message.
  */
 export const ListModelsResponseSchema: GenMessage<ListModelsResponse> = /*@__PURE__*/
-  messageDesc(file_synthmri_segmenter_v1_segmenter, 18);
+  messageDesc(file_synthmri_segmenter_v1_segmenter, 20);
 
 /**
  * UnloadModel input.
@@ -983,7 +1039,7 @@ export type UnloadModelRequest = Message<"synthmri.segmenter.v1.UnloadModelReque
  * Use `create(UnloadModelRequestSchema)` to create a new message.
  */
 export const UnloadModelRequestSchema: GenMessage<UnloadModelRequest> = /*@__PURE__*/
-  messageDesc(file_synthmri_segmenter_v1_segmenter, 19);
+  messageDesc(file_synthmri_segmenter_v1_segmenter, 21);
 
 /**
  * UnloadModel output.
@@ -1004,7 +1060,44 @@ export type UnloadModelResponse = Message<"synthmri.segmenter.v1.UnloadModelResp
  * Use `create(UnloadModelResponseSchema)` to create a new message.
  */
 export const UnloadModelResponseSchema: GenMessage<UnloadModelResponse> = /*@__PURE__*/
-  messageDesc(file_synthmri_segmenter_v1_segmenter, 20);
+  messageDesc(file_synthmri_segmenter_v1_segmenter, 22);
+
+/**
+ * File format of ExportModel.
+ *
+ * @generated from enum synthmri.segmenter.v1.ModelFormat
+ */
+export enum ModelFormat {
+  /**
+   * Same as MODEL_FORMAT_ONNX.
+   *
+   * @generated from enum value: MODEL_FORMAT_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * ONNX (opset 17), NCHW: input "input" [N, 4, H, W] = T1, T1Gd, T2, FLAIR, each z-scored over the brain
+   * (non-zero voxels) of its slice, 0 outside; output "logits" [N, 4, H, W] = background, NCR, ED, ET (argmax over
+   * axis 1 gives the internal labels 0-3; BraTS 2020 writes ET as 4). H and W divisible by the size_multiple
+   * metadata entry.
+   *
+   * @generated from enum value: MODEL_FORMAT_ONNX = 1;
+   */
+  ONNX = 1,
+
+  /**
+   * The segmenter's own format (config + weights), as stored.
+   *
+   * @generated from enum value: MODEL_FORMAT_SYNTHMRI = 2;
+   */
+  SYNTHMRI = 2,
+}
+
+/**
+ * Describes the enum synthmri.segmenter.v1.ModelFormat.
+ */
+export const ModelFormatSchema: GenEnum<ModelFormat> = /*@__PURE__*/
+  enumDesc(file_synthmri_segmenter_v1_segmenter, 0);
 
 /**
  * How several training datasets are combined.
@@ -1038,7 +1131,7 @@ export enum Mixture {
  * Describes the enum synthmri.segmenter.v1.Mixture.
  */
 export const MixtureSchema: GenEnum<Mixture> = /*@__PURE__*/
-  enumDesc(file_synthmri_segmenter_v1_segmenter, 0);
+  enumDesc(file_synthmri_segmenter_v1_segmenter, 1);
 
 /**
  * Trains nnU-Net-style 2D U-Nets on real/synthetic/mixed datasets and serves warm inference.
@@ -1121,6 +1214,17 @@ export const SegmenterService: GenService<{
     methodKind: "unary";
     input: typeof UnloadModelRequestSchema;
     output: typeof UnloadModelResponseSchema;
+  },
+  /**
+   * A model version as one file for other serving stacks (ONNX: onnxruntime, Triton, MONAI Deploy): a header
+   * (name, size, sha256), then chunks.
+   *
+   * @generated from rpc synthmri.segmenter.v1.SegmenterService.ExportModel
+   */
+  exportModel: {
+    methodKind: "server_streaming";
+    input: typeof ExportModelRequestSchema;
+    output: typeof ExportModelResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_synthmri_segmenter_v1_segmenter, 0);
