@@ -31,7 +31,7 @@ describe("loadConfig", () => {
     });
     expect(c.logLevel).toBe("info");
     expect(c.tfBackend).toBe("auto");
-    expect(c.grpc).toEqual({ maxMessageBytes: 8 * 1024 * 1024, shutdownGraceMs: 10_000 });
+    expect(c.grpc).toEqual({ maxMessageBytes: 8 * 1024 * 1024, shutdownGraceMs: 10_000, clientStreamIdleMs: 60_000 });
     expect(c.tls.enabled).toBe(false);
     expect(c.keepIdMapping).toBe(false);
     expect(c.metricsPort).toBeUndefined();
