@@ -1,6 +1,6 @@
 // data.source: dataset — an experiment on a cohort ingested before with `synthmri ingest` (issue 19.2).
 import { create } from "@bufbuild/protobuf";
-import { DatasetSchema, Origin } from "@synthmri/contracts";
+import { DatasetSchema, Origin, Split } from "@synthmri/contracts";
 import { RpcError } from "@synthmri/rpc";
 import { describe, expect, it } from "vitest";
 import type { ServiceClients } from "../src/experiment/clients.js";
@@ -41,6 +41,10 @@ const real = create(DatasetSchema, {
   sliceShape: [32, 32, 5],
   trainSlices: 100,
   testSlices: 20,
+  subjects: [
+    { key: "s-train", split: Split.TRAIN },
+    { key: "s-test", split: Split.TEST },
+  ],
 });
 
 describe("data.source: dataset", () => {
@@ -56,7 +60,11 @@ describe("data.source: dataset", () => {
   it("uses the ingested dataset without importing anything", async () => {
     const { ctx, calls } = context({ "ds-real": real }, { name: "x", data: { source: "dataset", datasetId: "ds-real", sliceSize: 32 } });
     const refs = await ingestCohort(ctx);
-    expect(refs).toEqual({ datasetId: "ds-real", cohort: { kind: "dataset", datasetId: "ds-real" } });
+    expect(refs).toEqual({
+      datasetId: "ds-real",
+      cohort: { kind: "dataset", datasetId: "ds-real" },
+      trainSubjectKeys: ["s-train"],
+    });
     expect(calls).toEqual(["get:ds-real"]);
   });
 

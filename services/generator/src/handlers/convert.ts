@@ -60,7 +60,7 @@ export function settingsFromProto(family: GanFamily, c: ProtoGanConfig | undefin
     checkpointEveryKimg: c?.checkpointEveryKimg || undefined,
     qualityEveryKimg: c?.qualityEveryKimg || undefined,
     maxTrainSlices: c?.maxTrainSlices || undefined,
-    trainSubjectKeys: c?.trainSubjectKeys.length ? [...c.trainSubjectKeys] : undefined,
+    trainSubjectKeys: c?.trainSubjectKeys?.length ? [...c.trainSubjectKeys] : undefined,
     generatorEmaDecay: c?.generatorEmaDecay || undefined,
   };
 }
