@@ -3,6 +3,7 @@
 // Dawn finds an adapter; elsewhere it is skipped and the reason printed.
 import { Rng, startWebGpu, tf, type WebGpuStart } from "@synthmri/ml";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { maxRelErr, on, randn } from "../../packages/ml/test/webgpu-fixtures.js";
 import { benchUnetForward, benchUnetLoss, benchUnetTargets, buildBenchUnet } from "../src/nets/index.js";
 
 let start: WebGpuStart = { ok: false, reason: "not tried" };
@@ -14,28 +15,6 @@ afterAll(async () => {
   await tf.setBackend("cpu");
 });
 
-function randn(n: number, seed: number): Float32Array {
-  return new Rng(seed).fillNormal(new Float32Array(n));
-}
-
-/** Runs f on `backend` with fresh tensors from host arrays; returns every output as host arrays. */
-async function on(backend: string, f: () => tf.Tensor[]): Promise<Float32Array[]> {
-  await tf.setBackend(backend);
-  const outs = tf.tidy(f);
-  const vals = await Promise.all(outs.map((t) => t.data() as Promise<Float32Array>));
-  tf.dispose(outs);
-  return vals;
-}
-
-function maxRelErr(a: Float32Array, b: Float32Array): number {
-  let num = 0;
-  let den = 1e-6;
-  for (let i = 0; i < a.length; i++) {
-    num = Math.max(num, Math.abs(a[i] - b[i]));
-    den = Math.max(den, Math.abs(b[i]));
-  }
-  return num / den;
-}
 
 it("a bench-unet training step (batch 1, 32x32): loss and every weight gradient match cpu", async (ctx) => {
   if (!start.ok) ctx.skip();

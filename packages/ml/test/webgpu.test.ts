@@ -23,6 +23,7 @@ import { flatDispatch, unregisterWebGpuKernels, registerWebGpuKernels } from "..
 import { Rng } from "../src/random/index.js";
 import { blobSlices } from "./gan-fixtures.js";
 import { discSample } from "./seg-fixtures.js";
+import { maxRelErr, on, randn } from "./webgpu-fixtures.js";
 
 let start: WebGpuStart = { ok: false, reason: "not tried" };
 beforeAll(async () => {
@@ -33,29 +34,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await tf.setBackend("cpu");
 });
-
-function randn(n: number, seed: number): Float32Array {
-  return new Rng(seed).fillNormal(new Float32Array(n));
-}
-
-/** Runs f on `backend` with fresh tensors from host arrays; returns every output as host arrays. */
-async function on(backend: string, f: () => tf.Tensor[]): Promise<Float32Array[]> {
-  await tf.setBackend(backend);
-  const outs = tf.tidy(f);
-  const vals = await Promise.all(outs.map((t) => t.data() as Promise<Float32Array>));
-  tf.dispose(outs);
-  return vals;
-}
-
-function maxRelErr(a: Float32Array, b: Float32Array): number {
-  let num = 0;
-  let den = 1e-6;
-  for (let i = 0; i < a.length; i++) {
-    num = Math.max(num, Math.abs(a[i] - b[i]));
-    den = Math.max(den, Math.abs(b[i]));
-  }
-  return num / den;
-}
 
 describe("webgpu backend", () => {
   it("flatDispatch folds big grids under the 65535-workgroup limit and covers every invocation", () => {
