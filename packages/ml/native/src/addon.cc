@@ -444,6 +444,34 @@ napi_value CeDiceLoss(napi_env env, napi_callback_info info) {
   return out;
 }
 
+// setProfiling(on): per-task CPU timing in the pool for bench --profile (clears the counters).
+napi_value SetProfiling(napi_env env, napi_callback_info info) {
+  napi_value arg;
+  size_t argc = 1;
+  napi_get_cb_info(env, info, &argc, &arg, nullptr, nullptr);
+  bool on = false;
+  if (argc < 1 || napi_get_value_bool(env, arg, &on) != napi_ok) {
+    fail(env, "setProfiling expects a boolean");
+    return nullptr;
+  }
+  set_profiling(on);
+  return nullptr;
+}
+
+// profileCounters() -> [calls, replayNs, taskNs, callerInsideNs, callerCpuNs] (see pool.h).
+napi_value ProfileCounters(napi_env env, napi_callback_info) {
+  double c[5];
+  profile_counters(c);
+  napi_value arr;
+  napi_create_array_with_length(env, 5, &arr);
+  for (uint32_t i = 0; i < 5; ++i) {
+    napi_value v;
+    napi_create_double(env, c[i], &v);
+    napi_set_element(env, arr, i, v);
+  }
+  return arr;
+}
+
 napi_value SimdInfo(napi_env env, napi_callback_info) {
   napi_value v;
 #if defined(__AVX2__) && defined(__FMA__)
@@ -475,6 +503,8 @@ napi_value Init(napi_env env, napi_value exports) {
       {"ceDiceLoss", nullptr, CeDiceLoss, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"getThreads", nullptr, GetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"setProfiling", nullptr, SetProfiling, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"profileCounters", nullptr, ProfileCounters, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"simd", nullptr, SimdInfo, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);

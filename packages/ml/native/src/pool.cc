@@ -1,13 +1,38 @@
 #include "pool.h"
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
 #include <vector>
 
+#include <time.h>
+
 namespace synthmri {
 namespace {
+long long thread_cpu_ns() {
+  timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+// Profiling (bench --profile): each task's CPU time on the thread that ran it. Thread CPU time does not count the time
+// a thread waits for a core, so on a loaded host it still says how long the task takes; replaying the tasks in index
+// order onto `threads` idle cores (what the atomic counter does on a quiet host) gives the wall time of the
+// parallel_for there.
+struct Profile {
+  bool on = false;
+  double calls = 0, replayNs = 0, taskNs = 0, callerNs = 0;
+  std::vector<long long> durations;
+} profile;
+
+double replay(const std::vector<long long>& d, long n, int threads) {
+  std::vector<long long> free((size_t)threads, 0);
+  for (long t = 0; t < n; ++t) *std::min_element(free.begin(), free.end()) += d[(size_t)t];
+  return (double)*std::max_element(free.begin(), free.end());
+}
+
 struct Pool {
   std::vector<std::thread> workers;
   std::mutex mu;
@@ -21,6 +46,14 @@ struct Pool {
   int threads = 1;
 
   void run_tasks(int worker) {
+    if (profile.on) {
+      for (long t; (t = next.fetch_add(1)) < n;) {
+        long long t0 = thread_cpu_ns();
+        (*job)(t, worker);
+        profile.durations[(size_t)t] = thread_cpu_ns() - t0;
+      }
+      return;
+    }
     for (long t; (t = next.fetch_add(1)) < n;) (*job)(t, worker);
   }
   void worker_main(int id) {
@@ -63,7 +96,44 @@ void set_threads(int n) {
 }
 int get_threads() { return pool().threads; }
 
+static void parallel_for_run(long n, const std::function<void(long, int)>& fn);
+
+void set_profiling(bool on) {
+  profile = Profile{};
+  profile.on = on;
+}
+
+void profile_counters(double* out) {
+  out[0] = profile.calls;
+  out[1] = profile.replayNs;
+  out[2] = profile.taskNs;
+  out[3] = profile.callerNs;
+  out[4] = (double)thread_cpu_ns();
+}
+
 void parallel_for(long n, const std::function<void(long, int)>& fn) {
+  if (!profile.on || n <= 0) return parallel_for_run(n, fn);
+  profile.durations.assign((size_t)n, 0);
+  long long c0 = thread_cpu_ns();
+  if (pool().threads == 1 || n == 1) {
+    // The inline path: time each task the same way.
+    for (long t = 0; t < n; ++t) {
+      long long t0 = thread_cpu_ns();
+      fn(t, 0);
+      profile.durations[(size_t)t] = thread_cpu_ns() - t0;
+    }
+  } else {
+    parallel_for_run(n, fn);
+  }
+  profile.callerNs += (double)(thread_cpu_ns() - c0);
+  profile.calls += 1;
+  long long total = 0;
+  for (long t = 0; t < n; ++t) total += profile.durations[(size_t)t];
+  profile.taskNs += (double)total;
+  profile.replayNs += replay(profile.durations, n, pool().threads);
+}
+
+static void parallel_for_run(long n, const std::function<void(long, int)>& fn) {
   Pool& p = pool();
   if (n <= 0) return;
   if (p.threads == 1 || n == 1) {

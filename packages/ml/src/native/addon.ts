@@ -71,6 +71,11 @@ export interface NativeAddon {
   ): number;
   setThreads(n: number): void;
   getThreads(): number;
+  /** Per-task CPU timing in the worker pool (bench --profile); switching clears the counters. */
+  setProfiling?(on: boolean): void;
+  /** [parallel_for calls, their wall ns replayed on getThreads() idle cores, summed task CPU ns, calling-thread CPU ns
+   * inside them, calling-thread CPU ns now]. Optional: an addon built before these existed lacks them. */
+  profileCounters?(): number[];
   /** "avx2+fma" or "portable": which micro-kernel the build selected. */
   simd(): string;
 }
