@@ -41,6 +41,8 @@ const convCases: ConvCase[] = [
   { x: [2, 6, 5, 7], k: 1, cout: 9, stride: 1, pad: "same" },
   { x: [1, 10, 10, 5], k: 2, cout: 6, stride: 2, pad: "valid" },
   { x: [1, 12, 9, 2], k: 5, cout: 3, stride: 2, pad: "same" },
+  // Filters of >= 64Ki floats are packed and flipped on the pool at 2 threads: several K blocks, a partial column group.
+  { x: [1, 5, 4, 80], k: 3, cout: 100, stride: 1, pad: "same" },
 ];
 const maxErr: Record<string, number> = {};
 
