@@ -139,6 +139,29 @@ describe.skipIf(addon == null)("native transpose, binary ops and optimizer updat
     tf.dispose([a, p]);
   });
 
+  it("bias-gradient sums (row chunks, wide column groups) are equal at 1 and 2 threads and within rounding of stock", () => {
+    const next = seeded(22);
+    const g = rand([4, 64, 64, 16], next); // 8 row chunks of 16 columns
+    const wide = rand([20, 5000], next); // wider than the row-chunk path: column groups
+    const run = (threads: number) => {
+      setNativeThreads(threads);
+      return both(() => [
+        tf.sum(g, [0, 1, 2]),
+        tf.sum(wide, 0),
+        tf.sum(tf.slice(g, [0, 0, 0, 0], [1, 8, 8, 16]), [0, 1, 2]),
+      ]);
+    };
+    const [ref, one] = run(1);
+    const [, two] = run(2);
+    expectSame(one, two);
+    ref.forEach((r, i) => {
+      let err = 0;
+      for (let j = 0; j < r.length; j++) err = Math.max(err, Math.abs(one[i][j] - r[j]) / (1 + Math.abs(r[j])));
+      expect(err, `sum ${i}`).toBeLessThan(1e-6);
+    });
+    tf.dispose([g, wide]);
+  });
+
   it("large concat, split and column slices agree exactly, and concat's gradient too", () => {
     setNativeThreads(2);
     const next = seeded(23);
