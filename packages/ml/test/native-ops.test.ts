@@ -162,6 +162,34 @@ describe.skipIf(addon == null)("native transpose, binary ops and optimizer updat
     tf.dispose([g, wide]);
   });
 
+  it("in-place bias + activation (the fused kernels' epilogue) equals the JS arithmetic bit for bit at 2 threads", () => {
+    setNativeThreads(2);
+    const next = seeded(23);
+    const channels = 24;
+    const t = rand([4, 40, 40, channels], next);
+    const base = Float32Array.from(t.dataSync() as Float32Array); // 153600 values: several tasks
+    t.dispose();
+    base.set([Number.NaN, -0, 0, 1e30, -1e30, 5.999, 6.5, -3], 0);
+    const bias = Float32Array.from({ length: channels }, (_, i) => (i - 12) / 7);
+    const modes = ["linear", "relu", "relu6", "leakyrelu"];
+    for (const [mode, activation] of modes.entries()) {
+      for (const b of [bias, null]) {
+        const want = Float32Array.from(base);
+        if (b != null)
+          for (let i = 0; i < want.length; i += channels) for (let c = 0; c < channels; c++) want[i + c] += b[c];
+        for (let i = 0; i < want.length; i++) {
+          const v = want[i];
+          if (activation === "relu") want[i] = Math.max(v, 0);
+          else if (activation === "relu6") want[i] = Math.min(Math.max(v, 0), 6);
+          else if (activation === "leakyrelu") want[i] = v > 0 ? v : 0.2 * v;
+        }
+        const got = Float32Array.from(base);
+        addon?.biasActivation?.(got, b ?? new Float32Array(0), channels, mode, 0.2);
+        expectSame([want], [got]);
+      }
+    }
+  });
+
   it("large concat, split and column slices agree exactly, and concat's gradient too", () => {
     setNativeThreads(2);
     const next = seeded(23);

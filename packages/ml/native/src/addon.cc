@@ -324,6 +324,31 @@ napi_value BiasLeaky(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// biasActivation(y, bias (length 0: none, else y's last axis), mode (0 linear, 1 relu, 2 relu6, 3 leaky), alpha)
+napi_value BiasActivation(napi_env env, napi_callback_info info) {
+  napi_value args[5];
+  if (!read_args(env, info, 5, args)) return nullptr;
+  Floats y, b;
+  int32_t channels = 0, mode = -1;
+  double alpha = 0;
+  if (!get_floats(env, args[0], &y, "y") || !get_floats(env, args[1], &b, "bias")) return nullptr;
+  if (napi_get_value_int32(env, args[2], &channels) != napi_ok || channels < 1 || y.length % (size_t)channels != 0) {
+    fail(env, "biasActivation: channels must be a positive integer dividing y's length");
+    return nullptr;
+  }
+  if (napi_get_value_int32(env, args[3], &mode) != napi_ok || mode < 0 || mode > 3) {
+    fail(env, "biasActivation: mode must be 0 (linear), 1 (relu), 2 (relu6) or 3 (leaky)");
+    return nullptr;
+  }
+  if (napi_get_value_double(env, args[4], &alpha) != napi_ok) {
+    fail(env, "biasActivation: alpha must be a number");
+    return nullptr;
+  }
+  if (b.length != 0 && !check_len(env, b, channels, "bias")) return nullptr;
+  bias_activation_inplace((long)(y.length / channels), channels, y.data, b.length == 0 ? nullptr : b.data, mode, alpha);
+  return nullptr;
+}
+
 // biasLeakyGrad(y, dy, dx, db, Float32Array [alpha])
 napi_value BiasLeakyGrad(napi_env env, napi_callback_info info) {
   napi_value args[5];
@@ -495,6 +520,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"copyRows", nullptr, CopyRows, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"sum2d", nullptr, Sum2d, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"biasLeaky", nullptr, BiasLeaky, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"biasActivation", nullptr, BiasActivation, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"biasLeakyGrad", nullptr, BiasLeakyGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"upsample2x", nullptr, Upsample2x, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"upsample2xGrad", nullptr, Upsample2xGrad, nullptr, nullptr, nullptr, napi_default, nullptr},

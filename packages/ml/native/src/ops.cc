@@ -193,6 +193,32 @@ void sum2d(const float* x, long rows, long cols, bool reduceRows, float* out) {
   });
 }
 
+// In-place bias (per column, optional) and activation, with the JS fused kernels' arithmetic: the bias sum is a
+// float32 addition, leaky's slope multiplies in double (alpha is a JS number) and rounds once, relu maps -0 to +0 and
+// keeps NaN (Math.max), relu6 clamps as Math.min(Math.max(z, 0), 6).
+static void bias_act_rows(long r0, long r1, long c, float* __restrict y, const float* __restrict b, int mode,
+                          double alpha) {
+  for (long r = r0; r < r1; ++r) {
+    float* yr = y + r * c;
+    if (b != nullptr)
+      for (long k = 0; k < c; ++k) yr[k] = yr[k] + b[k];
+    if (mode == 1)
+      for (long k = 0; k < c; ++k) yr[k] = (yr[k] > 0.f || yr[k] != yr[k]) ? yr[k] : 0.f;
+    else if (mode == 2)
+      for (long k = 0; k < c; ++k) {
+        float z = (yr[k] > 0.f || yr[k] != yr[k]) ? yr[k] : 0.f;
+        yr[k] = z > 6.f ? 6.f : z;
+      }
+    else if (mode == 3)
+      for (long k = 0; k < c; ++k) yr[k] = yr[k] > 0.f ? yr[k] : (float)(alpha * (double)yr[k]);
+  }
+}
+
+void bias_activation_inplace(long rows, long c, float* y, const float* b, int mode, double alpha) {
+  const long tasks = std::min(rows, tasks_for(rows * c));
+  parallel_for(tasks, [&](long t, int) { bias_act_rows(rows * t / tasks, rows * (t + 1) / tasks, c, y, b, mode, alpha); });
+}
+
 static void bias_leaky_rows(long r0, long r1, long c, const float* __restrict x, const float* __restrict b, float alpha,
                             float* __restrict y) {
   for (long r = r0; r < r1; ++r) {

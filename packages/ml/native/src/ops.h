@@ -17,6 +17,10 @@ void copy_rows(const float* src, long sOff, long sStride, float* dst, long dOff,
 // count); else out[r] = sum over c of row r, in the JS reduction's order.
 void sum2d(const float* x, long rows, long cols, bool reduceRows, float* out);
 
+// In place over [rows x c]: y = act(y + b) (b per column, or null: no bias); mode 0 linear, 1 relu, 2 relu6, 3 leaky
+// (slope alpha). Same float32 results as the JS loops of the fused conv / matmul kernels, on the pool.
+void bias_activation_inplace(long rows, long c, float* y, const float* b, int mode, double alpha);
+
 // y = leaky(x + b) over [rows x c] (b per column), alpha the negative slope.
 void bias_leaky_forward(long rows, long c, const float* x, const float* b, float alpha, float* y);
 // dx = dy * (y > 0 ? 1 : alpha); db = column sums of dx (double, fixed order: independent of the thread count).

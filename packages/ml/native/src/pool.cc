@@ -35,17 +35,18 @@ double replay(const std::vector<long long>& d, long n, int threads) {
   return (double)*std::max_element(free.begin(), free.end());
 }
 
-// How long an idle thread polls before it sleeps on a condition variable (SYNTHMRI_POOL_SPIN_US, default 200). On the
+// How long an idle thread polls before it sleeps on a condition variable (SYNTHMRI_POOL_SPIN_US, default 1000). On the
 // VMs this runs on, waking a sleeping thread goes through the hypervisor (tens to hundreds of microseconds per wake-up,
 // twice per parallel_for: the workers at the start, the caller at the end), while a U-Net step makes ~300 parallel_for
-// calls a few microseconds of JS apart. Polling a little keeps both sides awake across those gaps; past the limit
+// calls a few microseconds of JS apart (measured at 2 threads, high priority on the loaded 2-core host: 1000 us
+// beat 200 us, which beat 0). Polling a little keeps both sides awake across those gaps; past the limit
 // they sleep, so an idle process costs nothing and a loaded host loses at most this much per call.
 long spin_limit_us() {
   const char* v = std::getenv("SYNTHMRI_POOL_SPIN_US");
-  if (v == nullptr || *v == '\0') return 200;
+  if (v == nullptr || *v == '\0') return 1000;
   char* end = nullptr;
   long us = std::strtol(v, &end, 10);
-  return (end != nullptr && *end == '\0' && us >= 0) ? std::min(us, 100000L) : 200;
+  return (end != nullptr && *end == '\0' && us >= 0) ? std::min(us, 100000L) : 1000;
 }
 
 inline void cpu_relax() {

@@ -51,6 +51,9 @@ export interface NativeAddon {
   sum2d(x: Float32Array, out: Float32Array, shape: Int32Array): void;
   /** y = leaky(x + b) over rows of b's length; scalars [alpha]. */
   biasLeaky(x: Float32Array, b: Float32Array, y: Float32Array, scalars: Float32Array): void;
+  /** In place y = act(y + bias) over rows of `channels` (bias of length 0: none); mode 0 linear, 1 relu, 2 relu6,
+   * 3 leaky (slope alpha). Optional: an addon built before it existed lacks it. */
+  biasActivation?(y: Float32Array, bias: Float32Array, channels: number, mode: number, alpha: number): void;
   /** dx = dy * (y > 0 ? 1 : alpha), db = column sums of dx; scalars [alpha]. */
   biasLeakyGrad(y: Float32Array, dy: Float32Array, dx: Float32Array, db: Float32Array, scalars: Float32Array): void;
   /** Nearest 2x upsampling NHWC; shape [n, h, w, c] of the small side. */
