@@ -41,6 +41,8 @@ const convCases: ConvCase[] = [
   { x: [2, 6, 5, 7], k: 1, cout: 9, stride: 1, pad: "same" },
   { x: [1, 10, 10, 5], k: 2, cout: 6, stride: 2, pad: "valid" },
   { x: [1, 12, 9, 2], k: 5, cout: 3, stride: 2, pad: "same" },
+  // Filters of >= 64Ki floats are packed and flipped on the pool at 2 threads: several K blocks, a partial column group.
+  { x: [1, 5, 4, 80], k: 3, cout: 100, stride: 1, pad: "same" },
 ];
 const maxErr: Record<string, number> = {};
 
@@ -146,21 +148,28 @@ describe.skipIf(addon == null)("native kernels vs stock cpu", () => {
       expect(err).toBe(0);
     });
 
-    it(`fused conv2d with bias + relu (${threads}t)`, () => {
+    it(`fused conv2d with bias + relu / relu6 / leakyrelu / linear, and without bias (${threads}t)`, () => {
       setNativeThreads(threads);
       const next = seeded(5);
       const x = rand([2, 9, 9, 4], next);
       const filter = rand([3, 3, 4, 8], next);
       const bias = rand([8], next);
-      const err = compare(() => [
+      const fused = (activation: "relu" | "relu6" | "leakyrelu" | "linear", b?: tf.Tensor) =>
         tf.fused.conv2d({
           x: x as tf.Tensor4D,
           filter: filter as tf.Tensor4D,
           strides: 1,
           pad: "same",
-          bias,
-          activation: "relu",
-        }),
+          bias: b,
+          activation,
+          leakyreluAlpha: 0.2,
+        });
+      const err = compare(() => [
+        fused("relu", bias),
+        fused("relu6", tf.mul(bias, 8)),
+        fused("leakyrelu", bias),
+        fused("linear", bias),
+        fused("leakyrelu"),
       ]);
       tf.dispose([x, filter, bias]);
       maxErr.fusedConv2d = Math.max(maxErr.fusedConv2d ?? 0, err);

@@ -139,6 +139,57 @@ describe.skipIf(addon == null)("native transpose, binary ops and optimizer updat
     tf.dispose([a, p]);
   });
 
+  it("bias-gradient sums (row chunks, wide column groups) are equal at 1 and 2 threads and within rounding of stock", () => {
+    const next = seeded(22);
+    const g = rand([4, 64, 64, 16], next); // 8 row chunks of 16 columns
+    const wide = rand([20, 5000], next); // wider than the row-chunk path: column groups
+    const run = (threads: number) => {
+      setNativeThreads(threads);
+      return both(() => [
+        tf.sum(g, [0, 1, 2]),
+        tf.sum(wide, 0),
+        tf.sum(tf.slice(g, [0, 0, 0, 0], [1, 8, 8, 16]), [0, 1, 2]),
+      ]);
+    };
+    const [ref, one] = run(1);
+    const [, two] = run(2);
+    expectSame(one, two);
+    ref.forEach((r, i) => {
+      let err = 0;
+      for (let j = 0; j < r.length; j++) err = Math.max(err, Math.abs(one[i][j] - r[j]) / (1 + Math.abs(r[j])));
+      expect(err, `sum ${i}`).toBeLessThan(1e-6);
+    });
+    tf.dispose([g, wide]);
+  });
+
+  it("in-place bias + activation (the fused kernels' epilogue) equals the JS arithmetic bit for bit at 2 threads", () => {
+    setNativeThreads(2);
+    const next = seeded(23);
+    const channels = 24;
+    const t = rand([4, 40, 40, channels], next);
+    const base = Float32Array.from(t.dataSync() as Float32Array); // 153600 values: several tasks
+    t.dispose();
+    base.set([Number.NaN, -0, 0, 1e30, -1e30, 5.999, 6.5, -3], 0);
+    const bias = Float32Array.from({ length: channels }, (_, i) => (i - 12) / 7);
+    const modes = ["linear", "relu", "relu6", "leakyrelu"];
+    for (const [mode, activation] of modes.entries()) {
+      for (const b of [bias, null]) {
+        const want = Float32Array.from(base);
+        if (b != null)
+          for (let i = 0; i < want.length; i += channels) for (let c = 0; c < channels; c++) want[i + c] += b[c];
+        for (let i = 0; i < want.length; i++) {
+          const v = want[i];
+          if (activation === "relu") want[i] = Math.max(v, 0);
+          else if (activation === "relu6") want[i] = Math.min(Math.max(v, 0), 6);
+          else if (activation === "leakyrelu") want[i] = v > 0 ? v : 0.2 * v;
+        }
+        const got = Float32Array.from(base);
+        addon?.biasActivation?.(got, b ?? new Float32Array(0), channels, mode, 0.2);
+        expectSame([want], [got]);
+      }
+    }
+  });
+
   it("large concat, split and column slices agree exactly, and concat's gradient too", () => {
     setNativeThreads(2);
     const next = seeded(23);

@@ -324,6 +324,31 @@ napi_value BiasLeaky(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// biasActivation(y, bias (length 0: none, else y's last axis), mode (0 linear, 1 relu, 2 relu6, 3 leaky), alpha)
+napi_value BiasActivation(napi_env env, napi_callback_info info) {
+  napi_value args[5];
+  if (!read_args(env, info, 5, args)) return nullptr;
+  Floats y, b;
+  int32_t channels = 0, mode = -1;
+  double alpha = 0;
+  if (!get_floats(env, args[0], &y, "y") || !get_floats(env, args[1], &b, "bias")) return nullptr;
+  if (napi_get_value_int32(env, args[2], &channels) != napi_ok || channels < 1 || y.length % (size_t)channels != 0) {
+    fail(env, "biasActivation: channels must be a positive integer dividing y's length");
+    return nullptr;
+  }
+  if (napi_get_value_int32(env, args[3], &mode) != napi_ok || mode < 0 || mode > 3) {
+    fail(env, "biasActivation: mode must be 0 (linear), 1 (relu), 2 (relu6) or 3 (leaky)");
+    return nullptr;
+  }
+  if (napi_get_value_double(env, args[4], &alpha) != napi_ok) {
+    fail(env, "biasActivation: alpha must be a number");
+    return nullptr;
+  }
+  if (b.length != 0 && !check_len(env, b, channels, "bias")) return nullptr;
+  bias_activation_inplace((long)(y.length / channels), channels, y.data, b.length == 0 ? nullptr : b.data, mode, alpha);
+  return nullptr;
+}
+
 // biasLeakyGrad(y, dy, dx, db, Float32Array [alpha])
 napi_value BiasLeakyGrad(napi_env env, napi_callback_info info) {
   napi_value args[5];
@@ -444,6 +469,34 @@ napi_value CeDiceLoss(napi_env env, napi_callback_info info) {
   return out;
 }
 
+// setProfiling(on): per-task CPU timing in the pool for bench --profile (clears the counters).
+napi_value SetProfiling(napi_env env, napi_callback_info info) {
+  napi_value arg;
+  size_t argc = 1;
+  napi_get_cb_info(env, info, &argc, &arg, nullptr, nullptr);
+  bool on = false;
+  if (argc < 1 || napi_get_value_bool(env, arg, &on) != napi_ok) {
+    fail(env, "setProfiling expects a boolean");
+    return nullptr;
+  }
+  set_profiling(on);
+  return nullptr;
+}
+
+// profileCounters() -> [calls, replayNs, taskNs, callerInsideNs, callerCpuNs] (see pool.h).
+napi_value ProfileCounters(napi_env env, napi_callback_info) {
+  double c[5];
+  profile_counters(c);
+  napi_value arr;
+  napi_create_array_with_length(env, 5, &arr);
+  for (uint32_t i = 0; i < 5; ++i) {
+    napi_value v;
+    napi_create_double(env, c[i], &v);
+    napi_set_element(env, arr, i, v);
+  }
+  return arr;
+}
+
 napi_value SimdInfo(napi_env env, napi_callback_info) {
   napi_value v;
 #if defined(__AVX2__) && defined(__FMA__)
@@ -467,6 +520,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"copyRows", nullptr, CopyRows, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"sum2d", nullptr, Sum2d, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"biasLeaky", nullptr, BiasLeaky, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"biasActivation", nullptr, BiasActivation, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"biasLeakyGrad", nullptr, BiasLeakyGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"upsample2x", nullptr, Upsample2x, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"upsample2xGrad", nullptr, Upsample2xGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
@@ -475,6 +529,8 @@ napi_value Init(napi_env env, napi_value exports) {
       {"ceDiceLoss", nullptr, CeDiceLoss, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"getThreads", nullptr, GetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"setProfiling", nullptr, SetProfiling, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"profileCounters", nullptr, ProfileCounters, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"simd", nullptr, SimdInfo, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);

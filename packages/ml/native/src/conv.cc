@@ -59,6 +59,15 @@ void col2im_rows(const ConvShape& s, const float* col, long iy0, long iy1, float
   }
 }
 
+// Per-call buffers (packed weights, flipped filters, the full im2col matrix, partial filter gradients), kept between
+// calls: a fresh std::vector is zero-filled on the calling thread before any task starts (up to 32 MB for `full`),
+// a serial part of every conv at 2+ threads. Kernels run from the one JS thread that drives the pool, never nested.
+enum Scratch { PackedW, FlippedW, FullCol, PackedDy, PartialDw, SCRATCH_SLOTS };
+std::vector<float>& scratch(Scratch slot) {
+  static std::vector<float> buffers[SCRATCH_SLOTS];
+  return buffers[slot];
+}
+
 constexpr long ROW_BLOCK = 144;  // output pixels per forward task: im2col block of 144 x K stays cache-resident
 }  // namespace
 
@@ -76,7 +85,7 @@ void conv2d_forward(const ConvShape& s, const float* x, const float* w, float* y
   const long M = s.n * s.outH * s.outW, K = s.kH * s.kW * s.inC;
   const long block = forward_row_block(M), tasks = (M + block - 1) / block;
   const bool pointwise = is_pointwise(s);
-  std::vector<float> wp;
+  std::vector<float>& wp = scratch(PackedW);
   pack_b_all(K, s.outC, w, s.outC, 1, wp);
   parallel_for(tasks, [&](long t, int) {
     long row0 = t * block, rows = std::min(block, M - row0);
@@ -100,7 +109,7 @@ void conv2d_backprop_filter(const ConvShape& s, const float* x, const float* dy,
   // (one at 8x8), so split the filter gradient's rows instead, over a full im2col matrix. Each dW row block is one
   // gemm over all M: no partial sums. The choice depends on the shape only, so results do not depend on the threads.
   if (tasks < 8 && M * K <= (8L << 20)) {
-    std::vector<float> full;
+    std::vector<float>& full = scratch(FullCol);
     const float* a = x;
     if (!pointwise) {
       full.resize((size_t)(M * K));
@@ -111,7 +120,7 @@ void conv2d_backprop_filter(const ConvShape& s, const float* x, const float* dy,
       });
       a = full.data();
     }
-    std::vector<float> dyp;
+    std::vector<float>& dyp = scratch(PackedDy);
     pack_b_all(M, s.outC, dy, s.outC, 1, dyp);
     const long kBlock = std::max(6L, ((K + 4 * workers - 1) / (4 * workers) + 5) / 6 * 6);
     const long kTasks = (K + kBlock - 1) / kBlock;
@@ -125,7 +134,9 @@ void conv2d_backprop_filter(const ConvShape& s, const float* x, const float* dy,
   // Large layers: pixel blocks in a fixed number of groups, each summed in order into its own partial dW, then the
   // partials in group order, so the result never depends on the thread count or on which worker ran which block.
   const long groups = std::min<long>(tasks, 8), perGroup = (tasks + groups - 1) / groups;
-  std::vector<float> partial((size_t)(groups * K * s.outC));
+  // Every group's first block overwrites its partial (accumulate = false): no zero fill needed.
+  std::vector<float>& partial = scratch(PartialDw);
+  partial.resize((size_t)(groups * K * s.outC));
   parallel_for(groups, [&](long gi, int) {
     float* acc = partial.data() + gi * K * s.outC;
     thread_local std::vector<float> col;
@@ -166,14 +177,21 @@ void conv2d_backprop_input(const ConvShape& s, const float* dy, const float* w, 
   // padded by k-1-pad. That reuses the cache-blocked forward path; the col2im route below builds a plane x K column
   // matrix per image (9 MB at 128x128x144) and took ~2x the forward time.
   if (s.sH == 1 && s.sW == 1 && s.padTop <= s.kH - 1 && s.padLeft <= s.kW - 1) {
-    std::vector<float> wf((size_t)(s.kH * s.kW * s.inC * s.outC));
-    for (long ky = 0; ky < s.kH; ++ky)
-      for (long kx = 0; kx < s.kW; ++kx) {
-        const float* src = w + ((s.kH - 1 - ky) * s.kW + (s.kW - 1 - kx)) * s.inC * s.outC;
-        float* dst = wf.data() + (ky * s.kW + kx) * s.outC * s.inC;
-        for (long ci = 0; ci < s.inC; ++ci)
-          for (long co = 0; co < s.outC; ++co) dst[co * s.inC + ci] = src[ci * s.outC + co];
-      }
+    std::vector<float>& wf = scratch(FlippedW);
+    wf.resize((size_t)(s.kH * s.kW * s.inC * s.outC));
+    // One task per filter tap (a strided transpose of inC x outC): serial, this was ~1/3 of the calling thread's own
+    // time in the deep layers' input gradient.
+    auto flip_tap = [&](long tap) {
+      const long ky = tap / s.kW, kx = tap % s.kW;
+      const float* src = w + ((s.kH - 1 - ky) * s.kW + (s.kW - 1 - kx)) * s.inC * s.outC;
+      float* dst = wf.data() + tap * s.outC * s.inC;
+      for (long ci = 0; ci < s.inC; ++ci)
+        for (long co = 0; co < s.outC; ++co) dst[co * s.inC + ci] = src[ci * s.outC + co];
+    };
+    if ((long)wf.size() < (1L << 16))
+      for (long tap = 0; tap < s.kH * s.kW; ++tap) flip_tap(tap);
+    else
+      parallel_for(s.kH * s.kW, [&](long tap, int) { flip_tap(tap); });
     ConvShape t{s.n, s.outH, s.outW, s.outC, s.inH, s.inW, s.inC, s.kH, s.kW, 1, 1, s.kH - 1 - s.padTop,
                 s.kW - 1 - s.padLeft};
     conv2d_forward(t, dy, wf.data(), dx);
@@ -190,7 +208,8 @@ void conv2d_backprop_input(const ConvShape& s, const float* dy, const float* w, 
     });
     return;
   }
-  std::vector<float> col((size_t)(plane * K));
+  std::vector<float>& col = scratch(FullCol);
+  col.resize((size_t)(plane * K));
   for (long b = 0; b < s.n; ++b) {
     const long tasks = (plane + ROW_BLOCK - 1) / ROW_BLOCK;
     parallel_for(tasks, [&](long t, int) {

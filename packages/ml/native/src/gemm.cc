@@ -4,6 +4,8 @@
 #include <cstring>
 #include <vector>
 
+#include "pool.h"
+
 #if defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
 #define SYNTHMRI_AVX2 1
@@ -202,15 +204,26 @@ void pack_b_all(long K, long N, const float* B, long rsB, long csB, std::vector<
   long total = 0;
   for (long jc = 0; jc < N; jc += NC) total += ((std::min(NC, N - jc) + NR - 1) / NR) * NR * K;
   out.resize((size_t)total);
-  float* dst = out.data();
-  for (long jc = 0; jc < N; jc += NC) {
-    long nc = std::min(NC, N - jc), ncPad = ((nc + NR - 1) / NR) * NR;
-    for (long pc = 0; pc < K; pc += KC) {
-      long kc = std::min(KC, K - pc);
-      pack_b(kc, nc, B + pc * rsB + jc * csB, rsB, csB, dst);
-      dst += ncPad * kc;
-    }
+  // Tasks: one (NC block, K block) panel's columns in groups of STRIPS micro-panels. Panels lie in loop order (all K
+  // blocks of the first NC columns, then the next NC columns); a strip j of panel (jc, pc) starts at jc*K + ncPad*pc
+  // + j*kc. Layers' weights (up to 2.4 MB) were packed on the calling thread alone: a serial part of every conv.
+  constexpr long STRIPS = 4;
+  const long ncBlocks = (N + NC - 1) / NC, kBlocks = (K + KC - 1) / KC, groupsPerBlock = (NC / NR + STRIPS - 1) / STRIPS;
+  float* base = out.data();
+  auto pack_task = [&](long t) {
+    long g = t % groupsPerBlock, rest = t / groupsPerBlock, pi = rest % kBlocks, ji = rest / kBlocks;
+    long jc = ji * NC, pc = pi * KC, nc = std::min(NC, N - jc), kc = std::min(KC, K - pc);
+    long ncPad = ((nc + NR - 1) / NR) * NR, j0 = g * STRIPS * NR;
+    if (j0 >= nc) return;
+    long cols = std::min(STRIPS * NR, nc - j0);
+    pack_b(kc, cols, B + pc * rsB + (jc + j0) * csB, rsB, csB, base + jc * K + ncPad * pc + j0 * kc);
+  };
+  const long tasks = ncBlocks * kBlocks * groupsPerBlock;
+  if (get_threads() == 1 || K * N < (1L << 16)) {
+    for (long t = 0; t < tasks; ++t) pack_task(t);
+    return;
   }
+  parallel_for(tasks, [&](long t, int) { pack_task(t); });
 }
 
 void gemm_packed_b(long M, long N, long K, const float* A, long rsA, long csA, const float* Bp, float* C, long ldc,

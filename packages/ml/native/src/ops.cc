@@ -151,9 +151,28 @@ static void column_sums(const float* __restrict x, long rows, long stride, long 
 }
 
 void sum2d(const float* x, long rows, long cols, bool reduceRows, float* out) {
+  if (reduceRows && cols <= 4096) {
+    // Bias gradients ([pixels, channels] summed per channel): row chunks, each summed top to bottom into its own
+    // double partial, added in chunk order. Each task streams its rows once; the former split by columns made every
+    // task read the whole matrix (16 passes over 4 MB for 16 channels, and no speed-up from a second thread). The
+    // chunks depend on the shape only, so the result does not depend on the thread count; one chunk is the plain
+    // running sum, and doubles keep the difference below float32 rounding.
+    const long chunks = std::max(1L, std::min(std::min(rows, 64L), tasks_for(rows * cols)));
+    std::vector<double> part((size_t)(chunks * cols), 0.0);
+    parallel_for(chunks, [&](long t, int) {
+      long r0 = rows * t / chunks, r1 = rows * (t + 1) / chunks;
+      column_sums(x + r0 * cols, r1 - r0, cols, cols, part.data() + t * cols);
+    });
+    for (long c = 0; c < cols; ++c) {
+      double v = part[(size_t)c];
+      for (long t = 1; t < chunks; ++t) v += part[(size_t)(t * cols + c)];
+      out[c] = (float)v;
+    }
+    return;
+  }
   if (reduceRows) {
-    // Columns split across tasks; each column is still summed top to bottom.
-    const long tasks = std::min(cols, tasks_for(rows * cols));
+    // Very wide rows: column groups of at least 64 (whole cache lines), each summed top to bottom.
+    const long tasks = std::max(1L, std::min((cols + 63) / 64, tasks_for(rows * cols)));
     parallel_for(tasks, [&](long t, int) {
       long c0 = cols * t / tasks, c1 = cols * (t + 1) / tasks, w = c1 - c0;
       std::vector<double> acc((size_t)w, 0.0);
@@ -172,6 +191,32 @@ void sum2d(const float* x, long rows, long cols, bool reduceRows, float* out) {
       out[r] = (float)(0.0 + s);
     }
   });
+}
+
+// In-place bias (per column, optional) and activation, with the JS fused kernels' arithmetic: the bias sum is a
+// float32 addition, leaky's slope multiplies in double (alpha is a JS number) and rounds once, relu maps -0 to +0 and
+// keeps NaN (Math.max), relu6 clamps as Math.min(Math.max(z, 0), 6).
+static void bias_act_rows(long r0, long r1, long c, float* __restrict y, const float* __restrict b, int mode,
+                          double alpha) {
+  for (long r = r0; r < r1; ++r) {
+    float* yr = y + r * c;
+    if (b != nullptr)
+      for (long k = 0; k < c; ++k) yr[k] = yr[k] + b[k];
+    if (mode == 1)
+      for (long k = 0; k < c; ++k) yr[k] = (yr[k] > 0.f || yr[k] != yr[k]) ? yr[k] : 0.f;
+    else if (mode == 2)
+      for (long k = 0; k < c; ++k) {
+        float z = (yr[k] > 0.f || yr[k] != yr[k]) ? yr[k] : 0.f;
+        yr[k] = z > 6.f ? 6.f : z;
+      }
+    else if (mode == 3)
+      for (long k = 0; k < c; ++k) yr[k] = yr[k] > 0.f ? yr[k] : (float)(alpha * (double)yr[k]);
+  }
+}
+
+void bias_activation_inplace(long rows, long c, float* y, const float* b, int mode, double alpha) {
+  const long tasks = std::min(rows, tasks_for(rows * c));
+  parallel_for(tasks, [&](long t, int) { bias_act_rows(rows * t / tasks, rows * (t + 1) / tasks, c, y, b, mode, alpha); });
 }
 
 static void bias_leaky_rows(long r0, long r1, long c, const float* __restrict x, const float* __restrict b, float alpha,

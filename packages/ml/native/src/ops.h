@@ -12,9 +12,14 @@ void binary_strided(int op, int rank, const long* dims, const long* aStrides, co
 // dst[dOff + r*dStride + k] = src[sOff + r*sStride + k] for r < rows, k < width (concat, split, slices of rows).
 void copy_rows(const float* src, long sOff, long sStride, float* dst, long dOff, long dStride, long rows, long width);
 
-// Sums of a row-major [rows x cols] matrix in double, in the same order as the JS reduction it replaces:
-// reduceRows: out[c] = sum over r (running sum down each column); else out[r] = sum over c of row r.
+// Sums of a row-major [rows x cols] matrix in double: reduceRows: out[c] = sum over r (running sums down each column
+// over fixed row chunks, added in chunk order: within float32 rounding of the JS reduction, the same at any thread
+// count); else out[r] = sum over c of row r, in the JS reduction's order.
 void sum2d(const float* x, long rows, long cols, bool reduceRows, float* out);
+
+// In place over [rows x c]: y = act(y + b) (b per column, or null: no bias); mode 0 linear, 1 relu, 2 relu6, 3 leaky
+// (slope alpha). Same float32 results as the JS loops of the fused conv / matmul kernels, on the pool.
+void bias_activation_inplace(long rows, long c, float* y, const float* b, int mode, double alpha);
 
 // y = leaky(x + b) over [rows x c] (b per column), alpha the negative slope.
 void bias_leaky_forward(long rows, long c, const float* x, const float* b, float alpha, float* y);

@@ -1,50 +1,139 @@
 #include "pool.h"
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <cstdlib>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
 #include <vector>
 
+#include <time.h>
+
 namespace synthmri {
 namespace {
+long long thread_cpu_ns() {
+  timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+// Profiling (bench --profile): each task's CPU time on the thread that ran it. Thread CPU time does not count the time
+// a thread waits for a core, so on a loaded host it still says how long the task takes; replaying the tasks in index
+// order onto `threads` idle cores (what the atomic counter does on a quiet host) gives the wall time of the
+// parallel_for there.
+struct Profile {
+  bool on = false;
+  double calls = 0, replayNs = 0, taskNs = 0, callerNs = 0;
+  std::vector<long long> durations;
+} profile;
+
+double replay(const std::vector<long long>& d, long n, int threads) {
+  std::vector<long long> free((size_t)threads, 0);
+  for (long t = 0; t < n; ++t) *std::min_element(free.begin(), free.end()) += d[(size_t)t];
+  return (double)*std::max_element(free.begin(), free.end());
+}
+
+// How long an idle thread polls before it sleeps on a condition variable (SYNTHMRI_POOL_SPIN_US, default 1000). On the
+// VMs this runs on, waking a sleeping thread goes through the hypervisor (tens to hundreds of microseconds per wake-up,
+// twice per parallel_for: the workers at the start, the caller at the end), while a U-Net step makes ~300 parallel_for
+// calls a few microseconds of JS apart (measured at 2 threads, high priority on the loaded 2-core host: 1000 us
+// beat 200 us, which beat 0). Polling a little keeps both sides awake across those gaps; past the limit
+// they sleep, so an idle process costs nothing and a loaded host loses at most this much per call.
+long spin_limit_us() {
+  const char* v = std::getenv("SYNTHMRI_POOL_SPIN_US");
+  if (v == nullptr || *v == '\0') return 1000;
+  char* end = nullptr;
+  long us = std::strtol(v, &end, 10);
+  return (end != nullptr && *end == '\0' && us >= 0) ? std::min(us, 100000L) : 1000;
+}
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#else
+  std::this_thread::yield();
+#endif
+}
+
+// Polls `ready` for at most `us` microseconds; true as soon as it holds.
+template <class Ready>
+bool spin_until(long us, Ready ready) {
+  if (us <= 0) return ready();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::microseconds(us);
+  for (;;) {
+    for (int i = 0; i < 64; ++i) {
+      if (ready()) return true;
+      cpu_relax();
+    }
+    if (std::chrono::steady_clock::now() >= deadline) return ready();
+  }
+}
+
 struct Pool {
   std::vector<std::thread> workers;
   std::mutex mu;
   std::condition_variable wake, done;
+  // job and n are written before generation is bumped (release) and read after it is seen (acquire).
   const std::function<void(long, int)>* job = nullptr;
   long n = 0;
   std::atomic<long> next{0};
-  int active = 0;       // workers still inside the current job
-  unsigned generation = 0;
-  bool stop = false;
+  std::atomic<int> active{0};  // workers still inside the current job
+  std::atomic<unsigned> generation{0};
+  std::atomic<bool> stop{false};
   int threads = 1;
+  const long spinUs = spin_limit_us();
 
   void run_tasks(int worker) {
+    if (profile.on) {
+      for (long t; (t = next.fetch_add(1)) < n;) {
+        long long t0 = thread_cpu_ns();
+        (*job)(t, worker);
+        profile.durations[(size_t)t] = thread_cpu_ns() - t0;
+      }
+      return;
+    }
     for (long t; (t = next.fetch_add(1)) < n;) (*job)(t, worker);
   }
   void worker_main(int id) {
     unsigned seen = 0;
+    auto ready = [&] { return stop.load(std::memory_order_acquire) || generation.load(std::memory_order_acquire) != seen; };
     for (;;) {
-      std::unique_lock<std::mutex> lk(mu);
-      wake.wait(lk, [&] { return stop || generation != seen; });
-      if (stop) return;
-      seen = generation;
-      lk.unlock();
+      if (!spin_until(spinUs, ready)) {
+        std::unique_lock<std::mutex> lk(mu);
+        wake.wait(lk, ready);
+      }
+      if (stop.load(std::memory_order_acquire)) return;
+      seen = generation.load(std::memory_order_acquire);
       run_tasks(id);
-      lk.lock();
-      if (--active == 0) done.notify_one();
+      if (active.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+        // Under the lock: a caller between its check of `active` and its wait cannot miss this.
+        std::lock_guard<std::mutex> lk(mu);
+        done.notify_one();
+      }
     }
+  }
+  // Runs the current job on the calling thread too, then waits for the workers.
+  void run_and_wait() {
+    run_tasks(0);
+    auto finished = [&] { return active.load(std::memory_order_acquire) == 0; };
+    if (!spin_until(spinUs, finished)) {
+      std::unique_lock<std::mutex> lk(mu);
+      done.wait(lk, finished);
+    }
+    job = nullptr;
   }
   void resize(int t) {
     {
       std::lock_guard<std::mutex> lk(mu);
-      stop = true;
+      stop.store(true, std::memory_order_release);
     }
     wake.notify_all();
     for (auto& w : workers) w.join();
     workers.clear();
-    stop = false;
+    stop.store(false, std::memory_order_release);
+    generation.store(0, std::memory_order_release);
     threads = t;
     for (int i = 1; i < t; ++i) workers.emplace_back([this, i] { worker_main(i); });
   }
@@ -63,7 +152,44 @@ void set_threads(int n) {
 }
 int get_threads() { return pool().threads; }
 
+static void parallel_for_run(long n, const std::function<void(long, int)>& fn);
+
+void set_profiling(bool on) {
+  profile = Profile{};
+  profile.on = on;
+}
+
+void profile_counters(double* out) {
+  out[0] = profile.calls;
+  out[1] = profile.replayNs;
+  out[2] = profile.taskNs;
+  out[3] = profile.callerNs;
+  out[4] = (double)thread_cpu_ns();
+}
+
 void parallel_for(long n, const std::function<void(long, int)>& fn) {
+  if (!profile.on || n <= 0) return parallel_for_run(n, fn);
+  profile.durations.assign((size_t)n, 0);
+  long long c0 = thread_cpu_ns();
+  if (pool().threads == 1 || n == 1) {
+    // The inline path: time each task the same way.
+    for (long t = 0; t < n; ++t) {
+      long long t0 = thread_cpu_ns();
+      fn(t, 0);
+      profile.durations[(size_t)t] = thread_cpu_ns() - t0;
+    }
+  } else {
+    parallel_for_run(n, fn);
+  }
+  profile.callerNs += (double)(thread_cpu_ns() - c0);
+  profile.calls += 1;
+  long long total = 0;
+  for (long t = 0; t < n; ++t) total += profile.durations[(size_t)t];
+  profile.taskNs += (double)total;
+  profile.replayNs += replay(profile.durations, n, pool().threads);
+}
+
+static void parallel_for_run(long n, const std::function<void(long, int)>& fn) {
   Pool& p = pool();
   if (n <= 0) return;
   if (p.threads == 1 || n == 1) {
@@ -75,13 +201,10 @@ void parallel_for(long n, const std::function<void(long, int)>& fn) {
     p.job = &fn;
     p.n = n;
     p.next.store(0);
-    p.active = (int)p.workers.size();
-    ++p.generation;
+    p.active.store((int)p.workers.size(), std::memory_order_relaxed);
+    p.generation.fetch_add(1, std::memory_order_release);
   }
   p.wake.notify_all();
-  p.run_tasks(0);
-  std::unique_lock<std::mutex> lk(p.mu);
-  p.done.wait(lk, [&] { return p.active == 0; });
-  p.job = nullptr;
+  p.run_and_wait();
 }
 }  // namespace synthmri

@@ -51,6 +51,9 @@ export interface NativeAddon {
   sum2d(x: Float32Array, out: Float32Array, shape: Int32Array): void;
   /** y = leaky(x + b) over rows of b's length; scalars [alpha]. */
   biasLeaky(x: Float32Array, b: Float32Array, y: Float32Array, scalars: Float32Array): void;
+  /** In place y = act(y + bias) over rows of `channels` (bias of length 0: none); mode 0 linear, 1 relu, 2 relu6,
+   * 3 leaky (slope alpha). Optional: an addon built before it existed lacks it. */
+  biasActivation?(y: Float32Array, bias: Float32Array, channels: number, mode: number, alpha: number): void;
   /** dx = dy * (y > 0 ? 1 : alpha), db = column sums of dx; scalars [alpha]. */
   biasLeakyGrad(y: Float32Array, dy: Float32Array, dx: Float32Array, db: Float32Array, scalars: Float32Array): void;
   /** Nearest 2x upsampling NHWC; shape [n, h, w, c] of the small side. */
@@ -71,6 +74,11 @@ export interface NativeAddon {
   ): number;
   setThreads(n: number): void;
   getThreads(): number;
+  /** Per-task CPU timing in the worker pool (bench --profile); switching clears the counters. */
+  setProfiling?(on: boolean): void;
+  /** [parallel_for calls, their wall ns replayed on getThreads() idle cores, summed task CPU ns, calling-thread CPU ns
+   * inside them, calling-thread CPU ns now]. Optional: an addon built before these existed lacks them. */
+  profileCounters?(): number[];
   /** "avx2+fma" or "portable": which micro-kernel the build selected. */
   simd(): string;
 }

@@ -202,7 +202,8 @@ export function reduceSum(
     addon.upsample2xGrad(xv, out, Int32Array.of(1, dims[0], dims[2], dims[4]));
     return out;
   }
-  // Native for the common [rows, cols] patterns (bias gradients, per-pixel class sums): same order, same result.
+  // Native for the common [rows, cols] patterns (bias gradients, per-pixel class sums): float64 sums like below (per
+  // column over fixed row chunks), equal to these within float32 rounding.
   if (addon != null && xv.length >= NATIVE_BINARY_MIN && dims.length <= 2 && red.some((r) => r)) {
     const rows = dims.length === 2 ? dims[0] : 1;
     const cols = dims[dims.length - 1];
