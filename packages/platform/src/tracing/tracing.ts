@@ -2,7 +2,7 @@
 // the W3C trace-context propagator and the async context manager. Off unless the standard OTEL_* environment asks
 // for an exporter; when off nothing is loaded or registered, and the rpc layer skips span work entirely
 // (tracingEnabled() is false), so tracing costs one boolean test per call.
-import { context, type Context, propagation, trace, type Tracer } from "@opentelemetry/api";
+import { context, type Context, propagation, SpanStatusCode, trace, type Tracer } from "@opentelemetry/api";
 import type { Logger } from "@synthmri/core";
 import type { SpanExporter } from "@opentelemetry/sdk-trace-base";
 
@@ -133,4 +133,22 @@ export function activeTraceIds(ctx?: Context): { trace_id: string; span_id: stri
   const sc = trace.getSpan(ctx ?? context.active())?.spanContext();
   if (!sc || !trace.isSpanContextValid(sc)) return undefined;
   return { trace_id: sc.traceId, span_id: sc.spanId };
+}
+
+/**
+ * Runs fn inside a span named `name` (a CLI command, a unit of background work) so that the calls it makes share
+ * one trace; just runs fn while tracing is off.
+ */
+export async function inSpan<T>(name: string, fn: () => Promise<T>): Promise<T> {
+  if (!active) return fn();
+  return tracer().startActiveSpan(name, async (span) => {
+    try {
+      return await fn();
+    } catch (e) {
+      span.setStatus({ code: SpanStatusCode.ERROR });
+      throw e;
+    } finally {
+      span.end();
+    }
+  });
 }
