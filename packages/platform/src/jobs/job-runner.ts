@@ -310,7 +310,6 @@ export class JobRunner {
       logger: log,
       progress: (update) => this.progress(rec, update),
     };
-    log.info("job started", { attempt: s.attempt });
     let outcome: { ok: true; result: unknown } | { ok: false; error: unknown };
     // A span per run of the job, child of the call that started it (a resumed job starts a trace of its own);
     // the job's log lines carry its trace id. Only the kind and the generated job id go on it.
@@ -321,7 +320,10 @@ export class JobRunner {
           rec.traceParent ?? ROOT_CONTEXT,
         )
       : undefined;
-    const work = () => rec.work!(ctx as JobContext<never>);
+    const work = () => {
+      log.info("job started", { attempt: s.attempt });
+      return rec.work!(ctx as JobContext<never>);
+    };
     try {
       const result = span
         ? await context.with(trace.setSpan(rec.traceParent ?? ROOT_CONTEXT, span), work)
