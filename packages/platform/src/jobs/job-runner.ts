@@ -336,6 +336,7 @@ export class JobRunner {
       if (!outcome.ok && !rec.interrupted && !s.cancelRequested) span.setStatus({ code: SpanStatusCode.ERROR });
       span.end();
     }
+    rec.traceParent = undefined; // finished records stay in memory for list(): keep no context alive with them
     this.running--;
     if (rec.interrupted) {
       log.info("job interrupted by shutdown");
