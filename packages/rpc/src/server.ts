@@ -50,6 +50,12 @@ export interface ServerOptions {
    * DEADLINE_EXCEEDED (default 60 s): a client that opens an upload and stalls must not hold it open forever.
    */
   clientStreamIdleMs?: number;
+  /**
+   * Continue the trace a client sends in `traceparent` (default true). A listener facing outside parties sets false:
+   * its calls start traces of their own (linked to the caller's), so that outsiders cannot choose trace ids or
+   * force sampling.
+   */
+  trustTraceContext?: boolean;
 }
 
 export const DEFAULT_CLIENT_STREAM_IDLE_MS = 60_000;
@@ -133,7 +139,7 @@ export function createServer(options: ServerOptions = {}): RpcServer {
       body: (ctx: CallContext, messages: MessageCounts) => Promise<void>,
       fail: (status: grpc.StatusObject) => void,
     ): Promise<void> {
-      const span = startServerSpan(path, serviceName, call.metadata);
+      const span = startServerSpan(path, serviceName, call.metadata, options.trustTraceContext ?? true);
       return span ? span.run(() => lifecycle(call, body, fail, span.end)) : lifecycle(call, body, fail);
     }
 

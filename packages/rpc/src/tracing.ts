@@ -62,12 +62,24 @@ export interface ServerSpan {
  * A SERVER span for a call, child of the trace context in its metadata only (never of whatever context the
  * process happens to be in); undefined when tracing is off or for grpc.health / reflection calls.
  */
-export function startServerSpan(path: string, serviceName: string, metadata: grpc.Metadata): ServerSpan | undefined {
+export function startServerSpan(
+  path: string,
+  serviceName: string,
+  metadata: grpc.Metadata,
+  trustClient = true,
+): ServerSpan | undefined {
   if (!tracingEnabled() || serviceName.startsWith("grpc.")) return undefined;
-  const parent = propagation.extract(ROOT_CONTEXT, metadata, metadataGetter);
+  const incoming = propagation.extract(ROOT_CONTEXT, metadata, metadataGetter);
+  // An untrusted caller's context becomes a link, not the parent: a new trace under the server's own sampling.
+  const remote = trustClient ? undefined : trace.getSpanContext(incoming);
+  const parent = trustClient ? incoming : ROOT_CONTEXT;
   const span = tracer().startSpan(
     path.replace(/^\//, ""),
-    { kind: SpanKind.SERVER, attributes: rpcAttributes(path) },
+    {
+      kind: SpanKind.SERVER,
+      attributes: rpcAttributes(path),
+      links: remote && trace.isSpanContextValid(remote) ? [{ context: remote }] : undefined,
+    },
     parent,
   );
   const ctx = trace.setSpan(parent, span);

@@ -145,6 +145,20 @@ describe("OpenTelemetry tracing through gRPC", () => {
     expect(serverSpan?.attributes["rpc.grpc.status_code"]).toBe(13);
     expect(serverSpan?.status.message).toBe("INTERNAL");
   });
+  it("a listener that does not trust callers (trustTraceContext: false) starts its own trace, linked to the caller's", async () => {
+    const server = createServer({ metrics: false, trustTraceContext: false }).add(TestingService, {
+      echo: async () => ({ text: "" }),
+    });
+    const client = createClient(TestingService, await serve(server), { retry: false });
+    stops.push(() => client.close());
+    await inSpan("partner tool", () => client.echo({ text: "" }));
+    const spans = exporter.getFinishedSpans();
+    const clientSpan = spans.find((s) => s.kind === 2);
+    const serverSpan = spans.find((s) => s.kind === 1);
+    expect(serverSpan?.spanContext().traceId).not.toBe(clientSpan?.spanContext().traceId);
+    expect(serverSpan?.parentSpanContext).toBeUndefined();
+    expect(serverSpan?.links.map((l) => l.context.spanId)).toEqual([clientSpan?.spanContext().spanId]);
+  });
 });
 
 describe("tracing off (the default)", () => {
