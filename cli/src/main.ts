@@ -95,8 +95,20 @@ export async function main(argv: string[]): Promise<number> {
     }
     throw e;
   }
-  return mod.run(rest);
+  // OpenTelemetry: with OTEL_TRACES_EXPORTER / OTEL_EXPORTER_OTLP_ENDPOINT set, a command's calls share one trace
+  // under a "synthmri <command>" span (long-running console/start get a span per request or job instead).
+  // The tracing module alone (not all of platform): `synthmri nifti info` stays quick.
+  const { initTracing, inSpan } = await import("@synthmri/platform/tracing");
+  const tracing = await initTracing({ service: "synthmri-cli", version: version() });
+  try {
+    return LONG_RUNNING.has(name) ? await mod.run(rest) : await inSpan(`synthmri ${name}`, () => mod.run(rest));
+  } finally {
+    await tracing.shutdown();
+  }
 }
+
+/** Commands that serve until stopped: one span over their lifetime would never end while they run. */
+const LONG_RUNNING = new Set(["console", "start"]);
 
 const isEntry = process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/\\/g, "/"));
 if (isEntry || process.env.SYNTHMRI_CLI_ENTRY === "1") {

@@ -5,6 +5,7 @@ export * from "./config/docs.js";
 export * from "@synthmri/core";
 export * from "./log/logger.js";
 export * from "./log/redact.js";
+export * from "./tracing/tracing.js";
 export * from "./store/embedded-s3.js";
 export * from "./store/minio-object-store.js";
 export * from "./store/object-store.js";

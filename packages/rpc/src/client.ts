@@ -1,5 +1,6 @@
 // Typed clients from protobuf-es service descriptors: default deadlines, retry with backoff on UNAVAILABLE for
-// idempotent methods, AbortSignal support, backpressure on client streams, errors as RpcError.
+// idempotent methods, AbortSignal support, backpressure on client streams, errors as RpcError, a CLIENT span per
+// call carrying the W3C trace context in the metadata (when tracing is on).
 import { MethodOptions_IdempotencyLevel } from "@bufbuild/protobuf/wkt";
 import type { MessageInitShape, MessageShape } from "@bufbuild/protobuf";
 import type { GenService, GenServiceMethods } from "@bufbuild/protobuf/codegenv2";
@@ -9,6 +10,7 @@ import { clientCredentials, type TlsOptions } from "./credentials.js";
 import { methodPath } from "./service-definition.js";
 import { RpcError, rpcErrorFromServiceError } from "./status.js";
 import { readMessages } from "./stream-reader.js";
+import { startClientSpan } from "./tracing.js";
 
 export interface RetryPolicy {
   /** Attempts in total, first included (default 4). */
@@ -144,37 +146,46 @@ export function createClient<S extends GenServiceMethods>(
     switch (m.methodKind) {
       case "unary":
         api[m.localName] = async (request: unknown, call?: CallOptions) => {
+          const span = startClientSpan(path);
           const deadline = deadlineFor(call, defaultDeadlineMs);
           const attempts = idempotent && retry ? (retry.maxAttempts ?? 4) : 1;
-          for (let attempt = 1; ; attempt++) {
-            try {
-              return await unary(grpcClient, path, ser, de, request, metadataFor(call), deadline, call?.signal);
-            } catch (e) {
-              const err = e as RpcError;
-              if (err.code !== grpc.status.UNAVAILABLE || attempt >= attempts) throw err;
-              const backoff = backoffMs(retry ?? {}, attempt);
-              if (Date.now() + backoff >= Number(deadline)) throw err;
-              await sleep(backoff, call?.signal);
+          const attemptAll = async () => {
+            for (let attempt = 1; ; attempt++) {
+              try {
+                const md = span.inject(metadataFor(call));
+                return await unary(grpcClient, path, ser, de, request, md, deadline, call?.signal);
+              } catch (e) {
+                const err = e as RpcError;
+                if (err.code !== grpc.status.UNAVAILABLE || attempt >= attempts) throw err;
+                const backoff = backoffMs(retry ?? {}, attempt);
+                if (Date.now() + backoff >= Number(deadline)) throw err;
+                await sleep(backoff, call?.signal);
+              }
             }
-          }
+          };
+          return span.settle(attemptAll());
         };
         break;
       case "server_streaming":
         api[m.localName] = (request: unknown, call?: CallOptions) => {
-          const stream = grpcClient.makeServerStreamRequest(path, ser, de, request, metadataFor(call), {
+          const span = startClientSpan(path);
+          const md = metadataFor(call);
+          const stream = grpcClient.makeServerStreamRequest(path, ser, de, request, span.inject(md), {
             deadline: deadlineFor(call, 0),
           });
-          return readStream(stream, path, call?.signal);
+          return span.wrap(readStream(stream, path, call?.signal));
         };
         break;
       case "client_streaming":
-        api[m.localName] = (requests: AsyncIterable<unknown> | Iterable<unknown>, call?: CallOptions) =>
-          new Promise((resolve, reject) => {
+        api[m.localName] = (requests: AsyncIterable<unknown> | Iterable<unknown>, call?: CallOptions) => {
+          const span = startClientSpan(path);
+          const md = metadataFor(call);
+          const result = new Promise((resolve, reject) => {
             const stream = grpcClient.makeClientStreamRequest(
               path,
               ser,
               de,
-              metadataFor(call),
+              span.inject(md),
               { deadline: deadlineFor(call, defaultDeadlineMs) },
               (err, res) => (err ? reject(rpcErrorFromServiceError(err, path)) : resolve(res)),
             );
@@ -186,10 +197,14 @@ export function createClient<S extends GenServiceMethods>(
               })
               .finally(cancel);
           });
+          return span.settle(result);
+        };
         break;
       default:
         api[m.localName] = (requests: AsyncIterable<unknown> | Iterable<unknown>, call?: CallOptions) => {
-          const stream = grpcClient.makeBidiStreamRequest(path, ser, de, metadataFor(call), {
+          const span = startClientSpan(path);
+          const md = metadataFor(call);
+          const stream = grpcClient.makeBidiStreamRequest(path, ser, de, span.inject(md), {
             deadline: deadlineFor(call, 0),
           });
           let writeError: unknown;
@@ -197,7 +212,7 @@ export function createClient<S extends GenServiceMethods>(
             writeError = e;
             stream.cancel();
           });
-          return readStream(stream, path, call?.signal, () => writeError);
+          return span.wrap(readStream(stream, path, call?.signal, () => writeError));
         };
     }
   }

@@ -19,11 +19,16 @@ export interface CallContext {
   readonly state: Record<string, unknown>;
 }
 
+/** The grpc_type label of the grpc-ecosystem metrics. */
+export type CallType = "unary" | "client_stream" | "server_stream" | "bidi_stream";
+
 /** What interceptors see of a call. */
 export interface CallInfo {
   readonly method: string;
   /** "synthmri.common.v1.JobService" */
   readonly service: string;
+  /** Streaming kind of the method (absent only in hand-made CallInfo objects of tests). */
+  readonly type?: CallType;
   readonly metadata: grpc.Metadata;
   readonly peer: string;
   /** Interceptors may store values here; the handler reads them from context.state. */
@@ -36,6 +41,9 @@ export interface CallOutcome {
   readonly durationMs: number;
   /** Error details for a failed call (never payloads). */
   readonly details?: string;
+  /** Request messages read (unary: 1) and response messages written, counted at the end of the call. */
+  readonly messagesReceived?: number;
+  readonly messagesSent?: number;
 }
 
 /**

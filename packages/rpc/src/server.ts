@@ -1,5 +1,5 @@
 // Server builder: protobuf-es services on grpc-js with health, reflection, status mapping, interceptors,
-// cancellation signals, backpressure and graceful shutdown.
+// cancellation signals, backpressure, OpenTelemetry server spans and graceful shutdown.
 import { performance } from "node:perf_hooks";
 import type { Readable } from "node:stream";
 import type { DescMethod } from "@bufbuild/protobuf";
@@ -9,7 +9,7 @@ import { Cancelled, DeadlineExceeded, InvalidInput, type Logger, processMetricsR
 import { HealthImplementation, type ServingStatus } from "grpc-health-check";
 import type { Registry } from "prom-client";
 import { isDecodeFailure } from "./codec.js";
-import type { CallContext, CallInfo, ServerInterceptor } from "./context.js";
+import type { CallContext, CallInfo, CallType, ServerInterceptor } from "./context.js";
 import { serverCredentials, type TlsOptions } from "./credentials.js";
 import type { ServiceImpl } from "./handler-types.js";
 import { noopLogger } from "./logger.js";
@@ -18,6 +18,7 @@ import { addReflection } from "./reflection.js";
 import { methodPath, toServiceDefinition } from "./service-definition.js";
 import { statusFromError, toServiceError } from "./status.js";
 import { readMessages } from "./stream-reader.js";
+import { startServerSpan } from "./tracing.js";
 
 export interface KeepaliveOptions {
   /** Ping an idle connection after this many ms (default 60 s). */
@@ -49,6 +50,12 @@ export interface ServerOptions {
    * DEADLINE_EXCEEDED (default 60 s): a client that opens an upload and stalls must not hold it open forever.
    */
   clientStreamIdleMs?: number;
+  /**
+   * Continue the trace a client sends in `traceparent` (default true). A listener facing outside parties sets false:
+   * its calls start traces of their own (linked to the caller's), so that outsiders cannot choose trace ids or
+   * force sampling.
+   */
+  trustTraceContext?: boolean;
 }
 
 export const DEFAULT_CLIENT_STREAM_IDLE_MS = 60_000;
@@ -75,6 +82,19 @@ type SurfaceCall = Pick<grpc.ServerUnaryCall<unknown, unknown>, "metadata" | "ge
   NodeJS.EventEmitter;
 
 export const DEFAULT_MAX_MESSAGE_BYTES = 8 * 1024 * 1024;
+
+/** Messages a call has received and sent so far (for grpc_server_msg_*_total). */
+interface MessageCounts {
+  received: number;
+  sent: number;
+}
+
+const CALL_TYPES: Record<DescMethod["methodKind"], CallType> = {
+  unary: "unary",
+  server_streaming: "server_stream",
+  client_streaming: "client_stream",
+  bidi_streaming: "bidi_stream",
+};
 
 /** "host:port" as gRPC targets and clients want it: an IPv6 host gets its brackets. */
 export function hostPort(host: string, port: number): string {
@@ -116,10 +136,21 @@ export function createServer(options: ServerOptions = {}): RpcServer {
     // Shared call lifecycle: context, signal, interceptors, status mapping, onEnd hooks.
     async function run(
       call: SurfaceCall,
-      body: (ctx: CallContext) => Promise<void>,
+      body: (ctx: CallContext, messages: MessageCounts) => Promise<void>,
       fail: (status: grpc.StatusObject) => void,
     ): Promise<void> {
+      const span = startServerSpan(path, serviceName, call.metadata, options.trustTraceContext ?? true);
+      return span ? span.run(() => lifecycle(call, body, fail, span.end)) : lifecycle(call, body, fail);
+    }
+
+    async function lifecycle(
+      call: SurfaceCall,
+      body: (ctx: CallContext, messages: MessageCounts) => Promise<void>,
+      fail: (status: grpc.StatusObject) => void,
+      endSpan?: (code: grpc.status) => void,
+    ): Promise<void> {
       const started = performance.now();
+      const messages: MessageCounts = { received: 0, sent: 0 };
       const controller = new AbortController();
       running.add(controller);
       const onCancel = () => controller.abort(new Cancelled(`call ${path} cancelled by the client or its deadline`));
@@ -128,6 +159,7 @@ export function createServer(options: ServerOptions = {}): RpcServer {
       const info: CallInfo = {
         method: path,
         service: serviceName,
+        type: CALL_TYPES[method.methodKind],
         metadata: call.metadata,
         peer: call.getPeer(),
         state: {},
@@ -145,7 +177,7 @@ export function createServer(options: ServerOptions = {}): RpcServer {
       let details: string | undefined;
       try {
         for (const i of interceptors) await i.onCall?.(info);
-        await body(ctx);
+        await body(ctx, messages);
       } catch (e) {
         const status = controller.signal.aborted && !(e instanceof Error && "kind" in e) ? cancelledStatus(e) : null;
         const s = status ?? statusFromError(e, path, log);
@@ -156,7 +188,13 @@ export function createServer(options: ServerOptions = {}): RpcServer {
         running.delete(controller);
         call.removeListener("cancelled", onCancel);
         if (call.cancelled && code === grpc.status.OK) code = grpc.status.CANCELLED;
-        const outcome = { code, details, durationMs: performance.now() - started };
+        const outcome = {
+          code,
+          details,
+          durationMs: performance.now() - started,
+          messagesReceived: messages.received,
+          messagesSent: messages.sent,
+        };
         for (const i of interceptors) {
           try {
             i.onEnd?.(info, outcome);
@@ -164,6 +202,7 @@ export function createServer(options: ServerOptions = {}): RpcServer {
             log.warn("interceptor onEnd threw", { error: String(e) });
           }
         }
+        endSpan?.(code);
       }
     }
 
@@ -186,11 +225,13 @@ export function createServer(options: ServerOptions = {}): RpcServer {
           let replied = false;
           void run(
             call,
-            async (ctx) => {
+            async (ctx, messages) => {
               const req = checkDecoded(call.request);
+              messages.received++;
               const res = await fn(req, ctx);
               replied = true;
               callback(null, res);
+              messages.sent++;
             },
             (s) => {
               if (!replied) callback(toServiceError(s));
@@ -201,9 +242,10 @@ export function createServer(options: ServerOptions = {}): RpcServer {
         return (call: grpc.ServerWritableStream<unknown, unknown>) => {
           void run(
             call,
-            async (ctx) => {
+            async (ctx, messages) => {
               const req = checkDecoded(call.request);
-              await pump(fn(req, ctx) as AsyncIterable<unknown>, call, ctx.signal);
+              messages.received++;
+              await pump(fn(req, ctx) as AsyncIterable<unknown>, call, ctx.signal, messages);
             },
             (s) => call.emit("error", toServiceError(s)),
           );
@@ -213,10 +255,11 @@ export function createServer(options: ServerOptions = {}): RpcServer {
           let replied = false;
           void run(
             call,
-            async (ctx) => {
-              const res = await fn(readRequests(call, ctx.signal, idleMs), ctx);
+            async (ctx, messages) => {
+              const res = await fn(readRequests(call, ctx.signal, idleMs, messages), ctx);
               replied = true;
               callback(null, res);
+              messages.sent++;
             },
             (s) => {
               if (!replied) callback(toServiceError(s));
@@ -227,8 +270,13 @@ export function createServer(options: ServerOptions = {}): RpcServer {
         return (call: grpc.ServerDuplexStream<unknown, unknown>) => {
           void run(
             call,
-            async (ctx) => {
-              await pump(fn(readRequests(call, ctx.signal, idleMs), ctx) as AsyncIterable<unknown>, call, ctx.signal);
+            async (ctx, messages) => {
+              await pump(
+                fn(readRequests(call, ctx.signal, idleMs, messages), ctx) as AsyncIterable<unknown>,
+                call,
+                ctx.signal,
+                messages,
+              );
             },
             (s) => call.emit("error", toServiceError(s)),
           );
@@ -319,9 +367,11 @@ async function pump(
   source: AsyncIterable<unknown>,
   call: grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>,
   signal: AbortSignal,
+  messages: MessageCounts,
 ): Promise<void> {
   for await (const msg of source) {
     if (signal.aborted) break;
+    messages.sent++;
     if (!call.write(msg)) await waitForDrain(call, signal);
   }
   if (signal.aborted) throw signal.reason ?? new Cancelled("call cancelled");
@@ -346,12 +396,18 @@ export function waitForDrain(stream: NodeJS.EventEmitter, signal?: AbortSignal):
  * The request stream as an async iterable: a message that failed to decode throws InvalidInput, and an aborted
  * call (cancel, deadline) throws Cancelled instead of hanging.
  */
-async function* readRequests(call: Readable, signal: AbortSignal, idleMs: number): AsyncGenerator<unknown> {
+async function* readRequests(
+  call: Readable,
+  signal: AbortSignal,
+  idleMs: number,
+  counts: MessageCounts,
+): AsyncGenerator<unknown> {
   const messages = readMessages<unknown>(call, signal);
   try {
     while (true) {
       const next = await withIdleLimit(messages.next(), idleMs);
       if (next.done) return;
+      counts.received++;
       yield checkDecoded(next.value);
     }
   } finally {

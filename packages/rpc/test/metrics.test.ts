@@ -51,6 +51,52 @@ describe("metricsInterceptor + startMetrics", () => {
     }
   });
 
+  it("serves the standard grpc_server_* names (grpc-ecosystem) beside its own, for unary and streaming calls", async () => {
+    const registry = createMetricsRegistry("testing", { processMetrics: false });
+    const server = createServer({ metrics: registry }).add(TestingService, {
+      async echo(req) {
+        if (req.text === "missing") throw new NotFound("no such thing");
+        return { text: req.text };
+      },
+      async *relay(requests) {
+        for await (const r of requests) yield { frame: r.frame };
+      },
+    });
+    const port = await server.listen("127.0.0.1", 0);
+    const metrics = await startMetrics({ host: "127.0.0.1", metricsPort: 0 }, registry);
+    if (!metrics) throw new Error("metrics server expected with METRICS_PORT=0");
+    const client = createClient(TestingService, `127.0.0.1:${port}`, { retry: false });
+    try {
+      await client.echo({ text: "a" });
+      await client.echo({ text: "missing" }).catch(() => undefined);
+      const frames = [1, 2, 3].map(() => ({ frame: {} }));
+      let relayed = 0;
+      for await (const _ of client.relay(frames)) relayed++;
+      expect(relayed).toBe(3);
+      const text = await (await fetch(`${metrics.url}/metrics`)).text();
+      const echo = { grpc_service: "synthmri.testing.v1.TestingService", grpc_method: "Echo", grpc_type: "unary" };
+      const relay = { ...echo, grpc_method: "Relay", grpc_type: "bidi_stream" };
+      expect(sample(text, "grpc_server_started_total", echo)).toBe(2);
+      expect(sample(text, "grpc_server_handled_total", { ...echo, grpc_code: "OK" })).toBe(1);
+      expect(sample(text, "grpc_server_handled_total", { ...echo, grpc_code: "NotFound" })).toBe(1);
+      expect(sample(text, "grpc_server_handling_seconds_count", echo)).toBe(2);
+      expect(sample(text, "grpc_server_handling_seconds_bucket", { ...echo, le: "+Inf" })).toBe(2);
+      expect(sample(text, "grpc_server_msg_received_total", echo)).toBe(2);
+      expect(sample(text, "grpc_server_msg_sent_total", echo)).toBe(1);
+      expect(sample(text, "grpc_server_handled_total", { ...relay, grpc_code: "OK" })).toBe(1);
+      expect(sample(text, "grpc_server_msg_received_total", relay)).toBe(3);
+      expect(sample(text, "grpc_server_msg_sent_total", relay)).toBe(3);
+      // The suite's own names stay.
+      expect(sample(text, "synthmri_rpc_requests_total", { code: "NOT_FOUND" })).toBe(1);
+      expect(text).toMatch(/^# TYPE grpc_server_handling_seconds histogram$/m);
+      expect(text).not.toContain("grpc.health");
+    } finally {
+      client.close();
+      await server.shutdown(1000);
+      await metrics.close();
+    }
+  });
+
   it("counts calls an auth interceptor refuses, and never leaves them in flight", async () => {
     const registry = createMetricsRegistry("testing", { processMetrics: false });
     const deny: ServerInterceptor = {

@@ -16,7 +16,7 @@ import {
   JobService,
   SegmenterService,
 } from "@synthmri/contracts";
-import type { ObjectStore } from "@synthmri/platform";
+import { inSpan, type ObjectStore } from "@synthmri/platform";
 import { bundleWeb, WEB_DIR } from "./bundle.js";
 import { type Addresses, MAX_SCAN_BYTES, type ServiceName, consoleService } from "./console-service.js";
 import { type Forwarder, forwardServices } from "./forward.js";
@@ -93,7 +93,8 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningCons
     if (url.pathname === "/app.js") return send(res, "text/javascript; charset=utf-8", js);
     if (url.pathname === "/app.css") return send(res, "text/css; charset=utf-8", css);
     const adapter = adapters.find((a) => url.pathname.startsWith(`${a.prefix}/`));
-    if (adapter) return adapter.handle(req, res);
+    // A span per forwarded call (tracing on): its gRPC calls to the services are its children.
+    if (adapter) return void inSpan(`console ${adapter.prefix}`, () => handled(res, () => adapter.handle(req, res)));
     res.writeHead(404, { "Content-Type": "text/plain" }).end("not found");
   });
   await new Promise<void>((resolve, reject) => {
@@ -143,4 +144,12 @@ function deny(res: ServerResponse): void {
 function send(res: ServerResponse, type: string, body: Uint8Array): void {
   res.writeHead(200, { "Content-Type": type, "Cache-Control": "no-store" });
   res.end(body);
+}
+
+/** Runs handle and resolves when the response is done (so a span around it lasts as long as the request). */
+function handled(res: ServerResponse, handle: () => void): Promise<void> {
+  return new Promise((resolve) => {
+    res.once("close", resolve);
+    handle();
+  });
 }

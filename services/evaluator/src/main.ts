@@ -7,6 +7,7 @@ import {
   ArtifactStore,
   createLogger,
   FailedPrecondition,
+  initTracing,
   JobRunner,
   loadConfigOrExit,
   openObjectStore,
@@ -22,6 +23,8 @@ import { startServer } from "./server.js";
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
   const logger = createLogger({ name: "evaluator", level: config.logLevel });
+  // OpenTelemetry traces: off unless OTEL_TRACES_EXPORTER / OTEL_EXPORTER_OTLP_ENDPOINT ask for them.
+  const tracing = await initTracing({ service: "evaluator", logger });
   const segmenterAddr = config.services.segmenter.addr;
   if (!segmenterAddr)
     throw new FailedPrecondition("SEGMENTER_ADDR must be set (or its port non-zero) for the evaluator");
@@ -67,6 +70,7 @@ async function main(): Promise<void> {
       segmenter.close();
       await metrics?.close();
       await objects.close();
+      await tracing.shutdown();
     },
   });
 }

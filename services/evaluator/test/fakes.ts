@@ -15,7 +15,7 @@ import {
   SegmenterService,
   Split,
 } from "@synthmri/contracts";
-import { ArtifactStore, JobRunner, MinioObjectStore, NotFound, startEmbeddedS3 } from "@synthmri/platform";
+import { ArtifactStore, JobRunner, type Logger, MinioObjectStore, NotFound, startEmbeddedS3 } from "@synthmri/platform";
 import { createClient, createServer, tensorFrames } from "@synthmri/rpc";
 import {
   asDatasetManifest,
@@ -258,23 +258,24 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(datasets: FakeDataset[]): Promise<Harness> {
+export async function startHarness(datasets: FakeDataset[], options: { logger?: Logger } = {}): Promise<Harness> {
   const dir = await mkdtemp(join(tmpdir(), "evaluator-test-"));
   const s3 = await startEmbeddedS3({ dataDir: dir });
   const store = new MinioObjectStore({ ...s3, bucket: "synthmri" });
   await store.ensureBucket();
   const artifacts = new ArtifactStore({ store });
   for (const ds of datasets) await writeDataset(artifacts, ds);
-  const fakes = createServer();
+  const fakes = createServer({ logger: options.logger?.child({ service: "fake-segmenter" }) });
   fakes.add(SegmenterService, fakeSegmenter(artifacts) as never);
   const fakePort = await fakes.listen("127.0.0.1", 0);
   const segClient = createClient(SegmenterService, `127.0.0.1:${fakePort}`);
-  const jobRunner = new JobRunner({ store, service: "evaluator", persistIntervalMs: 50 });
+  const jobRunner = new JobRunner({ store, service: "evaluator", persistIntervalMs: 50, logger: options.logger });
   const started = await startServer({
     artifacts,
     jobs: jobRunner,
     source: blockingSource(new StoreSliceSource(artifacts), datasets),
     segmenter: new GrpcSegmenter(segClient),
+    logger: options.logger,
     quality: {
       defaultMaxSamples: 8,
       swd: { nhoodsPerImage: 16, dirRepeats: 1, dirsPerRepeat: 32 },

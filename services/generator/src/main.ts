@@ -7,6 +7,7 @@ import {
   ArtifactStore,
   type Config,
   createLogger,
+  initTracing,
   JobRunner,
   type Logger,
   loadConfigOrExit,
@@ -26,6 +27,8 @@ const RUNNER_CONCURRENCY = 1024;
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
   const logger = createLogger({ name: "generator", level: config.logLevel });
+  // OpenTelemetry traces: off unless OTEL_TRACES_EXPORTER / OTEL_EXPORTER_OTLP_ENDPOINT ask for them.
+  const tracing = await initTracing({ service: "generator", logger });
   const backend = await initBackend({ preferred: config.tfBackend, logger });
   const objects = await openObjectStore(config, logger);
   const provenance = { service: "generator", backend: backend.name };
@@ -73,6 +76,7 @@ async function main(): Promise<void> {
       await jobs.shutdown({ graceMs: config.grpc.shutdownGraceMs });
       await metrics?.close();
       await objects.close();
+      await tracing.shutdown();
     },
   });
 }

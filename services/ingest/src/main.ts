@@ -3,6 +3,7 @@
 import {
   createLogger,
   ensureDeidSalt,
+  initTracing,
   loadConfigOrExit,
   MinioObjectStore,
   openObjectStore,
@@ -14,6 +15,8 @@ import { startServer } from "./server.js";
 
 const config = loadConfigOrExit();
 const logger = createLogger({ name: "ingest", level: config.logLevel });
+// OpenTelemetry traces: off unless OTEL_TRACES_EXPORTER / OTEL_EXPORTER_OTLP_ENDPOINT ask for them.
+const tracing = await initTracing({ service: "ingest", logger });
 const opened = await openObjectStore(config, logger);
 const salt = await ensureDeidSalt(config);
 const endpoint = config.s3.endpoint ?? opened.embeddedEndpoint;
@@ -51,5 +54,6 @@ shutdownOnSignals(running.server, {
     await running.jobs.shutdown({ graceMs: config.grpc.shutdownGraceMs });
     await metrics?.close();
     await opened.close();
+    await tracing.shutdown();
   },
 });

@@ -2,6 +2,7 @@
 // job runner (interrupted trainings resume from their checkpoints), the gRPC server on SEGMENTER_PORT,
 // graceful shutdown on SIGTERM/SIGINT. Prints one "segmenter ready" log line with the bound port.
 import {
+  initTracing,
   JobRunner,
   loadConfigOrExit,
   processMetricsRegistry,
@@ -15,6 +16,8 @@ import { startServer } from "./server.js";
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
   const { logger, objects, artifacts, provenance, backend } = await openProcessDeps(config, "segmenter");
+  // OpenTelemetry traces: off unless OTEL_TRACES_EXPORTER / OTEL_EXPORTER_OTLP_ENDPOINT ask for them.
+  const tracing = await initTracing({ service: "segmenter", logger });
   const jobs = new JobRunner({
     store: objects.store,
     service: "segmenter",
@@ -48,6 +51,7 @@ async function main(): Promise<void> {
       await metrics?.close();
       started.deps.registry.dispose();
       await objects.close();
+      await tracing.shutdown();
     },
   });
 }

@@ -48,6 +48,17 @@ app.kubernetes.io/component: {{ .component }}
   value: {{ printf "%s-segmenter:%v" (include "synthmri.fullname" .) .Values.segmenter.port | quote }}
 - name: EVALUATOR_ADDR
   value: {{ printf "%s-evaluator:%v" (include "synthmri.fullname" .) .Values.evaluator.port | quote }}
+{{- with .Values.tracing.otlpEndpoint }}
+# OpenTelemetry traces to a collector (OTLP/HTTP); the services read the standard variables.
+- name: OTEL_EXPORTER_OTLP_ENDPOINT
+  value: {{ . | quote }}
+- name: OTEL_TRACES_SAMPLER
+  value: {{ $.Values.tracing.sampler | quote }}
+- name: OTEL_TRACES_SAMPLER_ARG
+  value: {{ $.Values.tracing.samplerArg | quote }}
+- name: OTEL_RESOURCE_ATTRIBUTES
+  value: {{ printf "k8s.namespace.name=%s,service.namespace=%s" $.Release.Namespace $.Release.Name | quote }}
+{{- end }}
 {{- if .Values.tls.enabled }}
 - name: TLS_CERT
   value: /run/tls/tls.crt

@@ -2,10 +2,12 @@
 // AbortSignal, watchers get event-driven snapshots, and every status is persisted under
 // jobs/<service>/<id>.json so that after a restart recover() resumes interrupted jobs or marks them FAILED.
 import { randomBytes } from "node:crypto";
+import { type Context, context, ROOT_CONTEXT, SpanStatusCode, trace } from "@opentelemetry/api";
 import { Cancelled, FailedPrecondition, NotFound, SynthError, Unavailable } from "@synthmri/core";
 import { silentLogger } from "../log/logger.js";
 import type { Logger } from "@synthmri/core";
 import type { ObjectStore } from "../store/object-store.js";
+import { tracer, tracingEnabled } from "../tracing/tracing.js";
 import { EtaEstimator } from "./eta.js";
 import { checkJobId, JobPersistence } from "./job-persistence.js";
 import {
@@ -45,6 +47,8 @@ interface JobRecord {
   /** Set by shutdown(): the job stays RUNNING/QUEUED in the store for recover(). */
   interrupted: boolean;
   settled: Promise<void> | undefined;
+  /** The trace context that started the job (the RPC's span): the job's span is its child. */
+  traceParent?: Context;
 }
 
 export class JobRunner {
@@ -101,7 +105,7 @@ export class JobRunner {
       createdAt: iso,
       updatedAt: iso,
     };
-    this.enqueue(status, work as AnyJobWork);
+    this.enqueue(status, work as AnyJobWork, tracingEnabled() ? context.active() : undefined);
     return id;
   }
 
@@ -270,8 +274,9 @@ export class JobRunner {
     return this.persistence.flush();
   }
 
-  private enqueue(status: JobStatus, work: AnyJobWork): void {
+  private enqueue(status: JobStatus, work: AnyJobWork, traceParent?: Context): void {
     const rec = newRecord(status, work);
+    rec.traceParent = traceParent;
     this.jobs.set(status.id, rec);
     this.queue.push(status.id);
     this.changed(rec, true);
@@ -305,13 +310,33 @@ export class JobRunner {
       logger: log,
       progress: (update) => this.progress(rec, update),
     };
-    log.info("job started", { attempt: s.attempt });
     let outcome: { ok: true; result: unknown } | { ok: false; error: unknown };
+    // A span per run of the job, child of the call that started it (a resumed job starts a trace of its own);
+    // the job's log lines carry its trace id. Only the kind and the generated job id go on it.
+    const span = tracingEnabled()
+      ? tracer().startSpan(
+          `job ${s.kind}`,
+          { attributes: { "job.kind": s.kind, "job.id": s.id, "job.attempt": s.attempt } },
+          rec.traceParent ?? ROOT_CONTEXT,
+        )
+      : undefined;
+    const work = () => {
+      log.info("job started", { attempt: s.attempt });
+      return rec.work!(ctx as JobContext<never>);
+    };
     try {
-      outcome = { ok: true, result: await rec.work!(ctx as JobContext<never>) };
+      const result = span
+        ? await context.with(trace.setSpan(rec.traceParent ?? ROOT_CONTEXT, span), work)
+        : await work();
+      outcome = { ok: true, result };
     } catch (error) {
       outcome = { ok: false, error };
     }
+    if (span) {
+      if (!outcome.ok && !rec.interrupted && !s.cancelRequested) span.setStatus({ code: SpanStatusCode.ERROR });
+      span.end();
+    }
+    rec.traceParent = undefined; // finished records stay in memory for list(): keep no context alive with them
     this.running--;
     if (rec.interrupted) {
       log.info("job interrupted by shutdown");

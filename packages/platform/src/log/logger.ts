@@ -1,6 +1,7 @@
 // Structured JSON-lines logger implementing the Logger contract. One line per event:
-// {"time","level","name","msg",...fields}. Fields pass through redactValue so voxel data cannot leak.
+// {"time","level","name","msg",...fields} (+ trace_id, span_id inside a traced call). Fields pass through redactValue so voxel data cannot leak.
 import { boundText, type LogFields, type Logger, type LogLevel } from "@synthmri/core";
+import { activeTraceIds } from "../tracing/tracing.js";
 import { redactValue } from "./redact.js";
 
 export type LoggerLevel = LogLevel | "silent";
@@ -31,7 +32,8 @@ export function createLogger(options: CreateLoggerOptions): Logger {
   const make = (base: LogFields): Logger => {
     const emit = (level: LogLevel, msg: string, fields?: LogFields) => {
       if (RANK[level] < threshold) return;
-      const safe = redactValue({ ...base, ...fields }) as LogFields;
+      // trace_id / span_id of the active span (OpenTelemetry), so a log line can be found from a trace and back.
+      const safe = redactValue({ ...base, ...fields, ...activeTraceIds() }) as LogFields;
       const line = { time: now().toISOString(), level, name: options.name, msg: boundText(msg), ...safe };
       let text: string;
       try {

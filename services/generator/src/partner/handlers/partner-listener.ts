@@ -32,6 +32,7 @@ export async function startPartnerListener(options: PartnerListenerOptions): Pro
     ...options.server,
     interceptors: partner.interceptors,
     reflection: false,
+    trustTraceContext: false,
     logger: options.logger?.child({ listener: "partner" }),
   });
   server.add(PartnerService, partner.handlers).add(JobService, partner.jobs);
