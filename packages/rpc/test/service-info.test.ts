@@ -7,9 +7,11 @@ import { afterEach, describe, expect, it } from "vitest";
 import { createClient, isRpcError } from "../src/index.js";
 import { type Fixture, startFixture } from "./fixture.js";
 
-const rootVersion = (JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as {
-  version: string;
-}).version;
+const rootVersion = (
+  JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as {
+    version: string;
+  }
+).version;
 
 describe("GetServiceInfo", () => {
   let fx: Fixture | undefined;
@@ -40,7 +42,13 @@ describe("GetServiceInfo", () => {
       const gpu = (await client.getServiceInfo({})).info;
       expect(gpu).toMatchObject({ backend: "webgpu", gpu: true, gpuAdapter: "nvidia / hopper / H200", threads: 1 });
 
-      publishComputeBackend({ name: "cpu", provider: "tfjs-backend-cpu", native: true, nativeKernels: true, threads: 2 });
+      publishComputeBackend({
+        name: "cpu",
+        provider: "tfjs-backend-cpu",
+        native: true,
+        nativeKernels: true,
+        threads: 2,
+      });
       const cpu = (await client.getServiceInfo({})).info;
       expect(cpu).toMatchObject({ backend: "cpu", gpu: false, gpuAdapter: "", nativeKernels: true, threads: 2 });
     } finally {
