@@ -56,9 +56,10 @@ export function lineChart(
   const all = series.flatMap((s) => s.points);
   const xs = all.map((p) => p[0]);
   const ys = all.map((p) => p[1]);
-  const [x0, x1] = [Math.min(...xs, 0), Math.max(...xs, 1)];
+  // x spans the data (kimg of a short run is well below 1); y keeps 0 in view so magnitudes compare.
+  const [x0, x1] = xs.length ? [Math.min(...xs), Math.max(...xs)] : [0, 1];
   const [y0, y1] = [Math.min(...ys, 0), Math.max(...ys, 1e-9)];
-  const sx = (x: number) => pad.l + ((x - x0) / (x1 - x0 || 1)) * (W - pad.l - pad.r);
+  const sx = (x: number) => pad.l + ((x - x0) / (x1 - x0 || 1)) * (W - pad.l - pad.r - 4);
   const sy = (y: number) => H - pad.b - ((y - y0) / (y1 - y0 || 1)) * (H - pad.t - pad.b);
   const ns = "http://www.w3.org/2000/svg";
   const svg = document.createElementNS(ns, "svg");
@@ -94,10 +95,15 @@ export function lineChart(
       },
       options.yLabel,
     );
-  for (const [x, label] of options.markers ?? []) {
+  // Marker captions in three staggered rows, skipped where one would overprint its row's previous caption.
+  const rowEnd = [Number.NEGATIVE_INFINITY, Number.NEGATIVE_INFINITY, Number.NEGATIVE_INFINITY];
+  (options.markers ?? []).forEach(([x, label]) => {
     add("line", { x1: sx(x), y1: pad.t, x2: sx(x), y2: H - pad.b, stroke: "#999", "stroke-dasharray": "3 3" });
-    add("text", { x: sx(x) + 2, y: pad.t + 10, "font-size": 10, fill: "#666" }, label);
-  }
+    const row = rowEnd.findIndex((end) => sx(x) + 2 > end);
+    if (row < 0) return;
+    add("text", { x: sx(x) + 2, y: pad.t + 10 + 11 * row, "font-size": 10, fill: "#666" }, label);
+    rowEnd[row] = sx(x) + 2 + 5.5 * label.length;
+  });
   const colours = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd"];
   series.forEach((s, i) => {
     const c = colours[i % colours.length];
