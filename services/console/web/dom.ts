@@ -99,10 +99,13 @@ export function lineChart(
   const rowEnd = [Number.NEGATIVE_INFINITY, Number.NEGATIVE_INFINITY, Number.NEGATIVE_INFINITY];
   (options.markers ?? []).forEach(([x, label]) => {
     add("line", { x1: sx(x), y1: pad.t, x2: sx(x), y2: H - pad.b, stroke: "#999", "stroke-dasharray": "3 3" });
-    const row = rowEnd.findIndex((end) => sx(x) + 2 > end);
+    const width = 5.5 * label.length;
+    // Near the right edge the caption goes left of its line.
+    const left = sx(x) + 2 + width > W - pad.r ? sx(x) - 2 - width : sx(x) + 2;
+    const row = rowEnd.findIndex((end) => left > end);
     if (row < 0) return;
-    add("text", { x: sx(x) + 2, y: pad.t + 10 + 11 * row, "font-size": 10, fill: "#666" }, label);
-    rowEnd[row] = sx(x) + 2 + 5.5 * label.length;
+    add("text", { x: left, y: pad.t + 10 + 11 * row, "font-size": 10, fill: "#666" }, label);
+    rowEnd[row] = left + width;
   });
   const colours = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd"];
   series.forEach((s, i) => {
@@ -115,7 +118,8 @@ export function lineChart(
     });
     // Dots only where they stay readable (a few checkpoints); long curves are lines.
     if (s.points.length <= 40) for (const [x, y] of s.points) add("circle", { cx: sx(x), cy: sy(y), r: 2.5, fill: c });
-    add("text", { x: W - pad.r - 4, y: pad.t + 12 + 14 * i, "font-size": 11, "text-anchor": "end", fill: c }, s.name);
+    // Legend in the title row (right to left), never over the curves.
+    add("text", { x: W - pad.r - 4 - 100 * i, y: 15, "font-size": 11, "text-anchor": "end", fill: c }, `— ${s.name}`);
   });
   return svg;
 }

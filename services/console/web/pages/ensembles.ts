@@ -130,10 +130,11 @@ async function drawCurves(box: HTMLElement, ensembleId: string, member: number):
   // A marker where the phase changes (fade-in / stabilize at each resolution).
   const markers: Array<[number, string]> = [];
   let phase = "";
+  // (Step points only: a checkpoint saved before the step's progress report carries no phase of its own.)
   for (const p of points) {
-    if (p.phase && p.phase !== phase)
-      markers.push([p.kimg, p.phase.replace("stabilize ", "").replace("fade-in ", "fade ")]);
-    phase = p.phase || phase;
+    if (p.checkpoint || !p.phase || p.phase === phase) continue;
+    markers.push([p.kimg, p.phase.replace(/^stabili[sz]e /, "").replace(/^fade-in /, "fade ")]);
+    phase = p.phase;
   }
   const steps = points.filter((p) => !p.checkpoint);
   const losses = [
