@@ -118,8 +118,9 @@ export function lineChart(
     });
     // Dots only where they stay readable (a few checkpoints); long curves are lines.
     if (s.points.length <= 40) for (const [x, y] of s.points) add("circle", { cx: sx(x), cy: sy(y), r: 2.5, fill: c });
-    // Legend in the title row (right to left), never over the curves.
-    add("text", { x: W - pad.r - 4 - 100 * i, y: 15, "font-size": 11, "text-anchor": "end", fill: c }, `— ${s.name}`);
+    // Legend in the title row (right to left), never over the curves; one series is named by the title.
+    if (series.length > 1)
+      add("text", { x: W - pad.r - 4 - 100 * i, y: 15, "font-size": 11, "text-anchor": "end", fill: c }, `— ${s.name}`);
   });
   return svg;
 }
