@@ -20,3 +20,14 @@ describe("synthmri console arguments", () => {
     expect(log.mock.calls.join(" ")).toMatch(/usage: synthmri console/);
   });
 });
+
+describe("the hint a run ends with", () => {
+  it("names the console command for the run's data dir, or the running services' addresses", async () => {
+    const { consoleHint } = await import("../src/experiment/session.js");
+    expect(consoleHint(".data")).toMatch(/npx synthmri console --data-dir \.data /);
+    const connect = { ingest: "h:1", generator: "h:2", segmenter: "h:3", evaluator: "h:4" };
+    expect(consoleHint(".data", connect)).toMatch(
+      /npx synthmri console --ingest h:1 --generator h:2 --segmenter h:3 --evaluator h:4 /,
+    );
+  });
+});

@@ -1,13 +1,24 @@
 // The web console in a real browser (Debian's chromium driven by puppeteer-core, which downloads none):
 // the four services under the supervisor, a tiny phantom experiment run through them, then every page
 // loaded, a job followed to completion through WatchJob, and a scan segmented through the page, the
-// returned NIfTI checked against the input's grid. Screenshots go to $CONSOLE_SCREENSHOTS or a tmp dir.
+// returned NIfTI checked against the input's grid; a partner request on the generator's partner listener so
+// that the partner page lists its bundle and audit events; the GAN members' training curves; each service's
+// backend on the health page. Screenshots go to $CONSOLE_SCREENSHOTS or a tmp dir.
+import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { Code, ConnectError, createClient as createConnectClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
-import { GeneratorService, IngestService } from "@synthmri/contracts";
+import {
+  BundleFormat,
+  GeneratorService,
+  IngestService,
+  JobService,
+  JobState,
+  PartnerService,
+} from "@synthmri/contracts";
 import { MinioObjectStore } from "@synthmri/platform";
 import { createClient } from "@synthmri/rpc";
 import { generatePhantomSubject, phantomSubjectFiles, readNifti } from "@synthmri/volume";
@@ -54,6 +65,17 @@ const spec = validateSpec({
   },
 });
 
+/** A port free now, for a listener the supervisor's services open (PARTNER_PORT has no "0 = pick one" there). */
+async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
+  const { port } = srv.address() as { port: number };
+  await new Promise<void>((r) => srv.close(() => r()));
+  return port;
+}
+
+const PARTNER_TOKEN = "console-test-partner-token";
+
 describe.skipIf(!haveChromium)("web console in a browser", () => {
   const root = mkdtempSync(join(tmpdir(), "synthmri-console-"));
   const shots = resolve(process.env.CONSOLE_SCREENSHOTS ?? join(root, "screenshots"));
@@ -63,10 +85,34 @@ describe.skipIf(!haveChromium)("web console in a browser", () => {
   let page: Page;
   let ensembleId = "";
   let datasetId = "";
+  let partnerAddr = "";
 
   beforeAll(async () => {
     mkdirSync(shots, { recursive: true });
-    sup = await startSupervisor({ rootDir: resolve("."), dataDir: join(root, "data"), env: { LOG_LEVEL: "warn" } });
+    // One partner on the generator's partner listener, so the partner page has a real request to show.
+    const tokens = join(root, "partners.json");
+    writeFileSync(
+      tokens,
+      JSON.stringify({
+        partners: [
+          {
+            name: "uni-lab",
+            tokenSha256: createHash("sha256").update(PARTNER_TOKEN).digest("hex"),
+            scopes: ["datasets:request", "datasets:read"],
+            imagesPerDay: 100,
+          },
+        ],
+        licence: "Research use only.",
+        maxDrawFactor: 50,
+      }),
+    );
+    const partnerPort = await freePort();
+    partnerAddr = `127.0.0.1:${partnerPort}`;
+    sup = await startSupervisor({
+      rootDir: resolve("."),
+      dataDir: join(root, "data"),
+      env: { LOG_LEVEL: "warn", PARTNER_TOKENS_FILE: tokens, PARTNER_PORT: String(partnerPort) },
+    });
     const sink = { write: () => true };
     const run = await runSession({
       spec,
@@ -133,6 +179,12 @@ describe.skipIf(!haveChromium)("web console in a browser", () => {
   it("shows every page with live data", async () => {
     await open("health", "health");
     expect(await page.$eval("[data-testid=health-ingest]", (e) => e.textContent)).toBe("SERVING");
+    // Each process reports its own backend (GetServiceInfo): the GAN and U-Net services started one.
+    for (const s of ["generator", "segmenter", "evaluator"]) {
+      const backend = await page.$eval(`[data-testid=backend-${s}]`, (e) => e.textContent ?? "");
+      expect(backend, s).toMatch(/^(cpu|wasm|tensorflow|webgpu) \(/);
+    }
+    expect(await page.$eval("[data-testid=gpu-generator]", (e) => e.textContent)).toBeTruthy();
 
     await open("datasets", "datasets");
     expect(await page.$$eval("#page a[href^='#datasets?id=']", (a) => a.length)).toBeGreaterThan(1);
@@ -147,6 +199,16 @@ describe.skipIf(!haveChromium)("web console in a browser", () => {
       timeout: 60_000,
     });
     await page.screenshot({ path: join(shots, "ensemble.png"), fullPage: true });
+    // Training curves of both members from their checkpoints' history (losses and SWD, SVG).
+    for (const m of [0, 1]) {
+      const lines = await page.$$eval(`[data-testid=curves-${m}] svg polyline`, (els) =>
+        els.map((e) => (e.getAttribute("points") ?? "").split(" ").length),
+      );
+      expect(lines.length, `member ${m} curves`).toBeGreaterThanOrEqual(2);
+      expect(Math.max(...lines)).toBeGreaterThan(2);
+    }
+    const curves = await page.$("[data-testid=curves-0]");
+    await curves!.screenshot({ path: join(shots, "gan-curves.png") });
 
     await open("models", "models");
     expect(await page.$$eval("#page tbody tr", (r) => r.length)).toBeGreaterThan(0);
@@ -203,5 +265,46 @@ describe.skipIf(!haveChromium)("web console in a browser", () => {
     expect(label.shape).toEqual(flair.shape);
     const rounded = (m: number[][]) => m.flat().map((v) => Number(v.toFixed(4)));
     expect(rounded(label.affine)).toEqual(rounded(flair.affine));
+  }, 150_000);
+
+  it("lists a partner's bundle and its audit events, and revokes a delivered bundle", async () => {
+    const auth = { metadata: { authorization: `Bearer ${PARTNER_TOKEN}` } };
+    const partner = createClient(PartnerService, partnerAddr, auth);
+    const partnerJobs = createClient(JobService, partnerAddr, auth);
+    const { jobId, bundleId } = await partner.requestSyntheticDataset({
+      size: 2,
+      ensembleId,
+      format: BundleFormat.TENSOR_SHARDS,
+      seed: 4,
+      purpose: "console test",
+    });
+    let ready = false;
+    for await (const r of partnerJobs.watchJob({ jobId })) ready = r.job?.state === JobState.SUCCEEDED;
+    partner.close();
+    partnerJobs.close();
+
+    await open("partners", "partners");
+    const status = await page.$eval(`[data-testid=bundle-status-${bundleId}]`, (e) => e.textContent);
+    // A barely trained 16x16 GAN may not pass the anatomy checks within the draw budget: then the request is
+    // listed as failed, which the page must show just as well.
+    expect(status).toBe(ready ? "ready" : "failed");
+    const types = await page.$$eval("[data-testid=audit-table] tbody tr", (rows) =>
+      rows.map((r) => r.getAttribute("data-type")),
+    );
+    expect(types).toContain("request.accepted");
+    expect(types).toContain(ready ? "export" : "request.failed");
+    if (ready) {
+      await page.type(`[data-testid=revoke-reason-${bundleId}]`, "test revocation");
+      await page.click(`[data-testid=revoke-${bundleId}]`);
+      await page.waitForFunction(
+        `document.querySelector("[data-testid=bundle-status-${bundleId}]")?.textContent === "revoked"`,
+        { timeout: 30_000 },
+      );
+    }
+    await open("partners?type=request.accepted", "partners-filtered");
+    const filtered = await page.$$eval("[data-testid=audit-table] tbody tr", (rows) =>
+      rows.map((r) => r.getAttribute("data-type")),
+    );
+    expect(filtered).toEqual(["request.accepted"]);
   }, 150_000);
 });

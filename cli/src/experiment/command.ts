@@ -7,7 +7,7 @@ import { parseArgs } from "node:util";
 import { InvalidInput } from "@synthmri/platform";
 import type { Addresses } from "./clients.js";
 import { runFamilies } from "./families.js";
-import { EXPERIMENT_MANIFEST_SCHEMA, runSession } from "./session.js";
+import { consoleHint, EXPERIMENT_MANIFEST_SCHEMA, runSession } from "./session.js";
 import { type ExperimentSpec, PRESETS, loadPreset, loadSpecFile, validateSpec } from "./spec.js";
 
 export const RUN_OPTIONS = {
@@ -99,8 +99,11 @@ export async function runWithSignals(
         s3,
         signal: controller.signal,
       });
-    if (spec.gan.families.length > 0) await runFamilies(spec, outRoot, runOne);
-    else await runOne(spec);
+    if (spec.gan.families.length > 0) {
+      await runFamilies(spec, outRoot, runOne);
+      // The family comparison prints last: repeat where to browse the runs.
+      console.log(consoleHint(values["data-dir"] ?? process.env.SYNTHMRI_DATA_DIR ?? ".data", connect));
+    } else await runOne(spec);
     return 0;
   } catch (err) {
     if (signalled) return signalled === "SIGINT" ? 130 : 143;

@@ -184,9 +184,7 @@ export async function runSession(options: SessionOptions): Promise<SessionResult
         `done in ${formatSeconds(wallSeconds)} (${result.stages.length} stages, ${cached} reused from cache). Report: ${join(outDir, "report.md")}`,
       );
       print(`experiment manifest: ${manifestPath} (repeat with: npx synthmri experiment rerun ${manifestPath})`);
-      print(
-        `browse it in the web console: npx synthmri console --data-dir ${options.dataDir} (jobs, samples, models, report)`,
-      );
+      print(consoleHint(options.dataDir, options.connect));
       return { experimentId, outDir, manifestPath, wallSeconds, result };
     } finally {
       board.close();
@@ -195,6 +193,17 @@ export async function runSession(options: SessionOptions): Promise<SessionResult
   } finally {
     await stopAll();
   }
+}
+
+/**
+ * The last line of a run: how to open its results in the web console (the same data dir starts the same
+ * services; running services are reached by their addresses).
+ */
+export function consoleHint(dataDir: string, connect?: Addresses): string {
+  const args = connect
+    ? `--ingest ${connect.ingest} --generator ${connect.generator} --segmenter ${connect.segmenter} --evaluator ${connect.evaluator}`
+    : `--data-dir ${dataDir}`;
+  return `open the results in the web console: npx synthmri console ${args} (then open the URL it prints: jobs, GAN curves and samples, models, the report)`;
 }
 
 /** The services may import from their data dir (phantom cohorts) and, for a real cohort, its directory. */

@@ -54,3 +54,4 @@ export {
 export { status as GrpcStatus, Metadata } from "@grpc/grpc-js";
 export * from "./jobs/index.js";
 export { checkHealth, type HealthStatus } from "./health-check.js";
+export { serviceInfo, suiteVersion } from "./service-info.js";

@@ -5,6 +5,7 @@ import type { Readable } from "node:stream";
 import type { DescMethod } from "@bufbuild/protobuf";
 import type { GenService, GenServiceMethods } from "@bufbuild/protobuf/codegenv2";
 import * as grpc from "@grpc/grpc-js";
+import { ServiceInfoService } from "@synthmri/contracts";
 import { Cancelled, DeadlineExceeded, InvalidInput, type Logger, processMetricsRegistry } from "@synthmri/platform";
 import { HealthImplementation, type ServingStatus } from "grpc-health-check";
 import type { Registry } from "prom-client";
@@ -15,6 +16,7 @@ import type { ServiceImpl } from "./handler-types.js";
 import { noopLogger } from "./logger.js";
 import { metricsInterceptor } from "./metrics.js";
 import { addReflection } from "./reflection.js";
+import { serviceInfo } from "./service-info.js";
 import { methodPath, toServiceDefinition } from "./service-definition.js";
 import { statusFromError, toServiceError } from "./status.js";
 import { readMessages } from "./stream-reader.js";
@@ -41,8 +43,8 @@ export interface ServerOptions {
   /** Where RPC counts/latency go (metricsInterceptor); default the process registry, false = none. */
   metrics?: Registry | false;
   /**
-   * Serve grpc.reflection (default true). A listener facing outside parties turns it off: it would describe
-   * its services to anyone, before authentication.
+   * Serve grpc.reflection and synthmri.common.v1.ServiceInfoService (default true). A listener facing outside
+   * parties turns them off: they would describe its services and compute backend to anyone, before authentication.
    */
   reflection?: boolean;
   /**
@@ -302,8 +304,14 @@ export function createServer(options: ServerOptions = {}): RpcServer {
     },
     async listen(host, port) {
       if (listening) throw new Error("listen() was already called on this server");
+      const describe = options.reflection ?? true;
+      if (describe) {
+        // An internal server says what it is and computes on (GetServiceInfo), listing the services it serves.
+        const served = services.map((s) => s.typeName);
+        api.add(ServiceInfoService, { getServiceInfo: async () => ({ info: serviceInfo(served) }) });
+      }
       listening = true;
-      if (options.reflection ?? true) addReflection(server, services);
+      if (describe) addReflection(server, services);
       const creds = options.tls ? await serverCredentials(options.tls) : grpc.ServerCredentials.createInsecure();
       const target = hostPort(host, port);
       const bound = await new Promise<number>((resolve, reject) => {

@@ -1,8 +1,14 @@
 // ConsoleService: what the browser cannot ask the four services directly.
 import type { ServiceImpl } from "@connectrpc/connect";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { type ConsoleService, Modality, SegmenterService } from "@synthmri/contracts";
-import { type Client, checkHealth, createClient, modalityFromProto } from "@synthmri/rpc";
+import {
+  type ConsoleService,
+  Modality,
+  SegmenterService,
+  type ServiceInfo,
+  ServiceInfoService,
+} from "@synthmri/contracts";
+import { type Client, checkHealth, createClient, isRpcError, modalityFromProto } from "@synthmri/rpc";
 import { type SequenceFiles, segmentVolumeRemote } from "@synthmri/segmenter/client";
 import { toConnectError } from "./forward.js";
 import type { ReportFiles } from "./report-files.js";
@@ -27,20 +33,33 @@ export function consoleService(deps: ConsoleServiceDeps): {
 } {
   const options = { defaultDeadlineMs: 600_000, maxMessageBytes: 64 * 1024 * 1024 };
   const segmenter = createClient(SegmenterService, deps.addresses.segmenter, options);
+  const infoClients = Object.fromEntries(
+    (Object.entries(deps.addresses) as Array<[ServiceName, string]>).map(([name, address]) => [
+      name,
+      createClient(ServiceInfoService, address, { defaultDeadlineMs: 2000 }),
+    ]),
+  ) as Record<ServiceName, Client<(typeof ServiceInfoService)["method"]>>;
   const impl: ServiceImpl<typeof ConsoleService> = {
     async getHealth() {
-      const backend = await latestBackend(segmenter);
+      const recorded = await latestBackend(segmenter);
       const services = await Promise.all(
         (Object.entries(deps.addresses) as Array<[ServiceName, string]>).map(async ([name, address]) => {
           const t0 = performance.now();
           const status = await checkHealth(address, "", 2000);
+          const latencyMs = performance.now() - t0;
+          const { info, error } = await serviceInfo(infoClients[name]);
+          // The backend the process runs now; for a segmenter that cannot say (older build), the one recorded
+          // in its newest model's provenance.
+          const backend = info?.backend || (name === "segmenter" ? recorded : "");
           return {
             name,
             address,
             status,
-            latencyMs: performance.now() - t0,
-            backend: name === "segmenter" ? backend : "",
-            gpu: name === "segmenter" && GPU_BACKENDS.has(backend),
+            latencyMs,
+            backend,
+            gpu: info ? info.gpu : GPU_BACKENDS.has(backend),
+            info,
+            infoError: error,
           };
         }),
       );
@@ -93,11 +112,24 @@ export function consoleService(deps: ConsoleServiceDeps): {
     impl,
     close() {
       segmenter.close();
+      for (const c of Object.values(infoClients)) c.close();
     },
   };
 }
 
 type Segmenter = Client<(typeof SegmenterService)["method"]>;
+
+async function serviceInfo(
+  client: Client<(typeof ServiceInfoService)["method"]>,
+): Promise<{ info?: ServiceInfo; error: string }> {
+  try {
+    const r = await client.getServiceInfo({});
+    return { info: r.info, error: "" };
+  } catch (e) {
+    const why = isRpcError(e) ? `${e.details || e.message}` : e instanceof Error ? e.message : String(e);
+    return { error: why };
+  }
+}
 
 async function latestBackend(segmenter: Segmenter): Promise<string> {
   try {

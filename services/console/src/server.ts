@@ -14,6 +14,7 @@ import {
   GeneratorService,
   IngestService,
   JobService,
+  PartnerAdminService,
   SegmenterService,
 } from "@synthmri/contracts";
 import { inSpan, type ObjectStore } from "@synthmri/platform";
@@ -24,7 +25,8 @@ import { reportFiles } from "./report-files.js";
 
 const SERVICES: Record<ServiceName, DescService[]> = {
   ingest: [IngestService, JobService],
-  generator: [GeneratorService, JobService],
+  // PartnerAdminService is served on the generator's internal port (the hospital's view of partner bundles).
+  generator: [GeneratorService, JobService, PartnerAdminService],
   segmenter: [SegmenterService, JobService],
   evaluator: [EvaluatorService, JobService],
 };

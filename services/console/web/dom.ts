@@ -35,17 +35,31 @@ export function when(ts: { seconds: bigint } | undefined): string {
   return ts ? new Date(Number(ts.seconds) * 1000).toISOString().replace("T", " ").slice(0, 19) : "";
 }
 
+export interface ChartOptions {
+  /** Axis captions. */
+  xLabel?: string;
+  yLabel?: string;
+  /** Dashed vertical lines with a caption (e.g. where a GAN grows to the next resolution). */
+  markers?: Array<[number, string]>;
+  width?: number;
+}
+
 /** A small SVG line chart (x/y series); the browser draws it, so it stays sharp at any size. */
-export function lineChart(title: string, series: Array<{ name: string; points: Array<[number, number]> }>): SVGElement {
-  const W = 420;
+export function lineChart(
+  title: string,
+  series: Array<{ name: string; points: Array<[number, number]> }>,
+  options: ChartOptions = {},
+): SVGElement {
+  const W = options.width ?? 420;
   const H = 220;
-  const pad = { l: 48, r: 12, t: 24, b: 30 };
+  const pad = { l: 48, r: 12, t: 24, b: options.xLabel ? 40 : 30 };
   const all = series.flatMap((s) => s.points);
   const xs = all.map((p) => p[0]);
   const ys = all.map((p) => p[1]);
-  const [x0, x1] = [Math.min(...xs, 0), Math.max(...xs, 1)];
+  // x spans the data (kimg of a short run is well below 1); y keeps 0 in view so magnitudes compare.
+  const [x0, x1] = xs.length ? [Math.min(...xs), Math.max(...xs)] : [0, 1];
   const [y0, y1] = [Math.min(...ys, 0), Math.max(...ys, 1e-9)];
-  const sx = (x: number) => pad.l + ((x - x0) / (x1 - x0 || 1)) * (W - pad.l - pad.r);
+  const sx = (x: number) => pad.l + ((x - x0) / (x1 - x0 || 1)) * (W - pad.l - pad.r - 4);
   const sy = (y: number) => H - pad.b - ((y - y0) / (y1 - y0 || 1)) * (H - pad.t - pad.b);
   const ns = "http://www.w3.org/2000/svg";
   const svg = document.createElementNS(ns, "svg");
@@ -65,7 +79,34 @@ export function lineChart(title: string, series: Array<{ name: string; points: A
   add("line", { x1: pad.l, y1: pad.t, x2: pad.l, y2: H - pad.b, stroke: "#555" });
   add("text", { x: pad.l - 4, y: sy(y1) + 4, "font-size": 11, "text-anchor": "end" }, fmt(y1));
   add("text", { x: pad.l - 4, y: sy(y0) + 4, "font-size": 11, "text-anchor": "end" }, fmt(y0));
-  add("text", { x: sx(x1), y: H - 12, "font-size": 11, "text-anchor": "end" }, fmt(x1));
+  add("text", { x: sx(x1), y: H - pad.b + 14, "font-size": 11, "text-anchor": "end" }, fmt(x1));
+  add("text", { x: sx(x0), y: H - pad.b + 14, "font-size": 11, "text-anchor": "start" }, fmt(x0));
+  if (options.xLabel)
+    add("text", { x: (pad.l + W - pad.r) / 2, y: H - 6, "font-size": 12, "text-anchor": "middle" }, options.xLabel);
+  if (options.yLabel)
+    add(
+      "text",
+      {
+        x: 12,
+        y: (pad.t + H - pad.b) / 2,
+        "font-size": 12,
+        "text-anchor": "middle",
+        transform: `rotate(-90 12 ${(pad.t + H - pad.b) / 2})`,
+      },
+      options.yLabel,
+    );
+  // Marker captions in three staggered rows, skipped where one would overprint its row's previous caption.
+  const rowEnd = [Number.NEGATIVE_INFINITY, Number.NEGATIVE_INFINITY, Number.NEGATIVE_INFINITY];
+  (options.markers ?? []).forEach(([x, label]) => {
+    add("line", { x1: sx(x), y1: pad.t, x2: sx(x), y2: H - pad.b, stroke: "#999", "stroke-dasharray": "3 3" });
+    const width = 5.5 * label.length;
+    // Near the right edge the caption goes left of its line.
+    const left = sx(x) + 2 + width > W - pad.r ? sx(x) - 2 - width : sx(x) + 2;
+    const row = rowEnd.findIndex((end) => left > end);
+    if (row < 0) return;
+    add("text", { x: left, y: pad.t + 10 + 11 * row, "font-size": 10, fill: "#666" }, label);
+    rowEnd[row] = left + width;
+  });
   const colours = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd"];
   series.forEach((s, i) => {
     const c = colours[i % colours.length];
@@ -75,8 +116,11 @@ export function lineChart(title: string, series: Array<{ name: string; points: A
       stroke: c,
       "stroke-width": 2,
     });
-    for (const [x, y] of s.points) add("circle", { cx: sx(x), cy: sy(y), r: 2.5, fill: c });
-    add("text", { x: W - pad.r - 4, y: pad.t + 12 + 14 * i, "font-size": 11, "text-anchor": "end", fill: c }, s.name);
+    // Dots only where they stay readable (a few checkpoints); long curves are lines.
+    if (s.points.length <= 40) for (const [x, y] of s.points) add("circle", { cx: sx(x), cy: sy(y), r: 2.5, fill: c });
+    // Legend in the title row (right to left), never over the curves; one series is named by the title.
+    if (series.length > 1)
+      add("text", { x: W - pad.r - 4 - 100 * i, y: 15, "font-size": 11, "text-anchor": "end", fill: c }, `— ${s.name}`);
   });
   return svg;
 }

@@ -7,6 +7,7 @@ import { experimentsPage } from "./pages/experiments.js";
 import { healthPage } from "./pages/health.js";
 import { jobsPage } from "./pages/jobs.js";
 import { modelsPage } from "./pages/models.js";
+import { partnersPage } from "./pages/partners.js";
 import { segmentPage } from "./pages/segment.js";
 
 /** A page renders into root; it may return a cleanup (e.g. to end a WatchJob stream) for when it is left. */
@@ -20,6 +21,7 @@ const PAGES: Array<[string, string, Page]> = [
   ["models", "Segmenter models", modelsPage],
   ["segment", "Segment a scan", segmentPage],
   ["experiments", "Experiments", experimentsPage],
+  ["partners", "Partner bundles", partnersPage],
 ];
 
 let cleanup: (() => void) | undefined;

@@ -8,6 +8,7 @@ import {
   GeneratorService,
   IngestService,
   JobService,
+  PartnerAdminService,
   SegmenterService,
 } from "@synthmri/contracts";
 
@@ -22,6 +23,8 @@ export const api = {
   console: createClient(ConsoleService, transport("console")),
   ingest: createClient(IngestService, transport("ingest")),
   generator: createClient(GeneratorService, transport("generator")),
+  /** Served on the generator's internal port (never the partner listener). */
+  partnerAdmin: createClient(PartnerAdminService, transport("generator")),
   segmenter: createClient(SegmenterService, transport("segmenter")),
   evaluator: createClient(EvaluatorService, transport("evaluator")),
   jobs: {

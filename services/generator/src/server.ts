@@ -1,10 +1,11 @@
 // The generator's gRPC servers, built from its dependencies (no globals): tests build them on port 0 with the
 // embedded store; main.ts with the configured one. Two listeners:
-//  - internal (GENERATOR_PORT): GeneratorService + the full JobService, for the other services and operators;
+//  - internal (GENERATOR_PORT): GeneratorService + the full JobService + PartnerAdminService (the hospital's view
+//    of partner bundles and the audit log), for the other services and operators;
 //    no partner auth, so it must stay inside the cluster/namespace;
 //  - partner (PARTNER_PORT, only with an enabled partner config): PartnerService + the partner's own jobs,
 //    every call token-authenticated (src/partner/handlers/partner-listener.ts). PartnerService is never on the internal one.
-import { GeneratorService, JobService } from "@synthmri/contracts";
+import { GeneratorService, JobService, PartnerAdminService } from "@synthmri/contracts";
 import type { AnyJobWork, ObjectStore } from "@synthmri/platform";
 import { createServer, hostPort, jobHandlers, type RpcServer, type ServerOptions } from "@synthmri/rpc";
 import type { PartnerConfig } from "./partner/adapters/partner-config.js";
@@ -14,6 +15,7 @@ import type { PartnerSampler } from "./partner/domain/ports.js";
 import { generatorHandlers } from "./handlers/generator.js";
 import { type GeneratorContext, generatorContext } from "./context.js";
 import { buildPartner, type PartnerEndpoint } from "./partner/handlers/partner.js";
+import { partnerAdminHandlers } from "./partner/handlers/partner-admin.js";
 import { type PartnerListener, startPartnerListener } from "./partner/handlers/partner-listener.js";
 
 export type { GeneratorDeps } from "./deps.js";
@@ -87,6 +89,7 @@ export async function startServer(deps: GeneratorDeps, options: StartOptions = {
     : undefined;
   const server = createServer({ ...options.server, logger: deps.logger });
   server.add(GeneratorService, impl.generator).add(JobService, impl.jobs);
+  server.add(PartnerAdminService, partnerAdminHandlers({ ...deps, now: options.partner?.now }));
   const port = await server.listen(host, options.port ?? 0);
   let partner: StartedServer["partner"];
   if (endpoint && options.partner?.config.enabled) {

@@ -92,6 +92,36 @@ describe("TrainGan", () => {
     ganId = res.ganId;
   }, 120_000);
 
+  it("GetTrainingHistory: loss and SWD curves over the growth phases, checkpoints marked, thinned on request", async () => {
+    const byGan = await h.generator.getTrainingHistory({ ganId });
+    expect(byGan.family).toBe("pgan");
+    expect(byGan.totalKimg).toBeCloseTo(0.16, 6);
+    const cps = byGan.points.filter((p) => p.checkpoint);
+    expect(cps.map((p) => p.kimg)).toEqual([0.064, 0.128, 0.16]);
+    for (const p of cps) expect(p.swd).toBeGreaterThan(0);
+    const steps = byGan.points.filter((p) => !p.checkpoint);
+    expect(steps.length).toBeGreaterThan(3);
+    for (const p of steps) expect(Number.isFinite(p.lossD) && Number.isFinite(p.lossG) && p.swd === 0).toBe(true);
+    expect(steps.some((p) => p.lossGp !== 0)).toBe(true);
+    expect(byGan.points.map((p) => p.kimg)).toEqual([...byGan.points.map((p) => p.kimg)].sort((a, b) => a - b));
+    expect(new Set(byGan.points.map((p) => p.resolution))).toEqual(new Set([4, 8, 16]));
+    expect(byGan.points.some((p) => p.phase.startsWith("fade-in") && p.alpha < 1)).toBe(true);
+
+    const byMember = await h.generator.getTrainingHistory({ ensembleId: ganId, member: 0 });
+    expect(byMember.points).toEqual(byGan.points);
+    const thin = await h.generator.getTrainingHistory({ ganId, maxPoints: 5 });
+    expect(thin.points.length).toBe(5);
+    expect(thin.points.filter((p) => p.checkpoint)).toHaveLength(3);
+
+    expect((await failure(h.generator.getTrainingHistory({ ganId: "gan-nope" }))).code).toBe(GrpcStatus.NOT_FOUND);
+    expect((await failure(h.generator.getTrainingHistory({ ensembleId: ganId, member: 3 }))).code).toBe(
+      GrpcStatus.NOT_FOUND,
+    );
+    const bad = await failure(h.generator.getTrainingHistory({ ganId, maxPoints: 1 }));
+    expect(bad.code).toBe(GrpcStatus.INVALID_ARGUMENT);
+    expect(bad.details).toMatch(/max_points/);
+  });
+
   it("samples reproducibly: uint8 with mask levels, float32 with the label scheme, provenance per sample", async () => {
     const req = { source: { ensembleId: ganId }, count: 10, seed: 3, batchSize: 4 };
     const a = await collect(h.generator.sample(req));

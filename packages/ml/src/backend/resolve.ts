@@ -10,7 +10,7 @@
 // before any import, so their absence costs a failed path lookup and logs nothing.
 import { createRequire } from "node:module";
 import type { Logger } from "@synthmri/core";
-import { FailedPrecondition, InvalidInput } from "@synthmri/core";
+import { FailedPrecondition, InvalidInput, publishComputeBackend } from "@synthmri/core";
 import { registerProjectKernels } from "../kernels/index.js";
 import { tf } from "./tf.js";
 import { startWebGpu } from "./webgpu.js";
@@ -167,6 +167,7 @@ export function initBackend(
     pending = resolve(opts).then(
       (info) => {
         chosen = info;
+        publishComputeBackend(info);
         opts.logger?.info("compute backend", { ...info });
         return info;
       },

@@ -44,6 +44,23 @@ export async function ensemblesPage(root: HTMLElement, params: URLSearchParams):
     lineChart("SWD by member (lower is better)", [
       { name: "SWD", points: ensemble.members.map((m) => [m.index, m.swd] as [number, number]) },
     ]),
+    h("h2", {}, "Training curves per member"),
+    h(
+      "p",
+      { class: "muted" },
+      "Losses by kimg (thousands of real images shown) and the Laplacian SWD (x1e3, lower is better) measured at each checkpoint; dashed lines mark the growth phases.",
+    ),
+  );
+  for (const m of ensemble.members) {
+    const box = h("div", { class: "curves", "data-testid": `curves-${m.index}` }, h("strong", {}, `member ${m.index}`));
+    root.append(box);
+    try {
+      await drawCurves(box, ensemble.id, m.index);
+    } catch (e) {
+      box.append(h("span", { class: "bad" }, e instanceof Error ? e.message : String(e)));
+    }
+  }
+  root.append(
     h("h2", {}, "Samples per member"),
     h("p", { class: "muted" }, "Each row: one member's samples (FLAIR with the generated mask overlaid)."),
     legend(),
@@ -101,4 +118,45 @@ function maskLabel(v: number): number {
 function blend(v: number, hex: string): [number, number, number] {
   const c = [1, 3, 5].map((o) => Number.parseInt(hex.slice(o, o + 2), 16));
   return [0, 1, 2].map((k) => Math.round(0.45 * v + 0.55 * c[k])) as [number, number, number];
+}
+
+async function drawCurves(box: HTMLElement, ensembleId: string, member: number): Promise<void> {
+  const history = await api.generator.getTrainingHistory({ ensembleId, member, maxPoints: 400 });
+  const points = history.points;
+  if (points.length === 0) {
+    box.append(h("span", { class: "muted" }, " no checkpoint yet"));
+    return;
+  }
+  // A marker where the phase changes (fade-in / stabilize at each resolution).
+  const markers: Array<[number, string]> = [];
+  let phase = "";
+  // (Step points only: a checkpoint saved before the step's progress report carries no phase of its own.)
+  for (const p of points) {
+    if (p.checkpoint || !p.phase || p.phase === phase) continue;
+    markers.push([p.kimg, p.phase.replace(/^stabili[sz]e /, "").replace(/^fade-in /, "fade ")]);
+    phase = p.phase;
+  }
+  const steps = points.filter((p) => !p.checkpoint);
+  const losses = [
+    {
+      name: history.family === "ddpm" ? "denoising loss" : "loss D",
+      points: steps.map((p) => [p.kimg, p.lossD] as [number, number]),
+    },
+    ...(steps.some((p) => p.lossG !== 0)
+      ? [{ name: "loss G", points: steps.map((p) => [p.kimg, p.lossG] as [number, number]) }]
+      : []),
+  ];
+  const swd = points.filter((p) => p.checkpoint && p.swd > 0).map((p) => [p.kimg, p.swd] as [number, number]);
+  box.append(
+    h("span", { class: "muted" }, ` ${history.family}, ${points.at(-1)?.kimg.toFixed(2)}/${history.totalKimg} kimg`),
+    h(
+      "div",
+      { class: "charts" },
+      lineChart(`member ${member}: losses`, losses, { xLabel: "kimg", markers, width: 480 }),
+      lineChart(`member ${member}: SWD at checkpoints`, [{ name: "SWD x1e3", points: swd }], {
+        xLabel: "kimg",
+        width: 360,
+      }),
+    ),
+  );
 }

@@ -1,7 +1,7 @@
 // GAN checkpoints in the object store: every save is one committed `gan-checkpoint` artifact
 // `<ganId>.i<images, 12 digits>` holding the full training state (state.ckpt: weights, Adam moments, Rng
 // states, growth, image count), the quality figures of that moment (quality.json: Laplacian SWD) and a sample
-// grid (samples.png). The manifest is written last, so a process killed mid-save leaves no checkpoint
+// grid (samples.png) and the training curves since the previous checkpoint (history.json). The manifest is written last, so a process killed mid-save leaves no checkpoint
 // behind and the next run resumes from the previous one. Ids sort by image count: the latest is the last.
 import { type CheckpointStore, type GanCheckpoint, Rng, quantizeMask, type SliceSource, tf } from "@synthmri/ml";
 import { laplacianSwd, sampleGrid } from "@synthmri/eval";
@@ -160,6 +160,8 @@ export interface CheckpointContext {
   data: SliceSource;
   quality: QualitySettings;
   provenance: Record<string, unknown>;
+  /** The curve points since the previous checkpoint, written as history.json (domain/history.ts). */
+  history?: (fields: CheckpointFields) => unknown;
   /** Called after each committed checkpoint (logs, progress). */
   onSaved?: (fields: CheckpointFields, ref: ObjectRef) => void;
 }
@@ -199,6 +201,7 @@ export function artifactCheckpoints(ctx: CheckpointContext): CheckpointStore {
           swdUnits: "x1e3",
         });
         await w.putFile("samples.png", q.grid, { contentType: "image/png" });
+        if (ctx.history) await w.putJson("history.json", ctx.history(fields));
         const { ref } = await w.commit({
           inputs: [ctx.datasetRef],
           params: { config: view.config, seed: ctx.seed, totalImages: ctx.totalImages },

@@ -13,6 +13,7 @@ import {
   type QualitySettings,
 } from "./checkpoints.js";
 import { runTraining, tissueLabels, tissueValue, trainingChannels } from "./families.js";
+import { HistoryRecorder } from "./history.js";
 import { uint8ToUnit } from "./images.js";
 import { type ResolvedTraining, resolveTraining, type TrainSettings } from "./params.js";
 import type { DatasetReader } from "./ports.js";
@@ -116,6 +117,7 @@ export async function trainMember(
     control.progress({ phase: "loading", message: `loading training slices of dataset ${p.datasetId}` });
     const data = await trainingSource(deps.datasets, p.datasetId, resolved, control.signal);
     let lastSwd: number | null = null;
+    const history = new HistoryRecorder();
     const checkpoint = artifactCheckpoints({
       artifacts: deps.artifacts,
       store: deps.store,
@@ -129,6 +131,7 @@ export async function trainMember(
       data,
       quality: deps.quality ?? DEFAULT_QUALITY,
       provenance: { service: "generator", ...deps.provenance },
+      history: (f) => history.drain(f),
       onSaved: (f: CheckpointFields) => {
         lastSwd = f.swd;
         log.info("checkpoint saved", { kimg: f.kimg, resolution: f.resolution, swd: f.swd });
@@ -153,7 +156,10 @@ export async function trainMember(
         samples: Math.min(q.swdImages, data.count),
       },
       lastCheckpointSwd: () => lastSwd,
-      progress: (u) => control.progress(u),
+      progress: (u) => {
+        history.record(u);
+        control.progress(u);
+      },
     });
     const latest = await latestCheckpoint(deps.store, deps.artifacts, p.ganId);
     if (!latest) throw new Error(`training of ${p.ganId} ended without a checkpoint`);

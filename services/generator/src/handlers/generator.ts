@@ -3,6 +3,7 @@ import { DataType, type GeneratorService } from "@synthmri/contracts";
 import { InvalidInput } from "@synthmri/platform";
 import { labelSchemeFromProto, type ServiceImpl, tensorFrames } from "@synthmri/rpc";
 import { describeEnsemble, JOB_KINDS, newId, startEnsemble, startTrainGan } from "../domain/ensembles.js";
+import { checkMaxPoints, readTrainingHistory, resolveGanId } from "../domain/history.js";
 import { checkSeed } from "../domain/params.js";
 import { checkEnsembleId } from "../domain/registry.js";
 import { checkSampleParams, generateSamples, resolveSource } from "../domain/sampling.js";
@@ -125,6 +126,18 @@ export function generatorHandlers(g: GeneratorContext): ServiceImpl<(typeof Gene
       const ensembles = [];
       for (const r of page) ensembles.push(ensembleToProto(await describeEnsemble(g, r)));
       return { ensembles, nextPageToken: start + size < all.length ? String(start + size) : "" };
+    },
+
+    async getTrainingHistory(req) {
+      const maxPoints = checkMaxPoints(req.maxPoints);
+      const ganId = await resolveGanId(g.registry, req);
+      const h = await readTrainingHistory(g.store, g.artifacts, ganId, maxPoints);
+      return {
+        ganId: h.ganId,
+        family: h.family,
+        totalKimg: h.totalKimg,
+        points: h.points.map((p) => ({ ...p, swd: p.swd ?? 0 })),
+      };
     },
   };
 }

@@ -19,7 +19,9 @@ export type AuditEventType =
   /** A job that failed or was cancelled: its images are released from the quota. */
   | "request.failed"
   /** A presigned URL handed out. */
-  | "download.url";
+  | "download.url"
+  /** The hospital revoked a delivered bundle (PartnerAdminService.RevokeBundle): its files are deleted. */
+  | "bundle.revoked";
 
 export interface AuditEvent {
   type: AuditEventType;

@@ -6,13 +6,15 @@ import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegen
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Modality } from "../../common/v1/domain_pb.js";
 import { file_synthmri_common_v1_domain } from "../../common/v1/domain_pb.js";
+import type { ServiceInfo } from "../../common/v1/service_info_pb.js";
+import { file_synthmri_common_v1_service_info } from "../../common/v1/service_info_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file synthmri/console/v1/console.proto.
  */
 export const file_synthmri_console_v1_console: GenFile = /*@__PURE__*/
-  fileDesc("CiFzeW50aG1yaS9jb25zb2xlL3YxL2NvbnNvbGUucHJvdG8SE3N5bnRobXJpLmNvbnNvbGUudjEiEgoQR2V0SGVhbHRoUmVxdWVzdCJwCg1TZXJ2aWNlSGVhbHRoEgwKBG5hbWUYASABKAkSDwoHYWRkcmVzcxgCIAEoCRIOCgZzdGF0dXMYAyABKAkSEgoKbGF0ZW5jeV9tcxgEIAEoARIPCgdiYWNrZW5kGAUgASgJEgsKA2dwdRgGIAEoCCJJChFHZXRIZWFsdGhSZXNwb25zZRI0CghzZXJ2aWNlcxgBIAMoCzIiLnN5bnRobXJpLmNvbnNvbGUudjEuU2VydmljZUhlYWx0aCJWCghTY2FuRmlsZRIMCgRuYW1lGAEgASgJEi4KCG1vZGFsaXR5GAIgASgOMhwuc3ludGhtcmkuY29tbW9uLnYxLk1vZGFsaXR5EgwKBGRhdGEYAyABKAwicgoSU2VnbWVudFNjYW5SZXF1ZXN0EhAKCG1vZGVsX2lkGAEgASgJEg8KB3ZlcnNpb24YAiABKA0SLAoFZmlsZXMYAyADKAsyHS5zeW50aG1yaS5jb25zb2xlLnYxLlNjYW5GaWxlEgsKA3R0YRgEIAEoCCL1AQoTU2VnbWVudFNjYW5SZXNwb25zZRJPCgxsYWJlbF92b3hlbHMYASADKAsyOS5zeW50aG1yaS5jb25zb2xlLnYxLlNlZ21lbnRTY2FuUmVzcG9uc2UuTGFiZWxWb3hlbHNFbnRyeRIZChFpbmZlcmVuY2Vfc2Vjb25kcxgCIAEoARIQCghtb2RlbF9pZBgDIAEoCRIPCgd2ZXJzaW9uGAQgASgNEg0KBW5pZnRpGAUgASgMEgwKBG5hbWUYBiABKAkaMgoQTGFiZWxWb3hlbHNFbnRyeRILCgNrZXkYASABKA0SDQoFdmFsdWUYAiABKAQ6AjgBIjcKFEdldFJlcG9ydEZpbGVSZXF1ZXN0EhEKCXJlcG9ydF9pZBgBIAEoCRIMCgRuYW1lGAIgASgJIjsKFUdldFJlcG9ydEZpbGVSZXNwb25zZRIUCgxjb250ZW50X3R5cGUYASABKAkSDAoEZGF0YRgCIAEoDDLAAgoOQ29uc29sZVNlcnZpY2USXwoJR2V0SGVhbHRoEiUuc3ludGhtcmkuY29uc29sZS52MS5HZXRIZWFsdGhSZXF1ZXN0GiYuc3ludGhtcmkuY29uc29sZS52MS5HZXRIZWFsdGhSZXNwb25zZSIDkAIBEmAKC1NlZ21lbnRTY2FuEicuc3ludGhtcmkuY29uc29sZS52MS5TZWdtZW50U2NhblJlcXVlc3QaKC5zeW50aG1yaS5jb25zb2xlLnYxLlNlZ21lbnRTY2FuUmVzcG9uc2USawoNR2V0UmVwb3J0RmlsZRIpLnN5bnRobXJpLmNvbnNvbGUudjEuR2V0UmVwb3J0RmlsZVJlcXVlc3QaKi5zeW50aG1yaS5jb25zb2xlLnYxLkdldFJlcG9ydEZpbGVSZXNwb25zZSIDkAIBYgZwcm90bzM", [file_synthmri_common_v1_domain]);
+  fileDesc("CiFzeW50aG1yaS9jb25zb2xlL3YxL2NvbnNvbGUucHJvdG8SE3N5bnRobXJpLmNvbnNvbGUudjEiEgoQR2V0SGVhbHRoUmVxdWVzdCKzAQoNU2VydmljZUhlYWx0aBIMCgRuYW1lGAEgASgJEg8KB2FkZHJlc3MYAiABKAkSDgoGc3RhdHVzGAMgASgJEhIKCmxhdGVuY3lfbXMYBCABKAESDwoHYmFja2VuZBgFIAEoCRILCgNncHUYBiABKAgSLQoEaW5mbxgHIAEoCzIfLnN5bnRobXJpLmNvbW1vbi52MS5TZXJ2aWNlSW5mbxISCgppbmZvX2Vycm9yGAggASgJIkkKEUdldEhlYWx0aFJlc3BvbnNlEjQKCHNlcnZpY2VzGAEgAygLMiIuc3ludGhtcmkuY29uc29sZS52MS5TZXJ2aWNlSGVhbHRoIlYKCFNjYW5GaWxlEgwKBG5hbWUYASABKAkSLgoIbW9kYWxpdHkYAiABKA4yHC5zeW50aG1yaS5jb21tb24udjEuTW9kYWxpdHkSDAoEZGF0YRgDIAEoDCJyChJTZWdtZW50U2NhblJlcXVlc3QSEAoIbW9kZWxfaWQYASABKAkSDwoHdmVyc2lvbhgCIAEoDRIsCgVmaWxlcxgDIAMoCzIdLnN5bnRobXJpLmNvbnNvbGUudjEuU2NhbkZpbGUSCwoDdHRhGAQgASgIIvUBChNTZWdtZW50U2NhblJlc3BvbnNlEk8KDGxhYmVsX3ZveGVscxgBIAMoCzI5LnN5bnRobXJpLmNvbnNvbGUudjEuU2VnbWVudFNjYW5SZXNwb25zZS5MYWJlbFZveGVsc0VudHJ5EhkKEWluZmVyZW5jZV9zZWNvbmRzGAIgASgBEhAKCG1vZGVsX2lkGAMgASgJEg8KB3ZlcnNpb24YBCABKA0SDQoFbmlmdGkYBSABKAwSDAoEbmFtZRgGIAEoCRoyChBMYWJlbFZveGVsc0VudHJ5EgsKA2tleRgBIAEoDRINCgV2YWx1ZRgCIAEoBDoCOAEiNwoUR2V0UmVwb3J0RmlsZVJlcXVlc3QSEQoJcmVwb3J0X2lkGAEgASgJEgwKBG5hbWUYAiABKAkiOwoVR2V0UmVwb3J0RmlsZVJlc3BvbnNlEhQKDGNvbnRlbnRfdHlwZRgBIAEoCRIMCgRkYXRhGAIgASgMMsACCg5Db25zb2xlU2VydmljZRJfCglHZXRIZWFsdGgSJS5zeW50aG1yaS5jb25zb2xlLnYxLkdldEhlYWx0aFJlcXVlc3QaJi5zeW50aG1yaS5jb25zb2xlLnYxLkdldEhlYWx0aFJlc3BvbnNlIgOQAgESYAoLU2VnbWVudFNjYW4SJy5zeW50aG1yaS5jb25zb2xlLnYxLlNlZ21lbnRTY2FuUmVxdWVzdBooLnN5bnRobXJpLmNvbnNvbGUudjEuU2VnbWVudFNjYW5SZXNwb25zZRJrCg1HZXRSZXBvcnRGaWxlEikuc3ludGhtcmkuY29uc29sZS52MS5HZXRSZXBvcnRGaWxlUmVxdWVzdBoqLnN5bnRobXJpLmNvbnNvbGUudjEuR2V0UmVwb3J0RmlsZVJlc3BvbnNlIgOQAgFiBnByb3RvMw", [file_synthmri_common_v1_domain, file_synthmri_common_v1_service_info]);
 
 /**
  * GetHealth input.
@@ -76,6 +78,21 @@ export type ServiceHealth = Message<"synthmri.console.v1.ServiceHealth"> & {
    * @generated from field: bool gpu = 6;
    */
   gpu: boolean;
+
+  /**
+   * The service's own GetServiceInfo answer (version, backend in use, native addon, threads, GPU adapter,
+   * TRAIN_PROCESSES); unset when it did not answer (see info_error).
+   *
+   * @generated from field: synthmri.common.v1.ServiceInfo info = 7;
+   */
+  info?: ServiceInfo | undefined;
+
+  /**
+   * Why GetServiceInfo failed (e.g. an older service without it), "" when it answered.
+   *
+   * @generated from field: string info_error = 8;
+   */
+  infoError: string;
 };
 
 /**

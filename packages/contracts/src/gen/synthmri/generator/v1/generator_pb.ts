@@ -20,7 +20,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file synthmri/generator/v1/generator.proto.
  */
 export const file_synthmri_generator_v1_generator: GenFile = /*@__PURE__*/
-  fileDesc("CiVzeW50aG1yaS9nZW5lcmF0b3IvdjEvZ2VuZXJhdG9yLnByb3RvEhVzeW50aG1yaS5nZW5lcmF0b3IudjEiuwQKCUdhbkNvbmZpZxISCgpyZXNvbHV0aW9uGAEgASgNEhgKEHN0YXJ0X3Jlc29sdXRpb24YAiABKA0SEgoKbGF0ZW50X2RpbRgDIAEoDRIWCg5raW1nX3Blcl9waGFzZRgEIAEoARISCgp0b3RhbF9raW1nGAUgASgBEl0KGGJhdGNoX3NpemVfYnlfcmVzb2x1dGlvbhgGIAMoCzI7LnN5bnRobXJpLmdlbmVyYXRvci52MS5HYW5Db25maWcuQmF0Y2hTaXplQnlSZXNvbHV0aW9uRW50cnkSEgoKYmF0Y2hfc2l6ZRgHIAEoDRIVCg1sZWFybmluZ19yYXRlGAggASgBEg0KBWJldGExGAkgASgBEg0KBWJldGEyGAogASgBEhEKCWdwX3dlaWdodBgLIAEoARIVCg1kcmlmdF9lcHNpbG9uGAwgASgBEhAKCGZtYXBfbWF4GA0gASgNEhAKCGZtYXBfbWluGA4gASgNEh0KFWNoZWNrcG9pbnRfZXZlcnlfa2ltZxgPIAEoARIaChJxdWFsaXR5X2V2ZXJ5X2tpbWcYECABKAESGAoQbWF4X3RyYWluX3NsaWNlcxgRIAEoDRIaChJ0cmFpbl9zdWJqZWN0X2tleXMYEiADKAkSGwoTZ2VuZXJhdG9yX2VtYV9kZWNheRgTIAEoARo8ChpCYXRjaFNpemVCeVJlc29sdXRpb25FbnRyeRILCgNrZXkYASABKA0SDQoFdmFsdWUYAiABKA06AjgBIqUBCg9UcmFpbkdhblJlcXVlc3QSEgoKZGF0YXNldF9pZBgBIAEoCRIwCgZmYW1pbHkYAiABKA4yIC5zeW50aG1yaS5nZW5lcmF0b3IudjEuR2FuRmFtaWx5EgwKBHNlZWQYAyABKA0SMAoGY29uZmlnGAQgASgLMiAuc3ludGhtcmkuZ2VuZXJhdG9yLnYxLkdhbkNvbmZpZxIMCgRuYW1lGAUgASgJIjIKEFRyYWluR2FuUmVzcG9uc2USDgoGam9iX2lkGAEgASgJEg4KBmdhbl9pZBgCIAEoCSLVAQoUVHJhaW5FbnNlbWJsZVJlcXVlc3QSEgoKZGF0YXNldF9pZBgBIAEoCRIPCgdtZW1iZXJzGAIgASgNEhEKCWJhc2Vfc2VlZBgDIAEoDRITCgtjb25jdXJyZW5jeRgEIAEoDRIwCgZmYW1pbHkYBSABKA4yIC5zeW50aG1yaS5nZW5lcmF0b3IudjEuR2FuRmFtaWx5EjAKBmNvbmZpZxgGIAEoCzIgLnN5bnRobXJpLmdlbmVyYXRvci52MS5HYW5Db25maWcSDAoEbmFtZRgHIAEoCSJUChVUcmFpbkVuc2VtYmxlUmVzcG9uc2USDgoGam9iX2lkGAEgASgJEhMKC2Vuc2VtYmxlX2lkGAIgASgJEhYKDm1lbWJlcl9qb2JfaWRzGAMgAygJIlEKDU91dGxpZXJGaWx0ZXISDwoHZW5hYmxlZBgBIAEoCBIRCgl0aHJlc2hvbGQYAiABKAESHAoUcmVmZXJlbmNlX2RhdGFzZXRfaWQYAyABKAkiSgoMU2FtcGxlU291cmNlEhMKC2Vuc2VtYmxlX2lkGAEgASgJEg8KB21lbWJlcnMYAiADKA0SFAoMbWVtYmVyX2NvdW50GAMgASgNIpcCCg1TYW1wbGVSZXF1ZXN0EjMKBnNvdXJjZRgBIAEoCzIjLnN5bnRobXJpLmdlbmVyYXRvci52MS5TYW1wbGVTb3VyY2USDQoFY291bnQYAiABKA0SDAoEc2VlZBgDIAEoDRISCgpiYXRjaF9zaXplGAQgASgNEjwKDm91dGxpZXJfZmlsdGVyGAUgASgLMiQuc3ludGhtcmkuZ2VuZXJhdG9yLnYxLk91dGxpZXJGaWx0ZXISNQoMbGFiZWxfc2NoZW1lGAYgASgOMh8uc3ludGhtcmkuY29tbW9uLnYxLkxhYmVsU2NoZW1lEisKBWR0eXBlGAcgASgOMhwuc3ludGhtcmkuY29tbW9uLnYxLkRhdGFUeXBlIoQBChBTYW1wbGVQcm92ZW5hbmNlEhMKC2Vuc2VtYmxlX2lkGAEgASgJEg4KBm1lbWJlchgCIAEoDRIXCg9jaGVja3BvaW50X2tpbWcYAyABKAESDAoEc2VlZBgEIAEoDRINCgVpbmRleBgFIAEoDRIVCg1vdXRsaWVyX3Njb3JlGAYgASgBIkcKDVNhbXBsZVN1bW1hcnkSEQoJZGVsaXZlcmVkGAEgASgNEhAKCHJlamVjdGVkGAIgASgNEhEKCXRocmVzaG9sZBgDIAEoASK0AQoOU2FtcGxlUmVzcG9uc2USLgoFZnJhbWUYASABKAsyHy5zeW50aG1yaS5jb21tb24udjEuVGVuc29yRnJhbWUSOwoKcHJvdmVuYW5jZRgCIAMoCzInLnN5bnRobXJpLmdlbmVyYXRvci52MS5TYW1wbGVQcm92ZW5hbmNlEjUKB3N1bW1hcnkYAyABKAsyJC5zeW50aG1yaS5nZW5lcmF0b3IudjEuU2FtcGxlU3VtbWFyeSK+AgodQ3JlYXRlU3ludGhldGljRGF0YXNldFJlcXVlc3QSMwoGc291cmNlGAEgASgLMiMuc3ludGhtcmkuZ2VuZXJhdG9yLnYxLlNhbXBsZVNvdXJjZRINCgVjb3VudBgCIAEoDRIMCgRzZWVkGAMgASgNEjwKDm91dGxpZXJfZmlsdGVyGAQgASgLMiQuc3ludGhtcmkuZ2VuZXJhdG9yLnYxLk91dGxpZXJGaWx0ZXISDAoEbmFtZRgFIAEoCRJQCgZsYWJlbHMYBiADKAsyQC5zeW50aG1yaS5nZW5lcmF0b3IudjEuQ3JlYXRlU3ludGhldGljRGF0YXNldFJlcXVlc3QuTGFiZWxzRW50cnkaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJECh5DcmVhdGVTeW50aGV0aWNEYXRhc2V0UmVzcG9uc2USDgoGam9iX2lkGAEgASgJEhIKCmRhdGFzZXRfaWQYAiABKAki3AEKDkVuc2VtYmxlTWVtYmVyEg0KBWluZGV4GAEgASgNEgwKBHNlZWQYAiABKA0SDgoGam9iX2lkGAMgASgJEisKBXN0YXRlGAQgASgOMhwuc3ludGhtcmkuY29tbW9uLnYxLkpvYlN0YXRlEjEKCmNoZWNrcG9pbnQYBSABKAsyHS5zeW50aG1yaS5jb21tb24udjEuT2JqZWN0UmVmEgwKBGtpbWcYBiABKAESEgoKcmVzb2x1dGlvbhgHIAEoDRILCgNzd2QYCCABKAESDgoGZ2FuX2lkGAkgASgJItgCCghFbnNlbWJsZRIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEhIKCmRhdGFzZXRfaWQYAyABKAkSMAoGZmFtaWx5GAQgASgOMiAuc3ludGhtcmkuZ2VuZXJhdG9yLnYxLkdhbkZhbWlseRIwCgZjb25maWcYBSABKAsyIC5zeW50aG1yaS5nZW5lcmF0b3IudjEuR2FuQ29uZmlnEhEKCWJhc2Vfc2VlZBgGIAEoDRI2CgdtZW1iZXJzGAcgAygLMiUuc3ludGhtcmkuZ2VuZXJhdG9yLnYxLkVuc2VtYmxlTWVtYmVyEi8KCG1hbmlmZXN0GAggASgLMh0uc3ludGhtcmkuY29tbW9uLnYxLk9iamVjdFJlZhIuCgpjcmVhdGVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIOCgZqb2JfaWQYCiABKAkiKQoSR2V0RW5zZW1ibGVSZXF1ZXN0EhMKC2Vuc2VtYmxlX2lkGAEgASgJIkgKE0dldEVuc2VtYmxlUmVzcG9uc2USMQoIZW5zZW1ibGUYASABKAsyHy5zeW50aG1yaS5nZW5lcmF0b3IudjEuRW5zZW1ibGUiWQoUTGlzdEVuc2VtYmxlc1JlcXVlc3QSLQoEcGFnZRgBIAEoCzIfLnN5bnRobXJpLmNvbW1vbi52MS5QYWdlUmVxdWVzdBISCgpkYXRhc2V0X2lkGAIgASgJImQKFUxpc3RFbnNlbWJsZXNSZXNwb25zZRIyCgllbnNlbWJsZXMYASADKAsyHy5zeW50aG1yaS5nZW5lcmF0b3IudjEuRW5zZW1ibGUSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJKskBCglHYW5GYW1pbHkSGgoWR0FOX0ZBTUlMWV9VTlNQRUNJRklFRBAAEhMKD0dBTl9GQU1JTFlfUEdBThABEhQKEEdBTl9GQU1JTFlfRENHQU4QAhIUChBHQU5fRkFNSUxZX0xTR0FOEAMSFAoQR0FOX0ZBTUlMWV9ISU5HRRAEEhoKFkdBTl9GQU1JTFlfU1BBREUyU1RBR0UQBRIYChRHQU5fRkFNSUxZX1NUWUxFR0FOMhAGEhMKD0dBTl9GQU1JTFlfRERQTRAHMp0FChBHZW5lcmF0b3JTZXJ2aWNlElsKCFRyYWluR2FuEiYuc3ludGhtcmkuZ2VuZXJhdG9yLnYxLlRyYWluR2FuUmVxdWVzdBonLnN5bnRobXJpLmdlbmVyYXRvci52MS5UcmFpbkdhblJlc3BvbnNlEmoKDVRyYWluRW5zZW1ibGUSKy5zeW50aG1yaS5nZW5lcmF0b3IudjEuVHJhaW5FbnNlbWJsZVJlcXVlc3QaLC5zeW50aG1yaS5nZW5lcmF0b3IudjEuVHJhaW5FbnNlbWJsZVJlc3BvbnNlElwKBlNhbXBsZRIkLnN5bnRobXJpLmdlbmVyYXRvci52MS5TYW1wbGVSZXF1ZXN0GiUuc3ludGhtcmkuZ2VuZXJhdG9yLnYxLlNhbXBsZVJlc3BvbnNlIgOQAgEwARKFAQoWQ3JlYXRlU3ludGhldGljRGF0YXNldBI0LnN5bnRobXJpLmdlbmVyYXRvci52MS5DcmVhdGVTeW50aGV0aWNEYXRhc2V0UmVxdWVzdBo1LnN5bnRobXJpLmdlbmVyYXRvci52MS5DcmVhdGVTeW50aGV0aWNEYXRhc2V0UmVzcG9uc2USaQoLR2V0RW5zZW1ibGUSKS5zeW50aG1yaS5nZW5lcmF0b3IudjEuR2V0RW5zZW1ibGVSZXF1ZXN0Giouc3ludGhtcmkuZ2VuZXJhdG9yLnYxLkdldEVuc2VtYmxlUmVzcG9uc2UiA5ACARJvCg1MaXN0RW5zZW1ibGVzEisuc3ludGhtcmkuZ2VuZXJhdG9yLnYxLkxpc3RFbnNlbWJsZXNSZXF1ZXN0Giwuc3ludGhtcmkuZ2VuZXJhdG9yLnYxLkxpc3RFbnNlbWJsZXNSZXNwb25zZSIDkAIBYgZwcm90bzM", [file_google_protobuf_timestamp, file_synthmri_common_v1_domain, file_synthmri_common_v1_job, file_synthmri_common_v1_object, file_synthmri_common_v1_tensor]);
+  fileDesc("CiVzeW50aG1yaS9nZW5lcmF0b3IvdjEvZ2VuZXJhdG9yLnByb3RvEhVzeW50aG1yaS5nZW5lcmF0b3IudjEiuwQKCUdhbkNvbmZpZxISCgpyZXNvbHV0aW9uGAEgASgNEhgKEHN0YXJ0X3Jlc29sdXRpb24YAiABKA0SEgoKbGF0ZW50X2RpbRgDIAEoDRIWCg5raW1nX3Blcl9waGFzZRgEIAEoARISCgp0b3RhbF9raW1nGAUgASgBEl0KGGJhdGNoX3NpemVfYnlfcmVzb2x1dGlvbhgGIAMoCzI7LnN5bnRobXJpLmdlbmVyYXRvci52MS5HYW5Db25maWcuQmF0Y2hTaXplQnlSZXNvbHV0aW9uRW50cnkSEgoKYmF0Y2hfc2l6ZRgHIAEoDRIVCg1sZWFybmluZ19yYXRlGAggASgBEg0KBWJldGExGAkgASgBEg0KBWJldGEyGAogASgBEhEKCWdwX3dlaWdodBgLIAEoARIVCg1kcmlmdF9lcHNpbG9uGAwgASgBEhAKCGZtYXBfbWF4GA0gASgNEhAKCGZtYXBfbWluGA4gASgNEh0KFWNoZWNrcG9pbnRfZXZlcnlfa2ltZxgPIAEoARIaChJxdWFsaXR5X2V2ZXJ5X2tpbWcYECABKAESGAoQbWF4X3RyYWluX3NsaWNlcxgRIAEoDRIaChJ0cmFpbl9zdWJqZWN0X2tleXMYEiADKAkSGwoTZ2VuZXJhdG9yX2VtYV9kZWNheRgTIAEoARo8ChpCYXRjaFNpemVCeVJlc29sdXRpb25FbnRyeRILCgNrZXkYASABKA0SDQoFdmFsdWUYAiABKA06AjgBIqUBCg9UcmFpbkdhblJlcXVlc3QSEgoKZGF0YXNldF9pZBgBIAEoCRIwCgZmYW1pbHkYAiABKA4yIC5zeW50aG1yaS5nZW5lcmF0b3IudjEuR2FuRmFtaWx5EgwKBHNlZWQYAyABKA0SMAoGY29uZmlnGAQgASgLMiAuc3ludGhtcmkuZ2VuZXJhdG9yLnYxLkdhbkNvbmZpZxIMCgRuYW1lGAUgASgJIjIKEFRyYWluR2FuUmVzcG9uc2USDgoGam9iX2lkGAEgASgJEg4KBmdhbl9pZBgCIAEoCSLVAQoUVHJhaW5FbnNlbWJsZVJlcXVlc3QSEgoKZGF0YXNldF9pZBgBIAEoCRIPCgdtZW1iZXJzGAIgASgNEhEKCWJhc2Vfc2VlZBgDIAEoDRITCgtjb25jdXJyZW5jeRgEIAEoDRIwCgZmYW1pbHkYBSABKA4yIC5zeW50aG1yaS5nZW5lcmF0b3IudjEuR2FuRmFtaWx5EjAKBmNvbmZpZxgGIAEoCzIgLnN5bnRobXJpLmdlbmVyYXRvci52MS5HYW5Db25maWcSDAoEbmFtZRgHIAEoCSJUChVUcmFpbkVuc2VtYmxlUmVzcG9uc2USDgoGam9iX2lkGAEgASgJEhMKC2Vuc2VtYmxlX2lkGAIgASgJEhYKDm1lbWJlcl9qb2JfaWRzGAMgAygJIlEKDU91dGxpZXJGaWx0ZXISDwoHZW5hYmxlZBgBIAEoCBIRCgl0aHJlc2hvbGQYAiABKAESHAoUcmVmZXJlbmNlX2RhdGFzZXRfaWQYAyABKAkiSgoMU2FtcGxlU291cmNlEhMKC2Vuc2VtYmxlX2lkGAEgASgJEg8KB21lbWJlcnMYAiADKA0SFAoMbWVtYmVyX2NvdW50GAMgASgNIpcCCg1TYW1wbGVSZXF1ZXN0EjMKBnNvdXJjZRgBIAEoCzIjLnN5bnRobXJpLmdlbmVyYXRvci52MS5TYW1wbGVTb3VyY2USDQoFY291bnQYAiABKA0SDAoEc2VlZBgDIAEoDRISCgpiYXRjaF9zaXplGAQgASgNEjwKDm91dGxpZXJfZmlsdGVyGAUgASgLMiQuc3ludGhtcmkuZ2VuZXJhdG9yLnYxLk91dGxpZXJGaWx0ZXISNQoMbGFiZWxfc2NoZW1lGAYgASgOMh8uc3ludGhtcmkuY29tbW9uLnYxLkxhYmVsU2NoZW1lEisKBWR0eXBlGAcgASgOMhwuc3ludGhtcmkuY29tbW9uLnYxLkRhdGFUeXBlIoQBChBTYW1wbGVQcm92ZW5hbmNlEhMKC2Vuc2VtYmxlX2lkGAEgASgJEg4KBm1lbWJlchgCIAEoDRIXCg9jaGVja3BvaW50X2tpbWcYAyABKAESDAoEc2VlZBgEIAEoDRINCgVpbmRleBgFIAEoDRIVCg1vdXRsaWVyX3Njb3JlGAYgASgBIkcKDVNhbXBsZVN1bW1hcnkSEQoJZGVsaXZlcmVkGAEgASgNEhAKCHJlamVjdGVkGAIgASgNEhEKCXRocmVzaG9sZBgDIAEoASK0AQoOU2FtcGxlUmVzcG9uc2USLgoFZnJhbWUYASABKAsyHy5zeW50aG1yaS5jb21tb24udjEuVGVuc29yRnJhbWUSOwoKcHJvdmVuYW5jZRgCIAMoCzInLnN5bnRobXJpLmdlbmVyYXRvci52MS5TYW1wbGVQcm92ZW5hbmNlEjUKB3N1bW1hcnkYAyABKAsyJC5zeW50aG1yaS5nZW5lcmF0b3IudjEuU2FtcGxlU3VtbWFyeSK+AgodQ3JlYXRlU3ludGhldGljRGF0YXNldFJlcXVlc3QSMwoGc291cmNlGAEgASgLMiMuc3ludGhtcmkuZ2VuZXJhdG9yLnYxLlNhbXBsZVNvdXJjZRINCgVjb3VudBgCIAEoDRIMCgRzZWVkGAMgASgNEjwKDm91dGxpZXJfZmlsdGVyGAQgASgLMiQuc3ludGhtcmkuZ2VuZXJhdG9yLnYxLk91dGxpZXJGaWx0ZXISDAoEbmFtZRgFIAEoCRJQCgZsYWJlbHMYBiADKAsyQC5zeW50aG1yaS5nZW5lcmF0b3IudjEuQ3JlYXRlU3ludGhldGljRGF0YXNldFJlcXVlc3QuTGFiZWxzRW50cnkaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJECh5DcmVhdGVTeW50aGV0aWNEYXRhc2V0UmVzcG9uc2USDgoGam9iX2lkGAEgASgJEhIKCmRhdGFzZXRfaWQYAiABKAki3AEKDkVuc2VtYmxlTWVtYmVyEg0KBWluZGV4GAEgASgNEgwKBHNlZWQYAiABKA0SDgoGam9iX2lkGAMgASgJEisKBXN0YXRlGAQgASgOMhwuc3ludGhtcmkuY29tbW9uLnYxLkpvYlN0YXRlEjEKCmNoZWNrcG9pbnQYBSABKAsyHS5zeW50aG1yaS5jb21tb24udjEuT2JqZWN0UmVmEgwKBGtpbWcYBiABKAESEgoKcmVzb2x1dGlvbhgHIAEoDRILCgNzd2QYCCABKAESDgoGZ2FuX2lkGAkgASgJItgCCghFbnNlbWJsZRIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEhIKCmRhdGFzZXRfaWQYAyABKAkSMAoGZmFtaWx5GAQgASgOMiAuc3ludGhtcmkuZ2VuZXJhdG9yLnYxLkdhbkZhbWlseRIwCgZjb25maWcYBSABKAsyIC5zeW50aG1yaS5nZW5lcmF0b3IudjEuR2FuQ29uZmlnEhEKCWJhc2Vfc2VlZBgGIAEoDRI2CgdtZW1iZXJzGAcgAygLMiUuc3ludGhtcmkuZ2VuZXJhdG9yLnYxLkVuc2VtYmxlTWVtYmVyEi8KCG1hbmlmZXN0GAggASgLMh0uc3ludGhtcmkuY29tbW9uLnYxLk9iamVjdFJlZhIuCgpjcmVhdGVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIOCgZqb2JfaWQYCiABKAkiKQoSR2V0RW5zZW1ibGVSZXF1ZXN0EhMKC2Vuc2VtYmxlX2lkGAEgASgJIkgKE0dldEVuc2VtYmxlUmVzcG9uc2USMQoIZW5zZW1ibGUYASABKAsyHy5zeW50aG1yaS5nZW5lcmF0b3IudjEuRW5zZW1ibGUiWQoUTGlzdEVuc2VtYmxlc1JlcXVlc3QSLQoEcGFnZRgBIAEoCzIfLnN5bnRobXJpLmNvbW1vbi52MS5QYWdlUmVxdWVzdBISCgpkYXRhc2V0X2lkGAIgASgJImQKFUxpc3RFbnNlbWJsZXNSZXNwb25zZRIyCgllbnNlbWJsZXMYASADKAsyHy5zeW50aG1yaS5nZW5lcmF0b3IudjEuRW5zZW1ibGUSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJImQKGUdldFRyYWluaW5nSGlzdG9yeVJlcXVlc3QSDgoGZ2FuX2lkGAEgASgJEhMKC2Vuc2VtYmxlX2lkGAIgASgJEg4KBm1lbWJlchgDIAEoDRISCgptYXhfcG9pbnRzGAQgASgNIqEBCg1UcmFpbmluZ1BvaW50EgwKBGtpbWcYASABKAESDgoGbG9zc19kGAIgASgBEg4KBmxvc3NfZxgDIAEoARIPCgdsb3NzX2dwGAQgASgBEgsKA3N3ZBgFIAEoARISCgpyZXNvbHV0aW9uGAYgASgNEg0KBXBoYXNlGAcgASgJEg0KBWFscGhhGAggASgBEhIKCmNoZWNrcG9pbnQYCSABKAgihgEKGkdldFRyYWluaW5nSGlzdG9yeVJlc3BvbnNlEg4KBmdhbl9pZBgBIAEoCRIOCgZmYW1pbHkYAiABKAkSNAoGcG9pbnRzGAMgAygLMiQuc3ludGhtcmkuZ2VuZXJhdG9yLnYxLlRyYWluaW5nUG9pbnQSEgoKdG90YWxfa2ltZxgEIAEoASrJAQoJR2FuRmFtaWx5EhoKFkdBTl9GQU1JTFlfVU5TUEVDSUZJRUQQABITCg9HQU5fRkFNSUxZX1BHQU4QARIUChBHQU5fRkFNSUxZX0RDR0FOEAISFAoQR0FOX0ZBTUlMWV9MU0dBThADEhQKEEdBTl9GQU1JTFlfSElOR0UQBBIaChZHQU5fRkFNSUxZX1NQQURFMlNUQUdFEAUSGAoUR0FOX0ZBTUlMWV9TVFlMRUdBTjIQBhITCg9HQU5fRkFNSUxZX0REUE0QBzKdBgoQR2VuZXJhdG9yU2VydmljZRJbCghUcmFpbkdhbhImLnN5bnRobXJpLmdlbmVyYXRvci52MS5UcmFpbkdhblJlcXVlc3QaJy5zeW50aG1yaS5nZW5lcmF0b3IudjEuVHJhaW5HYW5SZXNwb25zZRJqCg1UcmFpbkVuc2VtYmxlEisuc3ludGhtcmkuZ2VuZXJhdG9yLnYxLlRyYWluRW5zZW1ibGVSZXF1ZXN0Giwuc3ludGhtcmkuZ2VuZXJhdG9yLnYxLlRyYWluRW5zZW1ibGVSZXNwb25zZRJcCgZTYW1wbGUSJC5zeW50aG1yaS5nZW5lcmF0b3IudjEuU2FtcGxlUmVxdWVzdBolLnN5bnRobXJpLmdlbmVyYXRvci52MS5TYW1wbGVSZXNwb25zZSIDkAIBMAEShQEKFkNyZWF0ZVN5bnRoZXRpY0RhdGFzZXQSNC5zeW50aG1yaS5nZW5lcmF0b3IudjEuQ3JlYXRlU3ludGhldGljRGF0YXNldFJlcXVlc3QaNS5zeW50aG1yaS5nZW5lcmF0b3IudjEuQ3JlYXRlU3ludGhldGljRGF0YXNldFJlc3BvbnNlEmkKC0dldEVuc2VtYmxlEikuc3ludGhtcmkuZ2VuZXJhdG9yLnYxLkdldEVuc2VtYmxlUmVxdWVzdBoqLnN5bnRobXJpLmdlbmVyYXRvci52MS5HZXRFbnNlbWJsZVJlc3BvbnNlIgOQAgESbwoNTGlzdEVuc2VtYmxlcxIrLnN5bnRobXJpLmdlbmVyYXRvci52MS5MaXN0RW5zZW1ibGVzUmVxdWVzdBosLnN5bnRobXJpLmdlbmVyYXRvci52MS5MaXN0RW5zZW1ibGVzUmVzcG9uc2UiA5ACARJ+ChJHZXRUcmFpbmluZ0hpc3RvcnkSMC5zeW50aG1yaS5nZW5lcmF0b3IudjEuR2V0VHJhaW5pbmdIaXN0b3J5UmVxdWVzdBoxLnN5bnRobXJpLmdlbmVyYXRvci52MS5HZXRUcmFpbmluZ0hpc3RvcnlSZXNwb25zZSIDkAIBYgZwcm90bzM", [file_google_protobuf_timestamp, file_synthmri_common_v1_domain, file_synthmri_common_v1_job, file_synthmri_common_v1_object, file_synthmri_common_v1_tensor]);
 
 /**
  * GAN hyper-parameters. Zero values mean the family's defaults.
@@ -950,6 +950,167 @@ export const ListEnsemblesResponseSchema: GenMessage<ListEnsemblesResponse> = /*
   messageDesc(file_synthmri_generator_v1_generator, 18);
 
 /**
+ * GetTrainingHistory input: a gan id, or an ensemble id and member index.
+ *
+ * @generated from message synthmri.generator.v1.GetTrainingHistoryRequest
+ */
+export type GetTrainingHistoryRequest = Message<"synthmri.generator.v1.GetTrainingHistoryRequest"> & {
+  /**
+   * The GAN (EnsembleMember.gan_id); or leave empty and give ensemble_id + member.
+   *
+   * @generated from field: string gan_id = 1;
+   */
+  ganId: string;
+
+  /**
+   * Ensemble id.
+   *
+   * @generated from field: string ensemble_id = 2;
+   */
+  ensembleId: string;
+
+  /**
+   * Member index in that ensemble.
+   *
+   * @generated from field: uint32 member = 3;
+   */
+  member: number;
+
+  /**
+   * At most this many points (0 = 500); longer histories are thinned evenly, checkpoints always kept.
+   *
+   * @generated from field: uint32 max_points = 4;
+   */
+  maxPoints: number;
+};
+
+/**
+ * Describes the message synthmri.generator.v1.GetTrainingHistoryRequest.
+ * Use `create(GetTrainingHistoryRequestSchema)` to create a new message.
+ */
+export const GetTrainingHistoryRequestSchema: GenMessage<GetTrainingHistoryRequest> = /*@__PURE__*/
+  messageDesc(file_synthmri_generator_v1_generator, 19);
+
+/**
+ * One point of a training curve.
+ *
+ * @generated from message synthmri.generator.v1.TrainingPoint
+ */
+export type TrainingPoint = Message<"synthmri.generator.v1.TrainingPoint"> & {
+  /**
+   * Thousands of real images shown so far.
+   *
+   * @generated from field: double kimg = 1;
+   */
+  kimg: number;
+
+  /**
+   * Discriminator (critic) loss; for families without one (DDPM) the denoising loss.
+   *
+   * @generated from field: double loss_d = 2;
+   */
+  lossD: number;
+
+  /**
+   * Generator loss (0 when the family has none).
+   *
+   * @generated from field: double loss_g = 3;
+   */
+  lossG: number;
+
+  /**
+   * Gradient penalty term (0 when none).
+   *
+   * @generated from field: double loss_gp = 4;
+   */
+  lossGp: number;
+
+  /**
+   * Laplacian SWD x1e3 where measured at this point (0 = not measured here).
+   *
+   * @generated from field: double swd = 5;
+   */
+  swd: number;
+
+  /**
+   * Side of the images the generator makes.
+   *
+   * @generated from field: uint32 resolution = 6;
+   */
+  resolution: number;
+
+  /**
+   * Phase: "fade 8x8", "stabilize 8x8", or "16x16" for fixed-resolution families.
+   *
+   * @generated from field: string phase = 7;
+   */
+  phase: string;
+
+  /**
+   * Fade-in weight of the newest level (PGAN), 1 otherwise.
+   *
+   * @generated from field: double alpha = 8;
+   */
+  alpha: number;
+
+  /**
+   * True for the point of a committed checkpoint.
+   *
+   * @generated from field: bool checkpoint = 9;
+   */
+  checkpoint: boolean;
+};
+
+/**
+ * Describes the message synthmri.generator.v1.TrainingPoint.
+ * Use `create(TrainingPointSchema)` to create a new message.
+ */
+export const TrainingPointSchema: GenMessage<TrainingPoint> = /*@__PURE__*/
+  messageDesc(file_synthmri_generator_v1_generator, 20);
+
+/**
+ * GetTrainingHistory output.
+ *
+ * @generated from message synthmri.generator.v1.GetTrainingHistoryResponse
+ */
+export type GetTrainingHistoryResponse = Message<"synthmri.generator.v1.GetTrainingHistoryResponse"> & {
+  /**
+   * The GAN.
+   *
+   * @generated from field: string gan_id = 1;
+   */
+  ganId: string;
+
+  /**
+   * Family name (pgan, dcgan, ...).
+   *
+   * @generated from field: string family = 2;
+   */
+  family: string;
+
+  /**
+   * Points, oldest first.
+   *
+   * @generated from field: repeated synthmri.generator.v1.TrainingPoint points = 3;
+   */
+  points: TrainingPoint[];
+
+  /**
+   * kimg the training runs to.
+   *
+   * @generated from field: double total_kimg = 4;
+   */
+  totalKimg: number;
+};
+
+/**
+ * Describes the message synthmri.generator.v1.GetTrainingHistoryResponse.
+ * Use `create(GetTrainingHistoryResponseSchema)` to create a new message.
+ */
+export const GetTrainingHistoryResponseSchema: GenMessage<GetTrainingHistoryResponse> = /*@__PURE__*/
+  messageDesc(file_synthmri_generator_v1_generator, 21);
+
+/**
  * Generator families behind one generator interface (PGAN-style GANs and the families of issues 21 and 22).
  * For SPADE2STAGE, STYLEGAN2 and DDPM the GanConfig fields resolution, latent_dim, fmap_max, learning_rate,
  * batch_size, total_kimg, checkpoint_every_kimg, quality_every_kimg and max_train_slices apply (the rest keep the
@@ -1088,6 +1249,17 @@ export const GeneratorService: GenService<{
     methodKind: "unary";
     input: typeof ListEnsemblesRequestSchema;
     output: typeof ListEnsemblesResponseSchema;
+  },
+  /**
+   * One GAN's training curves (losses, SWD, kimg, growth phase) from its checkpoints' history files, oldest
+   * first. NOT_FOUND for an unknown gan; empty before its first checkpoint.
+   *
+   * @generated from rpc synthmri.generator.v1.GeneratorService.GetTrainingHistory
+   */
+  getTrainingHistory: {
+    methodKind: "unary";
+    input: typeof GetTrainingHistoryRequestSchema;
+    output: typeof GetTrainingHistoryResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_synthmri_generator_v1_generator, 0);
