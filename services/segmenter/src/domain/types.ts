@@ -2,6 +2,7 @@
 // job after a restart gets exactly these back).
 import type { AugmentationOptions, SegTrainConfig, UNetConfig, ValidationDice } from "@synthmri/ml";
 import type { DatasetPreprocessing } from "@synthmri/volume";
+import type { ValidationScheme } from "./training-data.js";
 
 export type SourceSplit = "train" | "test" | "all";
 export type Mixture = "equal" | "concat";
@@ -18,6 +19,10 @@ export interface TrainParams {
   sources: TrainingSourceSpec[];
   mixture: Mixture;
   validationFraction: number;
+  /** Which held-out slices select the best epoch (absent in params persisted before it existed: per source). */
+  validation?: ValidationScheme;
+  /** Real datasets read only for their held-out subjects (validation "real-subjects" without a real source). */
+  validationSources?: TrainingSourceSpec[];
   runs: number;
   baseSeed: number;
   /** side of the square slices the net trains on (dataset slices are resized to it) */
@@ -26,7 +31,12 @@ export interface TrainParams {
   train: Pick<
     SegTrainConfig,
     "epochs" | "iterationsPerEpoch" | "batchSize" | "lr" | "polyExponent" | "momentum" | "weightDecay" | "patchSize"
-  >;
+  > & {
+    /** Stop after this many training samples (seed 000: up to 3e7); 0 = epochs decide. */
+    maxSamples?: number;
+    /** Stop after this many seconds of training (seed 000: up to 3 days), keeping the best epoch; 0 = no limit. */
+    maxSeconds?: number;
+  };
   augmentation: AugmentationOptions;
   labels: Record<string, string>;
   /** decided when the job starts, one per run, so a resumed job publishes under the promised ids */
