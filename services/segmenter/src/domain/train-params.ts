@@ -3,8 +3,7 @@
 import { DEFAULT_SEG_TRAIN, type AugmentationOptions } from "@synthmri/ml";
 import { InvalidInput } from "@synthmri/platform";
 import type { DatasetReader } from "./ports.js";
-import type { ValidationScheme } from "./training-data.js";
-import type { Mixture, TrainingSourceSpec, TrainParams } from "./types.js";
+import type { Mixture, TrainingSourceSpec, TrainParams, ValidationScheme } from "./types.js";
 
 export interface TrainRequest {
   name: string;

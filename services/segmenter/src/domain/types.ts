@@ -2,10 +2,18 @@
 // job after a restart gets exactly these back).
 import type { AugmentationOptions, SegTrainConfig, UNetConfig, ValidationDice } from "@synthmri/ml";
 import type { DatasetPreprocessing } from "@synthmri/volume";
-import type { ValidationScheme } from "./training-data.js";
 
 export type SourceSplit = "train" | "test" | "all";
 export type Mixture = "equal" | "concat";
+
+/**
+ * Where validation slices come from. "per-source": each training source holds out `fraction` of its own
+ * data (real sources by subject, synthetic ones by image, as seed 000 holds out 20 % of the training images).
+ * "real-subjects": every condition validates on the same held-out real subjects (the real sources' and the
+ * `validationOnly` sources' subject hold-out, same seed, so the same subjects as the real-only condition);
+ * synthetic sources then train on all their images. The report must say which was used.
+ */
+export type ValidationScheme = "per-source" | "real-subjects";
 
 export interface TrainingSourceSpec {
   datasetId: string;
