@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { unetConfig } from "../src/experiment/stages/segment.js";
 import { conditionNames, loadManifestSpecSafe, loadPreset, validateSpec } from "./spec-helpers.js";
 
 describe("experiment spec", () => {
@@ -60,6 +61,19 @@ describe("experiment spec", () => {
     expect(p.segmenter.runs).toBe(10);
     expect(p.segmenter.trainingSamples).toBe(3e7);
     expect(p.gan).toMatchObject({ concurrency: 20, emaDecay: 0.999 });
+    // "3e7 samples or 3 days, whichever first": both limits reach the segmenter's UNetConfig.
+    expect(unetConfig(p)).toMatchObject({ maxTrainingSamples: 3e7, maxTrainingSeconds: 259_200 });
+    expect(p.segmenter.validation).toBe("per-source");
+  });
+
+  it("the U-Net length fields stay out of the config (and the stage keys) when unset", () => {
+    const demo = loadPreset("demo");
+    expect(unetConfig(demo).maxTrainingSamples).toBe(demo.segmenter.trainingSamples);
+    const plain = unetConfig({ ...demo, segmenter: { ...demo.segmenter, trainingSamples: 0 } });
+    expect("maxTrainingSamples" in plain || "maxTrainingSeconds" in plain).toBe(false);
+    expect(() => validateSpec({ ...demo, segmenter: { ...demo.segmenter, validation: "same" } })).toThrow(
+      /segmenter.validation/,
+    );
   });
 
   it("refuses unknown presets and non-manifests", () => {

@@ -100,7 +100,7 @@ export async function runExperiment(
     checks.push(run.track(stages.quality(ctx, data, source, datasetId)));
   };
   const conditionPipeline = async (c: ConditionPlan, perRun: string[][]) => {
-    const trained = await stages.segment(ctx, c.name, perRun);
+    const trained = await stages.segment(ctx, c.name, perRun, data.datasetId);
     models[c.name] = trained.modelIds;
     return stages.evaluate(ctx, trained, data);
   };

@@ -143,7 +143,20 @@ export const SPEC_SCHEMA = {
           minimum: 0,
           default: 0,
           description:
-            "U-Net training length in samples (seed 000: up to 3e7); sets iterationsPerEpoch = ceil(samples / (epochs x batchSize)); 0 = as epochs x iterationsPerEpoch x batchSize",
+            "U-Net training length in samples (seed 000: up to 3e7); sets iterationsPerEpoch = ceil(samples / (epochs x batchSize)) and stops at exactly this many samples; 0 = as epochs x iterationsPerEpoch x batchSize",
+        },
+        maxTrainingSeconds: {
+          type: "number",
+          minimum: 0,
+          default: 0,
+          description:
+            "U-Net training time limit per run in seconds (seed 000: up to 3 days = 259200); the best validated epoch so far is kept; 0 = none",
+        },
+        validation: {
+          enum: ["per-source", "real-subjects"],
+          default: "per-source",
+          description:
+            "per-source: every training dataset holds out validationFraction of itself (real by subject, synthetic by image, as seed 000); real-subjects: every condition selects its epoch on the same held-out real subjects",
         },
       },
     },

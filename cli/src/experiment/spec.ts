@@ -64,6 +64,10 @@ export interface ExperimentSpec {
     maxSlices: number;
     /** Training length in samples (seed 000: up to 3e7); 0 = epochs x iterationsPerEpoch x batchSize. */
     trainingSamples: number;
+    /** Training length limit in seconds per run (seed 000: up to 3 days); 0 = none. */
+    maxTrainingSeconds: number;
+    /** Which held-out slices select each run's best epoch. */
+    validation: "per-source" | "real-subjects";
   };
   /** Rows that check the test itself (positive and negative controls). */
   controls: { modeDroppingFraction: number; disjointHalves: boolean };

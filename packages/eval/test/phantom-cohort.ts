@@ -3,6 +3,7 @@
 import {
   generatePhantomSubject,
   type PhantomSubject,
+  resizeBatch,
   type SliceBatch,
   sliceSubject,
   splitSubjects,
@@ -18,9 +19,11 @@ export interface SlicedSubject {
   batch: SliceBatch;
 }
 
-export function sliceForTraining(p: PhantomSubject): SlicedSubject {
+/** `sliceSize`: the final resize ingest applies (the demo: 32); unset keeps the padded slice side. */
+export function sliceForTraining(p: PhantomSubject, sliceSize?: number): SlicedSubject {
   const seg = Uint8Array.from(p.seg, (v) => (v === 4 ? 3 : v));
-  const { batch } = sliceSubject(p.id, { shape: p.shape, t1: p.t1, t1ce: p.t1ce, t2: p.t2, flair: p.flair, seg });
+  let { batch } = sliceSubject(p.id, { shape: p.shape, t1: p.t1, t1ce: p.t1ce, t2: p.t2, flair: p.flair, seg });
+  if (sliceSize && batch.count > 0 && batch.height !== sliceSize) batch = resizeBatch(batch, sliceSize);
   const hw = batch.height * batch.width;
   const slices: SegSample[] = [];
   for (let k = 0; k < batch.count; k++) {
@@ -42,9 +45,10 @@ export function phantomCohortSplit(opts: {
   test: number;
   size: [number, number, number];
   seed: string | number;
+  sliceSize?: number;
 }): { train: SlicedSubject[]; test: SlicedSubject[] } {
   const all = Array.from({ length: opts.subjects }, (_, i) =>
-    sliceForTraining(generatePhantomSubject(i, { size: opts.size, seed: String(opts.seed) })),
+    sliceForTraining(generatePhantomSubject(i, { size: opts.size, seed: String(opts.seed) }), opts.sliceSize),
   );
   const split = splitSubjects(
     all.map((s) => s.subject),

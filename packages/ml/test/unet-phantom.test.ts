@@ -51,7 +51,7 @@ describe("U-Net on the phantom cohort", () => {
   });
 
   // The phantoms are calibrated to be BraTS-hard (issue 16: the demo's U-Net at 64x64 reaches WT 0.81-0.84,
-  // see phantom-unet-calibration.test.ts); this smaller net on 32x32x21 phantoms measured WT 0.65 (an
+  // bench/src/demo-calibration.ts measures it); this smaller net on 32x32x21 phantoms measured WT 0.65 (an
   // untrained net scores ~0), so the learning check asks for more than half of the whole tumour.
   it("reaches whole-tumour Dice > 0.5 on held-out subjects", async () => {
     const samples: SegSample[] = [];

@@ -166,7 +166,7 @@ function tumourComponents(s: PhantomSubject): number {
 // What makes the phantoms BraTS-like for a segmenter (issue 16): the per-voxel intensities of tumour classes
 // overlap healthy tissue, bias fields and sites vary, tumours vary in composition and number. The numbers a
 // per-voxel classifier and a U-Net reach on them are calibrated in packages/ml (intensity-baseline tests,
-// phantom-unet-calibration).
+// bench/src/demo-calibration.ts).
 describe("phantom statistics at the demo's size (64x64x40)", () => {
   const demo = generatePhantomCohort({ subjects: 24, size: [64, 64, 40], seed: 5 });
   const { CSF, GM, WM } = PHANTOM_TISSUE;

@@ -25,7 +25,7 @@ export interface ExperimentStages {
   /** The memorization gate, calibrated on real held-out slices, on one synthetic dataset of `source`. */
   quality(ctx: ExperimentContext, data: DataRefs, source: string, datasetId: string): Promise<QualityRefs>;
   /** The U-Net runs of one condition; run r trains on `runs[r]`. */
-  segment(ctx: ExperimentContext, condition: string, runs: string[][]): Promise<ModelRefs>;
+  segment(ctx: ExperimentContext, condition: string, runs: string[][], realDatasetId?: string): Promise<ModelRefs>;
   /** Every model of a condition on the real test split. */
   evaluate(ctx: ExperimentContext, models: ModelRefs, data: DataRefs): Promise<EvaluationRefs>;
   /** The intensity-only classifier (fitted on the real train split) on the real test split. */

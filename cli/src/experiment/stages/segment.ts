@@ -1,5 +1,5 @@
 // Stage 4, segment: R U-Net runs per condition on that condition's training datasets (equal mixture).
-import { Mixture, Split } from "@synthmri/contracts";
+import { Mixture, Split, ValidationScheme } from "@synthmri/contracts";
 import { followJob } from "../follow-job.js";
 import { runSeed } from "../plan.js";
 import type { ExperimentSpec } from "../spec.js";
@@ -37,7 +37,14 @@ export function unetConfig(spec: ExperimentSpec) {
     momentum: sg.momentum,
     // Only when set, so that stage keys of whole-slice experiments stay what they were.
     ...(sg.patchSize ? { patchSize: sg.patchSize } : {}),
+    ...(sg.trainingSamples > 0 ? { maxTrainingSamples: sg.trainingSamples } : {}),
+    ...(sg.maxTrainingSeconds > 0 ? { maxTrainingSeconds: sg.maxTrainingSeconds } : {}),
   };
+}
+
+/** The request's form of the config (the sample limit is a uint64 on the wire). */
+function unetConfigMessage(config: ReturnType<typeof unetConfig>) {
+  return { ...config, maxTrainingSamples: BigInt(config.maxTrainingSamples ?? 0) };
 }
 
 /**
@@ -45,12 +52,17 @@ export function unetConfig(spec: ExperimentSpec) {
  * same datasets (real data) one job trains them all; otherwise (each run drew its own GANs) one job per run,
  * seeded as run r of a multi-run job would be, so run r of every condition starts from the same weights.
  */
-export async function trainCondition(ctx: ExperimentContext, condition: string, runs: string[][]): Promise<ModelRefs> {
+export async function trainCondition(
+  ctx: ExperimentContext,
+  condition: string,
+  runs: string[][],
+  realDatasetId = "",
+): Promise<ModelRefs> {
   const same = runs.every((r) => r.join("+") === (runs[0] ?? []).join("+"));
-  if (same) return trainJob(ctx, condition, runs[0] ?? [], runs.length, ctx.spec.seed, condition);
+  if (same) return trainJob(ctx, condition, runs[0] ?? [], runs.length, ctx.spec.seed, condition, realDatasetId);
   const perRun = await Promise.all(
     runs.map((datasetIds, r) =>
-      trainJob(ctx, condition, datasetIds, 1, runSeed(ctx.spec.seed, r), `${condition}:run${r + 1}`),
+      trainJob(ctx, condition, datasetIds, 1, runSeed(ctx.spec.seed, r), `${condition}:run${r + 1}`, realDatasetId),
     ),
   );
   const modelIds = perRun.flatMap((m) => m.modelIds);
@@ -65,10 +77,17 @@ async function trainJob(
   runs: number,
   baseSeed: number,
   log: string,
+  realDatasetId: string,
 ): Promise<ModelRefs> {
   const { spec, clients, board } = ctx;
   const row = segmentRow(condition);
   const config = unetConfig(spec);
+  const realSubjects = spec.segmenter.validation === "real-subjects";
+  // A condition without the real dataset (synthetic only) reads it just for its held-out subjects.
+  const validationSources =
+    realSubjects && realDatasetId && !datasetIds.includes(realDatasetId)
+      ? [{ datasetId: realDatasetId, split: Split.TRAIN, maxSlices: 0 }]
+      : [];
   const out = await ctx.runStage({
     log: `train:${log}`,
     stage: `train:${condition}`,
@@ -80,6 +99,10 @@ async function trainJob(
       validationFraction: spec.segmenter.validationFraction,
       augmentation: spec.segmenter.augmentation,
       maxSlices: spec.segmenter.maxSlices,
+      // Only when set, so that stage keys of per-source experiments stay what they were.
+      ...(realSubjects
+        ? { validation: "real-subjects", validationSources: validationSources.map((s) => s.datasetId) }
+        : {}),
     },
     produce: async (stage) => {
       const res = await submit(() =>
@@ -87,9 +110,10 @@ async function trainJob(
           sources: datasetIds.map((id) => ({ datasetId: id, split: Split.TRAIN, maxSlices: spec.segmenter.maxSlices })),
           mixture: Mixture.EQUAL,
           validationFraction: spec.segmenter.validationFraction,
+          ...(realSubjects ? { validationScheme: ValidationScheme.REAL_SUBJECTS, validationSources } : {}),
           runs,
           baseSeed,
-          config,
+          config: unetConfigMessage(config),
           augmentation: { enabled: spec.segmenter.augmentation },
           name: condition,
           labels: { experiment: ctx.experimentId, condition },

@@ -10,6 +10,12 @@ export interface SyntheticRefs {
   datasetId: string;
 }
 
+/**
+ * The outlier filter's threshold: percentile 99 of the norms of real held-out slices under the training
+ * slices' statistics (calibrated per dataset, issue 16), instead of seed 001's 500 tuned on its own data.
+ */
+export const OUTLIER_PERCENTILE = 99;
+
 /** One board row per synthetic source (e.g. "synthetic-3": every run's draw of 3 GANs). */
 export const syntheticRow = (label: string) => `syn-${label}`;
 
@@ -35,6 +41,7 @@ export async function synthesizeDataset(
       images: spec.synthetic.images,
       seed: spec.seed,
       outlierFilter: spec.synthetic.outlierFilter,
+      ...(spec.synthetic.outlierFilter ? { outlierPercentile: OUTLIER_PERCENTILE } : {}),
     },
     produce: async (stage) => {
       const res = await submit(() =>
@@ -42,7 +49,9 @@ export async function synthesizeDataset(
           source: { ensembleId, members },
           count: spec.synthetic.images,
           seed: spec.seed,
-          outlierFilter: { enabled: spec.synthetic.outlierFilter },
+          outlierFilter: spec.synthetic.outlierFilter
+            ? { enabled: true, calibratePercentile: OUTLIER_PERCENTILE }
+            : { enabled: false },
           name: `${spec.name}-${label}-m${members.join("-")}`,
           labels: { experiment: ctx.experimentId, gans: String(members.length), members: members.join(",") },
         }),

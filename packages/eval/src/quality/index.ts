@@ -7,3 +7,4 @@ export * from "./memorization.js";
 export * from "./calibration.js";
 export * from "./gan-swd.js";
 export * from "./calibration.js";
+export * from "./encoder-distance.js";

@@ -96,6 +96,28 @@ export class UNet {
     });
   }
 
+  /**
+   * Encoder features of a trained net, for feature distances (a Fréchet distance on features this net learnt
+   * from the real data, not random convolutions): the spatial maximum of every encoder level's output,
+   * concatenated, [B, sum(widths)]. Not the mean: after instance normalisation a channel's spatial mean is
+   * nearly the same for every image, its peak response is not. x as in forward.
+   */
+  encode(x: tf.Tensor4D): tf.Tensor2D {
+    const { widths, inChannels } = this.config;
+    const c = x.shape[3];
+    if (c !== inChannels) throw new InvalidInput(`U-Net expects ${inChannels} input channels, got ${c}`);
+    return tf.tidy(() => {
+      const pooled: tf.Tensor2D[] = [];
+      let y = x;
+      for (let i = 0; i < widths.length; i++) {
+        y = this.block(`enc${i}.0`, y, i === 0 ? 1 : 2);
+        y = this.block(`enc${i}.1`, y, 1);
+        pooled.push(y.max([1, 2]) as tf.Tensor2D);
+      }
+      return tf.concat(pooled, 1) as tf.Tensor2D;
+    });
+  }
+
   /** Number of trainable scalars (bench-unet: 1,945,152). */
   parameterCount(): number {
     return this.params.count();

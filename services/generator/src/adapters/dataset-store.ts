@@ -25,21 +25,29 @@ export class StoreDatasetReader implements DatasetReader {
 
   async loadTrain(
     datasetId: string,
-    options: { size: number; maxSlices?: number; subjectKeys?: string[]; seed?: number; signal?: AbortSignal },
+    options: {
+      size: number;
+      maxSlices?: number;
+      subjectKeys?: string[];
+      seed?: number;
+      signal?: AbortSignal;
+      split?: "train" | "test";
+    },
   ): Promise<LoadedSlices> {
     const m = await this.manifest(datasetId);
-    const select = { split: "train" as const, maxSlices: options.maxSlices, subjectKeys: options.subjectKeys };
+    const split = options.split ?? "train";
+    const select = { split, maxSlices: options.maxSlices, subjectKeys: options.subjectKeys };
     const total = countSelected(m, select);
     if (total < 1)
       throw new FailedPrecondition(
-        `dataset ${datasetId} has no train slices${options.subjectKeys?.length ? " of the requested subjects" : ""}; ingest slices first`,
+        `dataset ${datasetId} has no ${split} slices${options.subjectKeys?.length ? " of the requested subjects" : ""}; ingest slices first`,
       );
     const channels = m.sliceShape[2];
     const per = options.size * options.size * channels;
     const data = new Uint8Array(total * per);
     let n = 0;
     for await (const b of readDatasetSlices(m, (p) => this.artifacts.readFile(DATASET_KIND, datasetId, p), {
-      split: "train",
+      split,
       batchSize: 256,
       shuffle: true,
       seed: options.seed ?? 0,

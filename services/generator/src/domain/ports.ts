@@ -22,9 +22,19 @@ export interface LoadedSlices {
 export interface DatasetReader {
   /** NotFound for an unknown dataset; FailedPrecondition for a manifest this build cannot read. */
   describe(datasetId: string): Promise<DatasetSummary>;
-  /** Train-split slices resized to size x size (at most maxSlices when > 0), in a seeded shuffled order. */
+  /**
+   * Train-split slices (or `split` "test": the held-out subjects') resized to size x size (at most maxSlices
+   * when > 0), in a seeded shuffled order.
+   */
   loadTrain(
     datasetId: string,
-    options: { size: number; maxSlices?: number; subjectKeys?: string[]; seed?: number; signal?: AbortSignal },
+    options: {
+      size: number;
+      maxSlices?: number;
+      subjectKeys?: string[];
+      seed?: number;
+      signal?: AbortSignal;
+      split?: "train" | "test";
+    },
   ): Promise<LoadedSlices>;
 }

@@ -41,6 +41,8 @@ export interface OutlierSettings {
   /** 0 = 500 scaled to the resolution. */
   threshold?: number;
   referenceDatasetId?: string;
+  /** Threshold = this percentile of the reference dataset's held-out real slices' norms (exclusive with threshold). */
+  calibratePercentile?: number;
 }
 
 export interface SampleParams {
@@ -79,6 +81,17 @@ export interface SampleSummary {
   delivered: number;
   rejected: number;
   threshold: number;
+  /** With a calibrated threshold: the held-out real slices' norms it came from (the reference distribution). */
+  calibration?: OutlierCalibration;
+}
+
+export interface OutlierCalibration {
+  percentile: number;
+  heldOutSlices: number;
+  /** Quantiles 0.5 / 0.9 / 0.99 / max of the held-out real norms. */
+  heldOutNorms: { p50: number; p90: number; p99: number; max: number };
+  /** Share of the held-out real slices the seed's fixed threshold (500 scaled) would reject. */
+  fixedThresholdRejectsHeldOut: number;
 }
 
 export interface SamplingDeps {
@@ -114,6 +127,12 @@ export function checkSampleParams(p: Pick<SampleParams, "count" | "batchSize" | 
     throw new InvalidInput(`batch_size ${p.batchSize} must be 1..${MAX_SAMPLE_BATCH} (0 = 16)`);
   const t = p.outlier?.threshold;
   if (t !== undefined && (!Number.isFinite(t) || t < 0)) throw new InvalidInput(`outlier threshold ${t} must be >= 0`);
+  const pct = p.outlier?.calibratePercentile;
+  if (pct !== undefined && pct !== 0) {
+    if (!(Number.isFinite(pct) && pct > 0 && pct <= 100))
+      throw new InvalidInput(`outlier calibrate_percentile ${pct} must be in (0, 100] (e.g. 99)`);
+    if (t) throw new InvalidInput("give the outlier threshold or calibrate_percentile, not both (calibration sets it)");
+  }
 }
 
 /** Which members, at which checkpoint. NotFound for an unknown id; FailedPrecondition before any checkpoint. */
@@ -177,6 +196,58 @@ export async function outlierReferenceFor(
   return outlierReference(uint8ToUnit(real.data), real.count, size, real.channels);
 }
 
+/** Value at quantile q (0..1) of sorted values, linear between ranks. */
+function quantileSorted(sorted: Float64Array, q: number): number {
+  const at = q * (sorted.length - 1);
+  const lo = Math.floor(at);
+  const hi = Math.min(sorted.length - 1, lo + 1);
+  return sorted[lo] + (sorted[hi] - sorted[lo]) * (at - lo);
+}
+
+/**
+ * The outlier threshold calibrated on real data: the norms of the reference dataset's held-out (test split)
+ * slices under its training slices' statistics; the threshold is their `percentile`, so about
+ * (100 - percentile) % of never-seen real images would be rejected (the seed's fixed 500 rejects several % of
+ * real held-out slices on the phantoms, issue 16).
+ */
+export async function calibrateOutlierThreshold(
+  datasets: DatasetReader,
+  datasetId: string,
+  ref: OutlierReference,
+  percentile: number,
+  signal?: AbortSignal,
+): Promise<{ threshold: number; calibration: OutlierCalibration }> {
+  const held = await datasets.loadTrain(datasetId, {
+    size: ref.size,
+    maxSlices: OUTLIER_REFERENCE_SLICES,
+    seed: 1,
+    signal,
+    split: "test",
+  });
+  if (held.count < 1)
+    throw new FailedPrecondition(
+      `dataset ${datasetId} has no held-out (test) slices to calibrate the outlier threshold on; give a threshold instead`,
+    );
+  const norms = Float64Array.from(outlierNorms(ref, uint8ToUnit(held.data), held.count, held.channels)).sort();
+  const fixed = defaultOutlierThreshold(ref.size, ref.channels.length);
+  let over = 0;
+  for (const v of norms) if (v > fixed) over++;
+  return {
+    threshold: quantileSorted(norms, percentile / 100),
+    calibration: {
+      percentile,
+      heldOutSlices: held.count,
+      heldOutNorms: {
+        p50: quantileSorted(norms, 0.5),
+        p90: quantileSorted(norms, 0.9),
+        p99: quantileSorted(norms, 0.99),
+        max: norms[norms.length - 1],
+      },
+      fixedThresholdRejectsHeldOut: over / norms.length,
+    },
+  };
+}
+
 /**
  * Batches of samples (each at most batchSize), member after member; returns the totals. With the filter on,
  * every member keeps drawing from its latent stream until it has delivered its share.
@@ -191,14 +262,19 @@ export async function* generateSamples(
   const batchSize = params.batchSize || 16;
   let ref: OutlierReference | undefined;
   let threshold = 0;
+  let calibration: OutlierCalibration | undefined;
   if (params.outlier?.enabled) {
-    ref = await outlierReferenceFor(
-      deps.datasets,
-      params.outlier.referenceDatasetId || src.record.datasetId,
-      src.resolution,
-      options.signal,
-    );
-    threshold = params.outlier.threshold || defaultOutlierThreshold(src.resolution, ref.channels.length);
+    const referenceId = params.outlier.referenceDatasetId || src.record.datasetId;
+    ref = await outlierReferenceFor(deps.datasets, referenceId, src.resolution, options.signal);
+    if (params.outlier.calibratePercentile) {
+      ({ threshold, calibration } = await calibrateOutlierThreshold(
+        deps.datasets,
+        referenceId,
+        ref,
+        params.outlier.calibratePercentile,
+        options.signal,
+      ));
+    } else threshold = params.outlier.threshold || defaultOutlierThreshold(src.resolution, ref.channels.length);
   }
   const counts = splitCount(params.count, src.members.length);
   let delivered = 0;
@@ -267,5 +343,5 @@ export async function* generateSamples(
       model.dispose();
     }
   }
-  return { delivered, rejected, threshold };
+  return { delivered, rejected, threshold, ...(calibration ? { calibration } : {}) };
 }

@@ -127,6 +127,8 @@ export async function createSyntheticDataset(
         delivered: summary.delivered,
         rejected: summary.rejected,
         outlierThreshold: summary.threshold,
+        // The calibrated threshold's reference: held-out real slices' norms (the report shows both distributions).
+        ...(summary.calibration ? { outlierCalibration: summary.calibration } : {}),
       },
       extra: fields,
     });

@@ -98,7 +98,12 @@ export function sourceFromProto(s: SampleSource | undefined): SourceSelection {
 
 export function outlierFromProto(o: OutlierFilter | undefined): OutlierSettings | undefined {
   if (!o?.enabled) return undefined;
-  return { enabled: true, threshold: o.threshold || undefined, referenceDatasetId: o.referenceDatasetId || undefined };
+  return {
+    enabled: true,
+    threshold: o.threshold || undefined,
+    referenceDatasetId: o.referenceDatasetId || undefined,
+    calibratePercentile: o.calibratePercentile || undefined,
+  };
 }
 
 export function dtypeFromProto(d: DataType): "uint8" | "float32" {

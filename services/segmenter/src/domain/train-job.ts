@@ -109,6 +109,8 @@ export async function loadJobTrainingSet(
   const set = await loadTrainingSet(datasets, p.sources, {
     mixture: p.mixture,
     validationFraction: p.validationFraction,
+    validation: p.validation,
+    validationSources: p.validationSources,
     seed: p.baseSeed,
     inputSize: p.inputSize,
     signal,
@@ -245,15 +247,18 @@ export async function trainRun(
   const seed = runSeed(p.baseSeed, run);
   const key = checkpointKey(r.jobId, run);
   const unet = unetConfig({ ...p.unet, inChannels: 4, numClasses: 4, inputSize: [p.inputSize, p.inputSize] });
+  const { maxSeconds, ...train } = p.train;
   const result = await trainSegmenter({
     data: set.data,
     seed,
     signal: r.signal,
     checkpoint: objectCheckpoint(deps.artifacts, key),
     onProgress: r.onProgress,
+    // The run's time limit (seed 000: up to 3 days): stops between iterations, the best validated epoch is kept.
+    ...(maxSeconds ? { maxDurationMs: maxSeconds * 1000 } : {}),
     config: {
       unet,
-      ...p.train,
+      ...train,
       augmentation: p.augmentation,
       validationBatchSize: 16,
       checkpointEveryIterations: Math.max(1, Math.min(p.train.iterationsPerEpoch, 25)),

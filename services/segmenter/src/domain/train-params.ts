@@ -3,13 +3,16 @@
 import { DEFAULT_SEG_TRAIN, type AugmentationOptions } from "@synthmri/ml";
 import { InvalidInput } from "@synthmri/platform";
 import type { DatasetReader } from "./ports.js";
-import type { Mixture, TrainingSourceSpec, TrainParams } from "./types.js";
+import type { Mixture, TrainingSourceSpec, TrainParams, ValidationScheme } from "./types.js";
 
 export interface TrainRequest {
   name: string;
   sources: TrainingSourceSpec[];
   mixture: Mixture;
   validationFraction: number;
+  /** default "per-source" */
+  validation?: ValidationScheme;
+  validationSources?: TrainingSourceSpec[];
   runs: number;
   baseSeed: number;
   config: {
@@ -27,6 +30,10 @@ export interface TrainRequest {
     weightDecay: number;
     /** nnU-Net patch-based training: crop side (0 = whole slices). */
     patchSize?: number;
+    /** Run length in training samples (0 = epochs decide). */
+    maxTrainingSamples?: number;
+    /** Run length in seconds (0 = no limit). */
+    maxTrainingSeconds?: number;
   };
   augmentation: AugmentationOptions;
   labels: Record<string, string>;
@@ -77,12 +84,41 @@ export async function resolveTrainParams(
     throw new InvalidInput(
       `config.patch_size ${patchSize} must be at most input_size ${inputSize} and divisible by ${2 ** (depth - 1)} for depth ${depth}`,
     );
+  const maxSamples = c.maxTrainingSamples || 0;
+  if (!(Number.isInteger(maxSamples) && maxSamples >= 0))
+    throw new InvalidInput(
+      `config.max_training_samples ${maxSamples} must be a whole number of samples (0 = no limit)`,
+    );
+  const maxSeconds = c.maxTrainingSeconds || 0;
+  if (!(Number.isFinite(maxSeconds) && maxSeconds >= 0))
+    throw new InvalidInput(`config.max_training_seconds ${maxSeconds} must be >= 0 (0 = no limit)`);
+  const validation = r.validation ?? "per-source";
+  const validationSources = r.validationSources ?? [];
+  if (validationSources.length && validation !== "real-subjects")
+    throw new InvalidInput(
+      "validation_sources are read only with validation_scheme VALIDATION_SCHEME_REAL_SUBJECTS; set it or drop them",
+    );
+  for (const s of validationSources) {
+    const m = await datasets.manifest(s.datasetId);
+    if (m.origin === "synthetic")
+      throw new InvalidInput(
+        `validation source ${s.datasetId} is synthetic; validate on a real dataset's held-out subjects`,
+      );
+  }
+  if (validation === "real-subjects" && !validationSources.length) {
+    const origins = await Promise.all(r.sources.map(async (s) => (await datasets.manifest(s.datasetId)).origin));
+    if (origins.every((o) => o === "synthetic"))
+      throw new InvalidInput(
+        "validation_scheme VALIDATION_SCHEME_REAL_SUBJECTS with only synthetic sources needs validation_sources (a real dataset)",
+      );
+  }
   const tag = `${slug(r.name)}-${jobTag}`;
   return {
     name: r.name || "segmenter",
     sources: r.sources,
     mixture: r.mixture,
     validationFraction: vf,
+    ...(validation !== "per-source" ? { validation, validationSources } : {}),
     runs,
     baseSeed: r.baseSeed,
     inputSize,
@@ -96,6 +132,8 @@ export async function resolveTrainParams(
       momentum: c.momentum || DEFAULT_SEG_TRAIN.momentum,
       weightDecay: c.weightDecay || DEFAULT_SEG_TRAIN.weightDecay,
       ...(patchSize && patchSize < inputSize ? { patchSize } : {}),
+      ...(maxSamples ? { maxSamples } : {}),
+      ...(maxSeconds ? { maxSeconds } : {}),
     },
     augmentation: r.augmentation,
     labels: r.labels,

@@ -15,7 +15,7 @@ import { maskLut, NOT_A_MASK_VALUE, SEED000_MASK_VALUES } from "@synthmri/core";
 import { FailedPrecondition, InvalidInput } from "@synthmri/platform";
 import type { DatasetFields, DatasetPreprocessing } from "@synthmri/volume";
 import type { DatasetReader } from "./ports.js";
-import type { Mixture, TrainingSourceSpec } from "./types.js";
+import type { Mixture, TrainingSourceSpec, ValidationScheme } from "./types.js";
 
 /** One source's slices as uint8 NHWC (4 images + mask), with the subject of each slice. */
 export class Uint8SliceSource implements SegSliceSource {
@@ -112,14 +112,7 @@ export interface TrainingSet {
   datasetSize: number;
 }
 
-/**
- * Where validation slices come from. "per-source": each training source holds out `fraction` of its own
- * data (real sources by subject, synthetic ones by image, as seed 000 holds out 20 % of the training images).
- * "real-subjects": every condition validates on the same held-out real subjects (the real sources' and the
- * `validationOnly` sources' subject hold-out, same seed, so the same subjects as the real-only condition);
- * synthetic sources then train on all their images. The report must say which was used.
- */
-export type ValidationScheme = "per-source" | "real-subjects";
+export type { ValidationScheme };
 
 /** How one source is split: synthetic sets by image (their groups are GAN members), real sets by subject. */
 export function holdOutUnit(l: LoadedSource): HoldOutUnit {

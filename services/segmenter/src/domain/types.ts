@@ -6,6 +6,15 @@ import type { DatasetPreprocessing } from "@synthmri/volume";
 export type SourceSplit = "train" | "test" | "all";
 export type Mixture = "equal" | "concat";
 
+/**
+ * Where validation slices come from. "per-source": each training source holds out `fraction` of its own
+ * data (real sources by subject, synthetic ones by image, as seed 000 holds out 20 % of the training images).
+ * "real-subjects": every condition validates on the same held-out real subjects (the real sources' and the
+ * `validationOnly` sources' subject hold-out, same seed, so the same subjects as the real-only condition);
+ * synthetic sources then train on all their images. The report must say which was used.
+ */
+export type ValidationScheme = "per-source" | "real-subjects";
+
 export interface TrainingSourceSpec {
   datasetId: string;
   split: SourceSplit;
@@ -18,6 +27,10 @@ export interface TrainParams {
   sources: TrainingSourceSpec[];
   mixture: Mixture;
   validationFraction: number;
+  /** Which held-out slices select the best epoch (absent in params persisted before it existed: per source). */
+  validation?: ValidationScheme;
+  /** Real datasets read only for their held-out subjects (validation "real-subjects" without a real source). */
+  validationSources?: TrainingSourceSpec[];
   runs: number;
   baseSeed: number;
   /** side of the square slices the net trains on (dataset slices are resized to it) */
@@ -26,7 +39,12 @@ export interface TrainParams {
   train: Pick<
     SegTrainConfig,
     "epochs" | "iterationsPerEpoch" | "batchSize" | "lr" | "polyExponent" | "momentum" | "weightDecay" | "patchSize"
-  >;
+  > & {
+    /** Stop after this many training samples (seed 000: up to 3e7); 0 = epochs decide. */
+    maxSamples?: number;
+    /** Stop after this many seconds of training (seed 000: up to 3 days), keeping the best epoch; 0 = no limit. */
+    maxSeconds?: number;
+  };
   augmentation: AugmentationOptions;
   labels: Record<string, string>;
   /** decided when the job starts, one per run, so a resumed job publishes under the promised ids */

@@ -1,6 +1,11 @@
 // TrainSegmenter, LoadModel, ListModels, UnloadModel: decode, call the domain, encode.
 import { randomBytes } from "node:crypto";
-import { type Augmentation, Mixture as MixtureProto, type SegmenterService } from "@synthmri/contracts";
+import {
+  type Augmentation,
+  Mixture as MixtureProto,
+  type SegmenterService,
+  ValidationScheme as ValidationSchemeProto,
+} from "@synthmri/contracts";
 import type { AugmentationOptions } from "@synthmri/ml";
 import { InvalidInput } from "@synthmri/platform";
 import type { ServiceImpl } from "@synthmri/rpc";
@@ -43,6 +48,8 @@ export function segmenterHandlers(deps: SegmenterDeps): ServiceImpl<(typeof Segm
           sources: req.sources.map(sourceFromProto),
           mixture: req.mixture === MixtureProto.CONCAT ? "concat" : "equal",
           validationFraction: req.validationFraction,
+          validation: req.validationScheme === ValidationSchemeProto.REAL_SUBJECTS ? "real-subjects" : "per-source",
+          validationSources: req.validationSources.map(sourceFromProto),
           runs: req.runs,
           baseSeed: req.baseSeed,
           config: {
@@ -59,6 +66,8 @@ export function segmenterHandlers(deps: SegmenterDeps): ServiceImpl<(typeof Segm
             momentum: req.config?.momentum ?? 0,
             weightDecay: req.config?.weightDecay ?? 0,
             patchSize: req.config?.patchSize ?? 0,
+            maxTrainingSamples: Number(req.config?.maxTrainingSamples ?? 0n),
+            maxTrainingSeconds: req.config?.maxTrainingSeconds ?? 0,
           },
           augmentation: augmentationFromProto(req.augmentation),
           labels: { ...req.labels },

@@ -1,0 +1,80 @@
+// A Fréchet distance on the features of a network trained here (issue 16): the encoder of the real-data U-Net
+// (UNet.encode: the spatial maximum of every encoder level, sum(widths) numbers per image). Unlike the fixed
+// random-conv net (feature-distance.ts), these features are what the segmenter learnt to look at, so the
+// distance says how far synthetic images are from real ones *for this task*. Like every Fréchet distance it
+// needs at least 4x more images per set than feature dimensions (MIN_IMAGES_PER_FEATURE): below that it
+// throws instead of reporting a number that mostly measures the sample size.
+import { InvalidInput } from "@synthmri/core";
+import { tf, type UNet } from "@synthmri/ml";
+import { MIN_IMAGES_PER_FEATURE, minImagesForFrechet } from "./feature-distance.js";
+import { frechetDistance, meanCov } from "./linalg.js";
+
+/** Images as the U-Net takes them: [n, h, w, channels] z-scored, channels-last, one flat array. */
+export interface EncoderImages {
+  data: Float32Array;
+  n: number;
+  height: number;
+  width: number;
+  channels: number;
+}
+
+export interface EncoderFrechetResult {
+  distance: number;
+  featureDim: number;
+  nA: number;
+  nB: number;
+  imagesPerFeature: number;
+}
+
+/** Encoder features of a set, [n * dim] row-major, in batches (tensors disposed). */
+export async function encoderFeatures(
+  model: UNet,
+  set: EncoderImages,
+  batchSize = 64,
+): Promise<{ features: Float32Array; dim: number }> {
+  const per = set.height * set.width * set.channels;
+  const parts: Float32Array[] = [];
+  let dim = 0;
+  for (let start = 0; start < set.n; start += batchSize) {
+    const n = Math.min(batchSize, set.n - start);
+    const x = tf.tensor4d(set.data.subarray(start * per, (start + n) * per), [n, set.height, set.width, set.channels]);
+    const f = model.encode(x);
+    x.dispose();
+    dim = f.shape[1];
+    parts.push((await f.data()) as Float32Array);
+    f.dispose();
+  }
+  const features = new Float32Array(set.n * dim);
+  let at = 0;
+  for (const p of parts) {
+    features.set(p, at);
+    at += p.length;
+  }
+  return { features, dim };
+}
+
+/** Fréchet distance between two sets' encoder features (A: e.g. synthetic, B: real training slices). */
+export async function encoderFrechetDistance(
+  model: UNet,
+  a: EncoderImages,
+  b: EncoderImages,
+  perFeature = MIN_IMAGES_PER_FEATURE,
+): Promise<EncoderFrechetResult> {
+  const fa = await encoderFeatures(model, a);
+  const fb = await encoderFeatures(model, b);
+  const dim = fa.dim;
+  const need = minImagesForFrechet(dim, perFeature);
+  if (a.n < need || b.n < need)
+    throw new InvalidInput(
+      `Fréchet distance on ${dim} encoder features needs at least ${need} images per set (${perFeature}x the feature dimension), got ${a.n} and ${b.n}`,
+    );
+  const sa = meanCov(fa.features, a.n, dim);
+  const sb = meanCov(fb.features, b.n, dim);
+  return {
+    distance: frechetDistance(sa.mean, sa.cov, sb.mean, sb.cov, dim),
+    featureDim: dim,
+    nA: a.n,
+    nB: b.n,
+    imagesPerFeature: Math.min(a.n, b.n) / dim,
+  };
+}
