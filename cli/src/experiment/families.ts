@@ -8,22 +8,12 @@ import { join, resolve } from "node:path";
 import type { Writable } from "node:stream";
 import { memorizationStudyFigure } from "@synthmri/eval";
 import { type FamilyMeasures, measureFamily } from "./families-measures.js";
+import { FAMILY_STEP_RATIO } from "./family-costs.js";
 import type { SessionOptions, SessionResult } from "./session.js";
 import { type ExperimentSpec, type GanFamilyName, specForFamily } from "./spec.js";
 
-/**
- * Rough CPU seconds per kimg of each family at 32x32 demo width on 2 cores (PGAN from the demo preset; the others
- * from the families' demo step times in packages/ml/src/families, scaled): an estimate to print, not a promise.
- */
-const SECONDS_PER_KIMG: Record<GanFamilyName, number> = {
-  pgan: 25,
-  dcgan: 15,
-  lsgan: 15,
-  hinge: 15,
-  stylegan2: 90,
-  spade2stage: 120,
-  ddpm: 100,
-};
+/** Rough CPU seconds per kimg of a PGAN at the preset's demo width on 2 cores (the demo preset's figure). */
+const PGAN_SECONDS_PER_KIMG = 25;
 /** U-Nets, synthesis and evaluation of one family's experiment (the demo preset's share without its GANs). */
 const SECONDS_PER_FAMILY_REST = 300;
 
@@ -31,7 +21,10 @@ export function estimateFamiliesSeconds(spec: ExperimentSpec): number {
   const kimg = spec.gan.totalKimg || 7;
   const parallel = Math.max(1, Math.min(spec.gan.concurrency, spec.gan.members));
   return spec.gan.families.reduce(
-    (t, f) => t + (SECONDS_PER_KIMG[f] * kimg * spec.gan.members) / Math.min(parallel, 2) + SECONDS_PER_FAMILY_REST,
+    (t, f) =>
+      t +
+      (PGAN_SECONDS_PER_KIMG * FAMILY_STEP_RATIO[f] * kimg * spec.gan.members) / Math.min(parallel, 2) +
+      SECONDS_PER_FAMILY_REST,
     0,
   );
 }
