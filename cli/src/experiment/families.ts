@@ -152,6 +152,10 @@ export async function runFamilies(
         out.write(`families: measuring ${family} (quality, sampling time, memorization study) ...\n`);
         try {
           measures = await measureFamily(clients, familySpec, result);
+          const m = measures;
+          out.write(
+            `families: ${family}: SWD ${m.swd.toFixed(2)}, FD ${m.frechet.toFixed(2)}, ${m.msPerImage.toFixed(1)} ms/image, memorization AUC ${m.memorization.map((a) => `${a.size} ${a.comparison.auc.toFixed(3)}`).join(", ")}\n`,
+          );
         } catch (e) {
           // The Dice table still stands without the extra measures; say why they are missing.
           measureError = (e as Error).message;
@@ -167,7 +171,20 @@ export async function runFamilies(
       measures,
       measureError,
     });
+    // After every family, so a long comparison stopped part-way still leaves the families it finished.
+    if (outcomes.length < spec.gan.families.length) writeFamiliesReport(spec, outRoot, outcomes);
   }
+  const { markdown, path } = writeFamiliesReport(spec, outRoot, outcomes);
+  out.write(`${markdown}\nwritten to ${path}\n`);
+  return { markdown, path, outcomes };
+}
+
+/** Writes out/<name>-families.md, its memorization figure and the measures as JSON. */
+function writeFamiliesReport(
+  spec: ExperimentSpec,
+  outRoot: string,
+  outcomes: FamilyOutcome[],
+): { markdown: string; path: string } {
   const root = resolve(outRoot);
   const arms = outcomes.flatMap((o) =>
     (o.measures?.memorization ?? []).map((a) => ({
@@ -182,6 +199,5 @@ export async function runFamilies(
   const path = join(root, `${spec.name}-families.md`);
   writeFileSync(path, markdown);
   writeFileSync(join(root, `${spec.name}-families.json`), JSON.stringify(outcomes, null, 2));
-  out.write(`${markdown}\nwritten to ${path}\n`);
-  return { markdown, path, outcomes };
+  return { markdown, path };
 }
