@@ -7,7 +7,7 @@ import { parseArgs } from "node:util";
 import { InvalidInput } from "@synthmri/platform";
 import type { Addresses } from "./clients.js";
 import { runFamilies } from "./families.js";
-import { consoleHint, EXPERIMENT_MANIFEST_SCHEMA, runSession } from "./session.js";
+import { consoleHint, EXPERIMENT_MANIFEST_SCHEMA, runSession, type SessionOptions } from "./session.js";
 import { type ExperimentSpec, PRESETS, loadPreset, loadSpecFile, validateSpec } from "./spec.js";
 
 export const RUN_OPTIONS = {
@@ -90,8 +90,9 @@ export async function runWithSignals(
           }
         : undefined;
     const outRoot = values.out ?? "out";
-    const runOne = (s: ExperimentSpec) =>
+    const runOne = (s: ExperimentSpec, extra: Pick<SessionOptions, "afterRun"> = {}) =>
       runSession({
+        ...extra,
         spec: s,
         outRoot,
         dataDir: values["data-dir"] ?? process.env.SYNTHMRI_DATA_DIR ?? ".data",

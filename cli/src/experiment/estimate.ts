@@ -3,6 +3,7 @@
 // step at its training size (packages/ml step probes, synthetic data), times the steps the spec implies. Defaults
 // (a 0 in the spec) are the services' own: generator params (600 kimg per PGAN phase, batch 16) and DEFAULT_SEG_TRAIN.
 import { type BackendInfo, DEFAULT_SEG_TRAIN, ganStepProbe, initBackend, timeProbe, unetStepProbe } from "@synthmri/ml";
+import { FAMILY_STEP_RATIO } from "./family-costs.js";
 import type { ExperimentSpec } from "./spec.js";
 
 /** The generator's defaults (services/generator/src/domain/params.ts) for a 0 in the spec. */
@@ -79,8 +80,8 @@ export async function measureStepTimes(
   const backend = await initBackend();
   const gan = ganStepProbe(
     {
-      // The step probe builds PGAN-style nets only: the new families (ddpm, stylegan2, spade2stage) are costed as a
-      // PGAN of the same size until they get probes of their own (an approximation, stated in the printed estimate).
+      // The step probe builds PGAN-style nets only: the other families (ddpm, stylegan2, spade2stage) are a PGAN
+      // step of the same size times their measured ratio (family-costs.ts).
       family: PROBED_FAMILIES.has(spec.gan.family) ? (spec.gan.family as "pgan") : "pgan",
       resolution: work.gan.resolution,
       channels: 5,
@@ -91,7 +92,7 @@ export async function measureStepTimes(
   );
   let ganMs: number;
   try {
-    ganMs = await timeProbe(gan, 1, steps);
+    ganMs = (await timeProbe(gan, 1, steps)) * FAMILY_STEP_RATIO[spec.gan.family];
   } finally {
     gan.dispose();
   }

@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import { ArtifactStore, MinioObjectStore, type ObjectStore, artifactIdFor } from "@synthmri/platform";
 import { DEFAULT_TRAIN_PROCESSES, type Supervisor, startSupervisor, type S3Access } from "../supervisor/supervisor.js";
 import { ProgressBoard, type Writable, formatSeconds } from "../ui/progress-board.js";
-import { type Addresses, connectServices } from "./clients.js";
+import { type Addresses, type ServiceClients, connectServices } from "./clients.js";
 import {
   fetchReportFiles,
   linkFiguresInReport,
@@ -38,6 +38,8 @@ export interface SessionOptions {
   out?: Writable;
   /** Stop signal from the caller (Ctrl-C). */
   signal?: AbortSignal;
+  /** More measurements on the finished experiment while its services still run (the families report's). */
+  afterRun?: (run: { clients: ServiceClients; result: ExperimentResult; outDir: string }) => Promise<void>;
 }
 
 export interface SessionResult {
@@ -128,6 +130,7 @@ export async function runSession(options: SessionOptions): Promise<SessionResult
       files.push(...writeTrainingCurves(result, outDir));
       linkFiguresInReport(outDir, files);
       board.update("outputs", { state: "done", message: `${files.length} files` });
+      await options.afterRun?.({ clients, result, outDir });
       board.close();
 
       const wallSeconds = (Date.now() - t0) / 1000;

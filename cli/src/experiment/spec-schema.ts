@@ -105,6 +105,11 @@ export const SPEC_SCHEMA = {
           description: "sizes k that also get a real+synthetic-k condition",
         },
         outlierFilter: { type: "boolean", default: false },
+        checkpoint: {
+          enum: ["latest", "best-swd"],
+          description:
+            "checkpoint each GAN samples from: its latest (absent = latest) or seed 001's lowest-SWD one at full resolution",
+        },
       },
     },
     segmenter: {

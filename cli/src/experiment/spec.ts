@@ -45,7 +45,14 @@ export interface ExperimentSpec {
     /** Generator moving-average decay used for sampling (PGAN's Gs: 0.999); 0 = none. */
     emaDecay: number;
   };
-  synthetic: { images: number; ensembleSizes: number[]; mixWithReal: number[]; outlierFilter: boolean };
+  synthetic: {
+    images: number;
+    ensembleSizes: number[];
+    mixWithReal: number[];
+    outlierFilter: boolean;
+    /** Seed 001's selection ("best-swd") or the latest checkpoint (absent). */
+    checkpoint?: "latest" | "best-swd";
+  };
   segmenter: {
     runs: number;
     epochs: number;

@@ -10,7 +10,7 @@ import { groupNorm, silu, softmaxLast } from "../src/families/nn.js";
 import { Scope } from "../src/families/scope.js";
 import { ParamStore } from "../src/layers/param-store.js";
 import { decodeFamilyCheckpoint, trainFamily } from "../src/families/train.js";
-import type { CheckpointStore } from "../src/gan/checkpoint.js";
+import { memoryCheckpointStore } from "./family-fixtures.js";
 import { MASK_LEVELS, sample } from "../src/gan/sample.js";
 import { registerNativeKernels } from "../src/native/index.js";
 import { Rng } from "../src/random/index.js";
@@ -33,19 +33,6 @@ function tiny(over: Partial<DdpmConfig> = {}): DdpmConfig {
     learningRate: 2e-3,
     ...over,
   });
-}
-
-function memoryStore(): CheckpointStore & { last?: Uint8Array } {
-  const s = {
-    last: undefined as Uint8Array | undefined,
-    save(b: Uint8Array) {
-      s.last = b.slice();
-    },
-    load() {
-      return s.last;
-    },
-  };
-  return s;
 }
 
 function allArrays(st: FamilyState): Float32Array[] {
@@ -153,7 +140,7 @@ describe("DdpmModel", () => {
     const config = tiny({ prediction: "v" });
     const base = { config, data: source, seed: 11, totalImages: 48, batchSize: 8, checkpointEveryKimg: 0.016 };
     const straight = await trainFamily(base);
-    const store = memoryStore();
+    const store = memoryCheckpointStore();
     // First run dies after 3 steps: its last checkpoint is at step 2 (16 images).
     const killed = await trainFamily({ ...base, checkpoint: store, maxStepsThisRun: 3 });
     killed.model.dispose();

@@ -3,12 +3,11 @@
 // moves samples towards the reals, resume is exact, samples are deterministic with valid masks.
 import { beforeAll, describe, expect, it } from "vitest";
 import { tf } from "../src/backend/tf.js";
-import type { FamilyState } from "../src/families/model.js";
 import { demoStyleGan2Config, type StyleGan2Config } from "../src/families/stylegan2/config.js";
 import { StyleGan2Model } from "../src/families/stylegan2/model.js";
 import { modulatedConv } from "../src/families/stylegan2/networks.js";
 import { trainFamily } from "../src/families/train.js";
-import { MASK_LEVELS, sample } from "../src/gan/sample.js";
+import { expectExactResume } from "./family-fixtures.js";
 import { registerNativeKernels } from "../src/native/index.js";
 import { Rng } from "../src/random/index.js";
 import { blobSlices, pixelSwd } from "./gan-fixtures.js";
@@ -118,13 +117,6 @@ describe("StyleGAN2 pieces", () => {
   });
 });
 
-function allArrays(st: FamilyState): Float32Array[] {
-  return [
-    ...Object.values(st.weights).flatMap((w) => w.map((a) => a.data)),
-    ...Object.values(st.optimizers).flatMap((o) => o.slots.map((a) => a.data)),
-  ];
-}
-
 describe("StyleGan2Model", () => {
   it("training moves generated joint images towards the reals and leaks nothing", async () => {
     const { data, source } = blobSlices(48, 8, 3);
@@ -161,29 +153,6 @@ describe("StyleGan2Model", () => {
   it("resume from a checkpoint equals the uninterrupted run; samples are seeded and masks valid", async () => {
     const { source } = blobSlices(16, 8, 4);
     const base = { config: tiny(), data: source, seed: 9, totalImages: 40, batchSize: 8, checkpointEveryKimg: 0.016 };
-    const straight = await trainFamily(base);
-    let saved: Uint8Array | undefined;
-    const store = {
-      save(b: Uint8Array) {
-        saved = b.slice();
-      },
-      load: () => saved,
-    };
-    (await trainFamily({ ...base, checkpoint: store, maxStepsThisRun: 3 })).model.dispose();
-    const resumed = await trainFamily({ ...base, checkpoint: store });
-    expect(resumed.resumedFromKimg).toBe(0.016);
-    const a = allArrays(straight.model.state());
-    const b = allArrays(resumed.model.state());
-    for (let i = 0; i < a.length; i++) expect(b[i]).toEqual(a[i]);
-    expect(resumed.model.state().scalars).toEqual(straight.model.state().scalars);
-    const s1 = sample(resumed.model, 5, 7, { batchSize: 2 });
-    const s2 = sample(straight.model, 5, 7, { batchSize: 5 });
-    expect(s1.images).toEqual(s2.images);
-    for (let p = 0; p < 5 * 64; p++) {
-      expect(s1.labels[p]).toBeLessThan(4);
-      expect(s1.images[p * 5 + 4]).toBeCloseTo(MASK_LEVELS[s1.labels[p]], 6);
-    }
-    straight.model.dispose();
-    resumed.model.dispose();
+    await expectExactResume(base, { killAfterSteps: 3, resumedFromKimg: 0.016, samples: 5 });
   });
 });

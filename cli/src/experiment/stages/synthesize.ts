@@ -1,5 +1,6 @@
 // Stage 3, synthesize: a synthetic dataset from chosen members of a GAN ensemble (the members a U-Net run drew,
 // or the single member of a control GAN). Identical draws share one dataset through the stage cache.
+import { CheckpointChoice } from "@synthmri/contracts";
 import type { ExperimentContext } from "./context.js";
 import type { GanRefs } from "./gan.js";
 import { exists, submit } from "./job-calls.js";
@@ -32,6 +33,7 @@ export async function synthesizeDataset(
   const { spec, clients } = ctx;
   const { ensembleId } = gan;
   const row = syntheticRow(label);
+  const bestSwd = spec.synthetic.checkpoint === "best-swd";
   const out = await ctx.runStage({
     log: `synthetic:${label}:${members.join(",")}`,
     stage: "synthetic",
@@ -42,11 +44,17 @@ export async function synthesizeDataset(
       seed: spec.seed,
       outlierFilter: spec.synthetic.outlierFilter,
       ...(spec.synthetic.outlierFilter ? { outlierPercentile: OUTLIER_PERCENTILE } : {}),
+      // Only when set, so the datasets of specs without it keep their cache entries.
+      ...(bestSwd ? { checkpoint: "best-swd" } : {}),
     },
     produce: async (stage) => {
       const res = await submit(() =>
         clients.generator.createSyntheticDataset({
-          source: { ensembleId, members },
+          source: {
+            ensembleId,
+            members,
+            checkpoint: bestSwd ? CheckpointChoice.BEST_SWD : CheckpointChoice.UNSPECIFIED,
+          },
           count: spec.synthetic.images,
           seed: spec.seed,
           outlierFilter: spec.synthetic.outlierFilter

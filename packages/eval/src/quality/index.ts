@@ -4,6 +4,7 @@ export * from "./sliced-wasserstein.js";
 export * from "./linalg.js";
 export * from "./feature-distance.js";
 export * from "./memorization.js";
+export * from "./memorization-study.js";
 export * from "./calibration.js";
 export * from "./gan-swd.js";
 export * from "./calibration.js";

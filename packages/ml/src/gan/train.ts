@@ -2,12 +2,13 @@
 // and exact resume. Everything random comes from two Rngs whose states are checkpointed (the model's: latents
 // and GP mixing; the trainer's: batch indices), and level/alpha are a pure function of the image count, so a
 // run restored from a checkpoint repeats the uninterrupted run's arithmetic exactly on the cpu backend.
-import { Cancelled, FailedPrecondition, InvalidInput, throwIfAborted } from "@synthmri/core";
+import { FailedPrecondition, InvalidInput, throwIfAborted } from "@synthmri/core";
 import { Rng } from "../random/index.js";
 import { type CheckpointStore, decodeCheckpoint, encodeCheckpoint, type GanCheckpoint } from "./checkpoint.js";
 import { type GanConfig, validateGanConfig } from "./config.js";
 import { createGan, ganFromState } from "./create.js";
-import { canonical, type GanModel, type StepLosses } from "./model.js";
+import { LoopRun, startOrResume } from "./loop.js";
+import type { GanModel, StepLosses } from "./model.js";
 import { downsample2x, lerp, upsample2x } from "./ops.js";
 import { type Phase, type ProgressiveSchedule, scheduleAt, validateSchedule } from "./schedule.js";
 import type { SliceSource } from "./slice-source.js";
@@ -73,75 +74,43 @@ export async function trainGan(o: TrainGanOptions): Promise<TrainGanResult> {
     throw new InvalidInput(`checkpointEveryKimg must be > 0, got ${o.checkpointEveryKimg}`);
   throwIfAborted(o.signal);
 
-  let model: GanModel;
-  let rng: Rng;
-  let images = 0;
-  let resumedFromKimg: number | null = null;
-  let priorSeconds = 0;
-  const saved = o.checkpoint ? await o.checkpoint.load() : undefined;
-  if (saved) {
-    const ckpt = decodeCheckpoint(saved);
-    if (ckpt.model.seed !== o.seed || canonical(ckpt.model.config) !== canonical(o.config)) {
-      throw new FailedPrecondition(
-        "the stored checkpoint belongs to a run with another seed or config; start a new run id or pass the original settings",
-      );
-    }
-    model = ganFromState(ckpt.model);
-    rng = Rng.fromState(ckpt.trainer.rng);
-    images = ckpt.trainer.images;
-    resumedFromKimg = images / 1000;
-    priorSeconds = ckpt.trainer.seconds;
-  } else {
-    model = createGan(o.config, o.seed);
-    // Independent stream for batch order, derived from the seed but distinct from the model's.
-    rng = new Rng((o.seed ^ 0x6a09e667) >>> 0);
-  }
-
+  const start = await startOrResume({
+    checkpoint: o.checkpoint,
+    seed: o.seed,
+    config: o.config,
+    decode: decodeCheckpoint,
+    fromState: ganFromState,
+    create: () => createGan(o.config, o.seed),
+  });
+  const { model } = start;
+  const run = new LoopRun(start, o.schedule.totalImages, o.checkpointEveryKimg, o.checkpoint, (ckpt) =>
+    encodeCheckpoint(ckpt as GanCheckpoint),
+  );
   const maxLevel = Math.log2(o.config.resolution) - 2;
   const progressive = o.config.family === "pgan";
-  const startImages = images;
-  const started = performance.now();
-  const ckptEvery = o.checkpointEveryKimg * 1000;
   const quality: { kimg: number; value: number }[] = [];
   let lastReported = -Infinity;
   let lastQuality: number | undefined;
 
-  const save = async () => {
-    if (!o.checkpoint) return;
-    const ckpt: GanCheckpoint = {
-      model: await model.stateAsync(),
-      trainer: { images, rng: rng.getState(), seconds: priorSeconds + (performance.now() - started) / 1000 },
-    };
-    await o.checkpoint.save(encodeCheckpoint(ckpt));
-  };
-
   try {
-    if (o.quality && images === 0) {
-      const v = await measureQuality(model, o, images);
+    if (o.quality && run.images === 0) {
+      const v = await measureQuality(model, o, run.images);
       quality.push({ kimg: 0, value: v });
       lastQuality = v;
     }
-    while (images < o.schedule.totalImages) {
-      // Yield to the event loop so an abort (e.g. a CancelJob RPC) is seen between steps.
-      await new Promise((r) => setImmediate(r));
-      if (o.signal?.aborted) throw new Cancelled(`GAN training cancelled at ${(images / 1000).toFixed(3)} kimg`);
+    while (!run.done) {
+      await run.beforeStep(o.signal, "GAN");
+      const before = run.images;
       const point = progressive
-        ? scheduleAt(o.schedule, maxLevel, images)
+        ? scheduleAt(o.schedule, maxLevel, before)
         : { level: maxLevel, alpha: 1, phase: "fixed" as const, batchSize: o.schedule.batchSizes[0] };
       model.setGrowth({ level: point.level, alpha: point.alpha });
-      const indices = Array.from({ length: point.batchSize }, () => rng.int(o.data.count));
-      const raw = await o.data.read(indices);
+      const raw = await o.data.read(run.batchIndices(point.batchSize, o.data.count));
       const real = prepareReals(raw, point.batchSize, o.config, point.level, point.alpha);
       const losses = await model.trainStepAsync(real);
       real.dispose();
-      const before = images;
-      images += point.batchSize;
-
-      let checkpointKimg: number | undefined;
-      if (Math.floor(images / ckptEvery) > Math.floor(before / ckptEvery) || images >= o.schedule.totalImages) {
-        await save();
-        checkpointKimg = images / 1000;
-      }
+      const checkpointKimg = await run.afterStep(point.batchSize);
+      const images = run.images;
       if (
         o.quality &&
         Math.floor(images / (o.quality.everyKimg * 1000)) > Math.floor(before / (o.quality.everyKimg * 1000))
@@ -151,8 +120,6 @@ export async function trainGan(o: TrainGanOptions): Promise<TrainGanResult> {
       }
       if (o.onProgress && (images - lastReported >= (o.progressEveryImages ?? 0) || checkpointKimg !== undefined)) {
         lastReported = images;
-        const secs = (performance.now() - started) / 1000;
-        const rate = secs > 0 ? (images - startImages) / secs : 0;
         o.onProgress({
           phase: point.phase,
           level: point.level,
@@ -162,8 +129,7 @@ export async function trainGan(o: TrainGanOptions): Promise<TrainGanResult> {
           kimg: images / 1000,
           totalKimg: o.schedule.totalImages / 1000,
           losses,
-          imagesPerSecond: rate,
-          etaSeconds: rate > 0 ? Math.max(0, o.schedule.totalImages - images) / rate : Number.POSITIVE_INFINITY,
+          ...run.rate(),
           swd: lastQuality,
           checkpointKimg,
         });
@@ -173,7 +139,7 @@ export async function trainGan(o: TrainGanOptions): Promise<TrainGanResult> {
     model.dispose();
     throw e;
   }
-  return { model, images, kimg: images / 1000, resumedFromKimg, quality };
+  return { model, images: run.images, kimg: run.images / 1000, resumedFromKimg: start.resumedFromKimg, quality };
 }
 
 /** Real batch at the current level: box-downsampled from full size, blended like PGAN's process_reals. */

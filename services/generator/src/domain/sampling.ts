@@ -17,6 +17,7 @@ import {
   type ObjectRef,
   type ObjectStore,
 } from "@synthmri/platform";
+import { type CheckpointChoice, chooseCheckpoint } from "./checkpoint-selection.js";
 import { loadCheckpointModel, latestCheckpoint } from "./checkpoints.js";
 import { type LabelSchemeName, toFloatWithLabels, toUint8, uint8ToUnit } from "./images.js";
 import type { DatasetReader } from "./ports.js";
@@ -34,6 +35,8 @@ export interface SourceSelection {
   /** Member indices; empty = all (or the first memberCount). */
   members?: number[];
   memberCount?: number;
+  /** Which checkpoint of each member (default the latest; "best-swd": seed 001's selection). */
+  checkpoint?: CheckpointChoice;
 }
 
 export interface OutlierSettings {
@@ -157,11 +160,12 @@ export async function resolveSource(deps: SamplingDeps, sel: SourceSelection): P
   }
   const members: ResolvedMember[] = [];
   for (const m of chosen) {
-    const latest = await latestCheckpoint(deps.store, deps.artifacts, m.ganId);
-    if (!latest)
+    const newest = await latestCheckpoint(deps.store, deps.artifacts, m.ganId);
+    if (!newest)
       throw new FailedPrecondition(
         `member ${m.index} (${m.ganId}) of ${record.id} has no checkpoint yet; wait for its training to write one`,
       );
+    const latest = await chooseCheckpoint(deps.store, deps.artifacts, m.ganId, newest, sel.checkpoint ?? "latest");
     members.push({
       index: m.index,
       ganId: m.ganId,

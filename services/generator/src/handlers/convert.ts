@@ -2,6 +2,7 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import {
+  CheckpointChoice,
   DataType,
   type EnsembleSchema,
   GanFamily,
@@ -93,7 +94,12 @@ export function settingsToProto(s: TrainSettings) {
 
 export function sourceFromProto(s: SampleSource | undefined): SourceSelection {
   if (!s?.ensembleId) throw new InvalidInput("source.ensemble_id is empty: name an ensemble id or a gan id");
-  return { ensembleId: s.ensembleId, members: [...s.members], memberCount: s.memberCount };
+  return {
+    ensembleId: s.ensembleId,
+    members: [...s.members],
+    memberCount: s.memberCount,
+    checkpoint: s.checkpoint === CheckpointChoice.BEST_SWD ? "best-swd" : "latest",
+  };
 }
 
 export function outlierFromProto(o: OutlierFilter | undefined): OutlierSettings | undefined {
