@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parsePartnerConfig } from "../src/partner/adapters/partner-config.js";
 import { sha256Hex } from "../src/partner/domain/tokens.js";
 import { type StartedServer, startServer } from "../src/server.js";
+import { run as partnerCli } from "../../../cli/src/commands/partner.js";
 import { FakeSampler } from "./partner-fixtures.js";
 
 let dir: string;
@@ -140,6 +141,24 @@ describe("PartnerService.ListGenerators", () => {
     expect(outside.details).toMatch(/not offered to partner "scoped"; ListGenerators/);
     const inside = await client("tok-scoped").requestSyntheticDataset({ size: 1, ensembleId: "ens-b" });
     expect((await jobs.wait(inside.jobId)).state).toBe("SUCCEEDED");
+
+    // The synthmri CLI prints the same cards as JSON.
+    const lines: string[] = [];
+    const errs: string[] = [];
+    const code = await partnerCli(["generators", "--addr", addr, "--token", "tok-scoped"], {
+      out: (l) => lines.push(l),
+      err: (l) => errs.push(l),
+      env: {},
+    });
+    expect(code, errs.join("\n")).toBe(0);
+    expect(JSON.parse(lines.join("\n"))).toEqual([
+      expect.objectContaining({
+        ensembleId: "ens-b",
+        trainingData: { subjects: 8, slices: 40 },
+        utility: expect.objectContaining({ status: "not certified", evaluatedAt: "" }),
+        createdAt: "2026-11-30T10:00:00Z",
+      }),
+    ]);
 
     const denied = await failure(client("tok-reader").listGenerators({}));
     expect(denied.code).toBe(7);
