@@ -124,7 +124,7 @@ console.log("ok   environment names and ports of compose and Dockerfiles");
       if (withDefaults(svc.image) !== want) fail(`${file} ${name}: image ${svc.image} is not ${want} (the Helm chart's name)`);
     }
   }
-  const docs = ["README.md", "deploy/README.md", "services/generator/PARTNER.md", "docs/CONTRIBUTING.md"];
+  const docs = ["README.md", "deploy/README.md", "services/generator/PARTNER-FLOW.md", "docs/CONTRIBUTING.md"];
   const imageRef = /(\S*?)(?<![\w-])synthmri\/((?:ingest|generator|segmenter|evaluator|\$s|\$\{s\}|\{[a-z,]+\})(?:-cuda)?):([0-9][\w.-]*)/g;
   let refs = 0;
   for (const file of docs.filter((f) => existsSync(join(root, f)))) {

@@ -76,6 +76,12 @@ describe("experiment spec", () => {
     );
   });
 
+  it("--dataset ID runs a preset on an ingested cohort of the deployment (the runbook's experiment step)", () => {
+    const p = loadPreset("paper", { datasetId: "ds-ingested" });
+    expect(p.data).toMatchObject({ source: "dataset", datasetId: "ds-ingested", sliceSize: 256 });
+    expect(p.data.path).toBeUndefined();
+  });
+
   it("refuses unknown presets and non-manifests", () => {
     expect(() => loadPreset("tiny")).toThrow(/unknown preset "tiny"; presets: demo, paper/);
     expect(loadManifestSpecSafe('{"schema":"nope"}')).toMatch(/is not an experiment manifest/);

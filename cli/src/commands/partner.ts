@@ -1,5 +1,6 @@
 // `synthmri partner ...`: the partner's client of the hospital's PartnerService (the generator's partner listener,
 // PARTNER_PORT: PartnerService + the partner's own jobs, the token on every call).
+//   generators                                                   the generators this partner may request, with cards (JSON)
 //   request  --size N [--format nnunet|shards] --out DIR [--ensemble ID] [--seed S] [--purpose TEXT]
 //            [--min-tumor F] [--max-tumor F] [--all-classes]   request, follow the job, download, verify, unpack
 //   download --bundle ID --out DIR                               download a finished bundle again
@@ -10,15 +11,17 @@ import { createHash } from "node:crypto";
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, resolve, sep } from "node:path";
 import { parseArgs } from "node:util";
-import { BundleFormat, JobService, JobState, PartnerService } from "@synthmri/contracts";
+import { BundleFormat, type GeneratorCard, JobService, JobState, PartnerService } from "@synthmri/contracts";
 import { DEFAULT_PARTNER_PORT } from "@synthmri/platform";
 import { type Client, type ClientOptions, createClient, GrpcStatus, isRpcError } from "@synthmri/rpc";
+import { isoTime } from "../connect/command-kit.js";
 import { describeCallError } from "../connect/errors.js";
 import { clientTlsOptions, TLS_ARG_OPTIONS, TlsArgsError } from "../connect/tls.js";
 
 export const summary = "partner: request, download and verify a certified synthetic dataset";
 
 const USAGE = `usage:
+  synthmri partner generators              the generators you may request, each with its card (JSON)
   synthmri partner request --size N [--format nnunet|shards] --out DIR [--ensemble ID] [--seed S]
                            [--purpose TEXT] [--min-tumor F] [--max-tumor F] [--all-classes]
   synthmri partner download --bundle ID --out DIR
@@ -177,6 +180,24 @@ async function request(values: Record<string, unknown>, addr: string, token: str
   }
 }
 
+/** A generator card as plain JSON (times as ISO strings, no protobuf internals). */
+function cardJson(g: GeneratorCard) {
+  const { $typeName: _t, trainingData, utility, memorization, createdAt, ...rest } = g;
+  const plain = <T extends object>(m: T | undefined) => {
+    if (!m) return undefined;
+    const { $typeName: _m, ...fields } = m as T & { $typeName?: string };
+    return fields;
+  };
+  const u = plain(utility) as (Omit<NonNullable<typeof utility>, "$typeName"> & { evaluatedAt?: unknown }) | undefined;
+  return {
+    ...rest,
+    trainingData: plain(trainingData),
+    utility: u && { ...u, evaluatedAt: utility?.evaluatedAt ? isoTime(utility.evaluatedAt) : "" },
+    memorization: plain(memorization),
+    createdAt: isoTime(createdAt),
+  };
+}
+
 export async function run(argv: string[], io: PartnerIo = defaultIo): Promise<number> {
   const [sub, ...rest] = argv;
   if (!sub || sub === "--help" || sub === "-h") {
@@ -213,6 +234,16 @@ export async function run(argv: string[], io: PartnerIo = defaultIo): Promise<nu
     const token = (values.token as string | undefined) ?? io.env.SYNTHMRI_PARTNER_TOKEN ?? "";
     if (!token) throw new UsageError("no partner token: pass --token or set SYNTHMRI_PARTNER_TOKEN");
     if (sub === "request") return await request(values, addr, token, io);
+    if (sub === "generators") {
+      const partner = createClient(PartnerService, addr, clientOptions(values, token, io.env));
+      try {
+        const { generators } = await partner.listGenerators({});
+        io.out(JSON.stringify(generators.map(cardJson), null, 2));
+        return 0;
+      } finally {
+        partner.close();
+      }
+    }
     if (sub === "download" || sub === "url") {
       if (typeof values.bundle !== "string") throw new UsageError("--bundle ID is required");
       const partner = createClient(PartnerService, addr, clientOptions(values, token, io.env));

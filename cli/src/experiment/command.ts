@@ -13,6 +13,7 @@ import { type ExperimentSpec, PRESETS, loadPreset, loadSpecFile, validateSpec } 
 export const RUN_OPTIONS = {
   preset: { type: "string" },
   data: { type: "string" },
+  dataset: { type: "string" },
   out: { type: "string", default: "out" },
   "data-dir": { type: "string" },
   estimate: { type: "boolean" },
@@ -33,10 +34,11 @@ export function addressesFromEnv(env = process.env): Addresses | undefined {
 
 export function loadSpecFromArgs(
   positional: string | undefined,
-  values: { preset?: string; data?: string },
+  values: { preset?: string; data?: string; dataset?: string },
 ): ExperimentSpec {
   if (positional && values.preset) throw new InvalidInput("give a spec file or --preset, not both");
-  const overrides = { dataPath: values.data };
+  if (values.data && values.dataset) throw new InvalidInput("give --data DIR or --dataset ID, not both");
+  const overrides = { dataPath: values.data, datasetId: values.dataset };
   if (positional) return loadSpecFile(positional, overrides);
   return loadPreset(values.preset ?? "demo", overrides);
 }
@@ -117,7 +119,8 @@ export async function runWithSignals(
 }
 
 export const RUN_USAGE = `usage:
-  synthmri experiment run [SPEC.yaml|SPEC.json] [--preset ${PRESETS.join("|")}] [--data BRATS_DIR] [--out DIR] [--data-dir DIR]
+  synthmri experiment run [SPEC.yaml|SPEC.json] [--preset ${PRESETS.join("|")}] [--data BRATS_DIR | --dataset ID] [--out DIR] [--data-dir DIR]
+                                        --dataset: an ingested cohort (the id 'synthmri ingest' printed) instead of the spec's data
   synthmri experiment run [SPEC|--preset P] --estimate   device-hours the spec will cost on this machine's backend
                                                           (one GAN and one U-Net step measured; nothing trains)
   synthmri experiment rerun out/<experiment-id>/experiment.json [--out DIR]

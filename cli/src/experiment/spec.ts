@@ -176,6 +176,8 @@ export function parseSpecText(text: string, source: string): unknown {
 export interface SpecOverrides {
   /** --data DIR: a BraTS directory instead of the phantom cohort. */
   dataPath?: string;
+  /** --dataset ID: an ingested cohort of the deployment (data.source dataset); the spec's sliceSize stays. */
+  datasetId?: string;
 }
 
 /** Reads a spec file (unvalidated) so that overrides apply before validation. */
@@ -190,10 +192,16 @@ export function readSpecFile(path: string): unknown {
 }
 
 export function applyOverrides(raw: unknown, overrides: SpecOverrides): unknown {
-  if (!overrides.dataPath || typeof raw !== "object" || raw === null) return raw;
+  if ((!overrides.dataPath && !overrides.datasetId) || typeof raw !== "object" || raw === null) return raw;
   const r = structuredClone(raw) as Record<string, unknown>;
-  const data = (typeof r.data === "object" && r.data !== null ? r.data : {}) as Record<string, unknown>;
-  r.data = { ...data, source: "directory", path: resolve(overrides.dataPath) };
+  const {
+    path: _path,
+    datasetId: _id,
+    ...data
+  } = (typeof r.data === "object" && r.data !== null ? r.data : {}) as Record<string, unknown>;
+  r.data = overrides.datasetId
+    ? { ...data, source: "dataset", datasetId: overrides.datasetId }
+    : { ...data, source: "directory", path: resolve(overrides.dataPath as string) };
   return r;
 }
 

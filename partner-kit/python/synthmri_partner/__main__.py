@@ -1,4 +1,4 @@
-"""python3 -m synthmri_partner request|download|fetch|bundle ... (see --help)."""
+"""python3 -m synthmri_partner generators|request|download|fetch|bundle ... (see --help)."""
 
 import argparse
 import json
@@ -21,11 +21,12 @@ def main(argv=None):
     p.add_argument("--key", help="client key (PEM) for mTLS")
     p.add_argument("--quiet", action="store_true")
     sub = p.add_subparsers(dest="command", required=True)
+    sub.add_parser("generators", help="list the generators you may request, each with its card (JSON)")
     r = sub.add_parser("request", help="request a dataset, follow the job, download and verify it")
     r.add_argument("--size", type=int, required=True, help="number of images")
     r.add_argument("--out", required=True, help="directory for the dataset")
     r.add_argument("--format", default="nnunet", choices=["nnunet", "shards"])
-    r.add_argument("--ensemble", default="")
+    r.add_argument("--ensemble", default="", help="ensemble id from the generators command (default: the hospital's default)")
     r.add_argument("--seed", type=int, default=0)
     r.add_argument("--purpose", default="")
     d = sub.add_parser("download", help="download a finished bundle's files again (sha256 checked)")
@@ -40,7 +41,10 @@ def main(argv=None):
     log = (lambda *_: None) if a.quiet else (lambda msg: print(msg, file=sys.stderr))
     try:
         with PartnerClient(a.addr, a.token, ca=a.ca, cert=a.cert, key=a.key) as c:
-            if a.command == "request":
+            if a.command == "generators":
+                from google.protobuf import json_format
+                print(json.dumps([json_format.MessageToDict(g) for g in c.generators()], indent=2))
+            elif a.command == "request":
                 job_id, bundle_id = c.request(a.size, format=a.format, ensemble_id=a.ensemble, seed=a.seed,
                                               purpose=a.purpose)
                 log("bundle %s: job %s started" % (bundle_id, job_id))

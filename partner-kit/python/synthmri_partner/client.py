@@ -125,6 +125,11 @@ class PartnerClient:
             )
         return PartnerError("%s: %s" % (code.name, e.details()), code)
 
+    def generators(self):
+        """The generators (GAN ensembles) you may request, each with its card (GeneratorCard messages)."""
+        return list(self._call(_PARTNER, "ListGenerators", "synthmri.generator.v1.ListGeneratorsRequest",
+                               "synthmri.generator.v1.ListGeneratorsResponse").generators)
+
     def request(self, size, format="nnunet", ensemble_id="", seed=0, purpose="", min_tumor=0.0, max_tumor=0.0,
                 all_classes=False):
         """Starts a request; returns (job_id, bundle_id)."""

@@ -71,6 +71,16 @@ describe("partner tokens", () => {
     ).toThrow(/appears twice/);
     expect(() => parsePartnerTokens("{")).toThrow(/not valid JSON/);
   });
+
+  it("reads a partner's own offer of ensembles (ListGenerators), absent = the hospital's offer", () => {
+    const h = sha256Hex("x");
+    const entry = (ensembles?: unknown) =>
+      JSON.stringify({ partners: [{ name: "a", tokenSha256: h, scopes: [], imagesPerDay: 1, ensembles }] });
+    expect(parsePartnerTokens(entry())[0].ensembles).toBeUndefined();
+    expect(parsePartnerTokens(entry(["ens-1", "ens-1", "ens-2"]))[0].ensembles).toEqual(["ens-1", "ens-2"]);
+    expect(() => parsePartnerTokens(entry("ens-1"))).toThrow(/partners\[0\]\.ensembles must be a list of ensemble ids/);
+    expect(() => parsePartnerTokens(entry(["../x"]))).toThrow(/ensembles must be a list/);
+  });
 });
 
 describe("anatomical checks", () => {

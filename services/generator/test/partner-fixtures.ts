@@ -63,6 +63,8 @@ export function realSlices(n: number, seedBase = 100_000, size = SIZE): RealSlic
 
 export interface FakeSamplerOptions {
   ensembleId?: string;
+  /** More trained ensembles (same images), listed after ensembleId (ListGenerators scoping). */
+  otherEnsembles?: string[];
   /** kind of the latent index (default: every 5th is outside-brain, rest valid). */
   kindOf?: (index: number) => SliceKind;
   /** Replace the slice at these latent indices (of seed round 0 onwards) by these bytes (e.g. a real slice). */
@@ -78,8 +80,12 @@ export class FakeSampler implements PartnerSampler {
     this.real = opts.real ?? realSlices(40);
   }
 
+  async listEnsembles(): Promise<string[]> {
+    return [this.ensembleId, ...(this.opts.otherEnsembles ?? [])];
+  }
+
   async describe(id: string): Promise<EnsembleInfo> {
-    if (id !== this.ensembleId) throw new NotFound(`ensemble or GAN "${id}" not found`);
+    if (!(await this.listEnsembles()).includes(id)) throw new NotFound(`ensemble or GAN "${id}" not found`);
     return {
       ensembleId: id,
       datasetId: "ds-real",
@@ -88,6 +94,10 @@ export class FakeSampler implements PartnerSampler {
         { index: 0, ganId: `${id}-m0`, checkpointKimg: 1.5, swd: 12.5 },
         { index: 1, ganId: `${id}-m1`, checkpointKimg: 1.5, swd: 14.5 },
       ],
+      name: `${id} (fake)`,
+      family: "progan",
+      createdAt: "2026-11-30T10:00:00.000Z",
+      training: { subjects: 8, slices: this.real.n },
     };
   }
 

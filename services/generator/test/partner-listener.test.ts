@@ -182,7 +182,7 @@ describe("generator listeners", () => {
         checked++;
       }
     }
-    expect(checked).toBe(8);
+    expect(checked).toBe(9); // 5 PartnerService (ListGenerators included) + 4 JobService
     const wrong = await failure(drain(partnerJobs("tok-nope").watchJob({ jobId: "job-x" })));
     expect(wrong.code).toBe(grpc.status.UNAUTHENTICATED);
   });

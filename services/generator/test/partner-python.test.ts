@@ -101,6 +101,24 @@ describe.skipIf(!PYTHON)("partner kit: Python client", () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
+  it("generators: lists the generators the partner may request, each with its card", async () => {
+    const r = await py(["--addr", addr, "--token", "tok-acme", "generators"]);
+    expect(r.err).not.toMatch(/Traceback/);
+    expect(r.code).toBe(0);
+    const cards = JSON.parse(r.out) as Record<string, unknown>[];
+    expect(cards).toHaveLength(1);
+    expect(cards[0]).toMatchObject({
+      ensembleId: "ens-test",
+      family: "progan",
+      resolution: 32,
+      members: 2,
+      isDefault: true,
+      trainingData: { subjects: 8, slices: 40 },
+      utility: { status: "not certified" },
+      memorization: { status: "not measured" },
+    });
+  }, 60_000);
+
   it("request: follows the job, downloads and verifies the bundle", async () => {
     const out = join(dir, "dataset");
     const r = await py(["--addr", addr, "request", "--size", "3", "--out", out], {

@@ -9,6 +9,7 @@ import { CHECKPOINT_KIND, type CheckpointFields, checkpointId, STATE_FILE } from
 import { checkAnatomy } from "../src/partner/domain/anatomy.js";
 import { DEFAULT_PARTNER_SETTINGS, runPartnerRequest } from "../src/partner/domain/request.js";
 import type { DatasetReader } from "../src/domain/ports.js";
+import { ENSEMBLE_KIND } from "../src/domain/ensembles.js";
 import { EnsembleRegistry } from "../src/domain/registry.js";
 import { realSlices } from "./partner-fixtures.js";
 
@@ -120,6 +121,18 @@ describe("GeneratorPartnerSampler", () => {
     });
     expect(r.entries.filter((e) => /^Dataset\d{3}_SynthMRI\w*\/imagesTr\//.test(e.name))).toHaveLength(12);
     expect(r.entries.map((e) => e.name)).toContain("README.md");
+  });
+
+  it("lists an ensemble once its training committed the ensemble artifact, with its card facts", async () => {
+    expect(await sampler.listEnsembles()).toEqual([]);
+    const w = await artifacts.beginArtifact(ENSEMBLE_KIND, "ens-u");
+    await w.commit({ inputs: [], params: {}, extra: { ensembleId: "ens-u" } });
+    expect(await sampler.listEnsembles()).toEqual(["ens-u"]);
+    const info = await sampler.describe("ens-u");
+    expect(info).toMatchObject({ name: "untrained", family: "dcgan" });
+    expect(Date.parse(info.createdAt ?? "")).not.toBeNaN();
+    // No dataset manifest in this store: the card says zero rather than failing.
+    expect(info.training).toEqual({ subjects: 0, slices: 0 });
   });
 
   it("names an unknown ensemble", async () => {

@@ -2,7 +2,8 @@
 // scopes, quotas) it holds the hospital's settings for every bundle:
 //   { "partners": [{ "name", "tokenSha256", "scopes": ["datasets:request", "datasets:read"], "imagesPerDay" }],
 //     "licence": "text" | "licenceFile": "path relative to this file",
-//     "defaultEnsembleId": "...", "nccThreshold": 0.95, "maxImagesPerRequest": 10000, "maxDrawFactor": 10,
+//     "defaultEnsembleId": "...", "ensembles": ["ens-..."] (offered to every partner; a partner's own
+//     "ensembles" list replaces it for that partner; neither = every trained ensemble), "nccThreshold": 0.95, "maxImagesPerRequest": 10000, "maxDrawFactor": 10,
 //     "anatomy": { "brainThreshold": 4, "maxTumourOutsideBrain": 0, "maxCoreOnBackground": 0.5 } }
 // Without PARTNER_TOKENS_FILE the PartnerService refuses every call (no partner can authenticate).
 import { readFile } from "node:fs/promises";
@@ -10,7 +11,7 @@ import { dirname, resolve } from "node:path";
 import { InvalidInput } from "@synthmri/platform";
 import { DEFAULT_ANATOMY_RULES } from "../domain/anatomy.js";
 import { DEFAULT_PARTNER_SETTINGS, type PartnerSettings } from "../domain/request.js";
-import { parsePartnerTokens, PartnerDirectory } from "../domain/tokens.js";
+import { parseEnsembleList, parsePartnerTokens, PartnerDirectory } from "../domain/tokens.js";
 
 export interface PartnerConfig {
   directory: PartnerDirectory;
@@ -48,6 +49,7 @@ export async function parsePartnerConfig(text: string, file: string): Promise<Pa
   const settings: PartnerSettings = {
     licence: licence.trim(),
     defaultEnsembleId: typeof doc.defaultEnsembleId === "string" ? doc.defaultEnsembleId : "",
+    offeredEnsembles: parseEnsembleList(doc.ensembles, `${file}: ensembles`) ?? [],
     nccThreshold: num(doc, "nccThreshold", DEFAULT_PARTNER_SETTINGS.nccThreshold, 0.5, 1, file),
     maxImagesPerRequest: num(
       doc,

@@ -1,7 +1,9 @@
 // The partner flow's sampler over the generator's own sampling API (domain/sampling.ts): every member's latest
 // committed checkpoint, counts split equally, uint8 slices with the mask at the ingest levels; the gate's real
 // slices come from the dataset reader (the ensemble's training dataset, train split only).
+import { asDatasetManifest, countSelected, DATASET_KIND } from "@synthmri/volume";
 import { CHECKPOINT_KIND, type CheckpointFields } from "../../domain/checkpoints.js";
+import { ENSEMBLE_KIND } from "../../domain/ensembles.js";
 import type { EnsembleInfo, PartnerSampleBatch, PartnerSampler, RealSlices } from "../domain/ports.js";
 import { generateSamples, resolveSource, type SamplingDeps } from "../../domain/sampling.js";
 
@@ -18,7 +20,38 @@ export class GeneratorPartnerSampler implements PartnerSampler {
         return { index: m.index, ganId: m.ganId, checkpointKimg: m.kimg, swd: manifest?.swd ?? null };
       }),
     );
-    return { ensembleId: src.record.id, datasetId: src.record.datasetId, resolution: src.resolution, members };
+    const r = src.record;
+    return {
+      ensembleId: r.id,
+      datasetId: r.datasetId,
+      resolution: src.resolution,
+      members,
+      name: r.name,
+      family: r.settings.family ?? "",
+      createdAt: r.createdAt,
+      training: await this.trainingSize(r.datasetId),
+    };
+  }
+
+  /** Train-split subjects and slices of the dataset (from its manifest; zeros when it is gone). */
+  private async trainingSize(datasetId: string): Promise<{ subjects: number; slices: number }> {
+    const manifest = await this.deps.artifacts.tryGetManifest(DATASET_KIND, datasetId).catch(() => undefined);
+    if (!manifest) return { subjects: 0, slices: 0 };
+    const m = asDatasetManifest(manifest);
+    return {
+      subjects: m.subjects.filter((s) => s.split === "train").length,
+      slices: countSelected(m, { split: "train" }),
+    };
+  }
+
+  async listEnsembles(): Promise<string[]> {
+    const records = await this.deps.registry.list();
+    const out: string[] = [];
+    for (const r of records) {
+      if (r.single) continue;
+      if (await this.deps.artifacts.tryGetManifest(ENSEMBLE_KIND, r.id)) out.push(r.id);
+    }
+    return out;
   }
 
   async *sample(

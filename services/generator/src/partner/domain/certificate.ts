@@ -151,3 +151,69 @@ export async function latestQualityReport(
   }
   return undefined;
 }
+
+/** Max-NCC percentiles of a generator's samples vs the real baseline (held-out slices), from a memorization report. */
+export interface MemorizationEvidence {
+  reportId: string;
+  syntheticSamples: number;
+  realTrainSlices: number;
+  realHeldOutSlices: number;
+  /** "p50", "p95", "p99", "max" of the synthetic samples' max NCC to a training slice. */
+  syntheticMaxNcc: Record<string, number>;
+  /** The same for real held-out slices; empty when the report was not calibrated. */
+  realHeldOutMaxNcc: Record<string, number>;
+  nccThreshold: number;
+  flaggedFraction: number;
+}
+
+interface MemorizationJson {
+  n_synthetic?: number;
+  n_real?: number;
+  ncc_threshold?: number;
+  synthetic_max_ncc?: { n: number; quantiles: { q: number; value: number }[] };
+  calibration?: { held_out_max_ncc?: { n: number; quantiles: { q: number; value: number }[] } };
+}
+
+const PERCENTILE_KEYS: [number, string][] = [
+  [0.5, "p50"],
+  [0.95, "p95"],
+  [0.99, "p99"],
+  [1, "max"],
+];
+
+function percentiles(d: { quantiles: { q: number; value: number }[] } | undefined): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [q, key] of PERCENTILE_KEYS) {
+    const v = d?.quantiles.find((x) => x.q === q)?.value;
+    if (typeof v === "number" && Number.isFinite(v)) out[key] = v;
+  }
+  return out;
+}
+
+/** The newest evaluator `memorization` report whose synthetic data descends from the ensemble, if any. */
+export async function latestMemorization(
+  artifacts: ArtifactStore,
+  ensembleId: string,
+): Promise<MemorizationEvidence | undefined> {
+  const lineage = new LineageIndex(artifacts, ensembleId);
+  for (const info of await reportsNewestFirst(artifacts)) {
+    const manifest = (await artifacts.tryGetManifest("report", info.id)) as
+      | Manifest<{ report?: { kind?: string; summary?: Record<string, number> } }>
+      | undefined;
+    if (manifest?.report?.kind !== "memorization") continue;
+    if (!(await lineage.mentions("report", info.id))) continue;
+    const json = (await artifacts.readJson("report", info.id, "report.json")) as MemorizationJson;
+    const summary = manifest.report.summary ?? {};
+    return {
+      reportId: info.id,
+      syntheticSamples: json.n_synthetic ?? summary.n_synthetic ?? 0,
+      realTrainSlices: json.n_real ?? summary.n_real ?? 0,
+      realHeldOutSlices: json.calibration?.held_out_max_ncc?.n ?? 0,
+      syntheticMaxNcc: percentiles(json.synthetic_max_ncc),
+      realHeldOutMaxNcc: percentiles(json.calibration?.held_out_max_ncc),
+      nccThreshold: json.ncc_threshold ?? summary.ncc_threshold ?? 0,
+      flaggedFraction: summary.memorized_fraction ?? 0,
+    };
+  }
+  return undefined;
+}

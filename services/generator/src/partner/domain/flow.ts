@@ -14,6 +14,7 @@ import {
 import type { AuditLog } from "./audit.js";
 import { ARCHIVE_FILE, BUNDLE_KIND, type BundleView, readBundle } from "./bundle-store.js";
 import type { BundleFormatName } from "./formats.js";
+import { checkOffered, type GeneratorCard, listGenerators } from "./generators.js";
 import { QuotaLedger } from "./quota.js";
 import { PARTNER_JOB_KIND, type PartnerDomainDeps, type PartnerRequestParams, runPartnerRequest } from "./request.js";
 import { checkFilters, NO_FILTERS, type SampleFilters } from "./screen.js";
@@ -68,7 +69,10 @@ export class PartnerFlow {
         throw new InvalidInput(`size ${input.size} must be 1..${s.maxImagesPerRequest} images per request`);
       const ensembleId = input.ensembleId || s.defaultEnsembleId;
       if (!ensembleId)
-        throw new InvalidInput("ensemble_id is empty and the hospital configured no default ensemble; name one");
+        throw new InvalidInput(
+          "ensemble_id is empty and the hospital configured no default ensemble; name one (ListGenerators)",
+        );
+      checkOffered(account, s, ensembleId);
       const filters = input.filters ?? NO_FILTERS;
       checkFilters(filters);
       if (input.purpose.length > 2000) throw new InvalidInput("purpose is longer than 2000 characters");
@@ -179,6 +183,11 @@ export class PartnerFlow {
 
   get resumeHandlers() {
     return { [PARTNER_JOB_KIND]: this.work };
+  }
+
+  /** The generators this partner may request, with their cards. */
+  generators(account: PartnerAccount): Promise<GeneratorCard[]> {
+    return listGenerators(this.deps, account);
   }
 
   bundle(account: PartnerAccount, bundleId: string): Promise<BundleView> {

@@ -35,6 +35,13 @@ export interface EnsembleInfo {
   datasetId: string;
   resolution: number;
   members: EnsembleMemberInfo[];
+  /** Card facts (ListGenerators); absent where the source does not know them. */
+  name?: string;
+  family?: string;
+  /** ISO time its training started. */
+  createdAt?: string;
+  /** Subjects and slices of the training dataset's train split. */
+  training?: { subjects: number; slices: number };
 }
 
 export interface RealSlices {
@@ -46,6 +53,8 @@ export interface RealSlices {
 }
 
 export interface PartnerSampler {
+  /** Ids of the ensembles whose training finished (committed `ensemble` artifact), newest first. */
+  listEnsembles(): Promise<string[]>;
   /** NotFound for an unknown ensemble; FailedPrecondition before it has checkpoints. */
   describe(ensembleId: string): Promise<EnsembleInfo>;
   /** `count` samples split over the members, latents from `seed` (same seed = same samples). */

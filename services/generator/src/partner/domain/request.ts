@@ -31,6 +31,8 @@ export interface PartnerSettings {
   licence: string;
   /** Ensemble used when a request names none ("" = requests must name one). */
   defaultEnsembleId: string;
+  /** Ensembles offered to partners without a list of their own; empty = every trained ensemble. */
+  offeredEnsembles: string[];
   nccThreshold: number;
   maxImagesPerRequest: number;
   /** A request gives up after drawing this many times its size. */
@@ -41,6 +43,7 @@ export interface PartnerSettings {
 export const DEFAULT_PARTNER_SETTINGS: PartnerSettings = {
   licence: "",
   defaultEnsembleId: "",
+  offeredEnsembles: [],
   nccThreshold: DEFAULT_NCC_THRESHOLD,
   maxImagesPerRequest: 10_000,
   maxDrawFactor: 10,

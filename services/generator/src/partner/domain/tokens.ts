@@ -15,6 +15,8 @@ export const METHOD_SCOPES: Record<string, PartnerScope> = {
   GetBundle: "datasets:read",
   DownloadDataset: "datasets:read",
   GetDownloadUrl: "datasets:read",
+  // What one may request is part of requesting.
+  ListGenerators: "datasets:request",
 };
 
 export interface PartnerAccount {
@@ -24,10 +26,21 @@ export interface PartnerAccount {
   scopes: PartnerScope[];
   /** Images a partner may request per UTC day. */
   imagesPerDay: number;
+  /** Ensembles this partner may request; undefined = the hospital's offer to every partner (config `ensembles`). */
+  ensembles?: string[];
 }
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 const HEX64 = /^[0-9a-f]{64}$/;
+const ENSEMBLE_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,100}$/;
+
+/** An optional list of ensemble ids (a partner's or the whole offer); undefined when absent. */
+export function parseEnsembleList(value: unknown, where: string): string[] | undefined {
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value) || value.some((v) => typeof v !== "string" || !ENSEMBLE_ID.test(v)))
+    throw new InvalidInput(`${where} must be a list of ensemble ids (as 'synthmri ensembles list' prints them)`);
+  return [...new Set(value as string[])];
+}
 
 export function sha256Hex(token: string): string {
   return createHash("sha256").update(token, "utf8").digest("hex");
@@ -65,7 +78,14 @@ export function parsePartnerTokens(text: string, source = "partner tokens file")
     const perDay = p.imagesPerDay;
     if (typeof perDay !== "number" || !Number.isInteger(perDay) || perDay < 0)
       throw new InvalidInput(`${where}.imagesPerDay must be an integer >= 0`);
-    return { name: p.name, tokenSha256: hash, scopes: [...new Set(p.scopes as PartnerScope[])], imagesPerDay: perDay };
+    const ensembles = parseEnsembleList(p.ensembles, `${where}.ensembles`);
+    return {
+      name: p.name,
+      tokenSha256: hash,
+      scopes: [...new Set(p.scopes as PartnerScope[])],
+      imagesPerDay: perDay,
+      ...(ensembles ? { ensembles } : {}),
+    };
   });
 }
 

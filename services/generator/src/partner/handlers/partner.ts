@@ -6,7 +6,14 @@
 //   await startPartnerListener({ partner, host, port });
 //   jobs.recover({ ...partner.resumeHandlers });
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { type Bundle, BundleFormat, type Certificate, JobService, PartnerService } from "@synthmri/contracts";
+import {
+  type Bundle,
+  BundleFormat,
+  type Certificate,
+  type GeneratorCard as GeneratorCardProto,
+  JobService,
+  PartnerService,
+} from "@synthmri/contracts";
 import {
   type ArtifactStore,
   InvalidInput,
@@ -33,6 +40,7 @@ import { PartnerFlow } from "../domain/flow.js";
 import type { BundleFormatName } from "../domain/formats.js";
 import type { PartnerSampler } from "../domain/ports.js";
 import type { CertificateDoc } from "../domain/certificate.js";
+import type { GeneratorCard } from "../domain/generators.js";
 import { PARTNER_JOB_KIND } from "../domain/request.js";
 import type { PartnerAccount, PartnerDirectory, PartnerScope } from "../domain/tokens.js";
 
@@ -130,6 +138,48 @@ function certificateToProto(c: CertificateDoc): Partial<Certificate> {
   };
 }
 
+function timestampOrUndefined(iso: string | undefined) {
+  const d = iso ? new Date(iso) : undefined;
+  return d && !Number.isNaN(d.getTime()) ? timestampFromDate(d) : undefined;
+}
+
+function generatorCardToProto(c: GeneratorCard): Partial<GeneratorCardProto> {
+  const u = c.utility.evidence;
+  const m = c.memorization.evidence;
+  return {
+    ensembleId: c.ensembleId,
+    name: c.name,
+    family: c.family,
+    resolution: c.resolution,
+    members: c.members,
+    trainingData: { subjects: c.training.subjects, slices: c.training.slices } as GeneratorCardProto["trainingData"],
+    utility: {
+      status: c.utility.status,
+      reportId: u?.reportId ?? "",
+      condition: u?.condition ?? "",
+      baseline: u?.baseline ?? "",
+      diceMean: u?.diceMean ?? {},
+      diceStd: u?.diceStd ?? {},
+      pValues: u?.pValues ?? {},
+      evaluatedAt: timestampOrUndefined(u?.reportCreatedAt),
+    } as GeneratorCardProto["utility"],
+    memorization: {
+      status: c.memorization.status,
+      reportId: m?.reportId ?? "",
+      syntheticSamples: m?.syntheticSamples ?? 0,
+      realTrainSlices: m?.realTrainSlices ?? 0,
+      realHeldOutSlices: m?.realHeldOutSlices ?? 0,
+      syntheticMaxNcc: m?.syntheticMaxNcc ?? {},
+      realHeldOutMaxNcc: m?.realHeldOutMaxNcc ?? {},
+      nccThreshold: m?.nccThreshold ?? 0,
+      flaggedFraction: m?.flaggedFraction ?? 0,
+    } as GeneratorCardProto["memorization"],
+    createdAt: timestampOrUndefined(c.createdAt),
+    isDefault: c.isDefault,
+    gateNccThreshold: c.gateNccThreshold,
+  };
+}
+
 function refToProto(r: ObjectRef) {
   return { bucket: r.bucket, key: r.key, sha256: r.sha256, size: BigInt(r.size) };
 }
@@ -216,6 +266,10 @@ export function buildPartner(deps: PartnerWiringDeps) {
         else
           yield { file: { frame: { case: "chunk", value: { offset: BigInt(f.chunk.offset), data: f.chunk.data } } } };
       }
+    },
+    async listGenerators(_req, ctx) {
+      const cards = await flow.generators(principal(ctx.state));
+      return { generators: cards.map(generatorCardToProto) as GeneratorCardProto[] };
     },
     async getDownloadUrl(req, ctx) {
       const r = await flow.downloadUrl(principal(ctx.state), req.bundleId, req.expiresInSeconds);

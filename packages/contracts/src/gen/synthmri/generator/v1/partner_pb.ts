@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file synthmri/generator/v1/partner.proto.
  */
 export const file_synthmri_generator_v1_partner: GenFile = /*@__PURE__*/
-  fileDesc("CiNzeW50aG1yaS9nZW5lcmF0b3IvdjEvcGFydG5lci5wcm90bxIVc3ludGhtcmkuZ2VuZXJhdG9yLnYxImQKDVNhbXBsZUZpbHRlcnMSGgoSbWluX3R1bW9yX2ZyYWN0aW9uGAEgASgBEhoKEm1heF90dW1vcl9mcmFjdGlvbhgCIAEoARIbChNyZXF1aXJlX2FsbF9jbGFzc2VzGAMgASgIIs4BCh5SZXF1ZXN0U3ludGhldGljRGF0YXNldFJlcXVlc3QSDAoEc2l6ZRgBIAEoDRITCgtlbnNlbWJsZV9pZBgCIAEoCRIzCgZmb3JtYXQYAyABKA4yIy5zeW50aG1yaS5nZW5lcmF0b3IudjEuQnVuZGxlRm9ybWF0EjUKB2ZpbHRlcnMYBCABKAsyJC5zeW50aG1yaS5nZW5lcmF0b3IudjEuU2FtcGxlRmlsdGVycxIMCgRzZWVkGAUgASgNEg8KB3B1cnBvc2UYBiABKAkiRAofUmVxdWVzdFN5bnRoZXRpY0RhdGFzZXRSZXNwb25zZRIOCgZqb2JfaWQYASABKAkSEQoJYnVuZGxlX2lkGAIgASgJIo0GCgtDZXJ0aWZpY2F0ZRITCgtlbnNlbWJsZV9pZBgBIAEoCRIRCglyZXBvcnRfaWQYAiABKAkSQwoJZGljZV9tZWFuGAMgAygLMjAuc3ludGhtcmkuZ2VuZXJhdG9yLnYxLkNlcnRpZmljYXRlLkRpY2VNZWFuRW50cnkSQQoIZGljZV9zdGQYBCADKAsyLy5zeW50aG1yaS5nZW5lcmF0b3IudjEuQ2VydGlmaWNhdGUuRGljZVN0ZEVudHJ5EkEKCHBfdmFsdWVzGAUgAygLMi8uc3ludGhtcmkuZ2VuZXJhdG9yLnYxLkNlcnRpZmljYXRlLlBWYWx1ZXNFbnRyeRJACgdxdWFsaXR5GAYgAygLMi8uc3ludGhtcmkuZ2VuZXJhdG9yLnYxLkNlcnRpZmljYXRlLlF1YWxpdHlFbnRyeRIeChZtZW1vcml6YXRpb25fdGhyZXNob2xkGAcgASgBEhgKEHJlamVjdGVkX2FuYXRvbXkYCCABKA0SHQoVcmVqZWN0ZWRfbWVtb3JpemF0aW9uGAkgASgNEg8KB2xpY2VuY2UYCiABKAkSLQoJaXNzdWVkX2F0GAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIWCg51dGlsaXR5X3N0YXR1cxgMIAEoCRIYChByZWplY3RlZF9maWx0ZXJzGA0gASgNEg8KB3NhbXBsZWQYDiABKA0SGQoRcmVhbF90cmFpbl9zbGljZXMYDyABKA0SEQoJY29uZGl0aW9uGBAgASgJGi8KDURpY2VNZWFuRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgBOgI4ARouCgxEaWNlU3RkRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgBOgI4ARouCgxQVmFsdWVzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgBOgI4ARouCgxRdWFsaXR5RW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgBOgI4ASL+AQoGQnVuZGxlEgoKAmlkGAEgASgJEjMKBmZvcm1hdBgCIAEoDjIjLnN5bnRobXJpLmdlbmVyYXRvci52MS5CdW5kbGVGb3JtYXQSDAoEc2l6ZRgDIAEoDRI3CgtjZXJ0aWZpY2F0ZRgEIAEoCzIiLnN5bnRobXJpLmdlbmVyYXRvci52MS5DZXJ0aWZpY2F0ZRIsCgVmaWxlcxgFIAMoCzIdLnN5bnRobXJpLmNvbW1vbi52MS5PYmplY3RSZWYSDgoGam9iX2lkGAYgASgJEi4KCmNyZWF0ZWRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIiUKEEdldEJ1bmRsZVJlcXVlc3QSEQoJYnVuZGxlX2lkGAEgASgJIkIKEUdldEJ1bmRsZVJlc3BvbnNlEi0KBmJ1bmRsZRgBIAEoCzIdLnN5bnRobXJpLmdlbmVyYXRvci52MS5CdW5kbGUiKwoWRG93bmxvYWREYXRhc2V0UmVxdWVzdBIRCglidW5kbGVfaWQYASABKAkiRgoXRG93bmxvYWREYXRhc2V0UmVzcG9uc2USKwoEZmlsZRgBIAEoCzIdLnN5bnRobXJpLmNvbW1vbi52MS5GaWxlRnJhbWUiRgoVR2V0RG93bmxvYWRVcmxSZXF1ZXN0EhEKCWJ1bmRsZV9pZBgBIAEoCRIaChJleHBpcmVzX2luX3NlY29uZHMYAiABKA0ihQEKFkdldERvd25sb2FkVXJsUmVzcG9uc2USCwoDdXJsGAEgASgJEi4KCmV4cGlyZXNfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KB2FyY2hpdmUYAyABKAsyHS5zeW50aG1yaS5jb21tb24udjEuT2JqZWN0UmVmKmgKDEJ1bmRsZUZvcm1hdBIdChlCVU5ETEVfRk9STUFUX1VOU1BFQ0lGSUVEEAASGAoUQlVORExFX0ZPUk1BVF9OTlVORVQQARIfChtCVU5ETEVfRk9STUFUX1RFTlNPUl9TSEFSRFMQAjLtAwoOUGFydG5lclNlcnZpY2USiAEKF1JlcXVlc3RTeW50aGV0aWNEYXRhc2V0EjUuc3ludGhtcmkuZ2VuZXJhdG9yLnYxLlJlcXVlc3RTeW50aGV0aWNEYXRhc2V0UmVxdWVzdBo2LnN5bnRobXJpLmdlbmVyYXRvci52MS5SZXF1ZXN0U3ludGhldGljRGF0YXNldFJlc3BvbnNlEmMKCUdldEJ1bmRsZRInLnN5bnRobXJpLmdlbmVyYXRvci52MS5HZXRCdW5kbGVSZXF1ZXN0Giguc3ludGhtcmkuZ2VuZXJhdG9yLnYxLkdldEJ1bmRsZVJlc3BvbnNlIgOQAgESdwoPRG93bmxvYWREYXRhc2V0Ei0uc3ludGhtcmkuZ2VuZXJhdG9yLnYxLkRvd25sb2FkRGF0YXNldFJlcXVlc3QaLi5zeW50aG1yaS5nZW5lcmF0b3IudjEuRG93bmxvYWREYXRhc2V0UmVzcG9uc2UiA5ACATABEnIKDkdldERvd25sb2FkVXJsEiwuc3ludGhtcmkuZ2VuZXJhdG9yLnYxLkdldERvd25sb2FkVXJsUmVxdWVzdBotLnN5bnRobXJpLmdlbmVyYXRvci52MS5HZXREb3dubG9hZFVybFJlc3BvbnNlIgOQAgFiBnByb3RvMw", [file_google_protobuf_timestamp, file_synthmri_common_v1_file, file_synthmri_common_v1_object]);
+  fileDesc("CiNzeW50aG1yaS9nZW5lcmF0b3IvdjEvcGFydG5lci5wcm90bxIVc3ludGhtcmkuZ2VuZXJhdG9yLnYxImQKDVNhbXBsZUZpbHRlcnMSGgoSbWluX3R1bW9yX2ZyYWN0aW9uGAEgASgBEhoKEm1heF90dW1vcl9mcmFjdGlvbhgCIAEoARIbChNyZXF1aXJlX2FsbF9jbGFzc2VzGAMgASgIIs4BCh5SZXF1ZXN0U3ludGhldGljRGF0YXNldFJlcXVlc3QSDAoEc2l6ZRgBIAEoDRITCgtlbnNlbWJsZV9pZBgCIAEoCRIzCgZmb3JtYXQYAyABKA4yIy5zeW50aG1yaS5nZW5lcmF0b3IudjEuQnVuZGxlRm9ybWF0EjUKB2ZpbHRlcnMYBCABKAsyJC5zeW50aG1yaS5nZW5lcmF0b3IudjEuU2FtcGxlRmlsdGVycxIMCgRzZWVkGAUgASgNEg8KB3B1cnBvc2UYBiABKAkiRAofUmVxdWVzdFN5bnRoZXRpY0RhdGFzZXRSZXNwb25zZRIOCgZqb2JfaWQYASABKAkSEQoJYnVuZGxlX2lkGAIgASgJIo0GCgtDZXJ0aWZpY2F0ZRITCgtlbnNlbWJsZV9pZBgBIAEoCRIRCglyZXBvcnRfaWQYAiABKAkSQwoJZGljZV9tZWFuGAMgAygLMjAuc3ludGhtcmkuZ2VuZXJhdG9yLnYxLkNlcnRpZmljYXRlLkRpY2VNZWFuRW50cnkSQQoIZGljZV9zdGQYBCADKAsyLy5zeW50aG1yaS5nZW5lcmF0b3IudjEuQ2VydGlmaWNhdGUuRGljZVN0ZEVudHJ5EkEKCHBfdmFsdWVzGAUgAygLMi8uc3ludGhtcmkuZ2VuZXJhdG9yLnYxLkNlcnRpZmljYXRlLlBWYWx1ZXNFbnRyeRJACgdxdWFsaXR5GAYgAygLMi8uc3ludGhtcmkuZ2VuZXJhdG9yLnYxLkNlcnRpZmljYXRlLlF1YWxpdHlFbnRyeRIeChZtZW1vcml6YXRpb25fdGhyZXNob2xkGAcgASgBEhgKEHJlamVjdGVkX2FuYXRvbXkYCCABKA0SHQoVcmVqZWN0ZWRfbWVtb3JpemF0aW9uGAkgASgNEg8KB2xpY2VuY2UYCiABKAkSLQoJaXNzdWVkX2F0GAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIWCg51dGlsaXR5X3N0YXR1cxgMIAEoCRIYChByZWplY3RlZF9maWx0ZXJzGA0gASgNEg8KB3NhbXBsZWQYDiABKA0SGQoRcmVhbF90cmFpbl9zbGljZXMYDyABKA0SEQoJY29uZGl0aW9uGBAgASgJGi8KDURpY2VNZWFuRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgBOgI4ARouCgxEaWNlU3RkRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgBOgI4ARouCgxQVmFsdWVzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgBOgI4ARouCgxRdWFsaXR5RW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgBOgI4ASL+AQoGQnVuZGxlEgoKAmlkGAEgASgJEjMKBmZvcm1hdBgCIAEoDjIjLnN5bnRobXJpLmdlbmVyYXRvci52MS5CdW5kbGVGb3JtYXQSDAoEc2l6ZRgDIAEoDRI3CgtjZXJ0aWZpY2F0ZRgEIAEoCzIiLnN5bnRobXJpLmdlbmVyYXRvci52MS5DZXJ0aWZpY2F0ZRIsCgVmaWxlcxgFIAMoCzIdLnN5bnRobXJpLmNvbW1vbi52MS5PYmplY3RSZWYSDgoGam9iX2lkGAYgASgJEi4KCmNyZWF0ZWRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIiUKEEdldEJ1bmRsZVJlcXVlc3QSEQoJYnVuZGxlX2lkGAEgASgJIkIKEUdldEJ1bmRsZVJlc3BvbnNlEi0KBmJ1bmRsZRgBIAEoCzIdLnN5bnRobXJpLmdlbmVyYXRvci52MS5CdW5kbGUiKwoWRG93bmxvYWREYXRhc2V0UmVxdWVzdBIRCglidW5kbGVfaWQYASABKAkiRgoXRG93bmxvYWREYXRhc2V0UmVzcG9uc2USKwoEZmlsZRgBIAEoCzIdLnN5bnRobXJpLmNvbW1vbi52MS5GaWxlRnJhbWUiRgoVR2V0RG93bmxvYWRVcmxSZXF1ZXN0EhEKCWJ1bmRsZV9pZBgBIAEoCRIaChJleHBpcmVzX2luX3NlY29uZHMYAiABKA0ihQEKFkdldERvd25sb2FkVXJsUmVzcG9uc2USCwoDdXJsGAEgASgJEi4KCmV4cGlyZXNfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KB2FyY2hpdmUYAyABKAsyHS5zeW50aG1yaS5jb21tb24udjEuT2JqZWN0UmVmIhcKFUxpc3RHZW5lcmF0b3JzUmVxdWVzdCJSChZMaXN0R2VuZXJhdG9yc1Jlc3BvbnNlEjgKCmdlbmVyYXRvcnMYASADKAsyJC5zeW50aG1yaS5nZW5lcmF0b3IudjEuR2VuZXJhdG9yQ2FyZCKFAwoNR2VuZXJhdG9yQ2FyZBITCgtlbnNlbWJsZV9pZBgBIAEoCRIMCgRuYW1lGAIgASgJEg4KBmZhbWlseRgDIAEoCRISCgpyZXNvbHV0aW9uGAQgASgNEg8KB21lbWJlcnMYBSABKA0SPgoNdHJhaW5pbmdfZGF0YRgGIAEoCzInLnN5bnRobXJpLmdlbmVyYXRvci52MS5UcmFpbmluZ0RhdGFTaXplEjoKB3V0aWxpdHkYByABKAsyKS5zeW50aG1yaS5nZW5lcmF0b3IudjEuVXRpbGl0eUNlcnRpZmljYXRlEkAKDG1lbW9yaXphdGlvbhgIIAEoCzIqLnN5bnRobXJpLmdlbmVyYXRvci52MS5NZW1vcml6YXRpb25GaWd1cmVzEi4KCmNyZWF0ZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmlzX2RlZmF1bHQYCiABKAgSGgoSZ2F0ZV9uY2NfdGhyZXNob2xkGAsgASgBIjQKEFRyYWluaW5nRGF0YVNpemUSEAoIc3ViamVjdHMYASABKA0SDgoGc2xpY2VzGAIgASgNIv8DChJVdGlsaXR5Q2VydGlmaWNhdGUSDgoGc3RhdHVzGAEgASgJEhEKCXJlcG9ydF9pZBgCIAEoCRIRCgljb25kaXRpb24YAyABKAkSEAoIYmFzZWxpbmUYBCABKAkSSgoJZGljZV9tZWFuGAUgAygLMjcuc3ludGhtcmkuZ2VuZXJhdG9yLnYxLlV0aWxpdHlDZXJ0aWZpY2F0ZS5EaWNlTWVhbkVudHJ5EkgKCGRpY2Vfc3RkGAYgAygLMjYuc3ludGhtcmkuZ2VuZXJhdG9yLnYxLlV0aWxpdHlDZXJ0aWZpY2F0ZS5EaWNlU3RkRW50cnkSSAoIcF92YWx1ZXMYByADKAsyNi5zeW50aG1yaS5nZW5lcmF0b3IudjEuVXRpbGl0eUNlcnRpZmljYXRlLlBWYWx1ZXNFbnRyeRIwCgxldmFsdWF0ZWRfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wGi8KDURpY2VNZWFuRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgBOgI4ARouCgxEaWNlU3RkRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgBOgI4ARouCgxQVmFsdWVzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgBOgI4ASLtAwoTTWVtb3JpemF0aW9uRmlndXJlcxIOCgZzdGF0dXMYASABKAkSEQoJcmVwb3J0X2lkGAIgASgJEhkKEXN5bnRoZXRpY19zYW1wbGVzGAMgASgNEhkKEXJlYWxfdHJhaW5fc2xpY2VzGAQgASgNEhwKFHJlYWxfaGVsZF9vdXRfc2xpY2VzGAUgASgNEloKEXN5bnRoZXRpY19tYXhfbmNjGAYgAygLMj8uc3ludGhtcmkuZ2VuZXJhdG9yLnYxLk1lbW9yaXphdGlvbkZpZ3VyZXMuU3ludGhldGljTWF4TmNjRW50cnkSYAoVcmVhbF9oZWxkX291dF9tYXhfbmNjGAcgAygLMkEuc3ludGhtcmkuZ2VuZXJhdG9yLnYxLk1lbW9yaXphdGlvbkZpZ3VyZXMuUmVhbEhlbGRPdXRNYXhOY2NFbnRyeRIVCg1uY2NfdGhyZXNob2xkGAggASgBEhgKEGZsYWdnZWRfZnJhY3Rpb24YCSABKAEaNgoUU3ludGhldGljTWF4TmNjRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgBOgI4ARo4ChZSZWFsSGVsZE91dE1heE5jY0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoAToCOAEqaAoMQnVuZGxlRm9ybWF0Eh0KGUJVTkRMRV9GT1JNQVRfVU5TUEVDSUZJRUQQABIYChRCVU5ETEVfRk9STUFUX05OVU5FVBABEh8KG0JVTkRMRV9GT1JNQVRfVEVOU09SX1NIQVJEUxACMuEECg5QYXJ0bmVyU2VydmljZRKIAQoXUmVxdWVzdFN5bnRoZXRpY0RhdGFzZXQSNS5zeW50aG1yaS5nZW5lcmF0b3IudjEuUmVxdWVzdFN5bnRoZXRpY0RhdGFzZXRSZXF1ZXN0GjYuc3ludGhtcmkuZ2VuZXJhdG9yLnYxLlJlcXVlc3RTeW50aGV0aWNEYXRhc2V0UmVzcG9uc2USYwoJR2V0QnVuZGxlEicuc3ludGhtcmkuZ2VuZXJhdG9yLnYxLkdldEJ1bmRsZVJlcXVlc3QaKC5zeW50aG1yaS5nZW5lcmF0b3IudjEuR2V0QnVuZGxlUmVzcG9uc2UiA5ACARJ3Cg9Eb3dubG9hZERhdGFzZXQSLS5zeW50aG1yaS5nZW5lcmF0b3IudjEuRG93bmxvYWREYXRhc2V0UmVxdWVzdBouLnN5bnRobXJpLmdlbmVyYXRvci52MS5Eb3dubG9hZERhdGFzZXRSZXNwb25zZSIDkAIBMAEScgoOR2V0RG93bmxvYWRVcmwSLC5zeW50aG1yaS5nZW5lcmF0b3IudjEuR2V0RG93bmxvYWRVcmxSZXF1ZXN0Gi0uc3ludGhtcmkuZ2VuZXJhdG9yLnYxLkdldERvd25sb2FkVXJsUmVzcG9uc2UiA5ACARJyCg5MaXN0R2VuZXJhdG9ycxIsLnN5bnRobXJpLmdlbmVyYXRvci52MS5MaXN0R2VuZXJhdG9yc1JlcXVlc3QaLS5zeW50aG1yaS5nZW5lcmF0b3IudjEuTGlzdEdlbmVyYXRvcnNSZXNwb25zZSIDkAIBYgZwcm90bzM", [file_google_protobuf_timestamp, file_synthmri_common_v1_file, file_synthmri_common_v1_object]);
 
 /**
  * Optional sample filters of a partner request.
@@ -474,6 +474,309 @@ export const GetDownloadUrlResponseSchema: GenMessage<GetDownloadUrlResponse> = 
   messageDesc(file_synthmri_generator_v1_partner, 10);
 
 /**
+ * ListGenerators input (no filters: the list is what the hospital offers to the caller).
+ *
+ * @generated from message synthmri.generator.v1.ListGeneratorsRequest
+ */
+export type ListGeneratorsRequest = Message<"synthmri.generator.v1.ListGeneratorsRequest"> & {
+};
+
+/**
+ * Describes the message synthmri.generator.v1.ListGeneratorsRequest.
+ * Use `create(ListGeneratorsRequestSchema)` to create a new message.
+ */
+export const ListGeneratorsRequestSchema: GenMessage<ListGeneratorsRequest> = /*@__PURE__*/
+  messageDesc(file_synthmri_generator_v1_partner, 11);
+
+/**
+ * ListGenerators output.
+ *
+ * @generated from message synthmri.generator.v1.ListGeneratorsResponse
+ */
+export type ListGeneratorsResponse = Message<"synthmri.generator.v1.ListGeneratorsResponse"> & {
+  /**
+   * Newest first.
+   *
+   * @generated from field: repeated synthmri.generator.v1.GeneratorCard generators = 1;
+   */
+  generators: GeneratorCard[];
+};
+
+/**
+ * Describes the message synthmri.generator.v1.ListGeneratorsResponse.
+ * Use `create(ListGeneratorsResponseSchema)` to create a new message.
+ */
+export const ListGeneratorsResponseSchema: GenMessage<ListGeneratorsResponse> = /*@__PURE__*/
+  messageDesc(file_synthmri_generator_v1_partner, 12);
+
+/**
+ * What a partner may know about a generator before requesting from it.
+ *
+ * @generated from message synthmri.generator.v1.GeneratorCard
+ */
+export type GeneratorCard = Message<"synthmri.generator.v1.GeneratorCard"> & {
+  /**
+   * The id to put in RequestSyntheticDatasetRequest.ensemble_id.
+   *
+   * @generated from field: string ensemble_id = 1;
+   */
+  ensembleId: string;
+
+  /**
+   * The hospital's name for it.
+   *
+   * @generated from field: string name = 2;
+   */
+  name: string;
+
+  /**
+   * GAN family ("progan", ...).
+   *
+   * @generated from field: string family = 3;
+   */
+  family: string;
+
+  /**
+   * Image side in pixels (images are resolution x resolution).
+   *
+   * @generated from field: uint32 resolution = 4;
+   */
+  resolution: number;
+
+  /**
+   * GANs in the ensemble (samples are split equally over them).
+   *
+   * @generated from field: uint32 members = 5;
+   */
+  members: number;
+
+  /**
+   * The real training data (train split) the ensemble learned from.
+   *
+   * @generated from field: synthmri.generator.v1.TrainingDataSize training_data = 6;
+   */
+  trainingData?: TrainingDataSize | undefined;
+
+  /**
+   * Train-on-synthetic / test-on-real evidence.
+   *
+   * @generated from field: synthmri.generator.v1.UtilityCertificate utility = 7;
+   */
+  utility?: UtilityCertificate | undefined;
+
+  /**
+   * Nearness of its samples to the real training slices.
+   *
+   * @generated from field: synthmri.generator.v1.MemorizationFigures memorization = 8;
+   */
+  memorization?: MemorizationFigures | undefined;
+
+  /**
+   * When its training started.
+   *
+   * @generated from field: google.protobuf.Timestamp created_at = 9;
+   */
+  createdAt?: Timestamp | undefined;
+
+  /**
+   * True for the hospital's default (used when a request names no ensemble).
+   *
+   * @generated from field: bool is_default = 10;
+   */
+  isDefault: boolean;
+
+  /**
+   * Normalized cross-correlation threshold of the memorization gate every bundle from it is screened with.
+   *
+   * @generated from field: double gate_ncc_threshold = 11;
+   */
+  gateNccThreshold: number;
+};
+
+/**
+ * Describes the message synthmri.generator.v1.GeneratorCard.
+ * Use `create(GeneratorCardSchema)` to create a new message.
+ */
+export const GeneratorCardSchema: GenMessage<GeneratorCard> = /*@__PURE__*/
+  messageDesc(file_synthmri_generator_v1_partner, 13);
+
+/**
+ * Size of a generator's real training data.
+ *
+ * @generated from message synthmri.generator.v1.TrainingDataSize
+ */
+export type TrainingDataSize = Message<"synthmri.generator.v1.TrainingDataSize"> & {
+  /**
+   * De-identified subjects of the train split.
+   *
+   * @generated from field: uint32 subjects = 1;
+   */
+  subjects: number;
+
+  /**
+   * 2D slices of the train split.
+   *
+   * @generated from field: uint32 slices = 2;
+   */
+  slices: number;
+};
+
+/**
+ * Describes the message synthmri.generator.v1.TrainingDataSize.
+ * Use `create(TrainingDataSizeSchema)` to create a new message.
+ */
+export const TrainingDataSizeSchema: GenMessage<TrainingDataSize> = /*@__PURE__*/
+  messageDesc(file_synthmri_generator_v1_partner, 14);
+
+/**
+ * Utility evidence of a generator.
+ *
+ * @generated from message synthmri.generator.v1.UtilityCertificate
+ */
+export type UtilityCertificate = Message<"synthmri.generator.v1.UtilityCertificate"> & {
+  /**
+   * "certified" (figures below from an evaluator report) or "not certified" (no report covers it; maps empty).
+   *
+   * @generated from field: string status = 1;
+   */
+  status: string;
+
+  /**
+   * Evaluator compare report the figures come from.
+   *
+   * @generated from field: string report_id = 2;
+   */
+  reportId: string;
+
+  /**
+   * Condition of that report trained on this generator's data.
+   *
+   * @generated from field: string condition = 3;
+   */
+  condition: string;
+
+  /**
+   * The report's baseline condition (real data only).
+   *
+   * @generated from field: string baseline = 4;
+   */
+  baseline: string;
+
+  /**
+   * Dice mean per class ("NCR", "ED", "ET", "WT", "TC") of U-Nets trained on its synthetic data, tested on real.
+   *
+   * @generated from field: map<string, double> dice_mean = 5;
+   */
+  diceMean: { [key: string]: number };
+
+  /**
+   * Dice standard deviation per class over the runs.
+   *
+   * @generated from field: map<string, double> dice_std = 6;
+   */
+  diceStd: { [key: string]: number };
+
+  /**
+   * Corrected p-values vs the baseline per class.
+   *
+   * @generated from field: map<string, double> p_values = 7;
+   */
+  pValues: { [key: string]: number };
+
+  /**
+   * When the report was written.
+   *
+   * @generated from field: google.protobuf.Timestamp evaluated_at = 8;
+   */
+  evaluatedAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message synthmri.generator.v1.UtilityCertificate.
+ * Use `create(UtilityCertificateSchema)` to create a new message.
+ */
+export const UtilityCertificateSchema: GenMessage<UtilityCertificate> = /*@__PURE__*/
+  messageDesc(file_synthmri_generator_v1_partner, 15);
+
+/**
+ * Memorization figures of a generator: per sample, the maximum normalized cross-correlation (NCC) to any real
+ * training slice, for its synthetic samples and, as the reference, for real held-out slices.
+ *
+ * @generated from message synthmri.generator.v1.MemorizationFigures
+ */
+export type MemorizationFigures = Message<"synthmri.generator.v1.MemorizationFigures"> & {
+  /**
+   * "measured" (figures below from an evaluator memorization report) or "not measured" (maps empty).
+   *
+   * @generated from field: string status = 1;
+   */
+  status: string;
+
+  /**
+   * Evaluator memorization report the figures come from.
+   *
+   * @generated from field: string report_id = 2;
+   */
+  reportId: string;
+
+  /**
+   * Synthetic samples checked.
+   *
+   * @generated from field: uint32 synthetic_samples = 3;
+   */
+  syntheticSamples: number;
+
+  /**
+   * Real training slices compared against.
+   *
+   * @generated from field: uint32 real_train_slices = 4;
+   */
+  realTrainSlices: number;
+
+  /**
+   * Real held-out slices of the reference (0 when the report was not calibrated).
+   *
+   * @generated from field: uint32 real_held_out_slices = 5;
+   */
+  realHeldOutSlices: number;
+
+  /**
+   * Percentiles of the synthetic samples' max NCC: keys "p50", "p95", "p99", "max".
+   *
+   * @generated from field: map<string, double> synthetic_max_ncc = 6;
+   */
+  syntheticMaxNcc: { [key: string]: number };
+
+  /**
+   * The same percentiles for real held-out slices (the real baseline; empty when not calibrated).
+   *
+   * @generated from field: map<string, double> real_held_out_max_ncc = 7;
+   */
+  realHeldOutMaxNcc: { [key: string]: number };
+
+  /**
+   * Threshold the report flagged samples at.
+   *
+   * @generated from field: double ncc_threshold = 8;
+   */
+  nccThreshold: number;
+
+  /**
+   * Fraction of the checked samples at or over that threshold.
+   *
+   * @generated from field: double flagged_fraction = 9;
+   */
+  flaggedFraction: number;
+};
+
+/**
+ * Describes the message synthmri.generator.v1.MemorizationFigures.
+ * Use `create(MemorizationFiguresSchema)` to create a new message.
+ */
+export const MemorizationFiguresSchema: GenMessage<MemorizationFigures> = /*@__PURE__*/
+  messageDesc(file_synthmri_generator_v1_partner, 16);
+
+/**
  * Delivery formats.
  *
  * @generated from enum synthmri.generator.v1.BundleFormat
@@ -554,6 +857,17 @@ export const PartnerService: GenService<{
     methodKind: "unary";
     input: typeof GetDownloadUrlRequestSchema;
     output: typeof GetDownloadUrlResponseSchema;
+  },
+  /**
+   * The generators (GAN ensembles) the caller may request, each with its card: what it was trained on, its
+   * utility certificate and its memorization figures. Scope "datasets:request".
+   *
+   * @generated from rpc synthmri.generator.v1.PartnerService.ListGenerators
+   */
+  listGenerators: {
+    methodKind: "unary";
+    input: typeof ListGeneratorsRequestSchema;
+    output: typeof ListGeneratorsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_synthmri_generator_v1_partner, 0);
