@@ -2,7 +2,17 @@
 // bench/src/volume-infer.ts) for GPU backends. The nets' sync steps end with dataSync(), which the webgpu backend
 // cannot do in Node; these use their async steps, which end with `await data()` and so also wait for the GPU to
 // finish the step: the wall time of a step is its GPU time plus the host's dispatch overhead.
-import { diffGpuCounts, ganStepProbe, gpuCounts, Rng, SEED000_UNET, tf, unetStepProbe } from "@synthmri/ml";
+import {
+  countDispatchKinds,
+  diffGpuCounts,
+  dispatchKinds,
+  ganStepProbe,
+  gpuCounts,
+  Rng,
+  SEED000_UNET,
+  tf,
+  unetStepProbe,
+} from "@synthmri/ml";
 import { createBenchGan, createBenchUnet } from "../nets/index.js";
 import { buildNet, forward, type Net } from "../volume-infer.js";
 
@@ -124,6 +134,8 @@ export interface StepCounts {
   readback_bytes: number;
   submits: number;
   upload_bytes: number;
+  /** Dispatches per step by "<kernel> <program>" (only with SYNTHMRI_GPU_KINDS=1: issue 15's breakdown). */
+  kinds?: Record<string, number>;
 }
 
 /**
@@ -136,11 +148,21 @@ export async function countStepsAsync(
   steps: number,
 ): Promise<StepCounts> {
   for (let i = 0; i < warmup; i++) await step();
+  const byKind = process.env.SYNTHMRI_GPU_KINDS === "1";
+  if (byKind) {
+    dispatchKinds(true);
+    countDispatchKinds(true);
+  }
   const a = gpuCounts();
   for (let i = 0; i < steps; i++) await step();
   const d = diffGpuCounts(a, gpuCounts());
+  countDispatchKinds(false);
   const per = (v: number) => Math.round((v / steps) * 100) / 100;
+  const kinds = byKind
+    ? Object.fromEntries(Object.entries(dispatchKinds(true)).map(([k, v]) => [k, per(v)]))
+    : undefined;
   return {
+    ...(kinds ? { kinds } : {}),
     dispatches: per(d.dispatches),
     buffers_created: per(d.buffersCreated),
     readback_bytes: per(d.readbackBytes),

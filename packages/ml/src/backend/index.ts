@@ -1,7 +1,14 @@
 import { registerProjectKernels } from "../kernels/index.js";
 
 export { type BackendInfo, type BackendPreference, backendInfo, initBackend } from "./resolve.js";
-export { diffGpuCounts, type GpuCounts, gpuCounts, installGpuCounters } from "./gpu-counters.js";
+export {
+  countDispatchKinds,
+  diffGpuCounts,
+  dispatchKinds,
+  type GpuCounts,
+  gpuCounts,
+  installGpuCounters,
+} from "./gpu-counters.js";
 export { tf } from "./tf.js";
 export { type AdapterInfoLike, isDiscreteGpuAdapter, shouldProbeWebGpu } from "./webgpu-auto.js";
 export { startWebGpu, vulkanLoaderMissing, type WebGpuStart } from "./webgpu.js";
