@@ -9,6 +9,7 @@ import {
   ganStepProbe,
   gpuCounts,
   Rng,
+  setWebGpuFusion,
   SEED000_UNET,
   tf,
   unetStepProbe,
@@ -179,4 +180,24 @@ export function seed000UnetTrain(batch = 8, size = 256, seed = 0): AsyncBench {
 /** The 5-channel PGAN of the paper preset fully grown to `size` (256), one WGAN-GP step (D with GP, then G), batch 16. */
 export function pgan256Train(batch = 16, size = 256, seed = 0): AsyncBench {
   return ganStepProbe({ family: "pgan", resolution: size, channels: 5 }, batch, seed);
+}
+
+/**
+ * Dispatches per step of the same net on stock tfjs-backend-webgpu (the project's fused kernels off), in the same run
+ * as the fused counts: `warmup` steps (the stock pipelines compile), then the mean over `steps`. Restores fusion.
+ */
+export async function countStockDispatchesAsync(
+  step: () => Promise<unknown>,
+  warmup: number,
+  steps: number,
+): Promise<number> {
+  const was = setWebGpuFusion(false);
+  const kinds = process.env.SYNTHMRI_GPU_KINDS;
+  try {
+    delete process.env.SYNTHMRI_GPU_KINDS;
+    return (await countStepsAsync(step, warmup, steps)).dispatches;
+  } finally {
+    setWebGpuFusion(was);
+    if (kinds !== undefined) process.env.SYNTHMRI_GPU_KINDS = kinds;
+  }
 }

@@ -11,6 +11,7 @@ export {
 } from "./gpu-counters.js";
 export { tf } from "./tf.js";
 export { type AdapterInfoLike, isDiscreteGpuAdapter, shouldProbeWebGpu } from "./webgpu-auto.js";
+export { setWebGpuFusion } from "../kernels/webgpu/raw.js";
 export { startWebGpu, vulkanLoaderMissing, type WebGpuStart } from "./webgpu.js";
 
 // Registered on import, not only in initBackend, so code (and tests) that pick a backend directly with
