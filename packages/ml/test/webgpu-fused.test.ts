@@ -7,6 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startWebGpu, type WebGpuStart } from "../src/backend/webgpu.js";
 import {
   adam,
+  ceDiceLoss,
+  ceDiceLossReference,
   diffGpuCounts,
   gpuCounts,
   instanceNorm,
@@ -98,6 +100,48 @@ describe("webgpu fused kernels", () => {
       tf.dispose([x, gamma, beta]);
     }
   });
+
+  // Targets cast from int32 one-hots keep int32 words on webgpu (the product's deepSupervisionTargets); the bench's are
+  // float32 arrays: both layouts are read.
+  const lossCases: [string, number[], boolean][] = [
+    ["4 classes, targets cast from int32", [2, 6, 5, 4], true],
+    ["3 classes, float32 targets, more pixels than one workgroup pass", [3, 20, 17, 3], false],
+  ];
+  for (const [name, shape, castTargets] of lossCases) {
+    it(`CE + soft Dice loss and its logit gradient match cpu: ${name}`, async (ctx) => {
+      if (!start.ok) ctx.skip();
+      const c = shape[3];
+      const n = shape[0] * shape[1] * shape[2];
+      const zs = randn(n * c, 11).map((v) => 2 * v);
+      const labels = Array.from(randn(n, 12), (v) => Math.min(c - 1, Math.floor(Math.abs(v) * c)));
+      const run = (fused: boolean) => () => {
+        const z = tf.tensor4d(zs, shape as [number, number, number, number]);
+        const hot = new Float32Array(n * c);
+        labels.forEach((l, k) => {
+          hot[k * c + l] = 1;
+        });
+        const g = (
+          castTargets
+            ? tf.cast(tf.oneHot(tf.tensor3d(labels, [shape[0], shape[1], shape[2]], "int32"), c), "float32")
+            : tf.tensor4d(hot, shape as [number, number, number, number])
+        ) as tf.Tensor4D;
+        const f = (zi: tf.Tensor) =>
+          tf.mul(
+            fused ? ceDiceLoss(zi as tf.Tensor4D, g) : ceDiceLossReference(zi as tf.Tensor4D, g),
+            0.7,
+          ) as tf.Scalar;
+        const { value, grad } = tf.valueAndGrad(f)(z);
+        return [value, grad];
+      };
+      const want = await on("cpu", run(false));
+      await tf.setBackend("webgpu");
+      const before = tf.memory().numTensors;
+      const got = await on("webgpu", run(true));
+      expect(tf.memory().numTensors).toBe(before);
+      expect(Math.abs(got[0][0] - want[0][0])).toBeLessThan(1e-4 * Math.abs(want[0][0]));
+      expect(maxRelErr(got[1], want[1])).toBeLessThan(1e-3);
+    });
+  }
 
   const optimizers: [string, () => Optimizer][] = [
     ["SGD Nesterov with weight decay", () => sgdNesterov({ lr: 0.05, momentum: 0.9, weightDecay: 3e-3 })],

@@ -5,7 +5,7 @@
 // recomputes the moments from x (nothing saved but the inputs, as the native cpu kernel does) and writes per-sample
 // partial sums for dgamma and dbeta that the second dispatch adds over the batch.
 import { tf } from "../../backend/tf.js";
-import { grid, type RawWebGpuBackend, rawDispatch, rawWebGpuBackend } from "./raw.js";
+import { allFloat32, grid, type RawWebGpuBackend, rawDispatch, rawWebGpuBackend } from "./raw.js";
 
 export const INSTANCE_NORM_WEBGPU = "SynthmriInstanceNormWebGpu";
 export const INSTANCE_NORM_GRAD_WEBGPU = "SynthmriInstanceNormGradWebGpu";
@@ -143,6 +143,7 @@ function forwardKernel({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo {
 function backwardKernel({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo[] {
   const b = backend as RawWebGpuBackend;
   const { x, gamma, beta, dy } = inputs as Record<string, tf.TensorInfo>;
+  if (!allFloat32(b, dy)) throw new Error(`${INSTANCE_NORM_GRAD_WEBGPU}: dy must hold float32 words`);
   const [B, , , C] = x.shape;
   const dx = b.makeTensorInfo([...x.shape], "float32");
   const part = b.makeTensorInfo([B * C * 2], "float32");
@@ -193,8 +194,9 @@ export function instanceNormLeakyReluWebGpu(
   eps: number,
   alpha: number,
 ): tf.Tensor4D | null {
-  if (!rawWebGpuBackend() || x.dtype !== "float32" || x.rank !== 4 || !tf.getKernel(INSTANCE_NORM_WEBGPU, "webgpu"))
-    return null;
+  const backend = rawWebGpuBackend();
+  if (!backend || x.rank !== 4 || !tf.getKernel(INSTANCE_NORM_WEBGPU, "webgpu")) return null;
+  if (!allFloat32(backend, x, gamma, beta)) return null;
   if (gamma.size !== x.shape[3] || beta.size !== x.shape[3] || x.shape[1] * x.shape[2] === 0) return null;
   const attrs = { eps, alpha };
   const f = tf.customGrad((xi, g, b, save) => {

@@ -3,7 +3,7 @@
 // Same maths and the same order of float32 operations as layers/optimizers.ts' op graph (within rounding: a GPU may
 // contract a*b+c into one fused multiply-add).
 import type { tf } from "../../backend/tf.js";
-import { FLAT_INDEX, grid, ownedOnGpu, rawDispatch, rawWebGpuBackend } from "./raw.js";
+import { allFloat32, FLAT_INDEX, grid, ownedOnGpu, rawDispatch, rawWebGpuBackend } from "./raw.js";
 
 const SGD = `
 struct U { n : u32, lr : f32, momentum : f32, wd : f32 }
@@ -44,7 +44,7 @@ fn main(@builtin(global_invocation_id) gid : vec3<u32>, @builtin(num_workgroups)
 /** Whether `p` and its slots can be updated in place on the webgpu backend (else the caller runs the op graph). */
 function updatable(p: tf.Tensor, g: tf.Tensor, slots: tf.Tensor[]) {
   const backend = rawWebGpuBackend();
-  if (!backend || g.dtype !== "float32" || g.size !== p.size) return null;
+  if (!backend || !allFloat32(backend, g) || g.size !== p.size) return null;
   for (const t of [p, ...slots]) if (!ownedOnGpu(backend, t) || t.size !== p.size) return null;
   return backend;
 }

@@ -112,13 +112,27 @@ export function gpuBufferOf(backend: RawWebGpuBackend, t: tf.TensorInfo): GpuBuf
 }
 
 /**
+ * The dtype of the buffer behind `t`: tfjs-backend-webgpu casts int32 to float32 without touching the data (the
+ * buffer keeps int32 bits), so a "float32" tensor may hold int32 words. Kernels that read f32 must check.
+ */
+export function bufferDtype(backend: RawWebGpuBackend, t: tf.TensorInfo): string {
+  return backend.tensorMap.get(t.dataId).dtype;
+}
+
+/** True when every tensor is float32 with float32 words in its buffer (see bufferDtype). */
+export function allFloat32(backend: RawWebGpuBackend, ...ts: tf.TensorInfo[]): boolean {
+  return ts.every(
+    (t) => t.dtype === "float32" && backend.tensorMap.has(t.dataId) && bufferDtype(backend, t) === "float32",
+  );
+}
+
+/**
  * True when `t` can be written in place: float32, GPU-resident after upload, and no other tensor shares its data
  * (a reshape or clone would see the write), so an in-place write is the same as an assign.
  */
 export function ownedOnGpu(backend: RawWebGpuBackend, t: tf.TensorInfo): boolean {
-  if (t.dtype !== "float32" || !backend.tensorMap.has(t.dataId)) return false;
-  const d = backend.tensorMap.get(t.dataId);
-  return d.refCount === 1;
+  if (!allFloat32(backend, t)) return false;
+  return backend.tensorMap.get(t.dataId).refCount === 1;
 }
 
 /** Uniform values, each a 4-byte scalar in declaration order: u32 (`u`) or f32 (`f`). */
