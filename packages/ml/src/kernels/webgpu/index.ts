@@ -3,6 +3,7 @@
 import { tf } from "../../backend/tf.js";
 import { conv2dBackpropFilterWebGpu } from "./conv2d-backprop-filter.js";
 import { ceDiceWebGpuKernels } from "./ce-dice-loss.js";
+import { registerReduceGradients } from "./gradients.js";
 import { instanceNormWebGpuKernels } from "./instance-norm.js";
 
 export { conv2dBackpropFilterWebGpu } from "./conv2d-backprop-filter.js";
@@ -22,6 +23,7 @@ const fusedKernels = [...instanceNormWebGpuKernels, ...ceDiceWebGpuKernels];
 /** Replaces the stock webgpu kernels named in webgpuProjectKernels and adds the fused ones. Idempotent. */
 export function registerWebGpuKernels(): void {
   for (const k of fusedKernels) if (!tf.getKernel(k.kernelName, k.backendName)) tf.registerKernel(k);
+  registerReduceGradients();
   const current = tf.getKernel(tf.Conv2DBackpropFilter, BACKEND);
   if (current?.kernelFunc === (conv2dBackpropFilterWebGpu as unknown)) return;
   stockFilterGrad = current;
