@@ -11,6 +11,7 @@ import { runProductBench } from "./product.js";
 import {
   type AsyncBench,
   countStepsAsync,
+  countStockDispatchesAsync,
   ganTrain,
   pgan256Train,
   seed000UnetTrain,
@@ -176,6 +177,7 @@ export async function runGpuBench(argv: string[]): Promise<BenchResult[]> {
     let min: number;
     let what: string;
     let counts: StepCounts | undefined;
+    let stockDispatches: number | undefined;
     try {
       if (bench === "volume-infer") {
         const v = await volumeInfer(args.volumeSlices, args.volumeSize, args.volumeChunk, args.volumeRepeats);
@@ -203,7 +205,11 @@ export async function runGpuBench(argv: string[]): Promise<BenchResult[]> {
           min = t.min;
           what = `median of ${steps} steps after ${warmup} warm-up${sizes(bench)}`;
           // Device counts per step (deterministic; 2 steps after the timed ones), webgpu only.
-          if (info.name === "webgpu") counts = await countStepsAsync(() => b.step(), 0, 2);
+          if (info.name === "webgpu") {
+            counts = await countStepsAsync(() => b.step(), 0, 2);
+            // Stock tfjs-backend-webgpu on the same net (fused kernels off): one warm-up step, one counted.
+            stockDispatches = await countStockDispatchesAsync(() => b.step(), 1, 1);
+          }
         } finally {
           b.dispose();
         }
@@ -226,9 +232,9 @@ export async function runGpuBench(argv: string[]): Promise<BenchResult[]> {
       .join("; ");
     const r: BenchResult & { peer_cpu_ms?: number } = { bench, product_ms: ms, backend, note };
     if (counts) {
-      // The product runs stock tfjs-backend-webgpu today (no recorded path yet): both dispatch counts are its own.
+      // The project's fused webgpu kernels vs stock tfjs-backend-webgpu, same net, same run.
       r.dispatches = counts.dispatches;
-      r.dispatches_stock = counts.dispatches;
+      r.dispatches_stock = stockDispatches ?? counts.dispatches;
       r.buffers_created = counts.buffers_created;
       r.readback_bytes = counts.readback_bytes;
       r.submits = counts.submits;

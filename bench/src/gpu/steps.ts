@@ -2,7 +2,18 @@
 // bench/src/volume-infer.ts) for GPU backends. The nets' sync steps end with dataSync(), which the webgpu backend
 // cannot do in Node; these use their async steps, which end with `await data()` and so also wait for the GPU to
 // finish the step: the wall time of a step is its GPU time plus the host's dispatch overhead.
-import { diffGpuCounts, ganStepProbe, gpuCounts, Rng, SEED000_UNET, tf, unetStepProbe } from "@synthmri/ml";
+import {
+  countDispatchKinds,
+  diffGpuCounts,
+  dispatchKinds,
+  ganStepProbe,
+  gpuCounts,
+  Rng,
+  setWebGpuFusion,
+  SEED000_UNET,
+  tf,
+  unetStepProbe,
+} from "@synthmri/ml";
 import { createBenchGan, createBenchUnet } from "../nets/index.js";
 import { buildNet, forward, type Net } from "../volume-infer.js";
 
@@ -124,6 +135,8 @@ export interface StepCounts {
   readback_bytes: number;
   submits: number;
   upload_bytes: number;
+  /** Dispatches per step by "<kernel> <program>" (only with SYNTHMRI_GPU_KINDS=1: issue 15's breakdown). */
+  kinds?: Record<string, number>;
 }
 
 /**
@@ -136,11 +149,21 @@ export async function countStepsAsync(
   steps: number,
 ): Promise<StepCounts> {
   for (let i = 0; i < warmup; i++) await step();
+  const byKind = process.env.SYNTHMRI_GPU_KINDS === "1";
+  if (byKind) {
+    dispatchKinds(true);
+    countDispatchKinds(true);
+  }
   const a = gpuCounts();
   for (let i = 0; i < steps; i++) await step();
   const d = diffGpuCounts(a, gpuCounts());
+  countDispatchKinds(false);
   const per = (v: number) => Math.round((v / steps) * 100) / 100;
+  const kinds = byKind
+    ? Object.fromEntries(Object.entries(dispatchKinds(true)).map(([k, v]) => [k, per(v)]))
+    : undefined;
   return {
+    ...(kinds ? { kinds } : {}),
     dispatches: per(d.dispatches),
     buffers_created: per(d.buffersCreated),
     readback_bytes: per(d.readbackBytes),
@@ -157,4 +180,24 @@ export function seed000UnetTrain(batch = 8, size = 256, seed = 0): AsyncBench {
 /** The 5-channel PGAN of the paper preset fully grown to `size` (256), one WGAN-GP step (D with GP, then G), batch 16. */
 export function pgan256Train(batch = 16, size = 256, seed = 0): AsyncBench {
   return ganStepProbe({ family: "pgan", resolution: size, channels: 5 }, batch, seed);
+}
+
+/**
+ * Dispatches per step of the same net on stock tfjs-backend-webgpu (the project's fused kernels off), in the same run
+ * as the fused counts: `warmup` steps (the stock pipelines compile), then the mean over `steps`. Restores fusion.
+ */
+export async function countStockDispatchesAsync(
+  step: () => Promise<unknown>,
+  warmup: number,
+  steps: number,
+): Promise<number> {
+  const was = setWebGpuFusion(false);
+  const kinds = process.env.SYNTHMRI_GPU_KINDS;
+  try {
+    delete process.env.SYNTHMRI_GPU_KINDS;
+    return (await countStepsAsync(step, warmup, steps)).dispatches;
+  } finally {
+    setWebGpuFusion(was);
+    if (kinds !== undefined) process.env.SYNTHMRI_GPU_KINDS = kinds;
+  }
 }

@@ -3,6 +3,7 @@
 // several times faster with it than with explicit symmetric padding.
 import {
   ceDiceLoss,
+  ceDiceLossWebGpuActive,
   conv2d,
   convTranspose2x2,
   instanceNormLeakyReluFast,
@@ -106,11 +107,11 @@ export function benchUnetTargets(labels: Int32Array, B: number, H: number, W: nu
 export function benchUnetLoss(outs: tf.Tensor4D[], targets: tf.Tensor4D[]): tf.Scalar {
   return tf.tidy(() => {
     let total: tf.Tensor = tf.scalar(0);
-    const fused = nativeCeDiceLossAvailable();
+    const fused = nativeCeDiceLossAvailable() || ceDiceLossWebGpuActive();
     outs.forEach((logits, d) => {
       const g = targets[d];
       if (fused) {
-        // Same maths as below in one native kernel (unet/loss.ts), loss and gradient.
+        // Same maths as below in one native kernel or fused webgpu kernels (unet/loss.ts), loss and gradient.
         total = tf.add(total, tf.mul(ceDiceLoss(logits, g), DS_WEIGHTS[d]));
         return;
       }

@@ -8,5 +8,6 @@ export * from "./gan/index.js";
 // Fused ops the benchmark nets (bench/src/nets) build on; the product uses them inside unet/ and native/.
 export { biasLeakyRelu, nativeCeDiceLossAvailable } from "./native/index.js";
 export { instanceNormLeakyReluFast } from "./unet/norm-act.js";
+export { ceDiceLossWebGpuActive } from "./kernels/webgpu/ce-dice-loss.js";
 export * from "./families/index.js";
 export * from "./probe/step-probes.js";

@@ -100,3 +100,37 @@ export function diffGpuCounts(a: GpuCounts, b: GpuCounts): GpuCounts {
     uploadBytes: b.uploadBytes - a.uploadBytes,
   };
 }
+
+// Dispatches per kind (issue 15: where a step's dispatches go). Off by default: attributing costs a string build per
+// dispatch. The kind is "<tfjs kernel being run> <WGSL program class>", e.g. "Mul BinaryOpProgram"; a kernel that
+// composes others through the backend directly (not the engine) is reported under the outer kernel's name.
+const kinds = new Map<string, number>();
+const kernelStack: string[] = [];
+let kindsOn = false;
+
+/** Starts (or stops) attributing dispatches to kinds; see dispatchKinds. */
+export function countDispatchKinds(on: boolean): void {
+  kindsOn = on;
+}
+
+/** Called by the webgpu backend for each program it dispatches (program class name). */
+export function noteDispatchKind(program: string): void {
+  if (!kindsOn) return;
+  const key = `${kernelStack[kernelStack.length - 1] ?? "(none)"} ${program}`;
+  kinds.set(key, (kinds.get(key) ?? 0) + 1);
+}
+
+/** Called around each engine kernel run (kernel name push / pop). */
+export function enterKernel(name: string): void {
+  if (kindsOn) kernelStack.push(name);
+}
+export function leaveKernel(): void {
+  if (kindsOn) kernelStack.pop();
+}
+
+/** A copy of the per-kind dispatch counts since countDispatchKinds(true); `reset` clears them. */
+export function dispatchKinds(reset = false): Record<string, number> {
+  const out = Object.fromEntries([...kinds].sort((a, b) => b[1] - a[1]));
+  if (reset) kinds.clear();
+  return out;
+}

@@ -8,7 +8,7 @@
 // `await t.data()`. The error thrown then says so.
 import type { Logger } from "@synthmri/core";
 import { registerWebGpuKernels } from "../kernels/webgpu/index.js";
-import { installGpuCounters } from "./gpu-counters.js";
+import { enterKernel, installGpuCounters, leaveKernel, noteDispatchKind } from "./gpu-counters.js";
 import { isDiscreteGpuAdapter } from "./webgpu-auto.js";
 import { tf } from "./tf.js";
 
@@ -152,6 +152,7 @@ async function start(log: Logger | undefined, discreteOnly: boolean): Promise<We
     throw e;
   }
   patchReadSync(mod.WebGPUBackend.prototype);
+  patchKindCounting(mod.WebGPUBackend.prototype);
   if (process.env.SYNTHMRI_WEBGPU_POOLED_UPLOAD !== "0") patchUploadToGpu(mod.WebGPUBackend.prototype);
   // The package registers its own factory at import only when navigator.gpu already existed; ours uses the device
   // above (one adapter request, our limits). Priority 0: never picked unless asked for by name.
@@ -227,5 +228,39 @@ function patchUploadToGpu(proto: { uploadToGPU(dataId: object): void } & { [UPLO
     this.device.queue.writeBuffer(buffer, 0, data.length === n ? data : data.subarray(0, n));
     td.values = null;
     td.resource = buffer;
+  };
+}
+
+const KINDS_PATCHED = Symbol.for("synthmri.webgpu.kinds");
+
+/**
+ * Attributes each dispatch to the engine kernel being run and the WGSL program class (gpu-counters' dispatchKinds;
+ * counted only while countDispatchKinds(true)).
+ */
+function patchKindCounting(
+  proto: { runWebGPUProgram(program: object, ...rest: unknown[]): unknown } & { [KINDS_PATCHED]?: boolean },
+): void {
+  if (proto[KINDS_PATCHED]) return;
+  proto[KINDS_PATCHED] = true;
+  const run = proto.runWebGPUProgram;
+  proto.runWebGPUProgram = function runWebGPUProgram(this: unknown, program: object, ...rest: unknown[]) {
+    noteDispatchKind(program.constructor?.name ?? "program");
+    return run.call(this, program, ...rest);
+  };
+  const engine = tf.engine() as unknown as {
+    runKernelFunc(p: { kernelName?: string }): unknown;
+    state: { activeScope?: { name?: string } | null };
+    [KINDS_PATCHED]?: boolean;
+  };
+  if (engine[KINDS_PATCHED]) return;
+  engine[KINDS_PATCHED] = true;
+  const runKernelFunc = engine.runKernelFunc;
+  engine.runKernelFunc = function counted(this: typeof engine, p: { kernelName?: string }) {
+    enterKernel(p.kernelName ?? this.state.activeScope?.name ?? "customOp");
+    try {
+      return runKernelFunc.call(this, p);
+    } finally {
+      leaveKernel();
+    }
   };
 }

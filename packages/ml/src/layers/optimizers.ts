@@ -5,6 +5,7 @@
 // training yet) keeps its count, so its Adam bias correction starts at its own first update.
 import { InvalidInput } from "@synthmri/core";
 import { tf } from "../backend/tf.js";
+import { adamWebGpu, sgdNesterovWebGpu } from "../kernels/webgpu/optimizer.js";
 import { loadNativeAddon, type NativeAddon, nativeKernelsActive } from "../native/index.js";
 import type { ParamStore } from "./param-store.js";
 import { type BlobIndex, decodeBlob, encodeBlob, type NamedArray } from "./tensor-blob.js";
@@ -127,6 +128,8 @@ abstract class SlotOptimizer implements Optimizer {
 
   /** One update of `p`; `t` is the parameter's own step count, this update included. */
   protected abstract update(p: tf.Variable, g: tf.Tensor, slots: tf.Variable[], t: number): void;
+  /** The same update as one webgpu dispatch, in place; false when not on webgpu or not updatable in place. */
+  protected abstract updateWebGpu(p: tf.Variable, g: tf.Tensor, slots: tf.Variable[], t: number): boolean;
   /** The same update in one native call, in place; false when the arrays cannot be updated in place. */
   protected abstract updateNative(
     addon: NativeAddon,
@@ -149,6 +152,7 @@ abstract class SlotOptimizer implements Optimizer {
         const s = this.slotFor(name, p);
         s.step++;
         if (addon && this.updateNative(addon, p, g, s.vars, s.step)) continue;
+        if (this.updateWebGpu(p, g, s.vars, s.step)) continue;
         tf.tidy(() => this.update(p, g, s.vars, s.step));
       }
     } finally {
@@ -245,6 +249,9 @@ class SgdNesterov extends SlotOptimizer {
     v.assign(vNew);
     p.assign(tf.sub(p, tf.mul(tf.add(g, tf.mul(vNew, this.momentum)), this.lr)));
   }
+  protected updateWebGpu(p: tf.Variable, g: tf.Tensor, [v]: tf.Variable[]): boolean {
+    return sgdNesterovWebGpu(p, g, v, this.lr, this.momentum, this.weightDecay);
+  }
   protected updateNative(addon: NativeAddon, p: tf.Variable, g: tf.Tensor, slots: tf.Variable[]): boolean {
     const a = inPlaceArrays(p, g, slots);
     if (a == null) return false;
@@ -276,6 +283,10 @@ class Adam extends SlotOptimizer {
     const mHat = tf.div(mNew, c1);
     const vHat = tf.div(vNew, c2);
     p.assign(tf.sub(p, tf.mul(tf.div(mHat, tf.add(tf.sqrt(vHat), this.eps)), this.lr)));
+  }
+  protected updateWebGpu(p: tf.Variable, g: tf.Tensor, [m, v]: tf.Variable[], t: number): boolean {
+    const { lr, beta1, beta2, eps } = this;
+    return adamWebGpu(p, g, m, v, { lr, beta1, beta2, eps, c1: 1 - beta1 ** t, c2: 1 - beta2 ** t });
   }
   protected updateNative(addon: NativeAddon, p: tf.Variable, g: tf.Tensor, slots: tf.Variable[], t: number): boolean {
     const a = inPlaceArrays(p, g, slots);

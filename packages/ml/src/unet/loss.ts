@@ -1,6 +1,7 @@
 // Deep-supervised nnU-Net loss: per head, cross-entropy + (1 - soft Dice over the foreground classes, "batch
 // Dice" summed over batch and space), against the target downsampled by taking every 2^d-th pixel.
 import { tf } from "../backend/tf.js";
+import { ceDiceLossWebGpu } from "../kernels/webgpu/ce-dice-loss.js";
 import { ceDiceLossNative, nativeCeDiceLossAvailable } from "../native/loss.js";
 import { deepSupervisionWeights } from "./config.js";
 
@@ -48,6 +49,9 @@ export function ceDiceLoss(logits: tf.Tensor4D, oneHot: tf.Tensor4D): tf.Scalar 
   const classes = logits.shape[3];
   if (nativeCeDiceLossAvailable() && logits.dtype === "float32" && classes >= 2 && classes <= 64)
     return tf.tidy(() => ceDiceLossNative(logits, oneHot, SMOOTH));
+  // webgpu: two fused dispatches forward, one backward (kernels/webgpu/ce-dice-loss.ts).
+  const gpu = ceDiceLossWebGpu(logits, oneHot, SMOOTH);
+  if (gpu) return gpu;
   return ceDiceLossReference(logits, oneHot);
 }
 

@@ -4,6 +4,7 @@
 // kernels) the stock broadcasting kernels of the op-by-op norm took ~90 % of a training step; the fused native
 // kernel makes the step ~1.8x faster there.
 import { tf } from "../backend/tf.js";
+import { instanceNormLeakyReluWebGpu } from "../kernels/webgpu/instance-norm.js";
 import { instanceNorm, leakyRelu } from "../layers/ops.js";
 import { INSTANCE_NORM_KERNEL, instanceNormLeakyRelu } from "../native/norm.js";
 
@@ -27,5 +28,8 @@ export function instanceNormLeakyReluFast(
 ): tf.Tensor4D {
   if (x.dtype === "float32" && fusedNormAvailable())
     return instanceNormLeakyRelu(x, gamma, beta, { eps: EPS, alpha: slope });
+  // webgpu: one fused dispatch forward, two backward (kernels/webgpu/instance-norm.ts).
+  const gpu = instanceNormLeakyReluWebGpu(x, gamma, beta, EPS, slope);
+  if (gpu) return gpu;
   return tf.tidy(() => leakyRelu(instanceNorm(x, gamma, beta, EPS), slope));
 }
