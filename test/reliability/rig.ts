@@ -69,8 +69,8 @@ export async function startRig(options: { services?: ServiceName[]; env?: Record
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<never>((_, reject) => {
       timer = setTimeout(
-        () => reject(new Error(`${service} not ready in 120 s:\n${p.stderr().slice(-2000)}`)),
-        120_000,
+        () => reject(new Error(`${service} not ready in 300 s:\n${p.stderr().slice(-2000)}`)),
+        300_000,
       );
     });
     try {
