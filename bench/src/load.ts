@@ -2,7 +2,8 @@
 // embedded store; 50 concurrent clients call a cheap RPC (JobService.ListJobs on ingest) for LOAD_SECONDS
 // (default 60), then 20 concurrent SegmentSlices streams run on a small U-Net for LOAD_SECONDS. Reports
 // completed calls, errors by code, p50/p99 latency, and each server's RSS before, at the end of the load and
-// after it (RSS must come back within 10 % of where it started). `npm run bench:load`; prints one JSON line.
+// SETTLE_SECONDS after it (RSS must come back within 10 % of where it started), with where the memory is (anon/file
+// RSS, V8 heap, external ArrayBuffers from each server's /metrics). `npm run bench:load`; prints one JSON line.
 import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -19,6 +20,7 @@ import { SEED000_SLICE_PARAMS } from "@synthmri/volume";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const SECONDS = Number(process.env.LOAD_SECONDS ?? 60);
+const SETTLE_SECONDS = Number(process.env.SETTLE_SECONDS ?? 20);
 const UNARY_CLIENTS = 50;
 const STREAMS = 20;
 const SIDE = 64;
@@ -55,6 +57,31 @@ function startService(service: string, env: Record<string, string>): Promise<Chi
 function rssMiB(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
   return m ? Math.round(Number(m[1]) / 1024) : Number.NaN;
+}
+
+/**
+ * Where a server's memory is, to tell a leak from retention: anonymous vs file-backed RSS (/proc smaps_rollup) and
+ * the V8 heap and external (ArrayBuffer) bytes from its /metrics (prom-client's process metrics), in MiB.
+ */
+async function memoryDetail(pid: number, metricsPort: number): Promise<Record<string, number>> {
+  const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, "utf8");
+  const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(rollup)?.[1] ?? Number.NaN);
+  const out: Record<string, number> = {
+    rss: rssMiB(pid),
+    anon: Math.round(kb("Anonymous") / 1024),
+    file: Math.round((kb("Rss") - kb("Anonymous")) / 1024),
+  };
+  try {
+    const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    const metric = (name: string) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+]+)$`, "m").exec(text)?.[1]);
+    const mib = (b: number) => Math.round((b / 2 ** 20) * 10) / 10;
+    out.heapUsed = mib(metric("nodejs_heap_size_used_bytes"));
+    out.heapTotal = mib(metric("nodejs_heap_size_total_bytes"));
+    out.external = mib(metric("nodejs_external_memory_bytes"));
+  } catch {
+    // metrics unavailable: RSS split only
+  }
+  return out;
 }
 
 interface Tally {
@@ -198,15 +225,18 @@ async function streamLoad(address: string): Promise<Tally> {
   return t;
 }
 
-/** RSS after the load: polled until it is within 10 % of the start or 30 s have passed. */
-async function settledRss(pid: number, start: number): Promise<{ mib: number; seconds: number }> {
+/**
+ * RSS after the load: sampled every second for SETTLE_SECONDS (default 20: longer than the ml buffer pool's idle
+ * release, SYNTHMRI_BUFFER_POOL_IDLE_MS 10 s) after both loads have stopped; the last sample is the figure.
+ */
+async function settledRss(pid: number): Promise<{ mib: number; seconds: number; samples: number[] }> {
   const t0 = Date.now();
-  let mib = rssMiB(pid);
-  while (mib > start * 1.1 && Date.now() - t0 < 30_000) {
+  const samples = [rssMiB(pid)];
+  while (Date.now() - t0 < SETTLE_SECONDS * 1000) {
     await new Promise((r) => setTimeout(r, 1000));
-    mib = rssMiB(pid);
+    samples.push(rssMiB(pid));
   }
-  return { mib, seconds: (Date.now() - t0) / 1000 };
+  return { mib: samples[samples.length - 1]!, seconds: (Date.now() - t0) / 1000, samples };
 }
 
 async function main(): Promise<void> {
@@ -216,6 +246,7 @@ async function main(): Promise<void> {
   await store.ensureBucket();
   await publishModel(new ArtifactStore({ store }));
   const [ingestPort, segPort] = [await freePort(), await freePort()];
+  const metricsPort = { ingest: await freePort(), segmenter: await freePort() };
   const env = {
     HOST: "127.0.0.1",
     SYNTHMRI_DATA_DIR: join(dir, "data"),
@@ -230,9 +261,9 @@ async function main(): Promise<void> {
   };
   const procs: ChildProcess[] = [];
   try {
-    const ingest = await startService("ingest", env);
+    const ingest = await startService("ingest", { ...env, METRICS_PORT: String(metricsPort.ingest) });
     procs.push(ingest);
-    const segmenter = await startService("segmenter", env);
+    const segmenter = await startService("segmenter", { ...env, METRICS_PORT: String(metricsPort.segmenter) });
     procs.push(segmenter);
     const ingestAddr = `127.0.0.1:${ingestPort}`;
     const segAddr = `127.0.0.1:${segPort}`;
@@ -240,12 +271,15 @@ async function main(): Promise<void> {
     await unaryOnce(ingestAddr);
     await streamWarmup(segAddr);
     const before = { ingest: rssMiB(ingest.pid!), segmenter: rssMiB(segmenter.pid!) };
+    const detail = (p: ChildProcess, s: keyof typeof metricsPort) => memoryDetail(p.pid!, metricsPort[s]);
+    const detailBefore = { ingest: await detail(ingest, "ingest"), segmenter: await detail(segmenter, "segmenter") };
     const unary = await unaryLoad(ingestAddr);
     const ingestEnd = rssMiB(ingest.pid!);
+    const ingestEndDetail = await detail(ingest, "ingest");
     const streams = await streamLoad(segAddr);
     const segEnd = rssMiB(segmenter.pid!);
-    const ingestAfter = await settledRss(ingest.pid!, before.ingest);
-    const segAfter = await settledRss(segmenter.pid!, before.segmenter);
+    const segEndDetail = await detail(segmenter, "segmenter");
+    const [ingestAfter, segAfter] = await Promise.all([settledRss(ingest.pid!), settledRss(segmenter.pid!)]);
     const result = {
       bench: "load",
       seconds: SECONDS,
@@ -257,12 +291,20 @@ async function main(): Promise<void> {
           endOfLoad: ingestEnd,
           after: ingestAfter.mib,
           settleSeconds: ingestAfter.seconds,
+          settleSamples: ingestAfter.samples,
+          detail: { before: detailBefore.ingest, endOfLoad: ingestEndDetail, after: await detail(ingest, "ingest") },
         },
         segmenter: {
           before: before.segmenter,
           endOfLoad: segEnd,
           after: segAfter.mib,
           settleSeconds: segAfter.seconds,
+          settleSamples: segAfter.samples,
+          detail: {
+            before: detailBefore.segmenter,
+            endOfLoad: segEndDetail,
+            after: await detail(segmenter, "segmenter"),
+          },
         },
       },
       rssWithin10Percent: ingestAfter.mib <= before.ingest * 1.1 && segAfter.mib <= before.segmenter * 1.1,

@@ -20,12 +20,17 @@ export interface Rig {
   processes: Map<ServiceName, ServiceProcess>;
   /** Starts (or restarts) one service and waits for its ready line. */
   start(service: ServiceName, extraEnv?: Record<string, string>): Promise<ServiceProcess>;
+  /** Takes the object store down (open connections dropped), as a crashed or restarting MinIO would be. */
+  stopStore(): Promise<void>;
+  /** Brings the object store back on the same port, data and credentials. */
+  restartStore(): Promise<void>;
   close(): Promise<void>;
 }
 
 export async function startRig(options: { services?: ServiceName[]; env?: Record<string, string> } = {}): Promise<Rig> {
   const dir = mkdtempSync(join(tmpdir(), "reliability-"));
-  const s3 = await startEmbeddedS3({ dataDir: join(dir, "store") });
+  let s3 = await startEmbeddedS3({ dataDir: join(dir, "store") });
+  let storeUp = true;
   const tokens = join(dir, "partner_tokens.json");
   const tokenSha256 = createHash("sha256").update(PARTNER_TOKEN).digest("hex");
   writeFileSync(
@@ -64,8 +69,8 @@ export async function startRig(options: { services?: ServiceName[]; env?: Record
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<never>((_, reject) => {
       timer = setTimeout(
-        () => reject(new Error(`${service} not ready in 120 s:\n${p.stderr().slice(-2000)}`)),
-        120_000,
+        () => reject(new Error(`${service} not ready in 300 s:\n${p.stderr().slice(-2000)}`)),
+        300_000,
       );
     });
     try {
@@ -82,8 +87,18 @@ export async function startRig(options: { services?: ServiceName[]; env?: Record
         await p.exited;
       }),
     );
-    await s3.close();
+    if (storeUp) await s3.close();
     rmSync(dir, { recursive: true, force: true });
+  };
+  const stopStore = async () => {
+    if (!storeUp) return;
+    storeUp = false;
+    await s3.close();
+  };
+  const restartStore = async () => {
+    if (storeUp) return;
+    s3 = await startEmbeddedS3({ dataDir: join(dir, "store"), port: Number(new URL(s3.endpoint).port) });
+    storeUp = true;
   };
   try {
     await Promise.all((options.services ?? SERVICE_NAMES).map((s) => start(s)));
@@ -93,12 +108,16 @@ export async function startRig(options: { services?: ServiceName[]; env?: Record
   }
   return {
     dir,
-    s3,
+    get s3() {
+      return s3;
+    },
     env,
     address,
     partnerAddress: `127.0.0.1:${env.PARTNER_PORT}`,
     processes,
     start,
+    stopStore,
+    restartStore,
     close,
   };
 }

@@ -1,10 +1,11 @@
 // The buffer pool behind the native kernels' outputs: disposed outputs are reused, but never an array someone may
 // still hold (read through dataSync, or stored under another data id), and results stay equal to fresh buffers.
 // Skips when the addon is not built.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { tf } from "../src/backend/tf.js";
 import { bufferPoolStats, takeFloat32, trimBufferPool } from "../src/native/buffer-pool.js";
 import { loadNativeAddon, registerNativeKernels, unregisterNativeKernels } from "../src/native/index.js";
+import { releaseIdleMemory } from "../src/native/release-memory.js";
 import { rand, seeded } from "./native-compare.js";
 
 const addon = loadNativeAddon();
@@ -96,5 +97,37 @@ describe.skipIf(addon == null)("native buffer pool", () => {
     expect(losses.every(Number.isFinite)).toBe(true);
     expect(s1.reused - s0.reused).toBeGreaterThan(0.5 * (s1.taken - s0.taken));
     tf.dispose([w, x]);
+  });
+
+  it("drops its free arrays once the kernels have been idle for SYNTHMRI_BUFFER_POOL_IDLE_MS, not while they work", () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "performance"] });
+    process.env.SYNTHMRI_BUFFER_POOL_IDLE_MS = "1000";
+    try {
+      trimBufferPool(); // re-reads the settings
+      const next = seeded(4);
+      const a = rand([SIZE], next);
+      tf.add(a, a).dispose();
+      const released = bufferPoolStats().idleReleases;
+      expect(bufferPoolStats().pooledBytes).toBe(SIZE * 4);
+      vi.advanceTimersByTime(600);
+      tf.mul(a, a).dispose(); // kernels still busy: the idle clock starts again
+      vi.advanceTimersByTime(600);
+      expect(bufferPoolStats().pooledBytes).toBe(SIZE * 4);
+      vi.advanceTimersByTime(500);
+      expect(bufferPoolStats().pooledBytes).toBe(0);
+      expect(bufferPoolStats().idleReleases).toBe(released + 1);
+      a.dispose();
+    } finally {
+      delete process.env.SYNTHMRI_BUFFER_POOL_IDLE_MS;
+      vi.useRealTimers();
+      trimBufferPool();
+    }
+  });
+
+  it("releaseIdleMemory collects garbage and trims malloc's arenas where glibc has them", () => {
+    const r = releaseIdleMemory();
+    expect(r.collected).toBe(true);
+    expect(typeof r.trimmed).toBe("boolean");
+    expect(typeof addon?.mallocTrim).toBe("function");
   });
 });

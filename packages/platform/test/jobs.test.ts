@@ -10,9 +10,11 @@ import {
   type JobContext,
   JobRunner,
   type JobStatus,
+  MemoryObjectStore,
   MinioObjectStore,
   NotFound,
   startEmbeddedS3,
+  Unavailable,
 } from "../src/index.js";
 
 let dir: string;
@@ -168,6 +170,45 @@ describe("JobRunner", () => {
     await runner.wait(id);
     await runner.flush();
     expect((await stored("throttle", id)).state).toBe("SUCCEEDED");
+  });
+
+  it("a status write that fails while the store is down is retried until it lands (FAILED stays FAILED)", async () => {
+    const memory = new MemoryObjectStore("outage");
+    await memory.ensureBucket();
+    let down = false;
+    let landed = gate();
+    const flaky = new Proxy(memory, {
+      get(target, prop, receiver) {
+        if (prop !== "putObject") return Reflect.get(target, prop, receiver);
+        return async (...args: Parameters<MemoryObjectStore["putObject"]>) => {
+          if (down) throw new Unavailable("object store at memory is unreachable (ECONNREFUSED); check S3_ENDPOINT");
+          const r = await target.putObject(...args);
+          landed.open();
+          return r;
+        };
+      },
+    });
+    const runner = new JobRunner({ store: flaky, service: "outage" });
+    const started = gate();
+    const fail = gate();
+    const id = runner.start("import", {}, async () => {
+      started.open();
+      await fail.promise;
+      throw new Unavailable("object store went away");
+    });
+    await started.promise;
+    await runner.flush();
+    down = true;
+    fail.open();
+    expect((await runner.wait(id)).state).toBe("FAILED");
+    await runner.flush(); // gives up for now instead of hanging on a store that is down
+    const read = async () => JSON.parse((await memory.getBuffer(`jobs/outage/${id}.json`)).toString()) as JobStatus;
+    expect((await read()).state).toBe("RUNNING");
+    landed = gate();
+    down = false;
+    await landed.promise;
+    await runner.flush();
+    expect((await read()).state).toBe("FAILED");
   });
 
   it("after a restart resumes jobs with a handler and fails the others", async () => {

@@ -79,6 +79,9 @@ export interface NativeAddon {
   /** [parallel_for calls, their wall ns replayed on getThreads() idle cores, summed task CPU ns, calling-thread CPU ns
    * inside them, calling-thread CPU ns now]. Optional: an addon built before these existed lacks them. */
   profileCounters?(): number[];
+  /** glibc malloc_trim(0): free arena pages back to the OS; true when some were released. Absent in addons built
+   * before it existed. */
+  mallocTrim?(): boolean;
   /** "avx2+fma" or "portable": which micro-kernel the build selected. */
   simd(): string;
 }
