@@ -4,6 +4,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { delimiter, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { scaleOutForSpec } from "../kube/from-spec.js";
 import { ArtifactStore, MinioObjectStore, type ObjectStore, artifactIdFor } from "@synthmri/platform";
 import { DEFAULT_TRAIN_PROCESSES, type Supervisor, startSupervisor, type S3Access } from "../supervisor/supervisor.js";
 import { ProgressBoard, type Writable, formatSeconds } from "../ui/progress-board.js";
@@ -118,6 +119,7 @@ export async function runSession(options: SessionOptions): Promise<SessionResult
         outDir,
         evaluatorWritesOutDir: supervisor !== undefined,
         signal: options.signal,
+        scaleOut: scaleOutForSpec(spec, store, options.s3),
       });
       result = await (supervisor ? Promise.race([run, supervisor.crashed]) : run);
       board.add("outputs", "figures and report files", "cli");

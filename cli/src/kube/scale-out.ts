@@ -2,6 +2,7 @@
 // is no ScaleOut at all: the stages call the services as before. The Kubernetes executor trains each U-Net run
 // as one pod of an Indexed Job (services/segmenter/src/run-main.ts); the models land in the object store under
 // the same ids and manifests a TrainSegmenter job would give them, so the later stages read them unchanged.
+import { createHash } from "node:crypto";
 import type { ObjectStore } from "@synthmri/platform";
 import { resolveTrainParams, type TrainRequest, type UnetRunItem, type UnetRunResult } from "@synthmri/segmenter";
 import { type JobsApi, runIndexedJob } from "./executor.js";
@@ -29,7 +30,7 @@ export interface KubeScaleOutOptions {
   onStatus?: (s: { name: string; succeeded: number; total: number }) => void;
 }
 
-/** Job name -> a DNS label (lower case, '-', at most 63 characters). */
+/** Job name -> a DNS label (lower case, '-', at most 63 characters; a long one ends in a hash of the whole). */
 export function jobNameOf(...parts: string[]): string {
   const s = parts
     .join("-")
@@ -37,7 +38,10 @@ export function jobNameOf(...parts: string[]): string {
     .replace(/[^a-z0-9-]+/g, "-")
     .replace(/-+/g, "-")
     .replace(/^-|-$/g, "");
-  return s.slice(0, 63).replace(/-$/, "") || "synthmri";
+  if (s.length <= 63) return s || "synthmri";
+  // Too long: keep a readable head and make the name unique with a hash of the whole.
+  const hash = createHash("sha256").update(s).digest("hex").slice(0, 10);
+  return `${s.slice(0, 52).replace(/-$/, "")}-${hash}`;
 }
 
 export function kubeScaleOut(o: KubeScaleOutOptions): ScaleOut {

@@ -67,3 +67,12 @@ it("trains each run of a condition as one pod and returns the promised model ids
   expect(seen.every((s) => s.jobId === got.jobId && s.params.inputSize === 32 && s.params.baseSeed === 5)).toBe(true);
   expect(got.modelIds).toEqual(seen[0]?.params.modelIds);
 }, 60_000);
+
+it("makes Job names DNS labels, unique even when long names are cut", () => {
+  expect(jobNameOf("Exp_1", "real:run1")).toBe("exp-1-real-run1");
+  const long = "e".repeat(60);
+  const a = jobNameOf(long, "mixed:run1");
+  const b = jobNameOf(long, "mixed:run10");
+  expect(a).not.toBe(b);
+  for (const n of [a, b]) expect(n).toMatch(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/);
+});
