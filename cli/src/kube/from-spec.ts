@@ -16,6 +16,7 @@ export function clusterSettings(k: KubernetesSpec, s3: { endpoint: string; bucke
   return {
     ...DEFAULT_CLUSTER,
     namespace: k.namespace,
+    release: k.release,
     gpus: k.gpus,
     cpuPods: k.cpuPods,
     backoffLimitPerIndex: k.backoffLimitPerIndex,

@@ -8,6 +8,8 @@ export type ScaleOutService = "generator" | "segmenter";
 
 export interface ClusterSettings {
   namespace: string;
+  /** The Helm release the pods belong to: its NetworkPolicies let only the release's pods reach the object store. */
+  release: string;
   /** Image registry and repository: images are <registry>/<repository>/<service>[-cuda]:<version>. */
   registry: string;
   repository: string;
@@ -27,6 +29,7 @@ export interface ClusterSettings {
 
 export const DEFAULT_CLUSTER: ClusterSettings = {
   namespace: "default",
+  release: "synthmri",
   registry: "registry.hospital.local",
   repository: "synthmri",
   version: "0.1.0",
@@ -66,8 +69,10 @@ export function buildIndexedJob(work: IndexedWork, c: ClusterSettings): V1Job {
   const gpu = c.gpus > 0;
   const parallelism = Math.min(work.completions, gpu ? c.gpus : Math.max(1, c.cpuPods));
   const labels = {
-    "app.kubernetes.io/name": "synthmri",
+    "app.kubernetes.io/part-of": "synthmri",
+    "app.kubernetes.io/instance": c.release,
     "app.kubernetes.io/component": work.component,
+    "app.kubernetes.io/version": c.version,
     "app.kubernetes.io/managed-by": "synthmri-experiment",
   };
   const env: V1EnvVar[] = [

@@ -4,6 +4,8 @@ export type ExecutorKind = "local" | "kubernetes";
 
 export interface KubernetesSpec {
   namespace: string;
+  /** The synthmri Helm release (pods get its instance label, so its NetworkPolicies admit them). */
+  release: string;
   /** GPUs the runs may use at once (one per pod); 0 = CPU pods, `cpuPods` at once. */
   gpus: number;
   cpuPods: number;
@@ -33,6 +35,7 @@ export const KUBERNETES_SCHEMA = {
   default: {},
   properties: {
     namespace: { type: "string", pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", default: "default" },
+    release: { type: "string", pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", default: "synthmri" },
     gpus: { type: "integer", minimum: 0, default: 0 },
     cpuPods: { type: "integer", minimum: 1, default: 1 },
     backoffLimitPerIndex: { type: "integer", minimum: 0, default: 3 },

@@ -46,6 +46,8 @@ describe("buildIndexedJob", () => {
     expect(job.spec?.parallelism).toBe(8);
     expect(job.spec?.backoffLimitPerIndex).toBe(4);
     expect(job.spec?.template.spec?.restartPolicy).toBe("Never");
+    // the release's NetworkPolicies admit only its own pods to the object store
+    expect(job.spec?.template.metadata?.labels).toMatchObject({ "app.kubernetes.io/instance": "synthmri" });
     const c = container(unet, gpu8);
     expect(c.resources?.limits).toEqual({ "nvidia.com/gpu": "1" });
     expect(c.image).toBe("registry.hospital.local/synthmri/segmenter-cuda:0.1.0");
