@@ -1,6 +1,6 @@
 // Stage 4, segment: R U-Net runs per condition on that condition's training datasets (equal mixture).
 import { Mixture, Split, ValidationScheme } from "@synthmri/contracts";
-import { jobNameOf } from "../../kube/scale-out.js";
+import { jobNameOf, type UnetRunsRequest } from "../../kube/scale-out.js";
 import { followJob } from "../follow-job.js";
 import { runSeed } from "../plan.js";
 import type { ExperimentSpec } from "../spec.js";
@@ -106,7 +106,15 @@ async function trainJob(
         : {}),
     },
     produce: async (stage) => {
-      if (ctx.scaleOut) return trainOnCluster(ctx, condition, datasetIds, runs, baseSeed, log);
+      if (ctx.scaleOut)
+        return trainOnCluster(ctx, condition, datasetIds, runs, baseSeed, log, {
+          ...(realSubjects
+            ? {
+                validation: "real-subjects" as const,
+                validationSources: validationSources.map((v) => ({ ...v, split: "train" as const })),
+              }
+            : {}),
+        });
       const res = await submit(() =>
         clients.segmenter.trainSegmenter({
           sources: datasetIds.map((id) => ({ datasetId: id, split: Split.TRAIN, maxSlices: spec.segmenter.maxSlices })),
@@ -160,6 +168,7 @@ async function trainOnCluster(
   runs: number,
   baseSeed: number,
   log: string,
+  validation: Pick<UnetRunsRequest, "validation" | "validationSources">,
 ): Promise<{ modelIds: string[]; jobId: string; runJobIds: string[] }> {
   const { spec } = ctx;
   const row = segmentRow(condition);
@@ -171,6 +180,7 @@ async function trainOnCluster(
       sources: datasetIds.map((id) => ({ datasetId: id, split: "train", maxSlices: spec.segmenter.maxSlices })),
       mixture: "equal",
       validationFraction: spec.segmenter.validationFraction,
+      ...validation,
       runs,
       baseSeed,
       config: { ...unetConfig(spec), polyExponent: 0, weightDecay: 0 },
