@@ -54,7 +54,9 @@ export interface SessionResult {
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 
 export function experimentIdOf(spec: ExperimentSpec): string {
-  return `${spec.name}-${artifactIdFor("experiment", spec).slice(0, 12)}`;
+  // Where the runs train (executor, kubernetes) does not change what is computed: same id, same results.
+  const { executor: _where, kubernetes: _cluster, ...what } = spec;
+  return `${spec.name}-${artifactIdFor("experiment", what).slice(0, 12)}`;
 }
 
 export async function runSession(options: SessionOptions): Promise<SessionResult> {
