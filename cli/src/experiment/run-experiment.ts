@@ -32,6 +32,7 @@ import { addReportRow } from "./stages/report.js";
 import { addSegmentRows } from "./stages/segment.js";
 import { addSyntheticRows } from "./stages/synthesize.js";
 import type { Report } from "@synthmri/contracts";
+import type { ScaleOut } from "../kube/scale-out.js";
 
 export type { StageLog } from "./stages/index.js";
 
@@ -47,6 +48,8 @@ export interface RunExperimentOptions {
   outDir: string;
   evaluatorWritesOutDir: boolean;
   signal?: AbortSignal;
+  /** Where U-Net runs train when not in the segmenter service (cli/src/kube). */
+  scaleOut?: ScaleOut;
 }
 
 export interface ExperimentResult {

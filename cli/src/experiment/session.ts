@@ -4,6 +4,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { delimiter, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { scaleOutForSpec } from "../kube/from-spec.js";
 import { ArtifactStore, MinioObjectStore, type ObjectStore, artifactIdFor } from "@synthmri/platform";
 import { DEFAULT_TRAIN_PROCESSES, type Supervisor, startSupervisor, type S3Access } from "../supervisor/supervisor.js";
 import { ProgressBoard, type Writable, formatSeconds } from "../ui/progress-board.js";
@@ -53,7 +54,9 @@ export interface SessionResult {
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 
 export function experimentIdOf(spec: ExperimentSpec): string {
-  return `${spec.name}-${artifactIdFor("experiment", spec).slice(0, 12)}`;
+  // Where the runs train (executor, kubernetes) does not change what is computed: same id, same results.
+  const { executor: _where, kubernetes: _cluster, ...what } = spec;
+  return `${spec.name}-${artifactIdFor("experiment", what).slice(0, 12)}`;
 }
 
 export async function runSession(options: SessionOptions): Promise<SessionResult> {
@@ -118,6 +121,7 @@ export async function runSession(options: SessionOptions): Promise<SessionResult
         outDir,
         evaluatorWritesOutDir: supervisor !== undefined,
         signal: options.signal,
+        scaleOut: scaleOutForSpec(spec, store, options.s3),
       });
       result = await (supervisor ? Promise.race([run, supervisor.crashed]) : run);
       board.add("outputs", "figures and report files", "cli");

@@ -3,6 +3,8 @@
 /** Generator families (the service's TrainGan families): PGAN-style GANs and those of issues 21 and 22. */
 export const GAN_FAMILY_NAMES = ["pgan", "dcgan", "lsgan", "hinge", "spade2stage", "stylegan2", "ddpm"] as const;
 
+import { EXECUTOR_SCHEMA, KUBERNETES_SCHEMA } from "../kube/spec.js";
+
 export const SPEC_SCHEMA = {
   $id: "https://synthmri.dev/schemas/experiment-spec.json",
   type: "object",
@@ -16,6 +18,8 @@ export const SPEC_SCHEMA = {
     },
     description: { type: "string" },
     seed: { type: "integer", minimum: 0, maximum: 4294967295, default: 0 },
+    executor: EXECUTOR_SCHEMA,
+    kubernetes: KUBERNETES_SCHEMA,
     data: {
       type: "object",
       additionalProperties: false,

@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import { InvalidInput } from "@synthmri/platform";
 import { Ajv, type ErrorObject } from "ajv";
 import { parse as parseYaml } from "yaml";
+import type { ExecutorKind, KubernetesSpec } from "../kube/spec.js";
 import { GAN_FAMILY_NAMES, SPEC_SCHEMA } from "./spec-schema.js";
 
 export { GAN_FAMILY_NAMES };
@@ -78,6 +79,9 @@ export interface ExperimentSpec {
   };
   /** Rows that check the test itself (positive and negative controls). */
   controls: { modeDroppingFraction: number; disjointHalves: boolean };
+  /** Where U-Net runs train (cli/src/kube): the segmenter service, or one Kubernetes pod per run. */
+  executor: ExecutorKind;
+  kubernetes: KubernetesSpec;
   baselines: { intensityOnly: boolean };
   evaluation: { emptyCasePolicy: "one" | "exclude"; tta: boolean; permutationSamples: number };
 }

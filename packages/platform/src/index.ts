@@ -18,6 +18,7 @@ export * from "./jobs/eta.js";
 export * from "./jobs/job-runner.js";
 export * from "./jobs/job-types.js";
 export * from "./store/memory-object-store.js";
+export * from "./store/work-items.js";
 export * from "./metrics/index.js";
 export * from "./child/run-child.js";
 export * from "./child/serve-child.js";

@@ -1,6 +1,7 @@
 // What every stage gets: the spec, the clients, the board, and the shared ways to run a cached stage, follow a
 // job on a board row and re-attach to an interrupted job. A stage is a function (context, input refs) -> refs.
 import type { JobStatus } from "@synthmri/contracts";
+import type { ScaleOut } from "../../kube/scale-out.js";
 import type { ProgressBoard } from "../../ui/progress-board.js";
 import type { ServiceClients, ServiceKey } from "../clients.js";
 import { followJob, isTerminal } from "../follow-job.js";
@@ -38,6 +39,8 @@ export interface ExperimentContext {
   outDir: string;
   evaluatorWritesOutDir: boolean;
   signal?: AbortSignal;
+  /** Set when the spec's executor is kubernetes: U-Net runs train as cluster pods instead of service jobs. */
+  scaleOut?: ScaleOut;
   /** Every cached step in the order it finished. */
   stages: StageLog[];
   /** "service@address", the board's service column. */
@@ -63,6 +66,7 @@ export interface ExperimentContextOptions {
   outDir: string;
   evaluatorWritesOutDir: boolean;
   signal?: AbortSignal;
+  scaleOut?: ScaleOut;
 }
 
 export function experimentContext(o: ExperimentContextOptions): ExperimentContext {
@@ -92,6 +96,7 @@ export function experimentContext(o: ExperimentContextOptions): ExperimentContex
     outDir: o.outDir,
     evaluatorWritesOutDir: o.evaluatorWritesOutDir,
     signal: o.signal,
+    scaleOut: o.scaleOut,
     stages,
     where: (s) => `${s}@${clients.addresses[s]}`,
     async runStage(run) {

@@ -1,5 +1,6 @@
 // Stage 4, segment: R U-Net runs per condition on that condition's training datasets (equal mixture).
 import { Mixture, Split, ValidationScheme } from "@synthmri/contracts";
+import { jobNameOf, type UnetRunsRequest } from "../../kube/scale-out.js";
 import { followJob } from "../follow-job.js";
 import { runSeed } from "../plan.js";
 import type { ExperimentSpec } from "../spec.js";
@@ -105,6 +106,15 @@ async function trainJob(
         : {}),
     },
     produce: async (stage) => {
+      if (ctx.scaleOut)
+        return trainOnCluster(ctx, condition, datasetIds, runs, baseSeed, log, {
+          ...(realSubjects
+            ? {
+                validation: "real-subjects" as const,
+                validationSources: validationSources.map((v) => ({ ...v, split: "train" as const })),
+              }
+            : {}),
+        });
       const res = await submit(() =>
         clients.segmenter.trainSegmenter({
           sources: datasetIds.map((id) => ({ datasetId: id, split: Split.TRAIN, maxSlices: spec.segmenter.maxSlices })),
@@ -148,4 +158,36 @@ async function trainJob(
   });
   ctx.finishRow(row, out.how, `${out.result.modelIds.length} models`);
   return { condition, modelIds: out.result.modelIds };
+}
+
+/** The same runs as one Kubernetes Indexed Job, a pod per run (spec executor: kubernetes; see cli/src/kube). */
+async function trainOnCluster(
+  ctx: ExperimentContext,
+  condition: string,
+  datasetIds: string[],
+  runs: number,
+  baseSeed: number,
+  log: string,
+  validation: Pick<UnetRunsRequest, "validation" | "validationSources">,
+): Promise<{ modelIds: string[]; jobId: string; runJobIds: string[] }> {
+  const { spec } = ctx;
+  const row = segmentRow(condition);
+  ctx.board.update(row, { state: "queued", message: `Kubernetes Job for ${runs} runs` });
+  const r = await ctx.scaleOut!.trainUnetRuns(
+    {
+      jobName: jobNameOf(ctx.experimentId, log),
+      name: condition,
+      sources: datasetIds.map((id) => ({ datasetId: id, split: "train", maxSlices: spec.segmenter.maxSlices })),
+      mixture: "equal",
+      validationFraction: spec.segmenter.validationFraction,
+      ...validation,
+      runs,
+      baseSeed,
+      config: { ...unetConfig(spec), polyExponent: 0, weightDecay: 0 },
+      augmentation: { enabled: spec.segmenter.augmentation },
+      labels: { experiment: ctx.experimentId, condition },
+    },
+    ctx.signal,
+  );
+  return { modelIds: r.modelIds, jobId: r.jobId, runJobIds: [] };
 }
