@@ -48,6 +48,17 @@ function pCorrected(summary: Record<string, number>, a: string, b: string, cls: 
   return summary[`p_corrected_${a}_vs_${b}_${cls}`] ?? summary[`p_corrected_${b}_vs_${a}_${cls}`];
 }
 
+/**
+ * Mean Dice of a condition on `cls`. The evaluator's summary holds per-class means only; "Mean" (seed 000's mean
+ * over NCR, ED and ET, the class its tests are decided on) is their average.
+ */
+function diceOf(summary: Record<string, number>, cond: string, cls: string): number | undefined {
+  const direct = summary[`dice_${cond}_${cls}`];
+  if (direct !== undefined || cls !== "Mean") return direct;
+  const parts = ["NCR", "ED", "ET"].map((c) => summary[`dice_${cond}_${c}`]);
+  return parts.every((v) => v !== undefined) ? (parts as number[]).reduce((a, b) => a + b, 0) / 3 : undefined;
+}
+
 /** The families report: Dice with seed 000's tests, image quality, sampling time, memorization study. */
 export function familiesMarkdown(spec: ExperimentSpec, outcomes: FamilyOutcome[], figure?: string): string {
   const k = Math.max(...spec.synthetic.ensembleSizes);
@@ -55,7 +66,7 @@ export function familiesMarkdown(spec: ExperimentSpec, outcomes: FamilyOutcome[]
   const syn = `synthetic-${k}`;
   const mixed = mixedK ? `real+synthetic-${mixedK}` : undefined;
   const classes = ["Mean", "WT", "TC", "ET"];
-  const dice = (o: FamilyOutcome, cond: string, cls: string) => fmt(o.summary[`dice_${cond}_${cls}`]);
+  const dice = (o: FamilyOutcome, cond: string, cls: string) => fmt(diceOf(o.summary, cond, cls));
   const diceCols = (cond: string) => classes.map((c) => `${cond} ${c}`);
   const lines = [
     `# Generator families: ${spec.name}`,
