@@ -137,32 +137,14 @@ describe.skipIf(!PYTHON)("partner kit: Python client", () => {
 
     // The presigned URL names the public address; the archive over HTTP: cut it short, run again, it resumes with a Range request and checks the sha256.
     const tar = join(dir, "bundle.tar");
-    const first = await py([
-      "--addr",
-      addr,
-      "--token",
-      "tok-acme",
-      "fetch",
-      "--bundle",
-      summary.bundleId,
-      "--out",
-      tar,
-    ]);
+    const fetchBundle = () =>
+      py(["--addr", addr, "--token", "tok-acme", "fetch", "--bundle", summary.bundleId, "--out", tar]);
+    const first = await fetchBundle();
     expect(first.code).toBe(0);
     const full = readFileSync(tar);
     const half = Math.floor(full.length / 2);
     writeFileSync(`${tar}.part`, full.subarray(0, half));
-    const resumed = await py([
-      "--addr",
-      addr,
-      "--token",
-      "tok-acme",
-      "fetch",
-      "--bundle",
-      summary.bundleId,
-      "--out",
-      tar,
-    ]);
+    const resumed = await fetchBundle();
     expect(resumed.code).toBe(0);
     expect(resumed.err).toContain(`resuming at ${half} bytes`);
     expect(resumed.err).toContain(`fetched ${full.length - half} bytes`);
@@ -173,17 +155,7 @@ describe.skipIf(!PYTHON)("partner kit: Python client", () => {
 
     // A corrupt partial file is caught by the checksum and removed.
     writeFileSync(`${tar}.part`, Buffer.alloc(half, 7));
-    const corrupt = await py([
-      "--addr",
-      addr,
-      "--token",
-      "tok-acme",
-      "fetch",
-      "--bundle",
-      summary.bundleId,
-      "--out",
-      tar,
-    ]);
+    const corrupt = await fetchBundle();
     expect(corrupt.code).toBe(1);
     expect(corrupt.err).toContain("archive checksum mismatch");
     expect(existsSync(`${tar}.part`)).toBe(false);
