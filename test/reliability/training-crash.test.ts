@@ -239,6 +239,20 @@ describe("kill -9 of the segmenter during TrainSegmenter", () => {
       expect(resumed.length).toBeGreaterThan(0);
       expect(Math.min(...resumed)).toBeGreaterThan(6);
       expect(last.progress?.metrics.iteration).toBe(18);
+      // The resumed job published its model once, with the whole history (epochs before the kill included).
+      const s3 = createClient(SegmenterService, rig.address.segmenter, { retry: false });
+      try {
+        const { models } = await s3.listModels({ jobId: res.jobId });
+        expect(models.map((m) => m.id)).toEqual(res.modelIds);
+      } finally {
+        s3.close();
+      }
+      const history = await artifacts.readJson<{ history: { epoch: number }[] }>(
+        "seg-model",
+        `${res.modelIds[0]}.v1`,
+        "history.json",
+      );
+      expect(history.history.map((h) => h.epoch)).toEqual([1, 2, 3]);
 
       const s2 = createClient(SegmenterService, rig.address.segmenter, { retry: false });
       let reference: Awaited<ReturnType<typeof s2.trainSegmenter>>;
