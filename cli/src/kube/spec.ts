@@ -1,12 +1,13 @@
-// The experiment spec's `executor` and `kubernetes` sections: where U-Net runs train. "local" (the default) keeps
-// today's behaviour (the segmenter service trains them); "kubernetes" fans them out as Indexed Jobs.
+// The experiment spec's `executor` and `kubernetes` sections: where GAN members and U-Net runs train. "local" (the
+// default) keeps today's behaviour (the generator and segmenter services train them); "kubernetes" fans them out
+// as Indexed Jobs, one pod per member or run.
 export type ExecutorKind = "local" | "kubernetes";
 
 export interface KubernetesSpec {
   namespace: string;
   /** The synthmri Helm release (pods get its instance label, so its NetworkPolicies admit them). */
   release: string;
-  /** GPUs the runs may use at once (one per pod); 0 = CPU pods, `cpuPods` at once. */
+  /** GPUs one Job's members or runs may use at once (one per pod); 0 = CPU pods, `cpuPods` at once. */
   gpus: number;
   cpuPods: number;
   backoffLimitPerIndex: number;
@@ -26,7 +27,8 @@ export const EXECUTOR_SCHEMA = {
   type: "string",
   enum: ["local", "kubernetes"],
   default: "local",
-  description: "where U-Net runs train: local (the segmenter service) or kubernetes (one pod per run)",
+  description:
+    "where GAN members and U-Net runs train: local (the generator and segmenter services) or kubernetes (one pod per member or run)",
 } as const;
 
 export const KUBERNETES_SCHEMA = {

@@ -7,4 +7,12 @@ export { generateSamples, resolveSource, type SampleParams, type OutputBatch } f
 export { trainMember, type TrainMemberParams } from "./domain/training.js";
 export { resolveTraining, type TrainSettings } from "./domain/params.js";
 export { DEFAULT_QUALITY, type QualitySettings, latestCheckpoint, loadCheckpointModel } from "./domain/checkpoints.js";
-export { JOB_KINDS, memberGanId, memberSeedOf } from "./domain/ensembles.js";
+export { commitEnsemble, ENSEMBLE_KIND, JOB_KINDS, memberGanId, memberSeedOf } from "./domain/ensembles.js";
+export { EnsembleRegistry, type EnsembleRecord } from "./domain/registry.js";
+export {
+  type GanMemberItem,
+  type GanMemberResult,
+  planClusterEnsemble,
+  runGanMemberItem,
+} from "./domain/cluster-ensemble.js";
+export { settingsFromProto } from "./handlers/convert.js";

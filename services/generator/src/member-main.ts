@@ -1,13 +1,18 @@
-// One ensemble member as a standalone process: what each pod of the Helm chart's Indexed Job runs
-// (deploy/helm/synthmri/templates/gan-ensemble-job.yaml). Member index = JOB_COMPLETION_INDEX, seed =
-// BASE_SEED + index, gan id = <ENSEMBLE_ID>-m<index>; it resumes from the member's latest checkpoint in the
-// object store, so a preempted pod that is retried continues where it stopped. Exit 0 when done.
+// One ensemble member as a standalone process: what each pod of a GAN Indexed Job runs. Two ways to start it:
+// - the experiment runner's Job (cli/src/kube, `executor: kubernetes`): WORK_PREFIX is set, the member's item
+//   (its TrainMemberParams, planned by the runner exactly as TrainEnsemble would) is read from the object store by
+//   JOB_COMPLETION_INDEX and its result written back (domain/cluster-ensemble.ts); the runner commits the ensemble.
+// - the Helm chart's Job (deploy/helm/synthmri/templates/gan-ensemble-job.yaml): member index =
+//   JOB_COMPLETION_INDEX, seed = BASE_SEED + index, gan id = <ENSEMBLE_ID>-m<index>.
+// Either way it resumes from the member's latest checkpoint in the object store, so a preempted pod that is
+// retried continues where it stopped. Exit 0 when done.
 //
-// Env: ENSEMBLE_ID, DATASET_ID, BASE_SEED, GAN_RESOLUTION, GAN_KIMG (total kimg), JOB_COMPLETION_INDEX;
-// optional ENSEMBLE_MEMBERS (writes the ensemble record so GetEnsemble/Sample find the ensemble),
-// GAN_SETTINGS_JSON (more TrainSettings fields, e.g. {"kimgPerPhase":600,"batchSize":16}), plus the usual
-// S3_* / TF_BACKEND / LOG_LEVEL.
-import { InvalidInput, loadConfigOrExit } from "@synthmri/platform";
+// Env (runner): WORK_PREFIX, JOB_COMPLETION_INDEX. Env (chart): ENSEMBLE_ID, DATASET_ID, BASE_SEED,
+// GAN_RESOLUTION, GAN_KIMG (total kimg), JOB_COMPLETION_INDEX; optional ENSEMBLE_MEMBERS (writes the ensemble
+// record so GetEnsemble/Sample find the ensemble), GAN_SETTINGS_JSON (more TrainSettings fields, e.g.
+// {"kimgPerPhase":600,"batchSize":16}). Both: the usual S3_* / TF_BACKEND / LOG_LEVEL.
+import { type Config, InvalidInput, loadConfigOrExit } from "@synthmri/platform";
+import { runGanMemberItem } from "./domain/cluster-ensemble.js";
 import { memberGanId, memberSeedOf } from "./domain/ensembles.js";
 import type { TrainSettings } from "./domain/params.js";
 import { checkEnsembleId, EnsembleRegistry } from "./domain/registry.js";
@@ -25,8 +30,36 @@ function intEnv(name: string, fallback?: number): number {
   return v;
 }
 
+function abortOnSignals(): AbortController {
+  const ac = new AbortController();
+  for (const sig of ["SIGTERM", "SIGINT"] as const) process.once(sig, () => ac.abort(new Error(`${sig} received`)));
+  return ac;
+}
+
+/** The experiment runner's Job: the member item at WORK_PREFIX/items/<JOB_COMPLETION_INDEX>.json. */
+async function runItem(config: Config, prefix: string): Promise<void> {
+  const index = intEnv("JOB_COMPLETION_INDEX");
+  const opened = await openProcessDeps(config, { name: "generator-member", provenance: { member: index } });
+  const { logger, deps } = opened;
+  const ac = abortOnSignals();
+  const started = Date.now();
+  try {
+    const r = await runGanMemberItem(deps, prefix, index, {
+      signal: ac.signal,
+      progress: (p) => {
+        if (p.metrics?.checkpoint_kimg !== undefined) logger.info("progress", { ...p.metrics, phase: p.phase });
+      },
+    });
+    logger.info("member finished", { ...r, index, seconds: (Date.now() - started) / 1000 });
+  } finally {
+    await opened.close();
+  }
+}
+
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
+  const prefix = process.env.WORK_PREFIX ?? "";
+  if (prefix) return runItem(config, prefix);
   const ensembleId = process.env.ENSEMBLE_ID ?? "";
   checkEnsembleId(ensembleId, "ENSEMBLE_ID");
   const datasetId = process.env.DATASET_ID ?? "";
@@ -69,8 +102,7 @@ async function main(): Promise<void> {
       })),
     });
   }
-  const ac = new AbortController();
-  for (const sig of ["SIGTERM", "SIGINT"] as const) process.once(sig, () => ac.abort(new Error(`${sig} received`)));
+  const ac = abortOnSignals();
   const started = Date.now();
   const r = await trainMember(
     deps,

@@ -1,6 +1,7 @@
 // Stage 2, GAN: an ensemble of GAN members trained on the real dataset's train split (one row per member), and
 // the control GANs (single GANs of the same configuration that see only some of the training subjects).
 import { GanFamily } from "@synthmri/contracts";
+import { type GanEnsembleRequest, jobNameOf } from "../../kube/scale-out.js";
 import { followJob } from "../follow-job.js";
 import type { ControlGanPlan } from "../plan.js";
 import type { ExperimentSpec } from "../spec.js";
@@ -57,17 +58,17 @@ export async function trainGanEnsemble(ctx: ExperimentContext, data: DataRefs): 
     stage: "gan-ensemble",
     material: { datasetId, family: spec.gan.family, members: spec.gan.members, seed: spec.seed, config },
     produce: async (stage) => {
-      const res = await submit(() =>
-        clients.generator.trainEnsemble({
-          datasetId,
-          members: spec.gan.members,
-          baseSeed: spec.seed,
-          concurrency: spec.gan.concurrency,
-          family: FAMILY[spec.gan.family],
-          config,
-          name: `${spec.name}-ensemble`,
-        }),
-      );
+      const request = {
+        datasetId,
+        members: spec.gan.members,
+        baseSeed: spec.seed,
+        concurrency: spec.gan.concurrency,
+        family: FAMILY[spec.gan.family],
+        config,
+        name: `${spec.name}-ensemble`,
+      };
+      if (ctx.scaleOut) return trainOnCluster(ctx, request, ["ensemble"]);
+      const res = await submit(() => clients.generator.trainEnsemble(request));
       const submitted = { ensembleId: res.ensembleId, jobId: res.jobId, memberJobIds: res.memberJobIds };
       await stage.markPending("generator", res.jobId, submitted);
       await Promise.all([
@@ -97,17 +98,17 @@ export async function trainControlGan(ctx: ExperimentContext, data: DataRefs, pl
     stage: "gan-ensemble",
     material: { datasetId, family: spec.gan.family, members: 1, seed: plan.seed, config },
     produce: async (stage) => {
-      const res = await submit(() =>
-        clients.generator.trainEnsemble({
-          datasetId,
-          members: 1,
-          baseSeed: plan.seed,
-          concurrency: 1,
-          family: FAMILY[spec.gan.family],
-          config,
-          name: `${spec.name}-control-${plan.gan}`,
-        }),
-      );
+      const request = {
+        datasetId,
+        members: 1,
+        baseSeed: plan.seed,
+        concurrency: 1,
+        family: FAMILY[spec.gan.family],
+        config,
+        name: `${spec.name}-control-${plan.gan}`,
+      };
+      if (ctx.scaleOut) return trainOnCluster(ctx, request, ["control", plan.gan]);
+      const res = await submit(() => clients.generator.trainEnsemble(request));
       const submitted = { ensembleId: res.ensembleId, jobId: res.jobId, memberJobIds: res.memberJobIds };
       await stage.markPending("generator", res.jobId, submitted);
       await Promise.all([
@@ -123,4 +124,13 @@ export async function trainControlGan(ctx: ExperimentContext, data: DataRefs, pl
   });
   ctx.finishRow(row, out.how, `${plan.subjectKeys.length} subjects, ensemble ${out.result.ensembleId}`);
   return { ensembleId: out.result.ensembleId, memberJobIds: out.result.memberJobIds ?? [] };
+}
+
+/** The same ensemble as one Kubernetes Indexed Job, a pod per member (spec executor: kubernetes; see cli/src/kube). */
+async function trainOnCluster(ctx: ExperimentContext, request: Omit<GanEnsembleRequest, "jobName">, job: string[]) {
+  const r = await ctx.scaleOut!.trainGanEnsemble(
+    { ...request, jobName: jobNameOf(ctx.experimentId, ...job) },
+    ctx.signal,
+  );
+  return { ensembleId: r.ensembleId, jobId: r.jobId, memberJobIds: [] as string[] };
 }

@@ -72,7 +72,11 @@ export function memberGanId(ensembleId: string, index: number): string {
 }
 
 /** Synchronous checks before any job starts: config ranges, dataset exists and has train slices. */
-async function checkTrainable(deps: StartDeps, datasetId: string, settings: TrainSettings): Promise<void> {
+async function checkTrainable(
+  deps: Pick<StartDeps, "datasets">,
+  datasetId: string,
+  settings: TrainSettings,
+): Promise<void> {
   if (!datasetId) throw new InvalidInput("dataset_id is empty");
   resolveTraining(settings);
   const d = await deps.datasets.describe(datasetId);
@@ -115,12 +119,11 @@ export async function startTrainGan(
   return { jobId, ganId };
 }
 
-export async function startEnsemble(
-  deps: StartDeps,
-  req: EnsembleRequest,
-  memberWork: Work<TrainMemberParams>,
-  parentWork: Work<EnsembleParams>,
-): Promise<{ jobId: string; ensembleId: string; memberJobIds: string[] }> {
+/**
+ * The checks TrainEnsemble makes before any job starts (members, seed, concurrency, dataset); the concurrency to
+ * use. The experiment runner's Kubernetes executor makes the same checks (cluster-ensemble.ts).
+ */
+export async function checkEnsembleRequest(deps: Pick<StartDeps, "datasets">, req: EnsembleRequest): Promise<number> {
   if (!Number.isInteger(req.members) || req.members < 1 || req.members > MAX_ENSEMBLE_MEMBERS)
     throw new InvalidInput(`members ${req.members} must be 1..${MAX_ENSEMBLE_MEMBERS} (seed 000 uses 20)`);
   checkSeed(req.baseSeed);
@@ -128,18 +131,38 @@ export async function startEnsemble(
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > req.members)
     throw new InvalidInput(`concurrency ${req.concurrency} must be 1..members (${req.members})`);
   await checkTrainable(deps, req.datasetId, req.settings);
+  return concurrency;
+}
+
+/** Member i of an ensemble: its gan id and seed (baseSeed + i), wherever it trains. */
+export function memberParamsOf(
+  ensembleId: string,
+  req: Pick<EnsembleRequest, "datasetId" | "baseSeed" | "settings">,
+  index: number,
+  concurrency: number,
+): TrainMemberParams {
+  return {
+    ganId: memberGanId(ensembleId, index),
+    ensembleId,
+    member: index,
+    seed: memberSeedOf(req.baseSeed, index),
+    datasetId: req.datasetId,
+    settings: req.settings,
+    concurrency,
+  };
+}
+
+export async function startEnsemble(
+  deps: StartDeps,
+  req: EnsembleRequest,
+  memberWork: Work<TrainMemberParams>,
+  parentWork: Work<EnsembleParams>,
+): Promise<{ jobId: string; ensembleId: string; memberJobIds: string[] }> {
+  const concurrency = await checkEnsembleRequest(deps, req);
   const ensembleId = newId("ens");
   const members: MemberRecord[] = [];
   for (let i = 0; i < req.members; i++) {
-    const params: TrainMemberParams = {
-      ganId: memberGanId(ensembleId, i),
-      ensembleId,
-      member: i,
-      seed: memberSeedOf(req.baseSeed, i),
-      datasetId: req.datasetId,
-      settings: req.settings,
-      concurrency,
-    };
+    const params = memberParamsOf(ensembleId, req, i, concurrency);
     const jobId = deps.jobs.start(JOB_KINDS.trainGan, params, memberWork);
     members.push({ index: i, seed: params.seed, ganId: params.ganId, jobId });
   }
@@ -258,40 +281,51 @@ export async function runEnsembleParent(
         `ensemble ${p.ensembleId}: member(s) ${bad.map(({ s, i }) => `${i} ${s.state}${s.error ? ` (${s.error.message})` : ""}`).join("; ")}`,
       );
     }
-    const members: EnsembleMemberManifest[] = [];
-    for (const m of record.members) {
-      const latest = await latestCheckpoint(deps.store, deps.artifacts, m.ganId);
-      if (!latest) throw new FailedPrecondition(`member ${m.index} finished without a checkpoint`);
-      members.push({
-        ...m,
-        checkpointId: latest.id,
-        checkpoint: latest.ref,
-        kimg: latest.manifest.kimg,
-        resolution: latest.manifest.resolution,
-        swd: latest.manifest.swd,
-      });
-    }
-    const existing = await deps.artifacts.tryGetManifest(ENSEMBLE_KIND, p.ensembleId);
-    if (existing) return { manifest: await deps.artifacts.manifestRef(ENSEMBLE_KIND, p.ensembleId) };
-    const dataset = await deps.datasets.describe(record.datasetId).catch(() => undefined);
-    const w = await deps.artifacts.beginArtifact(ENSEMBLE_KIND, p.ensembleId);
-    const { ref } = await w.commit({
-      inputs: [...members.map((m) => m.checkpoint), ...(dataset ? [dataset.manifest] : [])],
-      params: { settings: record.settings, baseSeed: record.baseSeed, members: record.members.length },
-      provenance: { service: "generator", ...deps.provenance, seed: record.baseSeed },
-      extra: {
-        ensembleId: record.id,
-        name: record.name,
-        datasetId: record.datasetId,
-        family: record.settings.family,
-        baseSeed: record.baseSeed,
-        members,
-      },
-    });
-    return { manifest: ref };
+    return { manifest: await commitEnsemble(deps, record) };
   } finally {
     control.signal.removeEventListener("abort", cancelMembers);
   }
+}
+
+/**
+ * Commits ensemble/<id> listing each member's final checkpoint, once every member has finished (the parent job
+ * here, the experiment runner after a Kubernetes Job); an ensemble already committed is left as it is.
+ */
+export async function commitEnsemble(
+  deps: Pick<EnsembleDeps, "artifacts" | "store" | "datasets" | "provenance">,
+  record: EnsembleRecord,
+): Promise<ObjectRef> {
+  const members: EnsembleMemberManifest[] = [];
+  for (const m of record.members) {
+    const latest = await latestCheckpoint(deps.store, deps.artifacts, m.ganId);
+    if (!latest) throw new FailedPrecondition(`member ${m.index} finished without a checkpoint`);
+    members.push({
+      ...m,
+      checkpointId: latest.id,
+      checkpoint: latest.ref,
+      kimg: latest.manifest.kimg,
+      resolution: latest.manifest.resolution,
+      swd: latest.manifest.swd,
+    });
+  }
+  const existing = await deps.artifacts.tryGetManifest(ENSEMBLE_KIND, record.id);
+  if (existing) return deps.artifacts.manifestRef(ENSEMBLE_KIND, record.id);
+  const dataset = await deps.datasets.describe(record.datasetId).catch(() => undefined);
+  const w = await deps.artifacts.beginArtifact(ENSEMBLE_KIND, record.id);
+  const { ref } = await w.commit({
+    inputs: [...members.map((m) => m.checkpoint), ...(dataset ? [dataset.manifest] : [])],
+    params: { settings: record.settings, baseSeed: record.baseSeed, members: record.members.length },
+    provenance: { service: "generator", ...deps.provenance, seed: record.baseSeed },
+    extra: {
+      ensembleId: record.id,
+      name: record.name,
+      datasetId: record.datasetId,
+      family: record.settings.family,
+      baseSeed: record.baseSeed,
+      members,
+    },
+  });
+  return ref;
 }
 
 export interface MemberView {

@@ -5,6 +5,7 @@ import {
   CheckpointChoice,
   DataType,
   type EnsembleSchema,
+  type GanConfigSchema,
   GanFamily,
   type GanConfig as ProtoGanConfig,
   JobState,
@@ -39,7 +40,11 @@ export function familyToProto(f: string): GanFamily {
   return e ? (Number(e[0]) as GanFamily) : GanFamily.UNSPECIFIED;
 }
 
-export function settingsFromProto(family: GanFamily, c: ProtoGanConfig | undefined): TrainSettings {
+/** The request's config (a decoded message, or its init shape when the experiment runner plans a cluster Job). */
+export function settingsFromProto(
+  family: GanFamily,
+  c: ProtoGanConfig | MessageInitShape<typeof GanConfigSchema> | undefined,
+): TrainSettings {
   const byRes: Record<string, number> = {};
   for (const [k, v] of Object.entries(c?.batchSizeByResolution ?? {})) byRes[k] = v;
   return {
