@@ -4,6 +4,8 @@
 // after its first checkpoint is retried and resumes from it, and the ensemble the runner commits is the one the
 // generator service samples from. The same request trained by the service's TrainEnsemble (the local executor)
 // ends at byte-identical checkpoints and samples, for every family.
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { BatchV1Api, KubeConfig, type V1Job } from "@kubernetes/client-node";
 import { GanFamily, JobState, type SampleResponse } from "@synthmri/contracts";
 import {
@@ -17,9 +19,11 @@ import { receiveTensors, typedArrayOf } from "@synthmri/rpc";
 import { Job } from "kubernetes-models/batch/v1/Job";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type Harness, startHarness, TINY, writeToyDataset } from "../../../services/generator/test/fixtures.js";
-import { DEFAULT_CLUSTER } from "../../src/kube/manifests.js";
+import { validateSpec } from "../../src/experiment/spec.js";
+import { clusterSettings } from "../../src/kube/from-spec.js";
+import { type ClusterSettings, DEFAULT_CLUSTER } from "../../src/kube/manifests.js";
 import { kubeScaleOut } from "../../src/kube/scale-out.js";
-import { type FakeKube, startFakeKube } from "./fake-kube-api.js";
+import { type FakeKube, type RunPod, startFakeKube } from "./fake-kube-api.js";
 
 // The smallest checkpoint quality pass (SWD + grid; a DDPM sample costs many denoising steps), the service's too,
 // so the pods' checkpoints are those the service writes.
@@ -47,7 +51,7 @@ const envOf = (job: V1Job, name: string) =>
 async function cluster(evict?: { index: number }) {
   const results = new Map<number, GanMemberResult>();
   const deps = { artifacts: h.artifacts, store: h.store, datasets: new StoreDatasetReader(h.artifacts), quality: QUALITY };
-  kube = await startFakeKube(async (job, index, attempt) => {
+  return scaleOutOn({ ...DEFAULT_CLUSTER, namespace: "synthmri", gpus: 2 }, results, async (job, index, attempt) => {
     const stop = new AbortController();
     const r = await runGanMemberItem(deps, envOf(job, "WORK_PREFIX"), index, {
       signal: stop.signal,
@@ -58,16 +62,46 @@ async function cluster(evict?: { index: number }) {
     });
     results.set(index, r);
   });
+}
+
+async function scaleOutOn(settings: ClusterSettings, results: Map<number, GanMemberResult>, runPod: RunPod) {
+  kube = await startFakeKube(runPod);
   const kc = new KubeConfig();
   kc.loadFromClusterAndUser({ name: "fake", server: kube.url, skipTLSVerify: true }, { name: "runner" });
   const scaleOut = kubeScaleOut({
     api: kc.makeApiClient(BatchV1Api),
     store: h.store,
     datasets: { manifest: async () => ({}) } as never,
-    cluster: { ...DEFAULT_CLUSTER, namespace: "synthmri", gpus: 2 },
+    cluster: settings,
     pollMs: 5,
   });
   return { scaleOut, kube, results };
+}
+
+const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
+
+/**
+ * A pod as the kubelet would start it: the container's command (node = this Node) in the app root, with the
+ * container's env (secretKeyRef values from `secrets`) and JOB_COMPLETION_INDEX.
+ */
+function processPod(secrets: Record<string, Record<string, string>>): RunPod {
+  return async (job, index) => {
+    const container = job.spec?.template.spec?.containers[0];
+    const env: Record<string, string> = { PATH: process.env.PATH ?? "", JOB_COMPLETION_INDEX: String(index) };
+    for (const e of container?.env ?? []) {
+      const ref = e.valueFrom?.secretKeyRef;
+      env[e.name] = ref ? (secrets[ref.name]?.[ref.key] ?? "") : (e.value ?? "");
+    }
+    const [cmd, ...args] = container?.command ?? [];
+    expect(cmd).toBe("node");
+    const proc = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    proc.stderr?.on("data", (d) => {
+      stderr += String(d);
+    });
+    const code = await new Promise<number | null>((resolve) => proc.once("exit", resolve));
+    if (code !== 0) throw new Error(`pod ${index} exited with ${code}: ${stderr.slice(-2000)}`);
+  };
 }
 
 /** Trains the same request with the generator service's TrainEnsemble (the local executor). */
@@ -147,6 +181,23 @@ describe("GAN ensemble on the Kubernetes executor", () => {
     const again = await c.scaleOut.trainGanEnsemble({ ...req, datasetId: "toy", name: "exp-ensemble", jobName: "exp1-ensemble" });
     expect(again).toEqual(got);
     expect(c.kube.attempts.get(0)).toBe(1);
+  }, 240_000);
+
+  it("runs member-main.ts as the manifest's pods: the object store from the runner's settings and the cluster's secret", async () => {
+    // CPU pods (gpus 0), the runner's S3 endpoint and bucket, the keys from the s3Secret; the cpu backend, as here.
+    const settings = clusterSettings(
+      { ...validateSpec({ name: "x" }).kubernetes, namespace: "synthmri", gpus: 0, cpuPods: 2, s3Secret: "synthmri-s3" },
+      { endpoint: h.s3.endpoint, bucket: "synthmri" },
+    );
+    settings.env.push({ name: "TF_BACKEND", value: "cpu" }, { name: "LOG_LEVEL", value: "warn" });
+    const secrets = { "synthmri-s3": { accessKey: h.s3.accessKey, secretKey: h.s3.secretKey } };
+    const c = await scaleOutOn(settings, new Map(), processPod(secrets));
+    const req = { members: 2, baseSeed: 50, family: GanFamily.PGAN, config: { ...PGAN, totalKimg: 0.032 } };
+    const got = await c.scaleOut.trainGanEnsemble({ ...req, datasetId: "toy", name: "procs", jobName: "procs" });
+    const job = c.kube.jobs.get("synthmri/gan-procs");
+    expect(job?.spec?.template.spec?.containers[0]?.image).toBe("registry.hospital.local/synthmri/generator:0.1.0");
+    expect(job?.spec?.parallelism).toBe(2);
+    expect(await memberStates(got.ensembleId, 2)).toEqual(await memberStates(await trainLocally(req), 2));
   }, 240_000);
 
   it("refuses a request TrainEnsemble would refuse before any Job is created", async () => {
