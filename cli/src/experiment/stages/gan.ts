@@ -26,6 +26,7 @@ const FAMILY: Record<ExperimentSpec["gan"]["family"], GanFamily> = {
 
 export const ganRow = (member: number) => `gan-${member}`;
 export const controlGanRow = (gan: string) => `gan-control-${gan}`;
+const rowsOf = (members: number) => Array.from({ length: members }, (_, i) => ganRow(i));
 
 export function addGanRows(ctx: ExperimentContext, controls: ControlGanPlan["gan"][] = []): void {
   const { members } = ctx.spec.gan;
@@ -67,7 +68,7 @@ export async function trainGanEnsemble(ctx: ExperimentContext, data: DataRefs): 
         config,
         name: `${spec.name}-ensemble`,
       };
-      if (ctx.scaleOut) return trainOnCluster(ctx, request, ["ensemble"]);
+      if (ctx.scaleOut) return trainOnCluster(ctx, request, ["ensemble"], rowsOf(spec.gan.members));
       const res = await submit(() => clients.generator.trainEnsemble(request));
       const submitted = { ensembleId: res.ensembleId, jobId: res.jobId, memberJobIds: res.memberJobIds };
       await stage.markPending("generator", res.jobId, submitted);
@@ -107,7 +108,7 @@ export async function trainControlGan(ctx: ExperimentContext, data: DataRefs, pl
         config,
         name: `${spec.name}-control-${plan.gan}`,
       };
-      if (ctx.scaleOut) return trainOnCluster(ctx, request, ["control", plan.gan]);
+      if (ctx.scaleOut) return trainOnCluster(ctx, request, ["control", plan.gan], [row]);
       const res = await submit(() => clients.generator.trainEnsemble(request));
       const submitted = { ensembleId: res.ensembleId, jobId: res.jobId, memberJobIds: res.memberJobIds };
       await stage.markPending("generator", res.jobId, submitted);
@@ -127,7 +128,13 @@ export async function trainControlGan(ctx: ExperimentContext, data: DataRefs, pl
 }
 
 /** The same ensemble as one Kubernetes Indexed Job, a pod per member (spec executor: kubernetes; see cli/src/kube). */
-async function trainOnCluster(ctx: ExperimentContext, request: Omit<GanEnsembleRequest, "jobName">, job: string[]) {
+async function trainOnCluster(
+  ctx: ExperimentContext,
+  request: Omit<GanEnsembleRequest, "jobName">,
+  job: string[],
+  rows: string[],
+) {
+  for (const row of rows) ctx.board.update(row, { state: "queued", message: "Kubernetes Job, a pod per member" });
   const r = await ctx.scaleOut!.trainGanEnsemble(
     { ...request, jobName: jobNameOf(ctx.experimentId, ...job) },
     ctx.signal,
