@@ -3,7 +3,9 @@
 // test harness's store (embedded S3, the generator service on port 0): members spread over the GPUs, a pod evicted
 // after its first checkpoint is retried and resumes from it, and the ensemble the runner commits is the one the
 // generator service samples from. The same request trained by the service's TrainEnsemble (the local executor)
-// ends at byte-identical checkpoints and samples, for every family.
+// ends at the same checkpoints (every weight, optimiser moment and RNG state; only the recorded wall-clock seconds
+// differ), for every family, and PGAN's ensembles give identical samples. One test runs member-main.ts itself as
+// the manifest's pods (real processes).
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { BatchV1Api, KubeConfig, type V1Job } from "@kubernetes/client-node";
