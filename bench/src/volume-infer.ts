@@ -9,7 +9,12 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import "@tensorflow/tfjs-backend-cpu";
 import * as tf from "@tensorflow/tfjs-core";
-import { instanceNormLeakyRelu, registerNativeKernels, setNativeThreads } from "../../packages/ml/src/native/index.js";
+import {
+  bufferPoolStats,
+  instanceNormLeakyRelu,
+  registerNativeKernels,
+  setNativeThreads,
+} from "../../packages/ml/src/native/index.js";
 import type { BenchResult } from "./types.js";
 
 const PYTHON = "/usr/bin/python3";
@@ -198,14 +203,17 @@ export async function benchVolumeInfer(
       const warm = tf.slice(volume, [0, 0, 0, 0], [Math.min(chunk, slices), -1, -1, -1]);
       inferVolume(net, warm, chunk);
       warm.dispose();
+      const pool0 = bufferPoolStats();
       const productMs = inferVolume(net, volume, chunk);
+      const pool1 = bufferPoolStats();
+      const freshMiB = Math.round((pool1.freshBytes - pool0.freshBytes) / 2 ** 20);
       const peer = runPeer(threads, slices, size, chunk);
       const result: BenchResult = {
         bench: "volume-infer",
         product_ms: round(productMs),
         threads,
         backend: native ? "cpu+native" : backendName,
-        note: `bench-unet inference (out_0), ${slices} slices ${size}x${size}x4 in chunks of ${chunk}${native || backendName !== "cpu" ? "" : "; native kernels not built: stock cpu kernels, single-threaded"}${peer.note ? `; ${peer.note}` : ""}`,
+        note: `bench-unet inference (out_0), ${slices} slices ${size}x${size}x4 in chunks of ${chunk}${native ? `; ${freshMiB} MiB of kernel outputs not from the buffer pool` : ""}${native || backendName !== "cpu" ? "" : "; native kernels not built: stock cpu kernels, single-threaded"}${peer.note ? `; ${peer.note}` : ""}`,
       };
       if (peer.ms != null) {
         result.peer_ms = peer.ms;
