@@ -38,7 +38,7 @@ interface Run {
 }
 
 async function round(procs: number, threads: number, steps: number, spin: string): Promise<Run> {
-  const env = { ...process.env, SYNTHMRI_NATIVE_THREADS: String(threads) };
+  const env: NodeJS.ProcessEnv = { ...process.env, SYNTHMRI_NATIVE_THREADS: String(threads) };
   // "default": the pool's own choice; "always": the default spin without the host check (the former behaviour).
   delete env.SYNTHMRI_POOL_SPIN_ALWAYS;
   if (spin === "default") delete env.SYNTHMRI_POOL_SPIN_US;
