@@ -9,7 +9,12 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import "@tensorflow/tfjs-backend-cpu";
 import * as tf from "@tensorflow/tfjs-core";
-import { instanceNormLeakyRelu, registerNativeKernels, setNativeThreads } from "../../packages/ml/src/native/index.js";
+import {
+  bufferPoolStats,
+  instanceNormLeakyRelu,
+  registerNativeKernels,
+  setNativeThreads,
+} from "../../packages/ml/src/native/index.js";
 import type { BenchResult } from "./types.js";
 
 const PYTHON = "/usr/bin/python3";
@@ -76,25 +81,50 @@ function convBlock(x: tf.Tensor4D, p: BlockParams, stride: number): tf.Tensor4D 
   });
 }
 
+/**
+ * One chunk's forward pass, freeing every intermediate as soon as its consumer has run (as PyTorch does when the last
+ * reference goes): the live set is the skips plus one block. One tidy over the whole net kept every intermediate of a
+ * 16-slice chunk alive (~1 GiB) until the end; the buffer pool (512 MiB cap) could then keep only part of them, and the
+ * next chunk paid ~460 MiB of fresh pages (first-touch page faults on the calling thread). The caller disposes x.
+ */
 export function forward(net: Net, x: tf.Tensor4D): tf.Tensor4D {
-  return tf.tidy(() => {
-    const skips: tf.Tensor4D[] = [];
+  const skips: tf.Tensor4D[] = [];
+  // a -> f(a), disposing a unless it is x or a skip (those are disposed by their owners).
+  const then = (a: tf.Tensor4D, f: (t: tf.Tensor4D) => tf.Tensor4D): tf.Tensor4D => {
+    const out = f(a);
+    if (a !== x && !skips.includes(a)) a.dispose();
+    return out;
+  };
+  try {
     let h = x;
     net.enc.forEach((stage, i) => {
-      h = convBlock(convBlock(h, stage[0], i === 0 ? 1 : 2), stage[1], 1);
+      h = then(
+        then(h, (t) => convBlock(t, stage[0], i === 0 ? 1 : 2)),
+        (t) => convBlock(t, stage[1], 1),
+      );
       skips.push(h);
     });
     for (let i = 3; i >= 0; i--) {
-      const [n, height, width] = skips[i].shape;
-      const up = tf.add(
-        tf.conv2dTranspose(h, net.up[i].w, [n, height, width, CHANNELS[i]], 2, "valid"),
-        net.up[i].b,
-      ) as tf.Tensor4D;
-      const cat = tf.concat([up, skips[i]], 3);
-      h = convBlock(convBlock(cat, net.dec[i][0], 1), net.dec[i][1], 1);
+      const skip = skips[i];
+      const cat = then(h, (t) =>
+        tf.tidy(() => {
+          const [n, height, width] = skip.shape;
+          const up = tf.add(
+            tf.conv2dTranspose(t, net.up[i].w, [n, height, width, CHANNELS[i]], 2, "valid"),
+            net.up[i].b,
+          );
+          return tf.concat([up as tf.Tensor4D, skip], 3);
+        }),
+      );
+      h = then(
+        then(cat, (t) => convBlock(t, net.dec[i][0], 1)),
+        (t) => convBlock(t, net.dec[i][1], 1),
+      );
     }
-    return tf.add(tf.conv2d(h, net.head.w, 1, "same"), net.head.b) as tf.Tensor4D;
-  });
+    return then(h, (t) => tf.tidy(() => tf.add(tf.conv2d(t, net.head.w, 1, "same"), net.head.b) as tf.Tensor4D));
+  } finally {
+    tf.dispose(skips);
+  }
 }
 
 /** Runs the volume through the net chunk by chunk; returns wall ms. Reads one element per chunk, like the peer. */
@@ -102,7 +132,9 @@ function inferVolume(net: Net, volume: tf.Tensor4D, chunk: number): number {
   const t0 = performance.now();
   for (let s = 0; s < volume.shape[0]; s += chunk) {
     const size = Math.min(chunk, volume.shape[0] - s);
-    const out = tf.tidy(() => forward(net, tf.slice(volume, [s, 0, 0, 0], [size, -1, -1, -1])));
+    const input = tf.slice(volume, [s, 0, 0, 0], [size, -1, -1, -1]) as tf.Tensor4D;
+    const out = forward(net, input);
+    input.dispose();
     out.dataSync();
     out.dispose();
   }
@@ -171,14 +203,17 @@ export async function benchVolumeInfer(
       const warm = tf.slice(volume, [0, 0, 0, 0], [Math.min(chunk, slices), -1, -1, -1]);
       inferVolume(net, warm, chunk);
       warm.dispose();
+      const pool0 = bufferPoolStats();
       const productMs = inferVolume(net, volume, chunk);
+      const pool1 = bufferPoolStats();
+      const freshMiB = Math.round((pool1.freshBytes - pool0.freshBytes) / 2 ** 20);
       const peer = runPeer(threads, slices, size, chunk);
       const result: BenchResult = {
         bench: "volume-infer",
         product_ms: round(productMs),
         threads,
         backend: native ? "cpu+native" : backendName,
-        note: `bench-unet inference (out_0), ${slices} slices ${size}x${size}x4 in chunks of ${chunk}${native || backendName !== "cpu" ? "" : "; native kernels not built: stock cpu kernels, single-threaded"}${peer.note ? `; ${peer.note}` : ""}`,
+        note: `bench-unet inference (out_0), ${slices} slices ${size}x${size}x4 in chunks of ${chunk}${native ? `; ${freshMiB} MiB of kernel outputs not from the buffer pool` : ""}${native || backendName !== "cpu" ? "" : "; native kernels not built: stock cpu kernels, single-threaded"}${peer.note ? `; ${peer.note}` : ""}`,
       };
       if (peer.ms != null) {
         result.peer_ms = peer.ms;

@@ -36,7 +36,11 @@ describe.skipIf(addon == null)("native buffer pool", () => {
     const s0 = bufferPoolStats();
     const second = tf.mul(a, b);
     expect(bufferPoolStats().reused).toBe(s0.reused + 1);
+    expect(bufferPoolStats().freshBytes).toBe(s0.freshBytes); // no new pages for a reused output
     expect(backend.data.get(second.dataId).values).toBe(firstArray);
+    const third = tf.sub(a, b); // `second` is still live: a new array
+    expect(bufferPoolStats().freshBytes).toBe(s0.freshBytes + SIZE * 4);
+    third.dispose();
     // The reused buffer holds a * b exactly, not leftovers of a + b.
     const av = a.dataSync();
     const bv = b.dataSync();

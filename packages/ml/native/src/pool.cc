@@ -5,11 +5,14 @@
 #include <chrono>
 #include <cstdlib>
 #include <condition_variable>
+#include <cstring>
 #include <mutex>
 #include <thread>
 #include <vector>
 
+#include <fcntl.h>
 #include <time.h>
+#include <unistd.h>
 
 namespace synthmri {
 namespace {
@@ -49,6 +52,50 @@ long spin_limit_us() {
   return (end != nullptr && *end == '\0' && us >= 0) ? std::min(us, 100000L) : 1000;
 }
 
+// Whether an idle thread may poll now: only while the host's runnable threads fit its cores. On an oversubscribed host
+// (TRAIN_PROCESSES children x threads > cores, or other load) a polling thread holds a core that a thread with work
+// could have had, and every process slows down. /proc/loadavg's 4th field counts the runnable threads of the whole
+// host, ours included (a polling thread is runnable, a sleeping one is not); the caller re-reads it at most every
+// 20 ms (a few microseconds; measured on 3 processes x 2 threads on 2 cores: polling cost +65 % CPU seconds for the
+// same steps, the host check brought it back to spin 0's), and the workers read the cached answer. SYNTHMRI_POOL_SPIN_ALWAYS=1 skips the check
+// (A/B measurements); without /proc/loadavg the pool polls as before.
+std::atomic<bool> host_has_room{true};
+const bool spin_always = [] {
+  const char* v = std::getenv("SYNTHMRI_POOL_SPIN_ALWAYS");
+  return v != nullptr && v[0] == '1';
+}();
+
+long runnable_threads() {
+  int fd = ::open("/proc/loadavg", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  char buf[128];
+  ssize_t len = ::read(fd, buf, sizeof buf - 1);
+  ::close(fd);
+  if (len <= 0) return -1;
+  buf[len] = '\0';
+  // "0.50 0.40 0.30 2/345 6789": runnable/total after the three averages.
+  const char* slash = std::strchr(buf, '/');
+  if (slash == nullptr) return -1;
+  const char* p = slash;
+  while (p > buf && p[-1] >= '0' && p[-1] <= '9') --p;
+  return p == slash ? -1 : std::strtol(p, nullptr, 10);
+}
+
+void refresh_host_room() {
+  if (spin_always) return;
+  static const long cores = std::max(1L, sysconf(_SC_NPROCESSORS_ONLN));
+  static auto next = std::chrono::steady_clock::time_point{};
+  const auto now = std::chrono::steady_clock::now();
+  if (now < next) return;
+  next = now + std::chrono::milliseconds(20);
+  // Off at the first sample over the cores, on again only after 5 samples in a row (100 ms) within them: with polling
+  // off, the other processes' threads sleep while they wait too, so a single low sample says little.
+  static int streak = 5;
+  const long running = runnable_threads();
+  streak = (running < 0 || running <= cores) ? std::min(streak + 1, 5) : 0;
+  host_has_room.store(streak >= 5, std::memory_order_relaxed);
+}
+
 inline void cpu_relax() {
 #if defined(__x86_64__) || defined(__i386__)
   __builtin_ia32_pause();
@@ -60,7 +107,7 @@ inline void cpu_relax() {
 // Polls `ready` for at most `us` microseconds; true as soon as it holds.
 template <class Ready>
 bool spin_until(long us, Ready ready) {
-  if (us <= 0) return ready();
+  if (us <= 0 || !host_has_room.load(std::memory_order_relaxed)) return ready();
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::microseconds(us);
   for (;;) {
     for (int i = 0; i < 64; ++i) {
@@ -196,6 +243,7 @@ static void parallel_for_run(long n, const std::function<void(long, int)>& fn) {
     for (long t = 0; t < n; ++t) fn(t, 0);
     return;
   }
+  refresh_host_room();
   {
     std::lock_guard<std::mutex> lk(p.mu);
     p.job = &fn;

@@ -55,7 +55,7 @@ let limit = maxPooledBytes();
 let idleMs = idleReleaseMs();
 let lastTakeAt = 0;
 let idleTimer: NodeJS.Timeout | undefined;
-const stats = { taken: 0, reused: 0, idleReleases: 0 };
+const stats = { taken: 0, reused: 0, idleReleases: 0, freshBytes: 0 };
 
 function release(values: Float32Array): void {
   if (pooledBytes + values.byteLength > limit) return; // over the cap: left to the garbage collector
@@ -146,6 +146,7 @@ export function takeFloat32(backend: unknown, n: number): Float32Array {
     }
   }
   const fresh = new Float32Array(n);
+  stats.freshBytes += fresh.byteLength;
   if (limit > 0) owners.set(fresh, 0);
   return fresh;
 }
@@ -160,7 +161,13 @@ export function trimBufferPool(): void {
   idleTimer = undefined;
 }
 
-/** Counters for tests and the bench profile. */
-export function bufferPoolStats(): { taken: number; reused: number; idleReleases: number; pooledBytes: number } {
+/** Counters for tests and the bench profile; freshBytes: bytes of the arrays the pool could not supply (new pages). */
+export function bufferPoolStats(): {
+  taken: number;
+  reused: number;
+  idleReleases: number;
+  freshBytes: number;
+  pooledBytes: number;
+} {
   return { ...stats, pooledBytes };
 }
