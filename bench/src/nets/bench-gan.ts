@@ -1,10 +1,11 @@
 // bench-gan from shared/peers/SPEC.md: DCGAN-style G (1,505,925) and D (401,057), 5 x 64 x 64, NHWC.
 import {
   adam,
-  avgPool2x2,
   biasLeakyRelu,
+  biasLeakyReluAvgPool2x2,
   conv2d,
   dense,
+  meanSoftplus,
   type Optimizer,
   ParamStore,
   Rng,
@@ -74,7 +75,7 @@ export function benchDiscriminator(s: ParamStore, x: tf.Tensor4D): tf.Tensor2D {
   return tf.tidy(() => {
     let h = biasLeakyRelu(conv2d(x, w4(s, "in"), null, 1, "valid"), b1(s, "in"), 0.2);
     D_CONVS.forEach((_, i) => {
-      h = avgPool2x2(biasLeakyRelu(conv2d(h, w4(s, `down${i}`), null, 1, "same"), b1(s, `down${i}`), 0.2));
+      h = biasLeakyReluAvgPool2x2(conv2d(h, w4(s, `down${i}`), null, 1, "same"), b1(s, `down${i}`), 0.2);
     });
     return dense(tf.reshape(h, [x.shape[0], 4096]) as tf.Tensor2D, s.get("fc.w") as tf.Tensor2D, b1(s, "fc"));
   });
@@ -107,8 +108,8 @@ export function createBenchGan(seed = 0, batch = 16): BenchGan {
       tf.tidy(
         () =>
           tf.add(
-            tf.mean(tf.softplus(tf.neg(benchDiscriminator(d, real)))),
-            tf.mean(tf.softplus(benchDiscriminator(d, fake))),
+            meanSoftplus(benchDiscriminator(d, real), -1),
+            meanSoftplus(benchDiscriminator(d, fake), 1),
           ) as tf.Scalar,
       ),
     );
@@ -116,9 +117,7 @@ export function createBenchGan(seed = 0, batch = 16): BenchGan {
     tf.dispose([z1, fake]);
     const z2 = sampleZ();
     // Only G's variables are listed: D's weight gradients are neither computed nor applied.
-    const gStep = g.valueAndGrads(() =>
-      tf.tidy(() => tf.mean(tf.softplus(tf.neg(benchDiscriminator(d, benchGenerator(g, z2))))) as tf.Scalar),
-    );
+    const gStep = g.valueAndGrads(() => tf.tidy(() => meanSoftplus(benchDiscriminator(d, benchGenerator(g, z2)), -1)));
     optG.apply(g, gStep.grads);
     z2.dispose();
     return [dStep.value, gStep.value];

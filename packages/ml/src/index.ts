@@ -9,5 +9,6 @@ export * from "./gan/index.js";
 export { biasLeakyRelu, nativeCeDiceLossAvailable } from "./native/index.js";
 export { instanceNormLeakyReluFast } from "./unet/norm-act.js";
 export { ceDiceLossWebGpuActive } from "./kernels/webgpu/ce-dice-loss.js";
+export { meanSoftplus } from "./kernels/webgpu/softplus-mean.js";
 export * from "./families/index.js";
 export * from "./probe/step-probes.js";

@@ -8,6 +8,7 @@
 // `await t.data()`. The error thrown then says so.
 import type { Logger } from "@synthmri/core";
 import { registerWebGpuKernels } from "../kernels/webgpu/index.js";
+import { settleKernelCompiles } from "../kernels/webgpu/raw.js";
 import { enterKernel, installGpuCounters, leaveKernel, noteDispatchKind } from "./gpu-counters.js";
 import { isDiscreteGpuAdapter } from "./webgpu-auto.js";
 import { tf } from "./tf.js";
@@ -137,6 +138,8 @@ async function start(log: Logger | undefined, discreteOnly: boolean): Promise<We
       maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
       maxComputeWorkgroupsPerDimension: l.maxComputeWorkgroupsPerDimension,
       maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
+      // Grouped optimizer updates bind 3-4 buffers per parameter (kernels/webgpu/optimizer.ts).
+      maxStorageBuffersPerShaderStage: l.maxStorageBuffersPerShaderStage,
       maxBufferSize: l.maxBufferSize,
       maxComputeWorkgroupSizeX: l.maxComputeWorkgroupSizeX,
       maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
@@ -144,7 +147,12 @@ async function start(log: Logger | undefined, discreteOnly: boolean): Promise<We
   });
   void device.lost?.then((i) => log?.error("webgpu device lost", { reason: i.reason, message: i.message }));
 
-  let mod: { WebGPUBackend: new (device: unknown, info?: unknown) => { readSync(dataId: object): unknown } };
+  let mod: {
+    WebGPUBackend: new (
+      device: unknown,
+      info?: unknown,
+    ) => { readSync(dataId: object): unknown; read(dataId: object): Promise<unknown> };
+  };
   try {
     mod = (await import("@tensorflow/tfjs-backend-webgpu")) as unknown as typeof mod;
   } catch (e) {
@@ -152,6 +160,7 @@ async function start(log: Logger | undefined, discreteOnly: boolean): Promise<We
     throw e;
   }
   patchReadSync(mod.WebGPUBackend.prototype);
+  patchReadChecksCompiles(mod.WebGPUBackend.prototype);
   patchKindCounting(mod.WebGPUBackend.prototype);
   if (process.env.SYNTHMRI_WEBGPU_POOLED_UPLOAD !== "0") patchUploadToGpu(mod.WebGPUBackend.prototype);
   // The package registers its own factory at import only when navigator.gpu already existed; ours uses the device
@@ -187,6 +196,25 @@ function patchReadSync(proto: { readSync(dataId: object): unknown } & { [PATCHED
       }
       throw e;
     }
+  };
+}
+
+const READ_PATCHED = Symbol.for("synthmri.webgpu.readChecksCompiles");
+
+/**
+ * Every asynchronous read first waits for the compile checks of the project's WGSL kernels (kernels/webgpu/raw.ts) and
+ * throws a failed one, naming the kernel: a shader that does not compile must not hand back the zeros or stale data of
+ * a pipeline that never ran.
+ */
+function patchReadChecksCompiles(
+  proto: { read(dataId: object): Promise<unknown> } & { [READ_PATCHED]?: boolean },
+): void {
+  if (proto[READ_PATCHED]) return;
+  proto[READ_PATCHED] = true;
+  const original = proto.read;
+  proto.read = async function read(this: unknown, dataId: object) {
+    await settleKernelCompiles();
+    return original.call(this, dataId);
   };
 }
 

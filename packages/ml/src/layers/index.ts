@@ -1,3 +1,4 @@
+export * from "./bias-leaky-pool.js";
 export * from "./ops.js";
 export * from "./optimizers.js";
 export * from "./param-store.js";

@@ -1,6 +1,8 @@
 // Functional layer ops, NHWC. Every op here is safe under second-order autodiff (nested tf.grad inside
 // tf.variableGrads: WGAN-GP / R1) unless its comment says otherwise; see shared/notes/tfjs-facts.md.
 import { tf } from "../backend/tf.js";
+import { convTranspose2x2WebGpu } from "../kernels/webgpu/conv-transpose.js";
+import { avgPool2x2WebGpu } from "../kernels/webgpu/pool.js";
 
 export type Padding = "same" | "valid" | number;
 
@@ -32,8 +34,11 @@ export function conv2d(
 /**
  * Transposed conv 2x2 stride 2 (doubles H and W). w has tfjs' conv2dTranspose layout [2,2,Cout,Cin].
  * Computed as one matMul plus a pixel shuffle: its gradients are matMul/transpose, fast on every backend.
+ * On webgpu (with a bias): one fused kernel, first-order gradients only (kernels/webgpu/conv-transpose.ts).
  */
 export function convTranspose2x2(x: tf.Tensor4D, w: tf.Tensor4D, b: tf.Tensor1D | null): tf.Tensor4D {
+  const gpu = convTranspose2x2WebGpu(x, w, b);
+  if (gpu) return gpu;
   return tf.tidy(() => {
     const [B, H, W, cin] = x.shape;
     const cout = w.shape[2];
@@ -79,6 +84,9 @@ export function leakyRelu<T extends tf.Tensor>(x: T, a = 0.2): T {
 
 /** 2x2 stride-2 average pooling as reshape + mean (tf.avgPool has no second-order gradient). H, W even. */
 export function avgPool2x2(x: tf.Tensor4D): tf.Tensor4D {
+  // webgpu: one dispatch each way, still differentiable to any order (kernels/webgpu/pool.ts).
+  const gpu = avgPool2x2WebGpu(x);
+  if (gpu) return gpu;
   return tf.tidy(() => {
     const [B, H, W, C] = x.shape;
     return tf.mean(tf.reshape(x, [B, H / 2, 2, W / 2, 2, C]), [2, 4]) as tf.Tensor4D;

@@ -5,7 +5,7 @@
 // training yet) keeps its count, so its Adam bias correction starts at its own first update.
 import { InvalidInput } from "@synthmri/core";
 import { tf } from "../backend/tf.js";
-import { adamWebGpu, sgdNesterovWebGpu } from "../kernels/webgpu/optimizer.js";
+import { adamWebGpu, flushWebGpuUpdates, sgdNesterovWebGpu } from "../kernels/webgpu/optimizer.js";
 import { loadNativeAddon, type NativeAddon, nativeKernelsActive } from "../native/index.js";
 import type { ParamStore } from "./param-store.js";
 import { type BlobIndex, decodeBlob, encodeBlob, type NamedArray } from "./tensor-blob.js";
@@ -156,6 +156,7 @@ abstract class SlotOptimizer implements Optimizer {
         tf.tidy(() => this.update(p, g, s.vars, s.step));
       }
     } finally {
+      flushWebGpuUpdates(); // webgpu updates are recorded in groups: all before their gradients go
       for (const g of Object.values(grads)) g.dispose();
     }
   }

@@ -3,6 +3,7 @@
 // took ~40 % of a bench-gan step on cpu, more than its convolutions' share. No second-order gradients: networks under a
 // gradient penalty keep layers' leakyRelu.
 import * as tf from "@tensorflow/tfjs-core";
+import { biasLeakyReluWebGpu } from "../kernels/webgpu/bias-leaky.js";
 import type { NativeAddon } from "./addon.js";
 import { takeFloat32 } from "./buffer-pool.js";
 import type { CpuBackendLike } from "./kernel-types.js";
@@ -54,9 +55,12 @@ export function biasLeakyReluReference<T extends tf.Tensor>(x: T, bias: tf.Tenso
 
 /**
  * leakyRelu(x + bias, alpha), bias over the last axis, alpha in (0, 1]. One native kernel each way on cpu with
- * registerNativeKernels() in effect, else biasLeakyReluReference. First-order gradients only.
+ * registerNativeKernels() in effect, one fused webgpu kernel each way on webgpu (kernels/webgpu/bias-leaky.ts), else
+ * biasLeakyReluReference. First-order gradients only.
  */
 export function biasLeakyRelu<T extends tf.Tensor>(x: T, bias: tf.Tensor1D, alpha: number): T {
+  const gpu = biasLeakyReluWebGpu(x, bias, alpha);
+  if (gpu) return gpu;
   const native =
     tf.getBackend() === "cpu" &&
     tf.getKernel(BIAS_LEAKY_KERNEL, "cpu") != null &&

@@ -2,15 +2,23 @@
 // loaded (its stock kernels register at import; ours replace them), never at module import: CI has no webgpu.
 import { tf } from "../../backend/tf.js";
 import { conv2dBackpropFilterWebGpu } from "./conv2d-backprop-filter.js";
+import { biasLeakyWebGpuKernels } from "./bias-leaky.js";
 import { ceDiceWebGpuKernels } from "./ce-dice-loss.js";
+import { convTransposeWebGpuKernels } from "./conv-transpose.js";
 import { registerReduceGradients } from "./gradients.js";
 import { instanceNormWebGpuKernels } from "./instance-norm.js";
+import { poolWebGpuKernels, registerPoolGradients } from "./pool.js";
+import { softplusMeanWebGpuKernels } from "./softplus-mean.js";
 
 export { conv2dBackpropFilterWebGpu } from "./conv2d-backprop-filter.js";
 export { flatDispatch, im2colProgram, type WebGpuProgram } from "./im2col-program.js";
 export { ceDiceLossWebGpu, ceDiceLossWebGpuActive } from "./ce-dice-loss.js";
+export { biasLeakyReluWebGpu } from "./bias-leaky.js";
+export { convTranspose2x2WebGpu } from "./conv-transpose.js";
 export { instanceNormLeakyReluWebGpu } from "./instance-norm.js";
-export { setWebGpuFusion } from "./raw.js";
+export { avgPool2x2WebGpu } from "./pool.js";
+export { meanSoftplus } from "./softplus-mean.js";
+export { settleKernelCompiles, setWebGpuFusion, WebGpuKernelCompileError } from "./raw.js";
 
 const BACKEND = "webgpu";
 /** Kernels this module provides for the webgpu backend (for logs and tests). */
@@ -18,12 +26,20 @@ export const webgpuProjectKernels = [tf.Conv2DBackpropFilter];
 let stockFilterGrad: tf.KernelConfig | undefined;
 
 /** Fused kernels of the project's own (new kernel names, so nothing stock to replace): registered once. */
-const fusedKernels = [...instanceNormWebGpuKernels, ...ceDiceWebGpuKernels];
+const fusedKernels = [
+  ...instanceNormWebGpuKernels,
+  ...ceDiceWebGpuKernels,
+  ...biasLeakyWebGpuKernels,
+  ...poolWebGpuKernels,
+  ...convTransposeWebGpuKernels,
+  ...softplusMeanWebGpuKernels,
+];
 
 /** Replaces the stock webgpu kernels named in webgpuProjectKernels and adds the fused ones. Idempotent. */
 export function registerWebGpuKernels(): void {
   for (const k of fusedKernels) if (!tf.getKernel(k.kernelName, k.backendName)) tf.registerKernel(k);
   registerReduceGradients();
+  registerPoolGradients();
   const current = tf.getKernel(tf.Conv2DBackpropFilter, BACKEND);
   if (current?.kernelFunc === (conv2dBackpropFilterWebGpu as unknown)) return;
   stockFilterGrad = current;

@@ -1,45 +1,147 @@
-// Optimizer updates as one WGSL dispatch per parameter, in place (issue 15): the op graph of an update is 8 (SGD
-// Nesterov with weight decay) or 14 (Adam) elementwise dispatches per parameter, each with a fresh output buffer.
-// Same maths and the same order of float32 operations as layers/optimizers.ts' op graph (within rounding: a GPU may
-// contract a*b+c into one fused multiply-add).
+// Optimizer updates on webgpu, in place, several parameters per WGSL dispatch (issue 15): the op graph of an update is
+// 8 (SGD Nesterov with weight decay) or 14 (Adam) elementwise dispatches per parameter, each with a fresh output
+// buffer. Updates are queued by sgdNesterovWebGpu / adamWebGpu and recorded in groups of as many parameters as the
+// device's storage-buffer bindings allow (16 on lavapipe: 5 SGD or 4 Adam parameters; at most GROUP_MAX), one
+// invocation per element of the concatenated parameters; flushWebGpuUpdates() records what is left (the optimizer
+// calls it before it disposes the gradients). Same maths and the same order of float32 operations as
+// layers/optimizers.ts' op graph (within rounding: a GPU may contract a*b+c into one fused multiply-add).
 import type { tf } from "../../backend/tf.js";
-import { allFloat32, FLAT_INDEX, grid, ownedOnGpu, rawDispatch, rawWebGpuBackend } from "./raw.js";
+import {
+  allFloat32,
+  FLAT_INDEX,
+  grid,
+  ownedOnGpu,
+  type RawWebGpuBackend,
+  rawDispatch,
+  rawWebGpuBackend,
+} from "./raw.js";
 
-const SGD = `
-struct U { n : u32, lr : f32, momentum : f32, wd : f32 }
-@group(0) @binding(0) var<storage, read_write> p : array<f32>;
-@group(0) @binding(1) var<storage, read_write> v : array<f32>;
-@group(0) @binding(2) var<storage, read> g : array<f32>;
-@group(0) @binding(3) var<uniform> u : U;
+const GROUP_MAX = 8;
+
+interface Kind {
+  name: string;
+  /** Buffers per parameter, read_write first: p and its slots, then the gradient (read). */
+  written: number;
+  /** Shared scalars (f32) after the per-parameter offsets and per-parameter scalars. */
+  shared: string[];
+  /** Per-parameter scalars (f32). */
+  own: string[];
+  /** WGSL body for element `i` of parameter `k` (`P`, `S0`, `S1`, `G` are its buffers, `o` its own scalars). */
+  body(k: number): string;
+}
+
+const SGD: Kind = {
+  name: "sgd-nesterov",
+  written: 2,
+  shared: ["lr", "momentum", "wd"],
+  own: [],
+  body: (k) => `
+    let pi = p${k}[i];
+    let gi = g${k}[i] + pi * u.wd;
+    let vi = s${k}_0[i] * u.momentum + gi;
+    s${k}_0[i] = vi;
+    p${k}[i] = pi - (gi + vi * u.momentum) * u.lr;`,
+};
+
+const ADAM: Kind = {
+  name: "adam",
+  written: 3,
+  shared: ["lr", "b1", "omb1", "b2", "omb2", "eps"],
+  own: ["c1", "c2"],
+  body: (k) => `
+    let gi = g${k}[i];
+    let mi = s${k}_0[i] * u.b1 + gi * u.omb1;
+    let vi = s${k}_1[i] * u.b2 + (gi * gi) * u.omb2;
+    s${k}_0[i] = mi;
+    s${k}_1[i] = vi;
+    p${k}[i] = p${k}[i] - ((mi / u.c1_${k}) / (sqrt(vi / u.c2_${k}) + u.eps)) * u.lr;`,
+};
+
+function code(kind: Kind, count: number): string {
+  const fields = [
+    "n : u32",
+    ...Array.from({ length: count }, (_, k) => `end${k} : u32`),
+    ...kind.shared.map((s) => `${s} : f32`),
+    ...Array.from({ length: count }, (_, k) => kind.own.map((s) => `${s}_${k} : f32`)).flat(),
+  ];
+  let binding = 0;
+  const decls: string[] = [];
+  for (let k = 0; k < count; k++) {
+    decls.push(`@group(0) @binding(${binding++}) var<storage, read_write> p${k} : array<f32>;`);
+    for (let s = 0; s < kind.written - 1; s++)
+      decls.push(`@group(0) @binding(${binding++}) var<storage, read_write> s${k}_${s} : array<f32>;`);
+    decls.push(`@group(0) @binding(${binding++}) var<storage, read> g${k} : array<f32>;`);
+  }
+  const branches = Array.from({ length: count }, (_, k) => {
+    const start = k === 0 ? "0u" : `u.end${k - 1}`;
+    return `${k === 0 ? "" : " else "}if (j < u.end${k}) {\n    let i = j - ${start};${kind.body(k)}\n  }`;
+  }).join("");
+  return `
+struct U { ${fields.join(", ")} }
+${decls.join("\n")}
+@group(0) @binding(${binding}) var<uniform> u : U;
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid : vec3<u32>, @builtin(num_workgroups) nwg : vec3<u32>) {
-  let i = ${FLAT_INDEX()};
-  if (i >= u.n) { return; }
-  let pi = p[i];
-  let gi = g[i] + pi * u.wd;
-  let vi = v[i] * u.momentum + gi;
-  v[i] = vi;
-  p[i] = pi - (gi + vi * u.momentum) * u.lr;
+  let j = ${FLAT_INDEX()};
+  if (j >= u.n) { return; }
+  ${branches}
 }`;
+}
 
-const ADAM = `
-struct U { n : u32, lr : f32, b1 : f32, omb1 : f32, b2 : f32, omb2 : f32, c1 : f32, c2 : f32, eps : f32 }
-@group(0) @binding(0) var<storage, read_write> p : array<f32>;
-@group(0) @binding(1) var<storage, read_write> m : array<f32>;
-@group(0) @binding(2) var<storage, read_write> v : array<f32>;
-@group(0) @binding(3) var<storage, read> g : array<f32>;
-@group(0) @binding(4) var<uniform> u : U;
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid : vec3<u32>, @builtin(num_workgroups) nwg : vec3<u32>) {
-  let i = ${FLAT_INDEX()};
-  if (i >= u.n) { return; }
-  let gi = g[i];
-  let mi = m[i] * u.b1 + gi * u.omb1;
-  let vi = v[i] * u.b2 + (gi * gi) * u.omb2;
-  m[i] = mi;
-  v[i] = vi;
-  p[i] = p[i] - ((mi / u.c1) / (sqrt(vi / u.c2) + u.eps)) * u.lr;
-}`;
+interface Update {
+  p: tf.Variable;
+  slots: tf.Variable[];
+  g: tf.Tensor;
+  own: number[];
+}
+
+let queued: { backend: RawWebGpuBackend; kind: Kind; shared: number[]; updates: Update[] } | null = null;
+
+function groupSize(backend: RawWebGpuBackend, kind: Kind): number {
+  const limit = (backend.device as { limits?: Record<string, number> }).limits?.maxStorageBuffersPerShaderStage ?? 8;
+  return Math.max(1, Math.min(GROUP_MAX, Math.floor(limit / (kind.written + 1))));
+}
+
+function record(backend: RawWebGpuBackend, kind: Kind, shared: number[], updates: Update[]): void {
+  const ends: number[] = [];
+  let n = 0;
+  for (const u of updates) {
+    n += u.p.size;
+    ends.push(n);
+  }
+  rawDispatch(
+    backend,
+    `optimizer ${kind.name}`,
+    code(kind, updates.length),
+    updates.flatMap((u) => [u.p, ...u.slots, u.g]),
+    [
+      { u: n },
+      ...ends.map((e) => ({ u: e })),
+      ...shared.map((f) => ({ f })),
+      ...updates.flatMap((u) => u.own.map((f) => ({ f }))),
+    ],
+    grid(n),
+    updates.flatMap((u) => [u.p, ...u.slots]),
+  );
+}
+
+/** Records every queued update (call before the gradients are disposed or the parameters read). */
+export function flushWebGpuUpdates(): void {
+  const q = queued;
+  queued = null;
+  if (!q) return;
+  const size = groupSize(q.backend, q.kind);
+  for (let i = 0; i < q.updates.length; i += size) record(q.backend, q.kind, q.shared, q.updates.slice(i, i + size));
+}
+
+function enqueue(backend: RawWebGpuBackend, kind: Kind, shared: number[], update: Update): void {
+  const same =
+    queued && queued.backend === backend && queued.kind === kind && queued.shared.every((v, i) => v === shared[i]);
+  if (!same) flushWebGpuUpdates();
+  if (!queued) queued = { backend, kind, shared, updates: [] };
+  queued.updates.push(update);
+  if (queued.updates.length >= groupSize(backend, kind)) flushWebGpuUpdates();
+}
 
 /** Whether `p` and its slots can be updated in place on the webgpu backend (else the caller runs the op graph). */
 function updatable(p: tf.Tensor, g: tf.Tensor, slots: tf.Tensor[]) {
@@ -49,7 +151,10 @@ function updatable(p: tf.Tensor, g: tf.Tensor, slots: tf.Tensor[]) {
   return backend;
 }
 
-/** g <- g + wd*p; v <- m*v + g; p <- p - lr*(g + m*v), in place. False when not on webgpu or not updatable in place. */
+/**
+ * Queues g <- g + wd*p; v <- m*v + g; p <- p - lr*(g + m*v), in place (see flushWebGpuUpdates). False when not on
+ * webgpu or not updatable in place.
+ */
 export function sgdNesterovWebGpu(
   p: tf.Variable,
   g: tf.Tensor,
@@ -60,19 +165,11 @@ export function sgdNesterovWebGpu(
 ): boolean {
   const backend = updatable(p, g, [v]);
   if (!backend) return false;
-  rawDispatch(
-    backend,
-    "optimizer sgd-nesterov",
-    SGD,
-    [p, v, g],
-    [{ u: p.size }, { f: lr }, { f: momentum }, { f: weightDecay }],
-    grid(p.size),
-    [p, v],
-  );
+  enqueue(backend, SGD, [lr, momentum, weightDecay], { p, slots: [v], g, own: [] });
   return true;
 }
 
-/** Adam with bias correction (c1 = 1 - beta1^t, c2 = 1 - beta2^t), in place; false as sgdNesterovWebGpu. */
+/** Queues Adam with bias correction (c1 = 1 - beta1^t, c2 = 1 - beta2^t), in place; false as sgdNesterovWebGpu. */
 export function adamWebGpu(
   p: tf.Variable,
   g: tf.Tensor,
@@ -82,24 +179,11 @@ export function adamWebGpu(
 ): boolean {
   const backend = updatable(p, g, [m, v]);
   if (!backend) return false;
-  rawDispatch(
-    backend,
-    "optimizer adam",
-    ADAM,
-    [p, m, v, g],
-    [
-      { u: p.size },
-      { f: s.lr },
-      { f: s.beta1 },
-      { f: 1 - s.beta1 },
-      { f: s.beta2 },
-      { f: 1 - s.beta2 },
-      { f: s.c1 },
-      { f: s.c2 },
-      { f: s.eps },
-    ],
-    grid(p.size),
-    [p, m, v],
-  );
+  enqueue(backend, ADAM, [s.lr, s.beta1, 1 - s.beta1, s.beta2, 1 - s.beta2, s.eps], {
+    p,
+    slots: [m, v],
+    g,
+    own: [s.c1, s.c2],
+  });
   return true;
 }

@@ -83,9 +83,53 @@ export function grid(invocations: number, size = WORKGROUP): [number, number, nu
 /** WGSL for the flat index of a `grid()` dispatch (`gid` global_invocation_id, `nwg` num_workgroups). */
 export const FLAT_INDEX = (size = WORKGROUP) => `gid.x + gid.y * nwg.x * ${size}u`;
 
-const pipelines = new WeakMap<object, Map<string, { getBindGroupLayout(i: number): unknown }>>();
+type Pipeline = { getBindGroupLayout(i: number): unknown };
+interface CompilationMessage {
+  type: string;
+  message: string;
+  lineNum?: number;
+  linePos?: number;
+}
+interface CheckedDevice extends Device {
+  pushErrorScope?(filter: string): void;
+  popErrorScope?(): Promise<{ message: string } | null>;
+}
 
-function pipelineFor(device: Device, code: string) {
+/** A project kernel that failed to compile or to make its pipeline: the kernel's name and the compiler's words. */
+export class WebGpuKernelCompileError extends Error {
+  constructor(
+    readonly kernel: string,
+    detail: string,
+  ) {
+    super(`synthmri webgpu: project kernel "${kernel}" failed to compile: ${detail}`);
+    this.name = "WebGpuKernelCompileError";
+  }
+}
+
+const pipelines = new WeakMap<object, Map<string, Pipeline>>();
+/** Codes whose compile check failed (a dispatch of one throws at once). */
+const broken = new Map<string, WebGpuKernelCompileError>();
+/** Compile checks not yet settled, and failures not yet thrown to a reader (see settleKernelCompiles). */
+const pendingChecks = new Set<Promise<void>>();
+const unreported: WebGpuKernelCompileError[] = [];
+
+function describeMessages(messages: readonly CompilationMessage[]): string {
+  return messages
+    .filter((m) => m.type === "error")
+    .map((m) => (m.lineNum ? `line ${m.lineNum}:${m.linePos ?? 0}: ${m.message}` : m.message))
+    .join("; ");
+}
+
+/**
+ * Creates the pipeline of `code` inside a validation error scope and checks the shader's compilation messages. Both
+ * answers are asynchronous (WebGPU reports compile errors only through them; Dawn otherwise just prints a warning and
+ * every later dispatch of the invalid pipeline silently does nothing): a failure is recorded against the kernel, thrown
+ * by the next dispatch of that kernel and by the next read of any tensor (settleKernelCompiles, which the webgpu
+ * backend's read awaits).
+ */
+function pipelineFor(device: CheckedDevice, name: string, code: string): Pipeline {
+  const known = broken.get(code);
+  if (known) throw known;
   let cache = pipelines.get(device);
   if (!cache) {
     cache = new Map();
@@ -93,13 +137,46 @@ function pipelineFor(device: Device, code: string) {
   }
   let p = cache.get(code);
   if (!p) {
-    p = device.createComputePipeline({
-      layout: "auto",
-      compute: { module: device.createShaderModule({ code }), entryPoint: "main" },
-    });
+    const scoped = typeof device.pushErrorScope === "function" && typeof device.popErrorScope === "function";
+    if (scoped) device.pushErrorScope?.("validation");
+    const module = device.createShaderModule({ code }) as {
+      getCompilationInfo?(): Promise<{ messages: readonly CompilationMessage[] }>;
+    };
+    p = device.createComputePipeline({ layout: "auto", compute: { module, entryPoint: "main" } });
     cache.set(code, p);
+    const check = Promise.all([
+      module.getCompilationInfo?.() ?? Promise.resolve({ messages: [] }),
+      scoped ? device.popErrorScope?.() : Promise.resolve(null),
+    ]).then(
+      ([info, scopeError]) => {
+        const detail = [describeMessages(info.messages), scopeError?.message ?? ""].filter(Boolean).join("; ");
+        if (detail) fail(name, code, detail);
+      },
+      (e: unknown) => fail(name, code, (e as Error).message),
+    );
+    pendingChecks.add(check);
+    void check.finally(() => pendingChecks.delete(check));
   }
   return p;
+}
+
+function fail(name: string, code: string, detail: string): void {
+  const e = new WebGpuKernelCompileError(name, detail);
+  broken.set(code, e);
+  unreported.push(e);
+}
+
+/**
+ * Waits for the compile checks of the project kernels created so far and throws the first failure not yet reported
+ * (once). The webgpu backend's read() calls this first, so a value computed through a broken kernel is never returned.
+ */
+export async function settleKernelCompiles(): Promise<void> {
+  while (pendingChecks.size) await Promise.all([...pendingChecks]);
+  const e = unreported.shift();
+  if (e) {
+    unreported.length = 0;
+    throw e;
+  }
 }
 
 /** A buffer of a tensor on the device (uploaded if it was host-side). */
@@ -153,7 +230,7 @@ export function rawDispatch(
   written: tf.TensorInfo[],
 ): void {
   const device = backend.device;
-  const pipeline = pipelineFor(device, code);
+  const pipeline = pipelineFor(device as CheckedDevice, name, code);
   const entries: { binding: number; resource: unknown }[] = tensors.map((t, i) => ({
     binding: i,
     resource: { buffer: gpuBufferOf(backend, t) },
