@@ -1,10 +1,19 @@
 // A bench-unet training step on the webgpu backend against cpu (moved from packages/ml/test/webgpu.test.ts with the
-// bench nets): the project's webgpu kernels, which startWebGpu registers, over a whole U-Net step. Runs only where
+// bench nets), and a bench-gan D and G step: the project's webgpu kernels, which startWebGpu registers, over a whole U-Net step. Runs only where
 // Dawn finds an adapter; elsewhere it is skipped and the reason printed.
-import { Rng, startWebGpu, tf, type WebGpuStart } from "@synthmri/ml";
+import { meanSoftplus, Rng, startWebGpu, tf, type WebGpuStart } from "@synthmri/ml";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { maxRelErr, on, randn } from "../../packages/ml/test/webgpu-fixtures.js";
-import { benchUnetForward, benchUnetLoss, benchUnetTargets, buildBenchUnet } from "../src/nets/index.js";
+import {
+  benchDiscriminator,
+  benchGenerator,
+  benchUnetForward,
+  benchUnetLoss,
+  benchUnetTargets,
+  buildBenchDiscriminator,
+  buildBenchGenerator,
+  buildBenchUnet,
+} from "../src/nets/index.js";
 
 let start: WebGpuStart = { ok: false, reason: "not tried" };
 beforeAll(async () => {
@@ -38,3 +47,34 @@ it("a bench-unet training step (batch 1, 32x32): loss and every weight gradient 
   for (let i = 1; i < want.length; i++) expect(maxRelErr(got[i], want[i]), `gradient ${i}`).toBeLessThan(2e-3);
 });
 
+
+it("a bench-gan D and G step (batch 2): losses and weight gradients match cpu (fused bias+leaky(+pool), softplus loss)", async (ctx) => {
+  if (!start.ok) ctx.skip();
+  const B = 2;
+  const real = randn(B * 64 * 64 * 5, 5).map((v) => Math.tanh(v));
+  const z = randn(B * 128, 6);
+  const step = () => {
+    const g = buildBenchGenerator(0);
+    const d = buildBenchDiscriminator(1);
+    const x = tf.tensor4d(real, [B, 64, 64, 5]);
+    const zt = tf.tensor2d(z, [B, 128]);
+    const fake = benchGenerator(g, zt);
+    const dStep = d.valueAndGrads(() =>
+      tf.add(meanSoftplus(benchDiscriminator(d, x), -1), meanSoftplus(benchDiscriminator(d, fake), 1)) as tf.Scalar,
+    );
+    const gStep = g.valueAndGrads(() => meanSoftplus(benchDiscriminator(d, benchGenerator(g, zt)), -1));
+    const out = [
+      dStep.value,
+      gStep.value,
+      ...["in.w", "in.b", "down0.w", "down3.b", "fc.w"].map((n) => dStep.grads[n]),
+      ...["fc.w", "fc.b", "up0.w", "up3.b", "out.w"].map((n) => gStep.grads[n]),
+    ];
+    g.dispose();
+    d.dispose();
+    return out;
+  };
+  const want = await on("cpu", step);
+  const got = await on("webgpu", step);
+  for (const i of [0, 1]) expect(Math.abs(got[i][0] - want[i][0]), `loss ${i}`).toBeLessThan(1e-4 * Math.abs(want[i][0]));
+  for (let i = 2; i < want.length; i++) expect(maxRelErr(got[i], want[i]), `gradient ${i}`).toBeLessThan(2e-3);
+}, 300_000);

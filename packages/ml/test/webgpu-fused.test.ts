@@ -7,19 +7,25 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startWebGpu, type WebGpuStart } from "../src/backend/webgpu.js";
 import {
   adam,
+  avgPool2x2,
+  biasLeakyRelu,
+  biasLeakyReluAvgPool2x2,
   ceDiceLoss,
+  convTranspose2x2,
   ceDiceLossReference,
   diffGpuCounts,
   gpuCounts,
   instanceNorm,
   instanceNormLeakyReluFast,
   leakyRelu,
+  meanSoftplus,
   type Optimizer,
   ParamStore,
   sgdNesterov,
   tf,
 } from "../src/index.js";
-import { setWebGpuFusion } from "../src/kernels/webgpu/index.js";
+import { setWebGpuFusion, settleKernelCompiles, WebGpuKernelCompileError } from "../src/kernels/webgpu/index.js";
+import { rawDispatch, rawWebGpuBackend } from "../src/kernels/webgpu/raw.js";
 import { maxRelErr, on, randn } from "./webgpu-fixtures.js";
 
 let start: WebGpuStart = { ok: false, reason: "not tried" };
@@ -148,7 +154,7 @@ describe("webgpu fused kernels", () => {
     ["Adam", () => adam({ lr: 0.01, beta1: 0.5, beta2: 0.99, eps: 1e-8 })],
   ];
   for (const [name, make] of optimizers) {
-    it(`${name}: one in-place dispatch per parameter, same trajectory as cpu over 3 steps`, async (ctx) => {
+    it(`${name}: in-place grouped dispatches, same trajectory as cpu over 3 steps`, async (ctx) => {
       if (!start.ok) ctx.skip();
       const trajectory = async (backend: string) => {
         await tf.setBackend(backend);
@@ -180,7 +186,7 @@ describe("webgpu fused kernels", () => {
       };
       const want = await trajectory("cpu");
       const got = await trajectory("webgpu");
-      expect(got.updates).toBe(2);
+      expect(got.updates).toBe(1); // w and b in one grouped dispatch
       expect(got.out.length).toBe(want.out.length);
       for (const [i, g] of got.out.entries()) expect(maxRelErr(g, want.out[i]), `array ${i}`).toBeLessThan(1e-3);
     });
@@ -199,5 +205,173 @@ describe("webgpu fused kernels", () => {
     tf.dispose(alias);
     opt.dispose();
     store.dispose();
+  });
+  /**
+   * Forward value and the gradients of sum(f(inputs) * dy) for every input, on cpu with `reference` and on webgpu
+   * with `fused` (fusion on), compared with the tolerances stated at the top; also returns the webgpu dispatches of one
+   * such step after a warm-up.
+   */
+  async function compareWithCpu(
+    inputs: { shape: number[]; data: Float32Array }[],
+    outShape: number[],
+    fused: (...xs: tf.Tensor[]) => tf.Tensor,
+    reference: (...xs: tf.Tensor[]) => tf.Tensor,
+  ): Promise<number> {
+    const dys = randn(
+      outShape.reduce((a, b) => a * b, 1),
+      21,
+    );
+    const run = (f: (...xs: tf.Tensor[]) => tf.Tensor) => () => {
+      const xs = inputs.map((i) => tf.tensor(i.data, i.shape));
+      const dy = tf.tensor(dys, outShape);
+      const y = f(...xs);
+      expect(y.shape).toEqual(outShape);
+      const grads = tf.grads((...a: tf.Tensor[]) => tf.sum(tf.mul(f(...a), dy)) as tf.Scalar)(xs);
+      return [y, ...grads];
+    };
+    const want = await on("cpu", run(reference));
+    const got = await on("webgpu", run(fused));
+    expect(maxRelErr(got[0], want[0]), "forward").toBeLessThan(1e-4);
+    for (let i = 1; i < want.length; i++) expect(maxRelErr(got[i], want[i]), `gradient ${i}`).toBeLessThan(1e-3);
+    await tf.setBackend("webgpu");
+    const before = tf.memory().numTensors;
+    const dispatches = await dispatchesOf(async () => {
+      const out = tf.tidy(run(fused));
+      await Promise.all(out.map((t) => t.data()));
+      tf.dispose(out);
+    });
+    expect(tf.memory().numTensors).toBe(before);
+    return dispatches;
+  }
+
+  const input = (shape: number[], seed: number, scale = 1) => ({
+    shape,
+    data: randn(
+      shape.reduce((a, b) => a * b, 1),
+      seed,
+    ).map((v) => v * scale),
+  });
+
+  it("bias + leaky ReLU (rank 4 and rank 2, more rows than lanes): values and gradients match cpu, 2 dispatches", async (ctx) => {
+    if (!start.ok) ctx.skip();
+    for (const shape of [
+      [2, 5, 7, 19],
+      [3, 40],
+    ]) {
+      const c = shape[shape.length - 1];
+      const n = await compareWithCpu(
+        [input(shape, 31), input([c], 32, 0.5)],
+        shape,
+        (x, b) => biasLeakyRelu(x, b as tf.Tensor1D, 0.2),
+        (x, b) => leakyRelu(tf.add(x, b), 0.2),
+      );
+      // forward 1 + backward 1, plus the product with dy and its gradient (stock ops, no reduction needed).
+      expect(n, `dispatches ${shape}`).toBeLessThanOrEqual(4);
+    }
+  });
+
+  it("bias + leaky ReLU + 2x2 average pool: values and gradients match cpu", async (ctx) => {
+    if (!start.ok) ctx.skip();
+    const n = await compareWithCpu(
+      [input([2, 6, 4, 18], 33), input([18], 34, 0.5)],
+      [2, 3, 2, 18],
+      (x, b) => biasLeakyReluAvgPool2x2(x as tf.Tensor4D, b as tf.Tensor1D, 0.2),
+      (x, b) => avgPool2x2(leakyRelu(tf.add(x, b), 0.2) as tf.Tensor4D),
+    );
+    expect(n).toBeLessThanOrEqual(4);
+  });
+
+  it("2x2 average pool: gradients of any order match cpu's reshape + mean (WGAN-GP's penalty path)", async (ctx) => {
+    if (!start.ok) ctx.skip();
+    const xs = randn(2 * 4 * 6 * 3, 35);
+    const ws = randn(2 * 3 * 6 * 3, 36);
+    // A penalty-like term: || d/dx sum(pool(x)^2 * w) ||^2, differentiated again with respect to w.
+    const run = () => {
+      const x = tf.tensor4d(xs, [2, 4, 6, 3]);
+      const w = tf.tensor4d(ws, [2, 2, 3, 3]);
+      const penalty = (wi: tf.Tensor) => {
+        const gx = tf.grad((xi: tf.Tensor) => tf.sum(tf.mul(tf.square(avgPool2x2(xi as tf.Tensor4D)), wi)))(x);
+        return tf.sum(tf.square(gx)) as tf.Scalar;
+      };
+      const { value, grad } = tf.valueAndGrad(penalty)(w);
+      return [value, grad, avgPool2x2(x)];
+    };
+    const want = await on("cpu", run);
+    const got = await on("webgpu", run);
+    for (let i = 0; i < want.length; i++) expect(maxRelErr(got[i], want[i]), `output ${i}`).toBeLessThan(1e-3);
+  });
+
+  it("2x2 transposed convolution + bias: values and gradients match cpu's matMul + pixel shuffle", async (ctx) => {
+    if (!start.ok) ctx.skip();
+    const n = await compareWithCpu(
+      [input([2, 3, 5, 6], 37), input([2, 2, 4, 6], 38, 0.3), input([4], 39)],
+      [2, 6, 10, 4],
+      (x, w, b) => convTranspose2x2(x as tf.Tensor4D, w as tf.Tensor4D, b as tf.Tensor1D),
+      (x, w, b) => convTranspose2x2(x as tf.Tensor4D, w as tf.Tensor4D, b as tf.Tensor1D), // cpu: the op graph
+    );
+    expect(n).toBeLessThanOrEqual(12);
+    // Inference: one dispatch.
+    await tf.setBackend("webgpu");
+    const x = tf.tensor4d(randn(2 * 3 * 5 * 6, 40), [2, 3, 5, 6]);
+    const w = tf.tensor4d(randn(2 * 2 * 4 * 6, 41), [2, 2, 4, 6]);
+    const b = tf.tensor1d(randn(4, 42));
+    const once = await dispatchesOf(async () => {
+      const y = convTranspose2x2(x, w, b);
+      await y.data();
+      y.dispose();
+    });
+    expect(once).toBe(1);
+    tf.dispose([x, w, b]);
+  });
+
+  it("mean softplus loss (both signs): value and gradient match cpu, 2 dispatches", async (ctx) => {
+    if (!start.ok) ctx.skip();
+    for (const sign of [1, -1] as const) {
+      const ts = randn(70, 43).map((v) => 6 * v); // beyond the exp overflow-safe range of a naive log(1 + e^t)
+      const run = (fused: boolean) => () => {
+        const t = tf.tensor2d(ts, [70, 1]);
+        const f = (ti: tf.Tensor) =>
+          fused ? meanSoftplus(ti, sign) : (tf.mean(tf.softplus(sign === 1 ? ti : tf.neg(ti))) as tf.Scalar);
+        const { value, grad } = tf.valueAndGrad(f)(t);
+        return [value, grad];
+      };
+      const want = await on("cpu", run(false));
+      const got = await on("webgpu", run(true));
+      expect(Math.abs(got[0][0] - want[0][0])).toBeLessThan(1e-5 * Math.abs(want[0][0]) + 1e-6);
+      expect(maxRelErr(got[1], want[1])).toBeLessThan(1e-4);
+      await tf.setBackend("webgpu");
+      const t = tf.tensor2d(ts, [70, 1]);
+      const n = await dispatchesOf(async () => {
+        const { value, grad } = tf.valueAndGrad((ti: tf.Tensor) => meanSoftplus(ti, sign))(t);
+        await grad.data();
+        tf.dispose([value, grad]);
+      });
+      t.dispose();
+      expect(n).toBe(2);
+    }
+  });
+
+  it("a project kernel whose WGSL does not compile is reported by name when its result is read", async (ctx) => {
+    if (!start.ok) ctx.skip();
+    await tf.setBackend("webgpu");
+    const backend = rawWebGpuBackend();
+    if (!backend) throw new Error("webgpu fusion is not active");
+    const y = tf.zeros([4]);
+    const broken = `
+@group(0) @binding(0) var<storage, read_write> y : array<f32>;
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid : vec3<u32>) { y[gid.x] = undefined_name; }`;
+    rawDispatch(backend, "deliberately broken test kernel", broken, [y], [], [1, 1, 1], [y]);
+    const read = y.data();
+    await expect(read).rejects.toThrow(WebGpuKernelCompileError);
+    await expect(read).rejects.toThrow(/deliberately broken test kernel.*undefined_name/s);
+    // Reported once; a second dispatch of the same kernel throws at once; other work goes on.
+    expect(() => rawDispatch(backend, "deliberately broken test kernel", broken, [y], [], [1, 1, 1], [y])).toThrow(
+      /deliberately broken test kernel/,
+    );
+    await settleKernelCompiles();
+    const ok = tf.add(tf.ones([2]), 1);
+    expect(Array.from(await ok.data())).toEqual([2, 2]);
+    tf.dispose([y, ok]);
   });
 });
