@@ -48,9 +48,11 @@ it("a bench-unet training step (batch 1, 32x32): loss and every weight gradient 
 });
 
 
-it("a bench-gan D and G step (batch 2): losses and weight gradients match cpu (fused bias+leaky(+pool), softplus loss)", async (ctx) => {
+it("a bench-gan D and G step (batch 1): losses and weight gradients match cpu (fused bias+leaky(+pool), softplus loss)", async (ctx) => {
   if (!start.ok) ctx.skip();
-  const B = 2;
+  // Batch 1: tfjs-backend-cpu's ResizeNearestNeighborGrad (G's upsampling backward) is wrong from the second sample on
+  // (webgpu's matches the 2x2 block sums), so cpu is a reference for G's deeper gradients only at batch 1.
+  const B = 1;
   const real = randn(B * 64 * 64 * 5, 5).map((v) => Math.tanh(v));
   const z = randn(B * 128, 6);
   const step = () => {

@@ -8,7 +8,7 @@ import { tf } from "../../backend/tf.js";
 import { type Backend, free, runBackendKernel, type TensorInfo } from "../compose.js";
 import { backpropFilterConvInfo, type Conv2DBackpropFilterAttrs } from "../conv2d-backprop-filter.js";
 import { im2colProgram } from "./im2col-program.js";
-import { allFloat32, rawDispatch, rawWebGpuBackend } from "./raw.js";
+import { allFloat32, grid, rawDispatch, rawWebGpuBackend } from "./raw.js";
 
 type Uniform = { type: "int32" | "float32"; data: number[] };
 export interface WebGpuBackendLike extends Backend {
@@ -16,14 +16,15 @@ export interface WebGpuBackendLike extends Backend {
 }
 
 const BACKEND = "webgpu";
-const TILE = 16;
 
 // dW[(ky,kx,ci), co] = sum over m = (b,oy,ox) of x[b, oy*sh - pt + ky, ox*sw - pl + kx, ci] * dy[m, co], as an implicit
 // GEMM (issue 15): the im2col matrix is never written (at bench-gan's 64x64 layers it is B*4096 x 9*Ci floats), and
-// the product is one dispatch instead of im2col + matMul (+ fill and split-K). One workgroup per 16x16 output tile walks
-// all of m in steps of 16, staging both operands through workgroup memory (adjacent invocations read adjacent ci / co).
-// Its parallelism is the tile count, which does not grow with batch or image size: SYNTHMRI_WEBGPU_FILTER_GRAD=im2col
-// selects the im2col + split-K matMul path (more workgroups on a large GPU) for comparison.
+// the product is one dispatch instead of im2col + matMul (+ fill and split-K). One invocation per weight walks all of m
+// (adjacent invocations: adjacent co, so dy reads coalesce and x reads broadcast; no workgroup barriers, which lavapipe
+// pays dearly for). Its parallelism is K*Co, which does not grow with batch or image size: this is the stock kernel's
+// shape, which the im2col + split-K matMul below replaced for a large GPU's sake. Opt-in (SYNTHMRI_WEBGPU_FILTER_GRAD=
+// direct) until bench/gpu.sh has timed both on a GPU: it cuts bench-gan's dispatches from 185 to 167 per step, but on
+// lavapipe (2 cores) a bench-unet step took 6.5 s with it against 2.0 s with im2col.
 const DIRECT = `
 struct U { m : u32, k : u32, co : u32, ci : u32, kw : u32, h : u32, w : u32, oh : u32, ow : u32, sh : u32, sw : u32,
            pt : i32, pl : i32 }
@@ -31,12 +32,7 @@ struct U { m : u32, k : u32, co : u32, ci : u32, kw : u32, h : u32, w : u32, oh 
 @group(0) @binding(1) var<storage, read> x : array<f32>;
 @group(0) @binding(2) var<storage, read> dy : array<f32>;
 @group(0) @binding(3) var<uniform> u : U;
-var<workgroup> xs : array<array<f32, ${TILE}>, ${TILE}>;
-var<workgroup> gs : array<array<f32, ${TILE}>, ${TILE}>;
-fn xcol(m : u32, k : u32) -> f32 {
-  if (m >= u.m || k >= u.k) { return 0.0; }
-  let ci = k % u.ci;
-  let tap = k / u.ci;
+fn xat(m : u32, tap : u32, ci : u32) -> f32 {
   let ox = m % u.ow;
   let t = m / u.ow;
   let oy = t % u.oh;
@@ -46,24 +42,21 @@ fn xcol(m : u32, k : u32) -> f32 {
   if (iy < 0 || ix < 0 || iy >= i32(u.h) || ix >= i32(u.w)) { return 0.0; }
   return x[((b * u.h + u32(iy)) * u.w + u32(ix)) * u.ci + ci];
 }
-@compute @workgroup_size(${TILE}, ${TILE})
-fn main(@builtin(workgroup_id) wid : vec3<u32>, @builtin(local_invocation_id) lid : vec3<u32>) {
-  let co = wid.x * ${TILE}u + lid.x;
-  let k = wid.y * ${TILE}u + lid.y;
-  let k0 = wid.y * ${TILE}u;
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid : vec3<u32>, @builtin(num_workgroups) nwg : vec3<u32>) {
+  let o = gid.x + gid.y * nwg.x * 64u;
+  if (o >= u.k * u.co) { return; }
+  let co = o % u.co;
+  let k = o / u.co;
+  let ci = k % u.ci;
+  let tap = k / u.ci;
   var acc = 0.0;
-  for (var m0 = 0u; m0 < u.m; m0 = m0 + ${TILE}u) {
-    xs[lid.y][lid.x] = xcol(m0 + lid.y, k0 + lid.x);
-    gs[lid.y][lid.x] = select(0.0, dy[(m0 + lid.y) * u.co + co], m0 + lid.y < u.m && co < u.co);
-    workgroupBarrier();
-    for (var t = 0u; t < ${TILE}u; t = t + 1u) { acc = acc + xs[t][lid.y] * gs[t][lid.x]; }
-    workgroupBarrier();
-  }
-  if (k < u.k && co < u.co) { dw[k * u.co + co] = acc; }
+  for (var m = 0u; m < u.m; m = m + 1u) { acc = acc + xat(m, tap, ci) * dy[m * u.co + co]; }
+  dw[o] = acc;
 }`;
 
 function directEnabled(): boolean {
-  return (typeof process === "undefined" ? undefined : process.env.SYNTHMRI_WEBGPU_FILTER_GRAD) !== "im2col";
+  return (typeof process === "undefined" ? undefined : process.env.SYNTHMRI_WEBGPU_FILTER_GRAD) === "direct";
 }
 
 export function conv2dBackpropFilterWebGpu(args: {
@@ -100,7 +93,7 @@ export function conv2dBackpropFilterWebGpu(args: {
         { u: info.padInfo.top },
         { u: info.padInfo.left },
       ],
-      [Math.ceil(co / TILE), Math.ceil(K / TILE), 1],
+      grid(K * co),
       [dw],
     );
     return dw as TensorInfo;
