@@ -76,7 +76,7 @@ describe("webgpu backend", () => {
     ["3x3 valid", [1, 8, 10, 3], [3, 3, 3, 2], 1, "valid"],
   ];
   for (const [name, xs, ws, stride, pad] of cases) {
-    it(`Conv2DBackpropFilter (im2col + matmul) matches cpu: ${name}`, async (ctx) => {
+    it(`Conv2DBackpropFilter (im2col + matmul; implicit GEMM) matches cpu: ${name}`, async (ctx) => {
       if (!start.ok) ctx.skip();
       registerWebGpuKernels();
       const x = randn(
@@ -100,6 +100,14 @@ describe("webgpu backend", () => {
       const [want] = await on("cpu", run);
       const [got] = await on("webgpu", run);
       expect(maxRelErr(got, want)).toBeLessThan(1e-4);
+      // The opt-in one-dispatch implicit GEMM (SYNTHMRI_WEBGPU_FILTER_GRAD=direct), same tolerance.
+      process.env.SYNTHMRI_WEBGPU_FILTER_GRAD = "direct";
+      try {
+        const [direct] = await on("webgpu", run);
+        expect(maxRelErr(direct, want), "direct").toBeLessThan(1e-4);
+      } finally {
+        delete process.env.SYNTHMRI_WEBGPU_FILTER_GRAD;
+      }
     });
   }
 
