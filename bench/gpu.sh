@@ -88,6 +88,7 @@ run_pack() {
       plog "no NVIDIA Vulkan ICD manifest found; the loader's default search decides"
   fi
 
+  [ -n "${OUT:-}" ] && mkdir -p "$OUT" # the copies below would fail (set -e) on a folder not made yet
   # PyTorch on the same machine: CUDA, then the CPU (cheap at 16 threads; TORCH_CPU=0 skips it)
   PY=${PYTHON:-python3}
   peers=$WORK/torch.jsonl
