@@ -8,8 +8,9 @@ import { createRequire } from "node:module";
 import type { onnx as OnnxTypes } from "onnx-proto";
 import type { UNet } from "./model.js";
 
-// onnx-proto is CommonJS whose namespace Node's ESM loader cannot see as a named export.
-const { onnx } = createRequire(import.meta.url)("onnx-proto") as { onnx: typeof OnnxTypes };
+// onnx-proto is CommonJS whose namespace Node's ESM loader cannot see as a named export. Loaded on first export, not at
+// import: bundles of @synthmri/ml that never export ONNX (bench/gpu-pack.sh's device pack) do not carry it.
+const loadOnnx = () => (createRequire(import.meta.url)("onnx-proto") as { onnx: typeof OnnxTypes }).onnx;
 
 /** The opset the graph is written for (InstanceNormalization, LeakyRelu, Conv, ConvTranspose, Concat). */
 export const ONNX_OPSET = 17;
@@ -153,6 +154,7 @@ export function exportUNetToOnnx(model: UNet, options: OnnxExportOptions = {}): 
     },
   });
   const name = options.name ?? "synthmri_unet";
+  const onnx = loadOnnx();
   const bytes = onnx.ModelProto.encode(
     onnx.ModelProto.create({
       irVersion: IR_VERSION,
