@@ -11,8 +11,6 @@
 import { maskToLabels } from "@synthmri/core";
 import {
   arraySegSource,
-  arraySliceSource,
-  defaultGanConfig,
   holdOut,
   initBackend,
   predictProbabilities,
@@ -20,11 +18,11 @@ import {
   SHORT_RUN_SEG_TRAIN,
   sample,
   tf,
-  trainGan,
   trainSegmenter,
   zScoreInPlace,
 } from "@synthmri/ml";
 import { intensityOnlyBaseline, scoreSubjects } from "@synthmri/eval";
+import { trainCandidate } from "./demo-candidates.js";
 import { generatePhantomSubject, resizeBatch, sliceSubject, splitSubjects } from "@synthmri/volume";
 
 const env = process.env;
@@ -140,35 +138,17 @@ if (num("DEMO_CAL_REAL", 1)) {
 }
 if (num("DEMO_CAL_GAN", 0)) {
   const batch = num("DEMO_CAL_BATCH", 8);
-  const config = defaultGanConfig({
-    family: "pgan",
-    resolution: SIZE,
-    latentSize: 64,
-    fmapMax: 16,
-    fmapBase: 8 * 16,
-    adam: { learningRate: num("DEMO_CAL_LR", 0.001), beta1: 0, beta2: 0.99, epsilon: 1e-8 },
-    generatorEmaDecay: num("DEMO_CAL_EMA", 0.95),
-  });
-  const gan = new Float32Array(train.reduce((n, s) => n + s.gan.length, 0));
-  let at = 0;
-  for (const s of train) {
-    gan.set(s.gan, at);
-    at += s.gan.length;
-  }
+  const family = env.DEMO_CAL_FAMILY ?? "pgan";
+  const lr = num("DEMO_CAL_LR", 0.001);
+  const ema = num("DEMO_CAL_EMA", 0.95);
   const phase = num("DEMO_CAL_KIMG_PER_PHASE", 0.5) * 1000;
   const total = num("DEMO_CAL_TOTAL_KIMG", 3.5) * 1000;
+  const trainSlices = realSamples.length;
   const t0 = process.cpuUsage();
-  const trained = await trainGan({
-    config,
-    data: arraySliceSource(gan, realSamples.length, SIZE, 5),
-    seed,
-    schedule: { fadeImages: phase, stabiliseImages: phase, totalImages: total, batchSizes: [batch] },
-    checkpointEveryKimg: 1e9,
-  });
+  const model = await trainCandidate(family, { batch, lr, ema, phase, total, train, trainSlices });
   const ganCpu = cpuSeconds(t0);
-  trained.model.useAveragedGenerator();
-  const s = sample(trained.model, 480, seed + 1);
-  trained.model.dispose();
+  const s = sample(model, 480, seed + 1);
+  model.dispose();
   const hw = SIZE * SIZE;
   const synthetic: SegSample[] = [];
   for (let k = 0; k < s.count; k++) {
@@ -177,24 +157,43 @@ if (num("DEMO_CAL_GAN", 0)) {
       for (let c = 0; c < 4; c++) image[px * 4 + c] = (s.images[(k * hw + px) * 5 + c] + 1) * 127.5;
     synthetic.push({ height: SIZE, width: SIZE, channels: 4, image, label: s.labels.slice(k * hw, (k + 1) * hw) });
   }
-  const fg = synthetic.filter((x) => x.label.some((l) => l > 0)).length;
-  const t1 = process.cpuUsage();
-  const syn = await unetDice(synthetic, undefined, test);
-  console.log(
-    JSON.stringify({
-      seed,
-      row: "synthetic-1",
-      gan: {
-        batch,
-        kimgPerPhase: phase / 1000,
-        totalKimg: total / 1000,
-        lr: config.adam.learningRate,
-        cpuS: +ganCpu.toFixed(1),
-      },
-      samplesWithTumour: fg,
-      dice: fmt(syn.dice),
-      mean: +syn.meanNcrEdEt.toFixed(3),
-      unetCpuS: +cpuSeconds(t1).toFixed(1),
-    }),
-  );
+  const raw = synthetic;
+  for (const bg of (env.DEMO_CAL_BG ?? "0").split(",").map(Number)) {
+    // As the generator stores samples (uint8, rounded), then DEMO_CAL_BG: pixels whose 4 sequences are all below
+    // this level (0-255) become 0, the background the real slices have (the U-Net z-scores over non-zero pixels).
+    let nonZero = 0;
+    const synthetic = raw.map((x) => ({ ...x, image: Float32Array.from(x.image) }));
+    for (const x of synthetic) {
+      for (let i = 0; i < x.image.length; i++) x.image[i] = Math.round(x.image[i]);
+      for (let px = 0; px < hw; px++) {
+        const o = px * 4;
+        if (bg > 0 && x.image[o] < bg && x.image[o + 1] < bg && x.image[o + 2] < bg && x.image[o + 3] < bg)
+          x.image.fill(0, o, o + 4);
+        if (x.image[o] || x.image[o + 1] || x.image[o + 2] || x.image[o + 3]) nonZero++;
+      }
+    }
+    let realNonZero = 0;
+    for (const x of realSamples)
+      for (let px = 0; px < hw; px++)
+        if (x.image[px * 4] || x.image[px * 4 + 1] || x.image[px * 4 + 2] || x.image[px * 4 + 3]) realNonZero++;
+    const fg = synthetic.filter((x) => x.label.some((l) => l > 0)).length;
+    const realFg = realSamples.filter((x) => x.label.some((l) => l > 0)).length / realSamples.length;
+    const t1 = process.cpuUsage();
+    const syn = await unetDice(synthetic, undefined, test);
+    console.log(
+      JSON.stringify({
+        seed,
+        row: "synthetic-1",
+        gan: { family, batch, kimgPerPhase: phase / 1000, totalKimg: total / 1000, lr, cpuS: +ganCpu.toFixed(1) },
+        samplesWithTumour: fg,
+        realTumourFraction: +realFg.toFixed(3),
+        nonZeroFraction: +(nonZero / (synthetic.length * hw)).toFixed(3),
+        realNonZeroFraction: +(realNonZero / (realSamples.length * hw)).toFixed(3),
+        bg,
+        dice: fmt(syn.dice),
+        mean: +syn.meanNcrEdEt.toFixed(3),
+        unetCpuS: +cpuSeconds(t1).toFixed(1),
+      }),
+    );
+  }
 }

@@ -18,6 +18,7 @@ import {
   writeTrainingCurves,
 } from "./outputs.js";
 import { renderVerdicts, writeVerdicts } from "./verdicts.js";
+import { encoderFrechetRows, REFERENCE_ROW, renderEncoderFrechet, writeEncoderFrechet } from "./encoder-frechet.js";
 import { type ExperimentResult, runExperiment } from "./run-experiment.js";
 import type { ExperimentSpec } from "./spec.js";
 import { ArtifactStageStore, FileStageStore, StageCache } from "./stage-cache.js";
@@ -128,6 +129,11 @@ export async function runSession(options: SessionOptions): Promise<SessionResult
       board.update("outputs", { state: "running", message: "report files" });
       const files = await fetchReportFiles(result, outDir, store);
       const verdicts = writeVerdicts(outDir, spec, result.quality);
+      board.update("outputs", { fraction: 0.1, message: "Fréchet distance on the real U-Net's encoder" });
+      const frechet = await encoderFrechetRows(clients, result).catch((e: Error) => [
+        { source: REFERENCE_ROW, error: e.message },
+      ]);
+      writeEncoderFrechet(outDir, frechet);
       board.update("outputs", { fraction: 0.3, message: "sample grids" });
       files.push(...(await writeSampleGrids(clients, result, outDir)));
       board.update("outputs", { fraction: 0.7, message: "training curves" });
@@ -185,6 +191,7 @@ export async function runSession(options: SessionOptions): Promise<SessionResult
       print("");
       print(summarizeReport(reportJson, result.report.markdown));
       if (verdicts.length) print(`\n${renderVerdicts(verdicts)}`);
+      print(`\n${renderEncoderFrechet(frechet)}`);
       print("");
       const cached = result.stages.filter((s) => s.how === "cached").length;
       print(
