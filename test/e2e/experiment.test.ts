@@ -86,6 +86,7 @@ describe("experiment end to end", () => {
       verdicts: { hypothesis: string; comparison: { a: string; b: string }; verdict: string; p_values: object }[];
       condition_roles: Record<string, string>;
       memorization: { source: string; summary: Record<string, number> }[];
+      encoder_frechet: { source: string; distance?: number; error?: string }[];
     };
     expect(full.verdicts.map((v) => `${v.comparison.a}~${v.comparison.b}`)).toEqual([
       "real~synthetic-1",
@@ -99,7 +100,17 @@ describe("experiment end to end", () => {
       false,
     );
     expect(full.memorization.map((m) => m.source).sort()).toEqual(["synthetic-1", "synthetic-2"]);
-    expect(readFileSync(join(outDir, "report.md"), "utf8")).toMatch(/## Verdicts[\s\S]*## Memorization gate/);
+    expect(readFileSync(join(outDir, "report.md"), "utf8")).toMatch(
+      /## Verdicts[\s\S]*## Memorization gate[\s\S]*## Fréchet distance on the real-data U-Net's encoder/,
+    );
+    // The real U-Net's encoder has 8 + 16 + 32 = 56 features: 224 images per set are needed, the e2e synthetic
+    // sets have 96, so those rows say why there is no distance instead of reporting one.
+    expect(full.encoder_frechet.map((r) => r.source)).toEqual([
+      "real held-out (reference)",
+      "synthetic-1",
+      "synthetic-2",
+    ]);
+    for (const r of full.encoder_frechet.slice(1)) expect(r.error).toMatch(/needs at least 224 images per set/);
 
     const manifest = JSON.parse(readFileSync(first.manifestPath, "utf8"));
     expect(manifest.artifacts.dataset).toBe(first.result.datasetId);
