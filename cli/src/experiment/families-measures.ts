@@ -12,7 +12,7 @@ import {
   type ImageSet,
   MaxCorrelationAccumulator,
   type MemorizationComparison,
-  slicedWassersteinDistance,
+  slicedWassersteinDistanceAsync,
 } from "@synthmri/eval";
 import { receiveTensors } from "@synthmri/rpc";
 import type { ServiceClients } from "./clients.js";
@@ -100,10 +100,14 @@ async function samplingMsPerImage(clients: ServiceClients, ensembleId: string, s
   return (performance.now() - t0) / TIMED_SAMPLES;
 }
 
-/** One arm: per-image max correlation of synthetic and held-out images to the generator's training slices. */
-function memorizationArm(size: string, subjects: number, train: ImageSet, syn: ImageSet, heldOut: ImageSet) {
-  const synthetic = new MaxCorrelationAccumulator(train, MR_CHANNELS).add(syn).values;
-  const held = new MaxCorrelationAccumulator(train, MR_CHANNELS).add(heldOut).values;
+/**
+ * One arm: per-image max correlation of synthetic and held-out images to the generator's training slices. Paced
+ * (as the SWD): over thousands of slices this is minutes of work, and this process keeps gRPC connections to the
+ * services open, whose keepalive pings must be answered (see @synthmri/core's steps.ts).
+ */
+async function memorizationArm(size: string, subjects: number, train: ImageSet, syn: ImageSet, heldOut: ImageSet) {
+  const synthetic = (await new MaxCorrelationAccumulator(train, MR_CHANNELS).addAsync(syn)).values;
+  const held = (await new MaxCorrelationAccumulator(train, MR_CHANNELS).addAsync(heldOut)).values;
   return {
     size,
     trainingSubjects: subjects,
@@ -132,14 +136,16 @@ export async function measureFamily(
   const heldOut = await readImageSet(clients, result.datasetId, { ...real, split: Split.TEST });
 
   const side = Math.min(resolution, syn.w);
-  const swd = slicedWassersteinDistance(firstN(syn, QUALITY_IMAGES), firstN(train, QUALITY_IMAGES), {
-    nhoodsPerImage: 32,
-    dirRepeats: 2,
-    dirsPerRepeat: 64,
-    nhoodSize: Math.min(7, side % 2 === 0 ? side - 1 : side),
-    minSide: Math.min(16, side),
-    seed: spec.seed,
-  }).meanAll;
+  const swd = (
+    await slicedWassersteinDistanceAsync(firstN(syn, QUALITY_IMAGES), firstN(train, QUALITY_IMAGES), {
+      nhoodsPerImage: 32,
+      dirRepeats: 2,
+      dirsPerRepeat: 64,
+      nhoodSize: Math.min(7, side % 2 === 0 ? side - 1 : side),
+      minSide: Math.min(16, side),
+      seed: spec.seed,
+    })
+  ).meanAll;
   let frechet = Number.NaN;
   let frechetSufficient = false;
   try {
@@ -150,14 +156,14 @@ export async function measureFamily(
     errors.push(`Fréchet distance: ${(e as Error).message}`);
   }
 
-  const memorization: MemorizationArmResult[] = [memorizationArm("full", trainKeys.length, train, syn, heldOut)];
+  const memorization: MemorizationArmResult[] = [await memorizationArm("full", trainKeys.length, train, syn, heldOut)];
   const smallId = result.synthetic[CONTROL_CONDITION["mode-dropping"]]?.[0];
   const subset = planControlGans(spec, trainKeys).find((p) => p.gan === "mode-dropping");
   if (smallId && subset) {
     const small = await readImageSet(clients, smallId, { split: Split.ALL });
     const subsetTrain = await readImageSet(clients, result.datasetId, { ...real, subjectKeys: subset.subjectKeys });
     const pct = Math.round(spec.controls.modeDroppingFraction * 100);
-    memorization.push(memorizationArm(`${pct} %`, subset.subjectKeys.length, subsetTrain, small, heldOut));
+    memorization.push(await memorizationArm(`${pct} %`, subset.subjectKeys.length, subsetTrain, small, heldOut));
   } else errors.push("memorization at the small training set: no control GAN (controls.modeDroppingFraction is 0)");
 
   let msPerImage = Number.NaN;

@@ -1,5 +1,5 @@
 // Typed clients from protobuf-es service descriptors: default deadlines, retry with backoff on UNAVAILABLE for
-// idempotent methods, AbortSignal support, backpressure on client streams, errors as RpcError, a CLIENT span per
+// idempotent methods (unary calls, and server streams before their first message), AbortSignal support, backpressure on client streams, errors as RpcError, a CLIENT span per
 // call carrying the W3C trace context in the metadata (when tracing is on).
 import { MethodOptions_IdempotencyLevel } from "@bufbuild/protobuf/wkt";
 import type { MessageInitShape, MessageShape } from "@bufbuild/protobuf";
@@ -169,11 +169,11 @@ export function createClient<S extends GenServiceMethods>(
       case "server_streaming":
         api[m.localName] = (request: unknown, call?: CallOptions) => {
           const span = startClientSpan(path);
-          const md = metadataFor(call);
-          const stream = grpcClient.makeServerStreamRequest(path, ser, de, request, span.inject(md), {
-            deadline: deadlineFor(call, 0),
-          });
-          return span.wrap(readStream(stream, path, call?.signal));
+          const deadline = deadlineFor(call, 0);
+          const open = () =>
+            grpcClient.makeServerStreamRequest(path, ser, de, request, span.inject(metadataFor(call)), { deadline });
+          if (!(idempotent && retry)) return span.wrap(readStream(open(), path, call?.signal));
+          return span.wrap(readStreamRetrying(open, path, call?.signal, retry, deadline));
         };
         break;
       case "client_streaming":
@@ -265,6 +265,36 @@ async function* readStream(
   } finally {
     unlink();
     if (!finished) stream.cancel();
+  }
+}
+
+/**
+ * An idempotent server stream, opened again on UNAVAILABLE while no message has arrived (a connection the server
+ * dropped, a refused stream): nothing was delivered, so a new attempt cannot duplicate anything. After the first
+ * message an error is the caller's, as a resumed stream could not say where it left off.
+ */
+async function* readStreamRetrying(
+  open: () => grpc.ClientReadableStream<unknown>,
+  path: string,
+  signal: AbortSignal | undefined,
+  policy: RetryPolicy,
+  deadline: grpc.Deadline,
+): AsyncGenerator<unknown> {
+  const attempts = policy.maxAttempts ?? 4;
+  for (let attempt = 1; ; attempt++) {
+    let received = false;
+    try {
+      for await (const msg of readStream(open(), path, signal)) {
+        received = true;
+        yield msg;
+      }
+      return;
+    } catch (e) {
+      if (received || (e as RpcError).code !== grpc.status.UNAVAILABLE || attempt >= attempts) throw e;
+      const backoff = backoffMs(policy, attempt);
+      if (Date.now() + backoff >= Number(deadline)) throw e;
+      await sleep(backoff, signal);
+    }
   }
 }
 

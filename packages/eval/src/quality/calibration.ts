@@ -5,7 +5,7 @@
 // scored against the real training slices. A synthetic image is then an outlier (or a copy) only when it is
 // further out (or closer) than all but a chosen percentile of unseen real images. Both distributions (held-out
 // vs train, and train vs itself where it is defined) are returned for the report.
-import { InvalidInput } from "@synthmri/core";
+import { InvalidInput, type PaceOptions, runSteps, runStepsPaced, type Steps } from "@synthmri/core";
 import { defaultOutlierThreshold, type OutlierReference, outlierNorms, outlierReference } from "@synthmri/ml";
 import { percentileSorted } from "../stats/descriptive.js";
 import type { ImageSet } from "./image-set.js";
@@ -116,9 +116,28 @@ export function calibrateMemorizationGate(
   percentile = 99,
   options: Pick<MemorizationOptions, "channels"> = {},
 ): MemorizationCalibration {
+  return runSteps(calibrationSteps(realHeldOut, realTrain, percentile, options));
+}
+
+/** `calibrateMemorizationGate`, yielding to the event loop as it goes (for a process that serves or calls gRPC). */
+export function calibrateMemorizationGateAsync(
+  realHeldOut: ImageSet,
+  realTrain: ImageSet | MemorizationGate,
+  percentile = 99,
+  options: Pick<MemorizationOptions, "channels"> & { pace?: PaceOptions } = {},
+): Promise<MemorizationCalibration> {
+  return runStepsPaced(calibrationSteps(realHeldOut, realTrain, percentile, options), options.pace);
+}
+
+function* calibrationSteps(
+  realHeldOut: ImageSet,
+  realTrain: ImageSet | MemorizationGate,
+  percentile: number,
+  options: Pick<MemorizationOptions, "channels">,
+): Steps<MemorizationCalibration> {
   checkPercentile(percentile);
   const gate = realTrain instanceof MemorizationGate ? realTrain : new MemorizationGate(realTrain, options);
-  const ncc = gate.match(realHeldOut).map((m) => m.maxNcc);
+  const ncc = (yield* gate.matchSteps(realHeldOut)).map((m) => m.maxNcc);
   const heldOut = referenceDistribution(ncc);
   // NCC is at most 1: a percentile above every held-out value still leaves exact copies flagged
   const nccThreshold = Math.min(1, percentileSorted(heldOut.sorted, percentile));

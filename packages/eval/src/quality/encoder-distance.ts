@@ -4,7 +4,7 @@
 // distance says how far synthetic images are from real ones *for this task*. Like every Fréchet distance it
 // needs at least 4x more images per set than feature dimensions (MIN_IMAGES_PER_FEATURE): below that it
 // throws instead of reporting a number that mostly measures the sample size.
-import { InvalidInput } from "@synthmri/core";
+import { InvalidInput, yieldToEventLoop } from "@synthmri/core";
 import { tf, type UNet } from "@synthmri/ml";
 import { MIN_IMAGES_PER_FEATURE, minImagesForFrechet } from "./feature-distance.js";
 import { frechetDistance, meanCov } from "./linalg.js";
@@ -26,7 +26,7 @@ export interface EncoderFrechetResult {
   imagesPerFeature: number;
 }
 
-/** Encoder features of a set, [n * dim] row-major, in batches (tensors disposed). */
+/** Encoder features of a set, [n * dim] row-major, in batches (tensors disposed), yielding between batches. */
 export async function encoderFeatures(
   model: UNet,
   set: EncoderImages,
@@ -43,6 +43,8 @@ export async function encoderFeatures(
     dim = f.shape[1];
     parts.push((await f.data()) as Float32Array);
     f.dispose();
+    // A cpu backend's read resolves at once: let the event loop (gRPC keepalive, health) in between batches.
+    await yieldToEventLoop();
   }
   const features = new Float32Array(set.n * dim);
   let at = 0;

@@ -7,7 +7,7 @@
 // Random conv features still respond to intensity statistics, texture and structure, which is what a relative
 // comparison (ensemble vs single GAN, synthetic vs real) needs.
 import { tf } from "@synthmri/ml";
-import { InvalidInput } from "@synthmri/core";
+import { InvalidInput, yieldToEventLoop } from "@synthmri/core";
 import { Rng } from "@synthmri/ml";
 import { type ImageSet, checkCompatible, checkImageSet } from "./image-set.js";
 import { frechetDistance, meanCov } from "./linalg.js";
@@ -94,11 +94,17 @@ export function featureNetEmbed(set: ImageSet, options: FeatureDistanceOptions =
   return e.out;
 }
 
-/** `featureNetEmbed` with awaited reads: the same features on every backend (webgpu included). */
+/**
+ * `featureNetEmbed` with awaited reads: the same features on every backend (webgpu included). Yields to the event
+ * loop after each batch (a cpu backend's read resolves at once, which would let no I/O in).
+ */
 export async function featureNetEmbedAsync(set: ImageSet, options: FeatureDistanceOptions = {}): Promise<Float32Array> {
   const e = embedder(set, options);
   try {
-    for (let start = 0; start < set.n; start += e.batch) e.store(start, await e.features(start).data());
+    for (let start = 0; start < set.n; start += e.batch) {
+      e.store(start, await e.features(start).data());
+      await yieldToEventLoop();
+    }
   } finally {
     e.dispose();
   }

@@ -6,52 +6,78 @@
 // The correlation is of the whole image: the chosen channels laid side by side as one plane and correlated as one
 // vector (zero-mean, unit-norm, zero shift), so a near-copy must match in every channel at once, unlike the
 // per-channel gate of memorization.ts (which flags a sample on any one channel). The dot products are the gate's.
-import { InvalidInput } from "@synthmri/core";
+import { InvalidInput, type PaceOptions, runSteps, runStepsPaced, type Steps } from "@synthmri/core";
 import { diceBoxPlot } from "../figures/box-plot.js";
 import { percentileSorted } from "../stats/descriptive.js";
 import { type ImageSet, checkImageSet } from "./image-set.js";
 import { MemorizationGate } from "./memorization.js";
 
-/** The chosen channels of every image side by side ([n, h, w * k, 1]): one plane per image. */
-export function sideBySide(set: ImageSet, channels: readonly number[]): ImageSet {
+function checkChannels(set: ImageSet, channels: readonly number[]): void {
   checkImageSet("images", set);
   if (channels.length === 0 || channels.some((c) => !Number.isInteger(c) || c < 0 || c >= set.c))
     throw new InvalidInput(`channels [${channels.join(", ")}] must be indices in 0..${set.c - 1}`);
+}
+
+/** The chosen channels of every image side by side ([n, h, w * k, 1]): one plane per image. */
+export function sideBySide(set: ImageSet, channels: readonly number[]): ImageSet {
+  return runSteps(sideBySideSteps(set, channels));
+}
+
+/** Images copied between two yields of `sideBySideSteps`. */
+const COPY_IMAGES_PER_STEP = 32;
+
+function* sideBySideSteps(set: ImageSet, channels: readonly number[]): Steps<ImageSet> {
+  checkChannels(set, channels);
   const k = channels.length;
   const out =
     set.data instanceof Uint8Array
       ? new Uint8Array(set.n * set.h * set.w * k)
       : new Float32Array(set.n * set.h * set.w * k);
-  for (let i = 0; i < set.n; i++)
+  for (let i = 0; i < set.n; i++) {
     for (let y = 0; y < set.h; y++)
       for (let ci = 0; ci < k; ci++)
         for (let x = 0; x < set.w; x++)
           out[((i * set.h + y) * k + ci) * set.w + x] = set.data[((i * set.h + y) * set.w + x) * set.c + channels[ci]];
+    if (i % COPY_IMAGES_PER_STEP === COPY_IMAGES_PER_STEP - 1) yield;
+  }
   return { data: out, n: set.n, h: set.h, w: set.w * k, c: 1 };
 }
 
 /**
  * Per-image maximum correlation to a reference set (the training slices), image batch by image batch: the
- * reference is prepared once, each `add` appends the maxima of its images (synthetic samples or held-out slices).
+ * reference is prepared once (on the first batch), each `add` appends the maxima of its images (synthetic samples
+ * or held-out slices). `addAsync` yields to the event loop as it goes: over thousands of slices the work takes
+ * minutes, which a process calling gRPC must not spend without reading its sockets.
  */
 export class MaxCorrelationAccumulator {
-  private readonly gate: MemorizationGate;
+  private gate: MemorizationGate | undefined;
   private readonly maxima: number[] = [];
 
   constructor(
-    reference: ImageSet,
+    private readonly reference: ImageSet,
     readonly channels: readonly number[],
   ) {
-    this.gate = new MemorizationGate(sideBySide(reference, channels));
+    checkChannels(reference, channels);
   }
 
   get referenceCount(): number {
-    return this.gate.realCount;
+    return this.reference.n;
   }
 
   add(images: ImageSet): this {
-    for (const m of this.gate.match(sideBySide(images, this.channels))) this.maxima.push(m.maxNcc);
+    runSteps(this.addSteps(images));
     return this;
+  }
+
+  async addAsync(images: ImageSet, pace?: PaceOptions): Promise<this> {
+    await runStepsPaced(this.addSteps(images), pace);
+    return this;
+  }
+
+  *addSteps(images: ImageSet): Steps<void> {
+    this.gate ??= new MemorizationGate(yield* sideBySideSteps(this.reference, this.channels));
+    const planes = yield* sideBySideSteps(images, this.channels);
+    for (const m of yield* this.gate.matchSteps(planes)) this.maxima.push(m.maxNcc);
   }
 
   get values(): number[] {

@@ -7,7 +7,7 @@
 //   NCC = (s·r - P mean_s mean_r) / (|s - mean_s| |r - mean_r|),   L2² = |s|² + |r|² - 2 s·r.
 // Dot products are blocked (BLOCK synthetic samples against one real slice), so each real slice is read from
 // memory once per block instead of once per sample.
-import { InvalidInput } from "@synthmri/core";
+import { InvalidInput, type PaceOptions, runSteps, runStepsPaced, type Steps } from "@synthmri/core";
 import { percentile } from "../stats/descriptive.js";
 import { type ImageSet, checkCompatible, checkImageSet } from "./image-set.js";
 
@@ -35,37 +35,42 @@ export interface SampleMatch {
  * Per-channel statistics of every image (sum, |x|², |x - mean|), read in place from the NHWC data: the real
  * training set can be many GiB, so it is never copied.
  */
-class ChannelStats {
-  readonly sums: Float64Array[] = [];
-  readonly centredNorms: Float64Array[] = [];
-  readonly sqNorms: Float64Array[] = [];
-  constructor(
-    readonly set: ImageSet,
-    readonly channels: readonly number[],
-  ) {
-    const P = set.h * set.w;
-    for (const ch of channels) {
-      const sums = new Float64Array(set.n);
-      const cn = new Float64Array(set.n);
-      const sq = new Float64Array(set.n);
-      for (let i = 0; i < set.n; i++) {
-        const base = i * P * set.c + ch;
-        let s = 0;
-        let s2 = 0;
-        for (let p = 0; p < P; p++) {
-          const v = set.data[base + p * set.c];
-          s += v;
-          s2 += v * v;
-        }
-        sums[i] = s;
-        sq[i] = s2;
-        cn[i] = Math.sqrt(Math.max(0, s2 - (s * s) / P));
+interface ChannelStats {
+  set: ImageSet;
+  sums: Float64Array[];
+  centredNorms: Float64Array[];
+  sqNorms: Float64Array[];
+}
+
+/** Images between two yields of the statistics pass (a few ms of work at 256 px). */
+const STATS_IMAGES_PER_STEP = 64;
+
+function* channelStats(set: ImageSet, channels: readonly number[]): Steps<ChannelStats> {
+  const P = set.h * set.w;
+  const stats: ChannelStats = { set, sums: [], centredNorms: [], sqNorms: [] };
+  for (const ch of channels) {
+    const sums = new Float64Array(set.n);
+    const cn = new Float64Array(set.n);
+    const sq = new Float64Array(set.n);
+    for (let i = 0; i < set.n; i++) {
+      const base = i * P * set.c + ch;
+      let s = 0;
+      let s2 = 0;
+      for (let p = 0; p < P; p++) {
+        const v = set.data[base + p * set.c];
+        s += v;
+        s2 += v * v;
       }
-      this.sums.push(sums);
-      this.centredNorms.push(cn);
-      this.sqNorms.push(sq);
+      sums[i] = s;
+      sq[i] = s2;
+      cn[i] = Math.sqrt(Math.max(0, s2 - (s * s) / P));
+      if (i % STATS_IMAGES_PER_STEP === STATS_IMAGES_PER_STEP - 1) yield;
     }
+    stats.sums.push(sums);
+    stats.centredNorms.push(cn);
+    stats.sqNorms.push(sq);
   }
+  return stats;
 }
 
 /**
@@ -100,14 +105,17 @@ function resolveChannels(set: ImageSet, channels?: readonly number[]): number[] 
 }
 
 /**
- * Holds the real training slices, prepared once, and decides per synthetic sample whether it is too close to
- * any of them. Blocked when, in any checked channel, maxNcc >= nccThreshold (or minL2 <= l2Threshold if set).
+ * Holds the real training slices, prepared once (on first use), and decides per synthetic sample whether it is
+ * too close to any of them. Blocked when, in any checked channel, maxNcc >= nccThreshold (or minL2 <=
+ * l2Threshold if set). Every computation comes as steps (generators, see @synthmri/core's steps.ts), run at once
+ * (`match`, `check`) or paced (`matchAsync`, `checkAsync`) in a process whose event loop serves or calls gRPC.
  */
 export class MemorizationGate {
   readonly nccThreshold: number;
   readonly l2Threshold: number | undefined;
   readonly channels: readonly number[];
-  private readonly real: ChannelStats;
+  private readonly realSet: ImageSet;
+  private real: ChannelStats | undefined;
 
   constructor(realSlices: ImageSet, options: MemorizationOptions = {}) {
     checkImageSet("real training slices", realSlices);
@@ -116,20 +124,36 @@ export class MemorizationGate {
     this.l2Threshold = options.l2Threshold;
     if (!(this.nccThreshold > -1 && this.nccThreshold <= 1))
       throw new InvalidInput(`NCC threshold ${this.nccThreshold} must be in (-1, 1]`);
-    this.real = new ChannelStats(realSlices, this.channels);
+    this.realSet = realSlices;
   }
 
   get realCount(): number {
-    return this.real.set.n;
+    return this.realSet.n;
+  }
+
+  private *prepared(): Steps<ChannelStats> {
+    this.real ??= yield* channelStats(this.realSet, this.channels);
+    return this.real;
   }
 
   /** Nearest real slices for every synthetic sample. */
   match(synthetic: ImageSet): SampleMatch[] {
+    return runSteps(this.matchSteps(synthetic));
+  }
+
+  /** `match`, yielding to the event loop as it goes. */
+  matchAsync(synthetic: ImageSet, pace?: PaceOptions): Promise<SampleMatch[]> {
+    return runStepsPaced(this.matchSteps(synthetic), pace);
+  }
+
+  /** `match` as steps: one step is one real slice against a block of synthetic samples (or 64 images' stats). */
+  *matchSteps(synthetic: ImageSet): Steps<SampleMatch[]> {
     checkImageSet("synthetic samples", synthetic);
-    checkCompatible(this.real.set, synthetic, "memorization check");
-    const syn = new ChannelStats(synthetic, this.channels);
+    checkCompatible(this.realSet, synthetic, "memorization check");
+    const realStats = yield* this.prepared();
+    const syn = yield* channelStats(synthetic, this.channels);
     const P = synthetic.h * synthetic.w;
-    const real = this.real.set;
+    const real = this.realSet;
     const nReal = real.n;
     const results: SampleMatch[] = Array.from({ length: synthetic.n }, (_, index) => ({
       index,
@@ -141,7 +165,8 @@ export class MemorizationGate {
     const block = new Float32Array(BLOCK * P);
     const row = new Float32Array(P);
     const dots = new Float64Array(BLOCK);
-    this.channels.forEach((ch, ci) => {
+    for (let ci = 0; ci < this.channels.length; ci++) {
+      const ch = this.channels[ci];
       const rData = real.data;
       const rc = real.c;
       for (let s0 = 0; s0 < synthetic.n; s0 += BLOCK) {
@@ -159,9 +184,9 @@ export class MemorizationGate {
             for (let p = 0; p < P; p++) acc += block[off + p] * row[p];
             dots[b] = acc;
           }
-          const rSum = this.real.sums[ci][r];
-          const rNorm = this.real.centredNorms[ci][r];
-          const rSq = this.real.sqNorms[ci][r];
+          const rSum = realStats.sums[ci][r];
+          const rNorm = realStats.centredNorms[ci][r];
+          const rSq = realStats.sqNorms[ci][r];
           for (let b = 0; b < bs; b++) {
             const si = s0 + b;
             const sNorm = syn.centredNorms[ci][si];
@@ -179,16 +204,27 @@ export class MemorizationGate {
               m.l2Index = r;
             }
           }
+          yield;
         }
       }
-    });
+    }
     for (const r of results) r.maxNcc = Math.max(...r.perChannel.map((c) => c.maxNcc));
     return results;
   }
 
   /** Pass/fail per synthetic sample. */
   check(synthetic: ImageSet): GateDecision[] {
-    return this.match(synthetic).map((m) => {
+    return runSteps(this.checkSteps(synthetic));
+  }
+
+  /** `check`, yielding to the event loop as it goes. */
+  checkAsync(synthetic: ImageSet, pace?: PaceOptions): Promise<GateDecision[]> {
+    return runStepsPaced(this.checkSteps(synthetic), pace);
+  }
+
+  *checkSteps(synthetic: ImageSet): Steps<GateDecision[]> {
+    const matches = yield* this.matchSteps(synthetic);
+    return matches.map((m) => {
       let reason: string | null = null;
       m.perChannel.forEach((c, ci) => {
         if (reason) return;
@@ -240,8 +276,25 @@ export function memorizationReport(
   real: ImageSet | MemorizationGate,
   options: MemorizationOptions & { bins?: number } = {},
 ): MemorizationReport {
+  return runSteps(memorizationReportSteps(synthetic, real, options));
+}
+
+/** `memorizationReport`, yielding to the event loop as it goes (for a process that serves or calls gRPC). */
+export function memorizationReportAsync(
+  synthetic: ImageSet,
+  real: ImageSet | MemorizationGate,
+  options: MemorizationOptions & { bins?: number; pace?: PaceOptions } = {},
+): Promise<MemorizationReport> {
+  return runStepsPaced(memorizationReportSteps(synthetic, real, options), options.pace);
+}
+
+function* memorizationReportSteps(
+  synthetic: ImageSet,
+  real: ImageSet | MemorizationGate,
+  options: MemorizationOptions & { bins?: number },
+): Steps<MemorizationReport> {
   const gate = real instanceof MemorizationGate ? real : new MemorizationGate(real, options);
-  const decisions = gate.check(synthetic);
+  const decisions = yield* gate.checkSteps(synthetic);
   const samples = decisions.map((d) => d.match);
   const bins = options.bins ?? 20;
   const perChannel = gate.channels.map((channel, ci) => {

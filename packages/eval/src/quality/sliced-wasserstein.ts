@@ -5,7 +5,7 @@
 // projections. Computed both on all channels jointly (descriptor 7x7xC, as PGAN's RGB) and per channel (7x7x1:
 // T1, T1Gd, T2, FLAIR, mask separately). Lower is better; PGAN tables print the value x 1e3.
 // Cost: descriptors x dimension x directions multiply-adds per level; keep sets to a few hundred images.
-import { InvalidInput } from "@synthmri/core";
+import { InvalidInput, type PaceOptions, runSteps, runStepsPaced, type Steps } from "@synthmri/core";
 import { Rng } from "@synthmri/ml";
 import { type ImageSet, channelPlane, checkCompatible, checkImageSet } from "./image-set.js";
 import { laplacianPyramid } from "./laplacian.js";
@@ -55,7 +55,7 @@ const DEFAULTS: Required<SwdOptions> = {
 };
 
 /** Descriptors of one set: per level a row-major [N][C][k][k] array, normalised per channel. */
-function descriptorsOf(set: ImageSet, nImages: number, p: Required<SwdOptions>, rng: Rng): Float32Array[] {
+function* descriptorsOf(set: ImageSet, nImages: number, p: Required<SwdOptions>, rng: Rng): Steps<Float32Array[]> {
   const k = p.nhoodSize;
   const half = k >> 1;
   const kk = k * k;
@@ -94,6 +94,7 @@ function descriptorsOf(set: ImageSet, nImages: number, p: Required<SwdOptions>, 
         }
       });
     }
+    yield;
   }
   // Per level and channel: zero mean, unit std over all descriptors of this set (PGAN finalize_descriptors).
   for (const d of levels)
@@ -116,12 +117,13 @@ function descriptorsOf(set: ImageSet, nImages: number, p: Required<SwdOptions>, 
           const i = r * dim + ch * kk + q;
           d[i] = (d[i] - m) * inv;
         }
+      yield;
     }
   return levels;
 }
 
 /** SWD between descriptor arrays A, B (N rows each) restricted to columns [off, off+len) of rows of width dim. */
-function swd(
+function* swd(
   A: Float32Array,
   B: Float32Array,
   n: number,
@@ -130,7 +132,7 @@ function swd(
   len: number,
   p: Required<SwdOptions>,
   rng: Rng,
-): number {
+): Steps<number> {
   const dir = new Float64Array(len);
   const pa = new Float32Array(n);
   const pb = new Float32Array(n);
@@ -160,6 +162,7 @@ function swd(
     let s = 0;
     for (let r = 0; r < n; r++) s += Math.abs(pa[r] - pb[r]);
     total += s / n;
+    yield;
   }
   // Mean over repeats of the mean over directions = mean over all directions.
   return total / nDirs;
@@ -170,6 +173,21 @@ function swd(
  * same value. When the sets differ in size, a seeded random subset of the larger set of the smaller set's size is used.
  */
 export function slicedWassersteinDistance(a: ImageSet, b: ImageSet, options: SwdOptions = {}): SwdResult {
+  return runSteps(slicedWassersteinSteps(a, b, options));
+}
+
+/** `slicedWassersteinDistance`, yielding to the event loop as it goes (for a process that serves or calls gRPC). */
+export function slicedWassersteinDistanceAsync(
+  a: ImageSet,
+  b: ImageSet,
+  options: SwdOptions = {},
+  pace?: PaceOptions,
+): Promise<SwdResult> {
+  return runStepsPaced(slicedWassersteinSteps(a, b, options), pace);
+}
+
+/** The SWD as steps: one image's descriptors, or one direction's projection and sort, per step. */
+export function* slicedWassersteinSteps(a: ImageSet, b: ImageSet, options: SwdOptions = {}): Steps<SwdResult> {
   const p = { ...DEFAULTS, ...options };
   checkImageSet("first image set", a, p.minSide);
   checkImageSet("second image set", b, p.minSide);
@@ -181,16 +199,19 @@ export function slicedWassersteinDistance(a: ImageSet, b: ImageSet, options: Swd
   const rngB = root.fork();
   const rngDir = root.fork();
   const nImages = Math.min(a.n, b.n);
-  const da = descriptorsOf(a, nImages, p, rngA);
-  const db = descriptorsOf(b, nImages, p, rngB);
+  const da = yield* descriptorsOf(a, nImages, p, rngA);
+  const db = yield* descriptorsOf(b, nImages, p, rngB);
   const n = nImages * p.nhoodsPerImage;
   const kk = p.nhoodSize * p.nhoodSize;
   const dim = a.c * kk;
   const { h, w } = a;
-  const levels: SwdLevel[] = da.map((A, l) => {
+  const levels: SwdLevel[] = [];
+  for (let l = 0; l < da.length; l++) {
+    const A = da[l];
     const B = db[l];
-    const all = swd(A, B, n, dim, 0, dim, p, rngDir);
-    const perChannel = Array.from({ length: a.c }, (_, ch) => swd(A, B, n, dim, ch * kk, kk, p, rngDir));
+    const all = yield* swd(A, B, n, dim, 0, dim, p, rngDir);
+    const perChannel: number[] = [];
+    for (let ch = 0; ch < a.c; ch++) perChannel.push(yield* swd(A, B, n, dim, ch * kk, kk, p, rngDir));
     // Level sizes follow ceil-halving of the input.
     let lh = h;
     let lw = w;
@@ -198,8 +219,8 @@ export function slicedWassersteinDistance(a: ImageSet, b: ImageSet, options: Swd
       lh = Math.ceil(lh / 2);
       lw = Math.ceil(lw / 2);
     }
-    return { h: lh, w: lw, all, perChannel };
-  });
+    levels.push({ h: lh, w: lw, all, perChannel });
+  }
   const meanAll = levels.reduce((s, l) => s + l.all, 0) / levels.length;
   const meanPerChannel = Array.from(
     { length: a.c },

@@ -4,12 +4,12 @@
 // partner flow certifies exported datasets with (services/generator/src/partner/domain/screen.ts).
 import { InvalidInput, type ArtifactStore, type ObjectRef } from "@synthmri/platform";
 import {
-  calibrateMemorizationGate,
+  calibrateMemorizationGateAsync,
   DEFAULT_NCC_THRESHOLD,
   type ImageSet,
   MemorizationGate,
   type MemorizationCalibration,
-  memorizationReport,
+  memorizationReportAsync,
   referenceDistribution,
   sampleGrid,
   toCsv,
@@ -84,7 +84,9 @@ export async function runMemorization(
       split: "test",
       signal: control.signal,
     });
-    calibration = calibrateMemorizationGate(heldOut, gate, p.calibratePercentile);
+    calibration = await calibrateMemorizationGateAsync(heldOut, gate, p.calibratePercentile, {
+      pace: { signal: control.signal },
+    });
     gate = new MemorizationGate(realSet, { channels, nccThreshold: calibration.nccThreshold });
   }
   progress({ fraction: 0.3, phase: "load", message: "reading the synthetic samples" });
@@ -94,7 +96,7 @@ export async function runMemorization(
     signal: control.signal,
   });
   progress({ fraction: 0.4, phase: "match", message: `matching ${synSet.n} samples against ${realSet.n} slices` });
-  const rep = memorizationReport(synSet, gate);
+  const rep = await memorizationReportAsync(synSet, gate, { pace: { signal: control.signal } });
   const names = rep.channels.map((c) => CHANNEL_NAMES[c] ?? `c${c}`);
   const syntheticMax = referenceDistribution(rep.samples.map((s) => s.maxNcc));
   const quantiles = (d: { n: number; mean: number; quantiles: { q: number; value: number }[] }) => ({

@@ -8,7 +8,7 @@ import {
   type ImageSet,
   sampleGrid,
   type SwdOptions,
-  slicedWassersteinDistance,
+  slicedWassersteinDistanceAsync,
 } from "@synthmri/eval";
 import type { RunControl } from "./evaluate.js";
 import { collectImages } from "./collect.js";
@@ -78,7 +78,7 @@ export async function runQuality(
       `quality report: synthetic images are ${a.h}x${a.w}x${a.c} but real ones ${b.h}x${b.w}x${b.c}; compare datasets of the same slice size`,
     );
   progress({ fraction: 0.2, phase: "swd", message: `SWD on ${a.n} vs ${b.n} images` });
-  const swd = slicedWassersteinDistance(a, b, { ...settings.swd, seed: p.seed });
+  const swd = await slicedWassersteinDistanceAsync(a, b, { ...settings.swd, seed: p.seed }, { signal: control.signal });
   progress({ fraction: 0.6, phase: "feature-distance", message: "feature distance" });
   const feature = settings.featureDistance && a.n >= 2 && b.n >= 2 ? await featureFrechetDistanceAsync(a, b) : null;
 
