@@ -109,8 +109,28 @@ describe("families preset", () => {
       ],
       "fig.png",
     );
-    expect(md).toContain("| ddpm | 16 | 12.35 | 3.21 | 42.1 | 0.625 | 0.750 | 50.0 % | 50.0 % |");
+    expect(md).toContain("| ddpm | 16 | 12.35 | 3.21 | 42.1 | 0.625 | 0.750 | 50.0 % | 50.0 % | off |");
     expect(md).toContain("| ddpm | 20 % | 4 / 120 | 2 | 0.700 | 0.880 | 0.900 | 2 | 0.500 | 0.590 | 0.600 | 0.750 | 50.0 % |");
     expect(md).toContain("![memorization](fig.png)");
+    // Seed 001's filter on the two-stage label maps: rejected of drawn, what it scored, the threshold.
+    const two = familiesMarkdown(spec, [
+      {
+        family: "spade2stage",
+        experimentId: "y",
+        wallSeconds: 1,
+        summary: {},
+        measures: {
+          resolution: 16,
+          swd: 1,
+          frechet: 1,
+          frechetSufficient: true,
+          memorization: [arm("full", 0.5)],
+          msPerImage: 1,
+          outlier: { filteredOn: "label-maps", delivered: 480, rejected: 12, threshold: 52.42 },
+          errors: [],
+        },
+      },
+    ]);
+    expect(two).toContain("| on label-maps: 12 of 492 rejected (threshold 52.4) |");
   });
 });

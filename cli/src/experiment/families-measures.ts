@@ -46,8 +46,30 @@ export interface FamilyMeasures {
   frechetSufficient: boolean;
   memorization: MemorizationArmResult[];
   msPerImage: number;
+  /** Seed 001's outlier filter on the synthetic set, from its provenance; undefined when the filter was off. */
+  outlier?: OutlierOutcome;
   /** Measures that could not be taken, with the reason. */
   errors: string[];
+}
+
+export interface OutlierOutcome {
+  /** What the filter scored: "mask" (the PGAN path) or "label-maps" (two-stage: stage 1's maps, before stage 2). */
+  filteredOn: string;
+  delivered: number;
+  rejected: number;
+  threshold: number;
+}
+
+/** The outlier filter's outcome recorded in a synthetic dataset's provenance (none when it was off). */
+export async function outlierOutcome(clients: ServiceClients, datasetId: string): Promise<OutlierOutcome | undefined> {
+  const params = (await clients.ingest.getDataset({ datasetId })).dataset?.provenance?.params ?? {};
+  if (!params.outlierFilteredOn) return undefined;
+  return {
+    filteredOn: params.outlierFilteredOn,
+    delivered: Number(params.delivered),
+    rejected: Number(params.rejected),
+    threshold: Number(params.outlierThreshold),
+  };
 }
 
 interface ReadOptions {
@@ -172,5 +194,20 @@ export async function measureFamily(
   } catch (e) {
     errors.push(`sampling time: ${(e as Error).message}`);
   }
-  return { resolution, swd, frechet, frechetSufficient, memorization, msPerImage, errors };
+  let outlier: OutlierOutcome | undefined;
+  try {
+    outlier = await outlierOutcome(clients, synId);
+  } catch (e) {
+    errors.push(`outlier filter outcome: ${(e as Error).message}`);
+  }
+  return {
+    resolution,
+    swd,
+    frechet,
+    frechetSufficient,
+    memorization,
+    msPerImage,
+    ...(outlier ? { outlier } : {}),
+    errors,
+  };
 }

@@ -43,6 +43,12 @@ const fmt = (v: number | undefined, digits = 3) => (v === undefined || !Number.i
 const fmtP = (p: number | undefined) =>
   p === undefined || !Number.isFinite(p) ? "-" : p < 0.001 ? "<0.001" : p.toFixed(3);
 
+/** "on label-maps: 12 of 492 rejected (threshold 52.4)", or "off". */
+function outlierCell(o: FamilyMeasures["outlier"]): string {
+  if (!o) return "off";
+  return `on ${o.filteredOn}: ${o.rejected} of ${o.rejected + o.delivered} rejected (threshold ${fmt(o.threshold, 1)})`;
+}
+
 /** Corrected p of the paired test of a vs b on `cls`, whichever way round Compare ran it. */
 function pCorrected(summary: Record<string, number>, a: string, b: string, cls: string): number | undefined {
   return summary[`p_corrected_${a}_vs_${b}_${cls}`] ?? summary[`p_corrected_${b}_vs_${a}_${cls}`];
@@ -97,16 +103,18 @@ export function familiesMarkdown(spec: ExperimentSpec, outcomes: FamilyOutcome[]
       "sliced Wasserstein distance on 0-255 images (x1e3 is not applied); FD: Fréchet distance of a fixed random-conv " +
       "network's features (FID-like, not Inception FID). Sampling: wall ms per image through the Sample stream (after a " +
       "warm-up batch; under load). Memorization AUC: probability that a synthetic image is closer to a training slice " +
-      "than a held-out real slice is (0.5 = no closer than unseen real data).",
+      "than a held-out real slice is (0.5 = no closer than unseen real data). Outlier filter (seed 001, " +
+      "`synthetic.outlierFilter`): samples rejected of those drawn for the set, scored on the mask (PGAN path) or, " +
+      "for the two-stage family, on stage 1's label maps before stage 2 (where seed 001 applied it).",
     "",
-    "| family | side | SWD | FD | sampling ms/image | memorization AUC full | AUC small | syn > held-out max: full | small |",
-    "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    "| family | side | SWD | FD | sampling ms/image | memorization AUC full | AUC small | syn > held-out max: full | small | outlier filter |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ...outcomes.map((o) => {
       const m = o.measures;
-      if (!m) return `| ${o.family} | not measured: ${o.measureError ?? "?"} |||||||| `;
+      if (!m) return `| ${o.family} | not measured: ${o.measureError ?? "?"} ||||||||| `;
       const [full, small] = [m.memorization[0], m.memorization[1]];
       const pct = (v: number | undefined) => (v === undefined ? "-" : `${(100 * v).toFixed(1)} %`);
-      return `| ${o.family} | ${m.resolution} | ${fmt(m.swd, 2)} | ${fmt(m.frechet, 2)}${m.frechetSufficient ? "" : " (few images)"} | ${fmt(m.msPerImage, 1)} | ${fmt(full?.comparison.auc)} | ${fmt(small?.comparison.auc)} | ${pct(full?.comparison.aboveHeldOutMax)} | ${pct(small?.comparison.aboveHeldOutMax)} |`;
+      return `| ${o.family} | ${m.resolution} | ${fmt(m.swd, 2)} | ${fmt(m.frechet, 2)}${m.frechetSufficient ? "" : " (few images)"} | ${fmt(m.msPerImage, 1)} | ${fmt(full?.comparison.auc)} | ${fmt(small?.comparison.auc)} | ${pct(full?.comparison.aboveHeldOutMax)} | ${pct(small?.comparison.aboveHeldOutMax)} | ${outlierCell(m.outlier)} |`;
     }),
     "",
     "## Memorization study (seed 004)",

@@ -175,3 +175,80 @@ describe("families as ensembles and bad configs", () => {
     expect(err.details).toMatch(/SPADE/);
   });
 });
+
+describe("two-stage sampling through seed 001's outlier filter on the generated label maps", () => {
+  let ganId = "";
+  beforeAll(async () => {
+    const res = await h.generator.trainGan({
+      datasetId: "toy",
+      family: GanFamily.SPADE2STAGE,
+      seed: 5,
+      config: CONFIG,
+    });
+    const statuses = await h.watch(res.jobId);
+    expect(statuses[statuses.length - 1].state).toBe(JobState.SUCCEEDED);
+    ganId = res.ganId;
+  }, 120_000);
+
+  it("scores every sample's label map and counts the rejected ones in the summary and the dataset provenance", async () => {
+    // Two steps of training leave stage 1 far from the real maps: a threshold between the samples' scores keeps
+    // some and rejects the others.
+    const loose = await collect(
+      h.generator.sample({
+        source: { ensembleId: ganId },
+        count: 6,
+        seed: 4,
+        outlierFilter: { enabled: true, threshold: 1e9 },
+      }),
+    );
+    expect(loose.summary).toMatchObject({ delivered: 6, rejected: 0, threshold: 1e9 });
+    const scores = loose.provenance.map((p) => p.outlierScore);
+    expect(scores.every((s) => s > 0)).toBe(true);
+    const median = [...scores].sort((a, b) => a - b)[3];
+    const strict = await collect(
+      h.generator.sample({
+        source: { ensembleId: ganId },
+        count: 2,
+        seed: 4,
+        outlierFilter: { enabled: true, threshold: median },
+      }),
+    );
+    expect(strict.summary?.rejected).toBeGreaterThan(0);
+    // The kept ones are the latents whose maps scored at most the threshold, in order, with their scores.
+    const expected = loose.provenance.filter((p) => p.outlierScore <= median).slice(0, 2);
+    expect(strict.provenance.map((p) => [p.index, p.outlierScore])).toEqual(
+      expected.map((p) => [p.index, p.outlierScore]),
+    );
+
+    const res = await h.generator.createSyntheticDataset({
+      source: { ensembleId: ganId },
+      count: 2,
+      seed: 4,
+      outlierFilter: { enabled: true, threshold: median },
+    });
+    const statuses = await h.watch(res.jobId);
+    expect(statuses[statuses.length - 1].state).toBe(JobState.SUCCEEDED);
+    const prov = (await h.artifacts.getManifest("dataset", res.datasetId)).provenance as Record<string, unknown>;
+    expect(prov).toMatchObject({ delivered: 2, rejected: strict.summary?.rejected, outlierFilteredOn: "label-maps" });
+  }, 120_000);
+
+  it("calibrates the threshold on the dataset's real held-out label maps when none is given", async () => {
+    const res = await h.generator.createSyntheticDataset({
+      source: { ensembleId: ganId },
+      count: 1,
+      seed: 4,
+      outlierFilter: { enabled: true, calibratePercentile: 100 },
+    });
+    const statuses = await h.watch(res.jobId);
+    const last = statuses[statuses.length - 1];
+    // Whether the untrained maps pass or not, the calibration is the held-out real maps' (4 test slices here).
+    if (last.state === JobState.SUCCEEDED) {
+      const prov = (await h.artifacts.getManifest("dataset", res.datasetId)).provenance as {
+        outlierCalibration?: { percentile: number; heldOutSlices: number; heldOutNorms: { max: number } };
+        outlierThreshold: number;
+      };
+      expect(prov.outlierCalibration).toMatchObject({ percentile: 100, heldOutSlices: 4 });
+      expect(prov.outlierThreshold).toBe(prov.outlierCalibration?.heldOutNorms.max);
+    } else expect(last.errorMessage).toMatch(/outlier filter \(on the generated label maps, threshold/);
+  }, 120_000);
+});

@@ -10,3 +10,4 @@ export * from "./stylegan2/config.js";
 export { StyleGan2Model } from "./stylegan2/model.js";
 export { modulatedConv } from "./stylegan2/networks.js";
 export * from "./train.js";
+export * from "./spade/label-filter.js";

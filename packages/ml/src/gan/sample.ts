@@ -28,6 +28,8 @@ export interface SampleBatch {
   /** [count, size, size] internal labels 0..3 from the mask channel. */
   labels: Uint8Array;
   provenance: SampleProvenance[];
+  /** [count, size, size] classes of the label maps the images were made from (two-stage models only). */
+  labelMaps?: Uint8Array;
 }
 
 /** Snaps mask values ([-1, 1] scale) to the nearest label level; returns the levels and the label indices. */
@@ -53,6 +55,8 @@ export interface SampleableModel {
   readonly config: { readonly latentSize: number; readonly channels: number };
   readonly currentResolution: number;
   generate(z: tf.Tensor2D): tf.Tensor4D;
+  /** Models that make images from generated label maps (two-stage): those maps' classes [n, r, r] (int32). */
+  generatedLabelMaps?(z: tf.Tensor2D): tf.Tensor3D;
 }
 
 export interface SampleOptions {
@@ -73,15 +77,21 @@ function checkBatchSize(batchSize: number): void {
     throw new InvalidInput(`sample batch size must be a positive integer, got ${batchSize}`);
 }
 
-/** Generated images of one batch, unread: latents i.. of `rng` through the model, clipped to [-1, 1]. */
-function generateBatch(model: SampleableModel, rng: Rng, n: number): tf.Tensor {
+/**
+ * Generated images of one batch, unread: latents i.. of `rng` through the model, clipped to [-1, 1]; with the
+ * label maps they were made from when the model has them.
+ */
+function generateBatch(model: SampleableModel, rng: Rng, n: number): { images: tf.Tensor; labelMaps?: tf.Tensor } {
   const z = tf.tensor2d(rng.fillNormal(new Float32Array(n * model.config.latentSize)), [n, model.config.latentSize]);
   try {
-    return tf.tidy(() => model.generate(z).clipByValue(-1, 1));
+    const images = tf.tidy(() => model.generate(z).clipByValue(-1, 1));
+    return model.generatedLabelMaps ? { images, labelMaps: model.generatedLabelMaps(z) } : { images };
   } finally {
     z.dispose();
   }
 }
+
+const mapsOf = (values: ArrayLike<number> | undefined) => (values ? { labelMaps: Uint8Array.from(values) } : {});
 
 /** Host values of a generated batch -> a SampleBatch with the mask channel quantized (in place in `out`). */
 function finishBatch(
@@ -132,9 +142,10 @@ export function* sampleBatches(
   for (let start = 0; start < count; start += batchSize) {
     const n = Math.min(batchSize, count - start);
     const t = generateBatch(model, rng, n);
-    const out = new Float32Array(t.dataSync());
-    t.dispose();
-    yield finishBatch(model, out, n, start, seed, opts);
+    const out = new Float32Array(t.images.dataSync());
+    const maps = t.labelMaps?.dataSync();
+    tf.dispose([t.images, t.labelMaps ?? []]);
+    yield { ...finishBatch(model, out, n, start, seed, opts), ...mapsOf(maps) };
   }
 }
 
@@ -153,12 +164,14 @@ export async function* sampleBatchesAsync(
     const n = Math.min(batchSize, count - start);
     const t = generateBatch(model, rng, n);
     let out: Float32Array;
+    let maps: ArrayLike<number> | undefined;
     try {
-      out = new Float32Array((await t.data()) as Float32Array);
+      out = new Float32Array((await t.images.data()) as Float32Array);
+      maps = await t.labelMaps?.data();
     } finally {
-      t.dispose();
+      tf.dispose([t.images, t.labelMaps ?? []]);
     }
-    yield finishBatch(model, out, n, start, seed, opts);
+    yield { ...finishBatch(model, out, n, start, seed, opts), ...mapsOf(maps) };
   }
 }
 

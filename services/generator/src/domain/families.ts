@@ -17,10 +17,11 @@ import {
   tf,
   tissueLevel,
   trainFamily,
+  twoStageClasses,
   trainGan,
   type CheckpointStore,
 } from "@synthmri/ml";
-import { FailedPrecondition, type JobProgress } from "@synthmri/platform";
+import { FailedPrecondition, type JobProgress, MASK_LEVELS_255 } from "@synthmri/platform";
 import { segmentTissue } from "@synthmri/volume";
 import type { ResolvedTraining } from "./params.js";
 import type { LoadedSlices } from "./ports.js";
@@ -102,6 +103,10 @@ export function trainingChannels(resolved: ResolvedTraining): number {
  */
 export function tissueLabels(resolved: ResolvedTraining, loaded: LoadedSlices): Uint8Array | undefined {
   if (trainingChannels(resolved) === loaded.channels) return undefined;
+  return sliceTissue(loaded);
+}
+
+function sliceTissue(loaded: LoadedSlices): Uint8Array {
   const px = loaded.count * loaded.size * loaded.size;
   const src = loaded.data;
   const c0 = loaded.channels;
@@ -118,6 +123,26 @@ export function tissueLabels(resolved: ResolvedTraining, loaded: LoadedSlices): 
       `tissue segmentation of the training slices failed (${(e as Error).message}); the two-stage family needs brain slices`,
     );
   }
+}
+
+/**
+ * Real slices as the two-stage family's label maps (class per pixel, 0..6: tissue as at training, the tumour
+ * label of the mask channel over it): the reference of seed 001's outlier filter on generated label maps.
+ */
+export function realLabelMaps(loaded: LoadedSlices): Uint8Array {
+  const tissue = sliceTissue(loaded);
+  const c = loaded.channels;
+  const tumour = new Uint8Array(tissue.length);
+  for (let p = 0; p < tumour.length; p++) tumour[p] = nearestMaskLabel(loaded.data[p * c + c - 1]);
+  return twoStageClasses(tumour, tissue);
+}
+
+/** Label of the nearest mask level (a resized mask may hold values between levels). */
+function nearestMaskLabel(v: number): number {
+  let best = 0;
+  for (let k = 1; k < MASK_LEVELS_255.length; k++)
+    if (Math.abs(v - MASK_LEVELS_255[k]) < Math.abs(v - MASK_LEVELS_255[best])) best = k;
+  return best;
 }
 
 /** The tissue channel's value of a label (the scale the two-stage model reads). */

@@ -7,6 +7,7 @@ import {
   outlierNorms,
   outlierReference,
   type OutlierReference,
+  type SampleBatch,
   sampleBatchesAsync,
   splitCount,
 } from "@synthmri/ml";
@@ -19,6 +20,8 @@ import {
 } from "@synthmri/platform";
 import { type CheckpointChoice, chooseCheckpoint } from "./checkpoint-selection.js";
 import { loadCheckpointModel, latestCheckpoint } from "./checkpoints.js";
+import type { LoadedGenerator } from "./families.js";
+import { labelMapScreen } from "./label-map-filter.js";
 import { type LabelSchemeName, toFloatWithLabels, toUint8, uint8ToUnit } from "./images.js";
 import type { DatasetReader } from "./ports.js";
 import type { EnsembleRecord, EnsembleRegistry } from "./registry.js";
@@ -84,6 +87,8 @@ export interface SampleSummary {
   delivered: number;
   rejected: number;
   threshold: number;
+  /** What the outlier filter scored: the mask channel (PGAN path) or stage 1's label maps (two-stage). */
+  filteredOn?: "mask" | "label-maps";
   /** With a calibrated threshold: the held-out real slices' norms it came from (the reference distribution). */
   calibration?: OutlierCalibration;
 }
@@ -93,8 +98,8 @@ export interface OutlierCalibration {
   heldOutSlices: number;
   /** Quantiles 0.5 / 0.9 / 0.99 / max of the held-out real norms. */
   heldOutNorms: { p50: number; p90: number; p99: number; max: number };
-  /** Share of the held-out real slices the seed's fixed threshold (500 scaled) would reject. */
-  fixedThresholdRejectsHeldOut: number;
+  /** Share of the held-out real slices the seed's fixed threshold (500 scaled) would reject (mask filter only). */
+  fixedThresholdRejectsHeldOut?: number;
 }
 
 export interface SamplingDeps {
@@ -264,22 +269,42 @@ export async function* generateSamples(
   checkSampleParams(params);
   const src = options.resolved ?? (await resolveSource(deps, params.source));
   const batchSize = params.batchSize || 16;
-  let ref: OutlierReference | undefined;
   let threshold = 0;
   let calibration: OutlierCalibration | undefined;
-  if (params.outlier?.enabled) {
-    const referenceId = params.outlier.referenceDatasetId || src.record.datasetId;
-    ref = await outlierReferenceFor(deps.datasets, referenceId, src.resolution, options.signal);
-    if (params.outlier.calibratePercentile) {
+  let filteredOn: SampleSummary["filteredOn"];
+  // Scores of a batch's samples when the filter is on; prepared with the first member's model, which tells
+  // whether the images come from generated label maps (two-stage: filtered there, as seed 001 did).
+  let screen: ((b: SampleBatch) => Float64Array) | undefined;
+  const prepareScreen = async (model: LoadedGenerator) => {
+    const outlier = params.outlier;
+    if (!outlier?.enabled || screen) return;
+    const referenceId = outlier.referenceDatasetId || src.record.datasetId;
+    if (model.generatedLabelMaps) {
+      const s = await labelMapScreen(
+        deps.datasets,
+        referenceId,
+        src.resolution,
+        { ...outlier, maxSlices: OUTLIER_REFERENCE_SLICES },
+        options.signal,
+      );
+      ({ threshold, calibration } = s);
+      filteredOn = "label-maps";
+      screen = s.norms;
+      return;
+    }
+    const ref = await outlierReferenceFor(deps.datasets, referenceId, src.resolution, options.signal);
+    if (outlier.calibratePercentile) {
       ({ threshold, calibration } = await calibrateOutlierThreshold(
         deps.datasets,
         referenceId,
         ref,
-        params.outlier.calibratePercentile,
+        outlier.calibratePercentile,
         options.signal,
       ));
-    } else threshold = params.outlier.threshold || defaultOutlierThreshold(src.resolution, ref.channels.length);
-  }
+    } else threshold = outlier.threshold || defaultOutlierThreshold(src.resolution, ref.channels.length);
+    filteredOn = "mask";
+    screen = (b) => outlierNorms(ref, b.images, b.count, b.channels);
+  };
   const counts = splitCount(params.count, src.members.length);
   let delivered = 0;
   let rejected = 0;
@@ -288,8 +313,9 @@ export async function* generateSamples(
     if (counts[i] === 0) continue;
     const model = await loadCheckpointModel(deps.artifacts, m.checkpointId);
     try {
+      await prepareScreen(model);
       const want = counts[i];
-      const draws = ref ? want * MAX_ATTEMPTS_FACTOR : want;
+      const draws = screen ? want * MAX_ATTEMPTS_FACTOR : want;
       let got = 0;
       for await (const b of sampleBatchesAsync(model, draws, memberSeed(params.seed, m.index), {
         batchSize,
@@ -297,7 +323,7 @@ export async function* generateSamples(
         kimg: m.kimg,
       })) {
         options.signal?.throwIfAborted();
-        const norms = ref ? outlierNorms(ref, b.images, b.count, b.channels) : undefined;
+        const norms = screen?.(b);
         const keep: number[] = [];
         for (let k = 0; k < b.count && got + keep.length < want; k++) {
           if (norms && norms[k] > threshold) rejected++;
@@ -340,12 +366,18 @@ export async function* generateSamples(
       }
       if (got < want)
         throw new FailedPrecondition(
-          `the outlier filter (threshold ${threshold.toFixed(1)}) rejected ${draws - got} of ${draws} samples of member ${m.index}; ` +
+          `the outlier filter (on the ${filteredOn === "label-maps" ? "generated label maps" : "masks"}, threshold ${threshold.toFixed(1)}) rejected ${draws - got} of ${draws} samples of member ${m.index}; ` +
             "raise outlier_filter.threshold or train longer",
         );
     } finally {
       model.dispose();
     }
   }
-  return { delivered, rejected, threshold, ...(calibration ? { calibration } : {}) };
+  return {
+    delivered,
+    rejected,
+    threshold,
+    ...(filteredOn ? { filteredOn } : {}),
+    ...(calibration ? { calibration } : {}),
+  };
 }

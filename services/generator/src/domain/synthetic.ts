@@ -127,6 +127,7 @@ export async function createSyntheticDataset(
         delivered: summary.delivered,
         rejected: summary.rejected,
         outlierThreshold: summary.threshold,
+        ...(summary.filteredOn ? { outlierFilteredOn: summary.filteredOn } : {}),
         // The calibrated threshold's reference: held-out real slices' norms (the report shows both distributions).
         ...(summary.calibration ? { outlierCalibration: summary.calibration } : {}),
       },

@@ -94,13 +94,27 @@ export class SpadeTwoStageModel implements FamilyModel<SpadeConfig> {
     return spadeGenerator(new Scope(this.g, false), this.config, seg, z);
   }
 
-  generate(z: tf.Tensor2D): tf.Tensor4D {
-    const l1 = this.config.stage1.latentSize;
+  private checkLatents(z: tf.Tensor2D): void {
     if (z.shape[1] !== this.config.latentSize)
       throw new InvalidInput(`two-stage latents have ${z.shape[1]} values, the model needs ${this.config.latentSize}`);
+  }
+
+  /**
+   * Stage 1's label maps of the latents: class per pixel [n, r, r] (int32, 0..6, see LABEL_CLASSES), what
+   * `generate` turns into images. Sampling screens them with seed 001's outlier filter (label-filter.ts).
+   */
+  generatedLabelMaps(z: tf.Tensor2D): tf.Tensor3D {
+    this.checkLatents(z);
+    const l1 = this.config.stage1.latentSize;
+    return tf.tidy(
+      () => tf.argMax(this.stage1.generate(tf.slice(z, [0, 0], [-1, l1]) as tf.Tensor2D), 3) as tf.Tensor3D,
+    );
+  }
+
+  generate(z: tf.Tensor2D): tf.Tensor4D {
+    const l1 = this.config.stage1.latentSize;
     return tf.tidy(() => {
-      const labelMap = this.stage1.generate(tf.slice(z, [0, 0], [-1, l1]) as tf.Tensor2D);
-      const cls = tf.argMax(labelMap, 3);
+      const cls = this.generatedLabelMaps(z);
       const seg = tf.oneHot(cls, LABEL_CLASSES).toFloat() as tf.Tensor4D;
       const seq = this.translate(seg, tf.slice(z, [0, l1], [-1, -1]) as tf.Tensor2D);
       // Mask level per class: tissue classes -> background level, NCR/ED/ET -> their levels.

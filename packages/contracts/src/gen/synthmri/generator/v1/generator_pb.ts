@@ -354,14 +354,17 @@ export const TrainEnsembleResponseSchema: GenMessage<TrainEnsembleResponse> = /*
  */
 export type OutlierFilter = Message<"synthmri.generator.v1.OutlierFilter"> & {
   /**
-   * Apply the filter.
+   * Apply the filter. It scores the samples' masks; for a two-stage (SPADE2STAGE) ensemble it scores stage 1's
+   * generated label maps instead (one-hot tissue + tumour classes), before stage 2 turns them into images, as
+   * seed 001 applied it.
    *
    * @generated from field: bool enabled = 1;
    */
   enabled: boolean;
 
   /**
-   * Norm threshold; 0 = 500 scaled to the resolution (500 is the seed's value for 256x256 masks).
+   * Norm threshold; 0 = 500 scaled to the resolution (500 is the seed's value for 256x256 masks), or for a
+   * two-stage ensemble the calibrated 99th percentile (see calibrate_percentile).
    *
    * @generated from field: double threshold = 2;
    */
