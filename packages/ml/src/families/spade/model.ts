@@ -31,6 +31,19 @@ export function tissueLevel(label: number): number {
   return (2 * label) / (TISSUE_CLASSES - 1) - 1;
 }
 
+/**
+ * One-hot float maps [n, r, r, LABEL_CLASSES] of int32 classes [n, r, r], materialised as float32 by an
+ * elementwise op: tfjs-webgpu's casts to float32 (oneHot(...).toFloat(), or from bool) only relabel the int/bool
+ * buffer, and its transposing reductions (the label pyramid's average pools) then build an invalid i32 -> f32
+ * shader and read zeros. Elementwise programs convert their inputs, so adding 0 makes a real float buffer.
+ */
+function oneHotFloat(cls: tf.Tensor3D): tf.Tensor4D {
+  return tf.tidy(() => {
+    const hot = tf.cast(tf.equal(tf.expandDims(cls, 3), tf.range(0, LABEL_CLASSES, 1, "int32")), "float32");
+    return tf.add(hot, tf.scalar(0)) as tf.Tensor4D;
+  });
+}
+
 export class SpadeTwoStageModel implements FamilyModel<SpadeConfig> {
   readonly stage1: GanModel;
   private readonly g: ParamStore;
@@ -84,8 +97,8 @@ export class SpadeTwoStageModel implements FamilyModel<SpadeConfig> {
       const tumour = tf.argMin(tf.abs(tf.sub(mask, tf.tensor1d(MASK_LEVELS))), 3);
       const tissueValue = tf.slice(real, [0, 0, 0, 5], [-1, -1, -1, 1]);
       const tissue = tf.argMin(tf.abs(tf.sub(tissueValue, tf.tensor1d([0, 1, 2, 3].map(tissueLevel)))), 3);
-      const cls = tf.where(tf.greater(tumour, 0), tf.add(tumour, TISSUE_CLASSES - 1), tissue);
-      return tf.oneHot(tf.cast(cls, "int32"), LABEL_CLASSES).toFloat() as tf.Tensor4D;
+      const shifted = tf.add(tumour, tf.scalar(TISSUE_CLASSES - 1, "int32"));
+      return oneHotFloat(tf.where(tf.greater(tumour, 0), shifted, tissue) as tf.Tensor3D);
     });
   }
 
@@ -115,7 +128,7 @@ export class SpadeTwoStageModel implements FamilyModel<SpadeConfig> {
     const l1 = this.config.stage1.latentSize;
     return tf.tidy(() => {
       const cls = this.generatedLabelMaps(z);
-      const seg = tf.oneHot(cls, LABEL_CLASSES).toFloat() as tf.Tensor4D;
+      const seg = oneHotFloat(cls);
       const seq = this.translate(seg, tf.slice(z, [0, l1], [-1, -1]) as tf.Tensor2D);
       // Mask level per class: tissue classes -> background level, NCR/ED/ET -> their levels.
       const levels = tf.tensor1d([...Array(TISSUE_CLASSES).fill(MASK_LEVELS[0]), ...MASK_LEVELS.slice(1)]);
