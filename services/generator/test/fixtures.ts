@@ -108,6 +108,53 @@ export interface Harness {
 
 const MAIN = fileURLToPath(new URL("../src/main.ts", import.meta.url));
 
+/** The environment a generator entrypoint (main.ts, member-main.ts) needs to run on the test's embedded store. */
+export function processEnv(s3: EmbeddedS3, dir: string): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    S3_ENDPOINT: s3.endpoint,
+    S3_ACCESS_KEY: s3.accessKey,
+    S3_SECRET_KEY: s3.secretKey,
+    S3_BUCKET: "synthmri",
+    SYNTHMRI_DATA_DIR: dir,
+    TF_BACKEND: "cpu",
+  };
+}
+
+/** What a test file that runs generator entrypoints as processes shares: store, toy dataset, the processes. */
+export interface ProcessStore {
+  dir: string;
+  s3: EmbeddedS3;
+  store: ObjectStore;
+  artifacts: ArtifactStore;
+  procs: ChildProcess[];
+}
+
+/**
+ * Registers beforeAll/afterAll for such a file: the embedded S3 in a temp dir with the toy dataset "toy" (64
+ * 16x16 slices), and at the end every process still running SIGKILLed and the store removed. The object is
+ * filled in by beforeAll.
+ */
+export function useProcessStore(
+  prefix: string,
+  hooks: { beforeAll: (fn: () => Promise<void>, ms: number) => void; afterAll: (fn: () => Promise<void>) => void },
+): ProcessStore {
+  const h = { procs: [] } as unknown as ProcessStore;
+  hooks.beforeAll(async () => {
+    h.dir = await mkdtemp(join(tmpdir(), prefix));
+    h.s3 = await startEmbeddedS3({ dataDir: h.dir });
+    h.store = await openStore(h.s3);
+    h.artifacts = new ArtifactStore({ store: h.store });
+    await writeToyDataset(h.artifacts, "toy", { train: 64, size: 16 });
+  }, 60_000);
+  hooks.afterAll(async () => {
+    for (const p of h.procs) if (p.exitCode === null) p.kill("SIGKILL");
+    await h.s3?.close();
+    if (h.dir) await rm(h.dir, { recursive: true, force: true });
+  });
+  return h;
+}
+
 /**
  * Starts main.ts as its own process on the test's embedded store (cpu backend, port 0; `env` adds e.g.
  * TRAIN_PROCESSES) and resolves with its address at the "generator ready" log line. The process is pushed onto
@@ -120,18 +167,7 @@ export function startGeneratorProcess(
   options: { env?: Record<string, string>; onLine?: (line: string) => void } = {},
 ): Promise<{ proc: ChildProcess; address: string }> {
   const proc = spawn(process.execPath, ["--import", "tsx", MAIN], {
-    env: {
-      ...process.env,
-      S3_ENDPOINT: s3.endpoint,
-      S3_ACCESS_KEY: s3.accessKey,
-      S3_SECRET_KEY: s3.secretKey,
-      S3_BUCKET: "synthmri",
-      GENERATOR_PORT: "0",
-      SYNTHMRI_DATA_DIR: dir,
-      TF_BACKEND: "cpu",
-      LOG_LEVEL: "info",
-      ...options.env,
-    },
+    env: { ...processEnv(s3, dir), GENERATOR_PORT: "0", LOG_LEVEL: "info", ...options.env },
     stdio: ["ignore", "ignore", "pipe"],
   });
   procs.push(proc);

@@ -2,21 +2,13 @@
 // when the SERVICE is SIGKILLed stops with it (no orphan keeps training), and the restarted service resumes
 // the job from the child's last checkpoint (attempt 2) and finishes, as without child processes.
 import type { ChildProcess } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { GeneratorService, JobService, JobState, type JobStatus } from "@synthmri/contracts";
-import { ArtifactStore, type EmbeddedS3, type ObjectStore, startEmbeddedS3 } from "@synthmri/platform";
 import { createClient } from "@synthmri/rpc";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { checkpointId, latestCheckpoint } from "../src/domain/checkpoints.js";
-import { openStore, startGeneratorProcess, TINY, writeToyDataset } from "./fixtures.js";
+import { startGeneratorProcess, TINY, useProcessStore } from "./fixtures.js";
 
-let dir: string;
-let s3: EmbeddedS3;
-let store: ObjectStore;
-let artifacts: ArtifactStore;
-const procs: ChildProcess[] = [];
+const h = useProcessStore("generator-iso-resume-", { beforeAll, afterAll });
 
 interface Started {
   proc: ChildProcess;
@@ -30,7 +22,7 @@ async function startProcess(): Promise<Started> {
   const child = new Promise<number>((resolve) => {
     onChild = resolve;
   });
-  const started = await startGeneratorProcess(s3, dir, procs, {
+  const started = await startGeneratorProcess(h.s3, h.dir, h.procs, {
     env: { TRAIN_PROCESSES: "1" },
     onLine: (line) => {
       if (line.includes('"training child started"')) onChild(JSON.parse(line).pid as number);
@@ -51,20 +43,6 @@ async function gone(pid: number, withinMs: number): Promise<boolean> {
   }
   return false;
 }
-
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), "generator-iso-resume-"));
-  s3 = await startEmbeddedS3({ dataDir: dir });
-  store = await openStore(s3);
-  artifacts = new ArtifactStore({ store });
-  await writeToyDataset(artifacts, "toy", { train: 64, size: 16 });
-}, 60_000);
-
-afterAll(async () => {
-  for (const p of procs) if (p.exitCode === null) p.kill("SIGKILL");
-  await s3?.close();
-  if (dir) await rm(dir, { recursive: true, force: true });
-});
 
 it("a service SIGKILLed while its child trains: the child stops, the restarted service resumes the job", async () => {
   const CONFIG = { ...TINY, resolution: 8, totalKimg: 0.096, checkpointEveryKimg: 0.032 };
@@ -97,6 +75,6 @@ it("a service SIGKILLed while its child trains: the child stops, the restarted s
   expect(last?.state).toBe(JobState.SUCCEEDED);
   expect(last?.attempt).toBe(2);
   expect(await second.child).not.toBe(childPid);
-  const final = await latestCheckpoint(store, artifacts, res.ganId);
+  const final = await latestCheckpoint(h.store, h.artifacts, res.ganId);
   expect(final?.id).toBe(checkpointId(res.ganId, 96));
 }, 120_000);

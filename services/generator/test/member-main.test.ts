@@ -1,47 +1,19 @@
 // member-main.ts, the entrypoint of one ensemble member as a cluster pod runs it (the Helm chart's Indexed Job):
 // it trains member JOB_COMPLETION_INDEX with seed BASE_SEED + index and records the ensemble. Resume after kill -9
 // of a training job is covered, for every family and the training child, by test/reliability/training-crash.test.ts.
-import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { ArtifactStore, type EmbeddedS3, type ObjectStore, startEmbeddedS3 } from "@synthmri/platform";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { latestCheckpoint } from "../src/domain/checkpoints.js";
-import { openStore, writeToyDataset } from "./fixtures.js";
+import { processEnv, useProcessStore } from "./fixtures.js";
 
-let dir: string;
-let s3: EmbeddedS3;
-let store: ObjectStore;
-let artifacts: ArtifactStore;
-const procs: ChildProcess[] = [];
-
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), "generator-member-"));
-  s3 = await startEmbeddedS3({ dataDir: dir });
-  store = await openStore(s3);
-  artifacts = new ArtifactStore({ store });
-  await writeToyDataset(artifacts, "toy", { train: 64, size: 16 });
-}, 60_000);
-
-afterAll(async () => {
-  for (const p of procs) if (p.exitCode === null) p.kill("SIGKILL");
-  await s3?.close();
-  if (dir) await rm(dir, { recursive: true, force: true });
-});
+const h = useProcessStore("generator-member-", { beforeAll, afterAll });
 
 it("member-main.ts trains one ensemble member as a cluster pod would (index, seed = BASE_SEED + index, record)", async () => {
   const MEMBER = fileURLToPath(new URL("../src/member-main.ts", import.meta.url));
   const proc = spawn(process.execPath, ["--import", "tsx", MEMBER], {
     env: {
-      ...process.env,
-      S3_ENDPOINT: s3.endpoint,
-      S3_ACCESS_KEY: s3.accessKey,
-      S3_SECRET_KEY: s3.secretKey,
-      S3_BUCKET: "synthmri",
-      SYNTHMRI_DATA_DIR: dir,
-      TF_BACKEND: "cpu",
+      ...processEnv(h.s3, h.dir),
       LOG_LEVEL: "warn",
       ENSEMBLE_ID: "ens-k8s",
       ENSEMBLE_MEMBERS: "3",
@@ -54,15 +26,15 @@ it("member-main.ts trains one ensemble member as a cluster pod would (index, see
     },
     stdio: ["ignore", "ignore", "pipe"],
   });
-  procs.push(proc);
+  h.procs.push(proc);
   let stderr = "";
   proc.stderr?.on("data", (d) => {
     stderr += String(d);
   });
   const code = await new Promise<number | null>((resolve) => proc.once("exit", resolve));
   expect(code, stderr.slice(-2000)).toBe(0);
-  const latest = await latestCheckpoint(store, artifacts, "ens-k8s-m1");
+  const latest = await latestCheckpoint(h.store, h.artifacts, "ens-k8s-m1");
   expect(latest?.manifest).toMatchObject({ seed: 41, member: 1, ensembleId: "ens-k8s", final: true, resolution: 8 });
-  const record = JSON.parse((await store.getBuffer("generator/ensembles/ens-k8s.json")).toString());
+  const record = JSON.parse((await h.store.getBuffer("generator/ensembles/ens-k8s.json")).toString());
   expect(record.members.map((m: { seed: number }) => m.seed)).toEqual([40, 41, 42]);
 }, 120_000);

@@ -4,28 +4,25 @@
 // member's gan id and resumes from its latest checkpoint, so a retried pod continues where it stopped. Once
 // every member has finished the runner commits ensemble/<id> (commitEnsemble), exactly as the parent job does:
 // Sample, CreateSyntheticDataset and GetEnsemble read the ensemble unchanged.
-import { type ObjectRef, putWorkResult, readWorkItem, tryReadWorkResult } from "@synthmri/platform";
-import { checkEnsembleRequest, type EnsembleRequest, memberParamsOf } from "./ensembles.js";
+import { putWorkResult, readWorkItem, tryReadWorkResult } from "@synthmri/platform";
+import { checkEnsembleRequest, type EnsembleRequest, ensembleRecordOf, memberParamsOf } from "./ensembles.js";
 import type { DatasetReader } from "./ports.js";
 import { checkEnsembleId, type EnsembleRecord } from "./registry.js";
-import { type Control, type TrainingDeps, type TrainMemberParams, trainMember } from "./training.js";
+import {
+  type Control,
+  type TrainingDeps,
+  type TrainMemberParams,
+  type TrainMemberResult,
+  trainMember,
+} from "./training.js";
 
 /** What the runner writes for each member it fans out (<WORK_PREFIX>/items/<index>.json). */
 export interface GanMemberItem {
   params: TrainMemberParams;
 }
 
-/** A finished member (<WORK_PREFIX>/results/<index>.json). */
-export interface GanMemberResult {
-  ganId: string;
-  checkpointId: string;
-  checkpoint: ObjectRef;
-  kimg: number;
-  resolution: number;
-  swd: number | null;
-  /** kimg of the checkpoint a retried pod resumed from; null when it trained from scratch. */
-  resumedFromKimg: number | null;
-}
+/** A finished member (<WORK_PREFIX>/results/<index>.json): what trainMember returns. */
+export type GanMemberResult = TrainMemberResult;
 
 export interface ClusterEnsemblePlan {
   record: EnsembleRecord;
@@ -45,18 +42,8 @@ export async function planClusterEnsemble(
   // Pods train one member each: the per-process concurrency is 1 whatever the request asked for.
   await checkEnsembleRequest({ datasets }, { ...req, concurrency: 1 });
   const items = Array.from({ length: req.members }, (_, i) => ({ params: memberParamsOf(ensembleId, req, i, 1) }));
-  const record: EnsembleRecord = {
-    id: ensembleId,
-    name: req.name,
-    datasetId: req.datasetId,
-    settings: req.settings,
-    baseSeed: req.baseSeed,
-    concurrency: 1,
-    jobId: "",
-    createdAt: new Date().toISOString(),
-    single: false,
-    members: items.map(({ params: p }) => ({ index: p.member, seed: p.seed, ganId: p.ganId, jobId: "" })),
-  };
+  const members = items.map(({ params: p }) => ({ index: p.member, seed: p.seed, ganId: p.ganId, jobId: "" }));
+  const record = ensembleRecordOf(ensembleId, req, 1, members);
   return { record, items };
 }
 

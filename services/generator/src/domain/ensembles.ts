@@ -123,6 +123,27 @@ export async function startTrainGan(
  * The checks TrainEnsemble makes before any job starts (members, seed, concurrency, dataset); the concurrency to
  * use. The experiment runner's Kubernetes executor makes the same checks (cluster-ensemble.ts).
  */
+/** The registry record of a new ensemble (no parent job yet: `jobId` is set once it starts, or stays "" on a cluster). */
+export function ensembleRecordOf(
+  ensembleId: string,
+  req: EnsembleRequest,
+  concurrency: number,
+  members: MemberRecord[],
+): EnsembleRecord {
+  return {
+    id: ensembleId,
+    name: req.name,
+    datasetId: req.datasetId,
+    settings: req.settings,
+    baseSeed: req.baseSeed,
+    concurrency,
+    jobId: "",
+    createdAt: new Date().toISOString(),
+    single: false,
+    members,
+  };
+}
+
 export async function checkEnsembleRequest(deps: Pick<StartDeps, "datasets">, req: EnsembleRequest): Promise<number> {
   if (!Number.isInteger(req.members) || req.members < 1 || req.members > MAX_ENSEMBLE_MEMBERS)
     throw new InvalidInput(`members ${req.members} must be 1..${MAX_ENSEMBLE_MEMBERS} (seed 000 uses 20)`);
@@ -167,18 +188,7 @@ export async function startEnsemble(
     members.push({ index: i, seed: params.seed, ganId: params.ganId, jobId });
   }
   const memberJobIds = members.map((m) => m.jobId);
-  const record: EnsembleRecord = {
-    id: ensembleId,
-    name: req.name,
-    datasetId: req.datasetId,
-    settings: req.settings,
-    baseSeed: req.baseSeed,
-    concurrency,
-    jobId: "",
-    createdAt: new Date().toISOString(),
-    single: false,
-    members,
-  };
+  const record = ensembleRecordOf(ensembleId, req, concurrency, members);
   // The parent gets the record in its params (persisted with the job): it never races the registry write.
   const jobId = deps.jobs.start(
     JOB_KINDS.trainEnsemble,
