@@ -44,8 +44,13 @@ export interface Optimizer {
   readonly step: number;
   /** Updates applied to one parameter so far (0 before its first gradient). */
   stepOf(name: string): number;
-  /** Updates the store's parameters in place from `grads` (keyed by parameter name) and disposes `grads`. */
-  apply(store: ParamStore, grads: Record<string, tf.Tensor>): void;
+  /**
+   * Updates the store's parameters in place from `grads` (keyed by parameter name) and disposes `grads`. With `more`
+   * (a second contribution, e.g. a discriminator's fake pass differentiated apart from its real pass), the gradient
+   * of a parameter is the sum of the two: on webgpu the update kernel reads both (no Add per parameter), elsewhere
+   * they are added first; `more` is disposed too.
+   */
+  apply(store: ParamStore, grads: Record<string, tf.Tensor>, more?: Record<string, tf.Tensor>): void;
   /** The slot variables (for an asynchronous download before a synchronous `getState` on webgpu). */
   variables(): tf.Variable[];
   getState(): OptimizerState;
@@ -96,6 +101,9 @@ function inPlaceArrays(
   return { p: pv, g: gv, slots: sv };
 }
 
+/** A gradient, or two contributions whose sum is the gradient. */
+type Gradient = tf.Tensor | [tf.Tensor, tf.Tensor];
+
 interface Slot {
   /** Velocity (SGD) or first and second moments (Adam). */
   vars: tf.Variable[];
@@ -129,7 +137,7 @@ abstract class SlotOptimizer implements Optimizer {
   /** One update of `p`; `t` is the parameter's own step count, this update included. */
   protected abstract update(p: tf.Variable, g: tf.Tensor, slots: tf.Variable[], t: number): void;
   /** The same update as one webgpu dispatch, in place; false when not on webgpu or not updatable in place. */
-  protected abstract updateWebGpu(p: tf.Variable, g: tf.Tensor, slots: tf.Variable[], t: number): boolean;
+  protected abstract updateWebGpu(p: tf.Variable, g: Gradient, slots: tf.Variable[], t: number): boolean;
   /** The same update in one native call, in place; false when the arrays cannot be updated in place. */
   protected abstract updateNative(
     addon: NativeAddon,
@@ -143,21 +151,29 @@ abstract class SlotOptimizer implements Optimizer {
     return this.slots.get(name)?.step ?? 0;
   }
 
-  apply(store: ParamStore, grads: Record<string, tf.Tensor>): void {
+  apply(store: ParamStore, grads: Record<string, tf.Tensor>, more: Record<string, tf.Tensor> = {}): void {
     this.step++;
     const addon = nativeUpdater();
+    const sums: tf.Tensor[] = [];
     try {
-      for (const [name, g] of Object.entries(grads)) {
+      for (const name of new Set([...Object.keys(grads), ...Object.keys(more)])) {
+        const [g1, g2] = [grads[name], more[name]];
         const p = store.get(name);
         const s = this.slotFor(name, p);
         s.step++;
+        if (g1 && g2 && this.updateWebGpu(p, [g1, g2], s.vars, s.step)) continue;
+        let g = g1 ?? g2;
+        if (g1 && g2) {
+          g = tf.add(g1, g2);
+          sums.push(g);
+        }
         if (addon && this.updateNative(addon, p, g, s.vars, s.step)) continue;
         if (this.updateWebGpu(p, g, s.vars, s.step)) continue;
         tf.tidy(() => this.update(p, g, s.vars, s.step));
       }
     } finally {
       flushWebGpuUpdates(); // webgpu updates are recorded in groups: all before their gradients go
-      for (const g of Object.values(grads)) g.dispose();
+      tf.dispose([...Object.values(grads), ...Object.values(more), ...sums]);
     }
   }
 
@@ -250,7 +266,7 @@ class SgdNesterov extends SlotOptimizer {
     v.assign(vNew);
     p.assign(tf.sub(p, tf.mul(tf.add(g, tf.mul(vNew, this.momentum)), this.lr)));
   }
-  protected updateWebGpu(p: tf.Variable, g: tf.Tensor, [v]: tf.Variable[]): boolean {
+  protected updateWebGpu(p: tf.Variable, g: Gradient, [v]: tf.Variable[]): boolean {
     return sgdNesterovWebGpu(p, g, v, this.lr, this.momentum, this.weightDecay);
   }
   protected updateNative(addon: NativeAddon, p: tf.Variable, g: tf.Tensor, slots: tf.Variable[]): boolean {
@@ -285,7 +301,7 @@ class Adam extends SlotOptimizer {
     const vHat = tf.div(vNew, c2);
     p.assign(tf.sub(p, tf.mul(tf.div(mHat, tf.add(tf.sqrt(vHat), this.eps)), this.lr)));
   }
-  protected updateWebGpu(p: tf.Variable, g: tf.Tensor, [m, v]: tf.Variable[], t: number): boolean {
+  protected updateWebGpu(p: tf.Variable, g: Gradient, [m, v]: tf.Variable[], t: number): boolean {
     const { lr, beta1, beta2, eps } = this;
     return adamWebGpu(p, g, m, v, { lr, beta1, beta2, eps, c1: 1 - beta1 ** t, c2: 1 - beta2 ** t });
   }
