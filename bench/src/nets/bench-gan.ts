@@ -3,6 +3,7 @@ import {
   adam,
   biasLeakyRelu,
   biasLeakyReluAvgPool2x2,
+  biasTanh,
   conv2d,
   dense,
   meanSoftplus,
@@ -67,7 +68,7 @@ export function benchGenerator(s: ParamStore, z: tf.Tensor2D): tf.Tensor4D {
     G_CONVS.forEach((_, i) => {
       h = biasLeakyRelu(conv2d(upsampleNearest2x(h), w4(s, `up${i}`), null, 1, "same"), b1(s, `up${i}`), 0.2);
     });
-    return tf.tanh(conv2d(h, w4(s, "out"), b1(s, "out"), 1, "valid"));
+    return biasTanh(conv2d(h, w4(s, "out"), null, 1, "valid"), b1(s, "out"));
   });
 }
 
@@ -104,23 +105,19 @@ export function createBenchGan(seed = 0, batch = 16): BenchGan {
   const updates = (): [tf.Scalar, tf.Scalar] => {
     const z1 = sampleZ();
     const fake = benchGenerator(g, z1); // no tape active here: no gradient tracking
-    const dStep = d.valueAndGrads(() =>
-      tf.tidy(
-        () =>
-          tf.add(
-            meanSoftplus(benchDiscriminator(d, real), -1),
-            meanSoftplus(benchDiscriminator(d, fake), 1),
-          ) as tf.Scalar,
-      ),
-    );
-    optD.apply(d, dStep.grads);
-    tf.dispose([z1, fake]);
+    // D's loss on real and on fake samples, differentiated apart: the optimizer sums the two gradients of each
+    // parameter inside its update kernel on webgpu, where one tape would add them with an Add per parameter.
+    const dReal = d.valueAndGrads(() => tf.tidy(() => meanSoftplus(benchDiscriminator(d, real), -1)));
+    const dFake = d.valueAndGrads(() => tf.tidy(() => meanSoftplus(benchDiscriminator(d, fake), 1)));
+    optD.apply(d, dReal.grads, dFake.grads);
+    const lossD = tf.add(dReal.value, dFake.value) as tf.Scalar;
+    tf.dispose([z1, fake, dReal.value, dFake.value]);
     const z2 = sampleZ();
     // Only G's variables are listed: D's weight gradients are neither computed nor applied.
     const gStep = g.valueAndGrads(() => tf.tidy(() => meanSoftplus(benchDiscriminator(d, benchGenerator(g, z2)), -1)));
     optG.apply(g, gStep.grads);
     z2.dispose();
-    return [dStep.value, gStep.value];
+    return [lossD, gStep.value];
   };
   return {
     g,

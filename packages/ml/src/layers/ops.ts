@@ -1,6 +1,7 @@
 // Functional layer ops, NHWC. Every op here is safe under second-order autodiff (nested tf.grad inside
 // tf.variableGrads: WGAN-GP / R1) unless its comment says otherwise; see shared/notes/tfjs-facts.md.
 import { tf } from "../backend/tf.js";
+import { biasTanhWebGpu } from "../kernels/webgpu/bias-leaky.js";
 import { convTranspose2x2WebGpu } from "../kernels/webgpu/conv-transpose.js";
 import { avgPool2x2WebGpu } from "../kernels/webgpu/pool.js";
 
@@ -48,6 +49,14 @@ export function convTranspose2x2(x: tf.Tensor4D, w: tf.Tensor4D, b: tf.Tensor1D 
     const out = tf.reshape(shuffled, [B, 2 * H, 2 * W, cout]) as tf.Tensor4D;
     return b ? (tf.add(out, b) as tf.Tensor4D) : out;
   });
+}
+
+/**
+ * tanh(x + b), b over the last axis: one fused kernel each way on webgpu (first-order gradients only there), else the
+ * two ops.
+ */
+export function biasTanh<T extends tf.Tensor>(x: T, b: tf.Tensor1D): T {
+  return biasTanhWebGpu(x, b) ?? tf.tidy(() => tf.tanh(tf.add(x, b)) as T);
 }
 
 /** x [B,In] @ w [In,Out] + b [Out]. */

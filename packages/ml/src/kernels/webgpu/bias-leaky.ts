@@ -3,7 +3,8 @@
 // reduction (the bias gradient) backward: 2 + 5 dispatches per layer, ~100 of a bench-gan step. The backward writes dx
 // and reduces it per channel into the bias gradient in the same kernel: one workgroup per 16 channels, 16 row lanes
 // each, the lanes' sums added in workgroup memory. First-order gradients only, as the native cpu kernel (networks under
-// a gradient penalty keep layers' leakyRelu).
+// a gradient penalty keep layers' leakyRelu). The same two kernels with tanh in place of the leaky ReLU serve a
+// generator's output layer (bias + tanh: Add and Tanh forward, Square + Sub + Multiply and a reduction backward).
 import { tf } from "../../backend/tf.js";
 import { allFloat32, grid, type RawWebGpuBackend, rawDispatch, rawWebGpuBackend } from "./raw.js";
 
@@ -11,10 +12,24 @@ export const BIAS_LEAKY_WEBGPU = "SynthmriBiasLeakyWebGpu";
 export const BIAS_LEAKY_GRAD_WEBGPU = "SynthmriBiasLeakyGradWebGpu";
 export const BIAS_LEAKY_POOL_WEBGPU = "SynthmriBiasLeakyPoolWebGpu";
 export const BIAS_LEAKY_POOL_GRAD_WEBGPU = "SynthmriBiasLeakyPoolGradWebGpu";
+export const BIAS_TANH_WEBGPU = "SynthmriBiasTanhWebGpu";
+export const BIAS_TANH_GRAD_WEBGPU = "SynthmriBiasTanhGradWebGpu";
+
+type Activation = "leaky" | "tanh";
+/** y from z (tanh as tfjs-backend-webgpu's own Tanh: no overflow for large |z|). */
+const ACTIVATE: Record<Activation, string> = {
+  leaky: "select(z * u.alpha, z, z > 0.0)",
+  tanh: "sign(z) * (1.0 - exp(-2.0 * abs(z))) / (1.0 + exp(-2.0 * abs(z)))",
+};
+/** dz from dy[k] and y[k] (tanh: dy * (1 - y^2), as tfjs' Tanh gradient). */
+const DERIVE: Record<Activation, string> = {
+  leaky: "select(dy[k] * u.alpha, dy[k], y[k] > 0.0)",
+  tanh: "dy[k] * (1.0 - y[k] * y[k])",
+};
 
 const LANES = 16;
 
-const FORWARD = `
+const FORWARD = (act: Activation) => `
 struct U { n : u32, c : u32, alpha : f32 }
 @group(0) @binding(0) var<storage, read_write> y : array<f32>;
 @group(0) @binding(1) var<storage, read> x : array<f32>;
@@ -25,11 +40,11 @@ fn main(@builtin(global_invocation_id) gid : vec3<u32>, @builtin(num_workgroups)
   let i = gid.x + gid.y * nwg.x * 64u;
   if (i >= u.n) { return; }
   let z = x[i] + bias[i % u.c];
-  y[i] = select(z * u.alpha, z, z > 0.0);
+  y[i] = ${ACTIVATE[act]};
 }`;
 
 // Workgroup (LANES channels) x (LANES row lanes); barriers stay in uniform control flow (no early return).
-const BACKWARD = `
+const BACKWARD = (act: Activation) => `
 struct U { rows : u32, c : u32, alpha : f32 }
 @group(0) @binding(0) var<storage, read_write> dx : array<f32>;
 @group(0) @binding(1) var<storage, read_write> db : array<f32>;
@@ -44,7 +59,7 @@ fn main(@builtin(workgroup_id) wid : vec3<u32>, @builtin(local_invocation_id) li
   if (c < u.c) {
     for (var r = lid.y; r < u.rows; r = r + ${LANES}u) {
       let k = r * u.c + c;
-      let d = select(dy[k] * u.alpha, dy[k], y[k] > 0.0);
+      let d = ${DERIVE[act]};
       dx[k] = d;
       s = s + d;
     }
@@ -126,7 +141,7 @@ fn main(@builtin(workgroup_id) wid : vec3<u32>, @builtin(local_invocation_id) li
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
 
-function forwardKernel({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo {
+const forwardKernel = (act: Activation) => ({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo => {
   const b = backend as RawWebGpuBackend;
   const { x, bias } = inputs as Record<string, tf.TensorInfo>;
   const y = b.makeTensorInfo([...x.shape], "float32");
@@ -134,35 +149,35 @@ function forwardKernel({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo {
   const c = bias.shape[0];
   rawDispatch(
     b,
-    "bias+leaky forward",
-    FORWARD,
+    `bias+${act} forward`,
+    FORWARD(act),
     [y, x, bias],
-    [{ u: n }, { u: c }, { f: attrs?.alpha as number }],
+    [{ u: n }, { u: c }, { f: (attrs?.alpha as number | undefined) ?? 0 }],
     grid(n),
     [y],
   );
   return y;
-}
+};
 
-function backwardKernel({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo[] {
+const backwardKernel = (act: Activation) => ({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo[] => {
   const b = backend as RawWebGpuBackend;
   const { y, dy } = inputs as Record<string, tf.TensorInfo>;
-  if (!allFloat32(b, dy)) throw new Error(`${BIAS_LEAKY_GRAD_WEBGPU}: dy must hold float32 words`);
+  if (!allFloat32(b, dy)) throw new Error(`bias+${act} backward: dy must hold float32 words`);
   const c = y.shape[y.shape.length - 1];
   const rows = tf.util.sizeFromShape(y.shape) / c;
   const dx = b.makeTensorInfo([...y.shape], "float32");
   const db = b.makeTensorInfo([c], "float32");
   rawDispatch(
     b,
-    "bias+leaky backward",
-    BACKWARD,
+    `bias+${act} backward`,
+    BACKWARD(act),
     [dx, db, y, dy],
-    [{ u: rows }, { u: c }, { f: attrs?.alpha as number }],
+    [{ u: rows }, { u: c }, { f: (attrs?.alpha as number | undefined) ?? 0 }],
     [Math.ceil(c / LANES), 1, 1],
     [dx, db],
   );
   return [dx, db];
-}
+};
 
 function poolForwardKernel({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo[] {
   const b = backend as RawWebGpuBackend;
@@ -209,9 +224,13 @@ export const biasLeakyWebGpuKernels: tf.KernelConfig[] = [
   // biome-ignore lint/suspicious/noExplicitAny: kernel functions are typed structurally by tfjs.
   { kernelName: BIAS_LEAKY_POOL_GRAD_WEBGPU, backendName: "webgpu", kernelFunc: poolBackwardKernel as any },
   // biome-ignore lint/suspicious/noExplicitAny: kernel functions are typed structurally by tfjs.
-  { kernelName: BIAS_LEAKY_WEBGPU, backendName: "webgpu", kernelFunc: forwardKernel as any },
+  { kernelName: BIAS_LEAKY_WEBGPU, backendName: "webgpu", kernelFunc: forwardKernel("leaky") as any },
   // biome-ignore lint/suspicious/noExplicitAny: kernel functions are typed structurally by tfjs.
-  { kernelName: BIAS_LEAKY_GRAD_WEBGPU, backendName: "webgpu", kernelFunc: backwardKernel as any },
+  { kernelName: BIAS_LEAKY_GRAD_WEBGPU, backendName: "webgpu", kernelFunc: backwardKernel("leaky") as any },
+  // biome-ignore lint/suspicious/noExplicitAny: kernel functions are typed structurally by tfjs.
+  { kernelName: BIAS_TANH_WEBGPU, backendName: "webgpu", kernelFunc: forwardKernel("tanh") as any },
+  // biome-ignore lint/suspicious/noExplicitAny: kernel functions are typed structurally by tfjs.
+  { kernelName: BIAS_TANH_GRAD_WEBGPU, backendName: "webgpu", kernelFunc: backwardKernel("tanh") as any },
 ];
 
 /**
@@ -233,6 +252,27 @@ export function biasLeakyReluWebGpu<T extends tf.Tensor>(x: T, bias: tf.Tensor1D
       value,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
         tf.engine().runKernel(BIAS_LEAKY_GRAD_WEBGPU, { y: saved[0], dy }, attrs) as tf.Tensor[],
+    };
+  });
+  return f(x, bias) as T;
+}
+
+/**
+ * tanh(x + bias), bias over the last axis (a generator's output layer), with first-order gradients for x and the bias:
+ * one dispatch each way on webgpu; null when not in use (see biasLeakyReluWebGpu).
+ */
+export function biasTanhWebGpu<T extends tf.Tensor>(x: T, bias: tf.Tensor1D): T | null {
+  const backend = rawWebGpuBackend();
+  if (!backend || !tf.getKernel(BIAS_TANH_WEBGPU, "webgpu")) return null;
+  if (x.rank < 1 || x.size === 0 || bias.size !== x.shape[x.rank - 1]) return null;
+  if (!allFloat32(backend, x, bias)) return null;
+  const f = tf.customGrad((xi, b, save) => {
+    const value = tf.engine().runKernel(BIAS_TANH_WEBGPU, { x: xi as tf.Tensor, bias: b as tf.Tensor }) as T;
+    (save as tf.GradSaveFunc)([value]); // tanh' = 1 - y^2
+    return {
+      value,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
+        tf.engine().runKernel(BIAS_TANH_GRAD_WEBGPU, { y: saved[0], dy }) as tf.Tensor[],
     };
   });
   return f(x, bias) as T;

@@ -13,7 +13,7 @@ import { softplusMeanWebGpuKernels } from "./softplus-mean.js";
 export { conv2dBackpropFilterWebGpu } from "./conv2d-backprop-filter.js";
 export { flatDispatch, im2colProgram, type WebGpuProgram } from "./im2col-program.js";
 export { ceDiceLossWebGpu, ceDiceLossWebGpuActive } from "./ce-dice-loss.js";
-export { biasLeakyReluWebGpu } from "./bias-leaky.js";
+export { biasLeakyReluWebGpu, biasTanhWebGpu } from "./bias-leaky.js";
 export { convTranspose2x2WebGpu } from "./conv-transpose.js";
 export { instanceNormLeakyReluWebGpu } from "./instance-norm.js";
 export { avgPool2x2WebGpu } from "./pool.js";
