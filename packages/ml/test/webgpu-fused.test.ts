@@ -10,6 +10,7 @@ import {
   avgPool2x2,
   biasLeakyRelu,
   biasLeakyReluAvgPool2x2,
+  biasTanh,
   ceDiceLoss,
   convTranspose2x2,
   ceDiceLossReference,
@@ -192,6 +193,48 @@ describe("webgpu fused kernels", () => {
     });
   }
 
+  for (const [name, make] of optimizers) {
+    it(`${name} given two gradient contributions: one grouped dispatch sums them, same trajectory as cpu`, async (ctx) => {
+      if (!start.ok) ctx.skip();
+      const trajectory = async (backend: string) => {
+        await tf.setBackend(backend);
+        const store = new ParamStore(9);
+        store.add("w", [3, 5], { kind: "torchDefault" });
+        store.add("b", [5], { kind: "torchDefault", fanIn: 3 });
+        const opt = make();
+        // Two losses that share the parameters (a discriminator on real and on fake samples), differentiated apart.
+        const xs = [tf.tensor2d(randn(4 * 3, 10), [4, 3]), tf.tensor2d(randn(4 * 3, 11), [4, 3])];
+        const loss = (x: tf.Tensor2D) => () =>
+          tf.tidy(() => tf.square(tf.add(tf.matMul(x, store.get("w")), store.get("b"))).mean() as tf.Scalar);
+        let updates = 0;
+        for (let i = 0; i < 3; i++) {
+          const [first, second] = xs.map((x) => store.valueAndGrads(loss(x as tf.Tensor2D)));
+          tf.dispose([first.value, second.value]);
+          updates = await dispatchesOf(async () => {
+            opt.apply(store, first.grads, second.grads);
+            await store.get("b").data();
+          });
+        }
+        const out = [
+          await store.get("w").data(),
+          await store.get("b").data(),
+          ...(await Promise.all(opt.variables().map((v) => v.data()))),
+        ];
+        opt.dispose();
+        store.dispose();
+        tf.dispose(xs);
+        return { out: out as Float32Array[], updates };
+      };
+      const want = await trajectory("cpu");
+      const before = tf.memory().numTensors;
+      const got = await trajectory("webgpu");
+      expect(tf.memory().numTensors).toBe(before);
+      expect(got.updates).toBe(1); // both parameters' two gradients in one dispatch, no Add
+      expect(got.out.length).toBe(want.out.length);
+      for (const [i, g] of got.out.entries()) expect(maxRelErr(g, want.out[i]), `array ${i}`).toBeLessThan(1e-3);
+    });
+  }
+
   it("an optimizer falls back to the op graph when a parameter's buffer is shared (no in-place write seen elsewhere)", async (ctx) => {
     if (!start.ok) ctx.skip();
     await tf.setBackend("webgpu");
@@ -268,6 +311,23 @@ describe("webgpu fused kernels", () => {
       // The fused op twice (the value, and again under tf.grads) and its backward once, plus mul, sum and their
       // gradients (3): 6. The op graph: 2 x 2 forward + 5 backward + 3.
       expect(n, `dispatches ${shape}`).toBeLessThanOrEqual(6);
+    }
+  });
+
+  it("bias + tanh (a generator's output layer: few channels, many rows; large inputs): values and gradients match cpu, 2 dispatches", async (ctx) => {
+    if (!start.ok) ctx.skip();
+    for (const [shape, scale] of [
+      [[2, 9, 8, 5], 1],
+      [[3, 40], 30], // |x| up to ~100: tanh saturates without overflow
+    ] as [number[], number][]) {
+      const c = shape[shape.length - 1];
+      const n = await compareWithCpu(
+        [input(shape, 41, scale), input([c], 42, 0.5)],
+        shape,
+        (x, b) => biasTanh(x, b as tf.Tensor1D),
+        (x, b) => tf.tanh(tf.add(x, b)),
+      );
+      expect(n, `dispatches ${shape}`).toBeLessThanOrEqual(6); // as bias + leaky ReLU
     }
   });
 

@@ -141,43 +141,47 @@ fn main(@builtin(workgroup_id) wid : vec3<u32>, @builtin(local_invocation_id) li
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
 
-const forwardKernel = (act: Activation) => ({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo => {
-  const b = backend as RawWebGpuBackend;
-  const { x, bias } = inputs as Record<string, tf.TensorInfo>;
-  const y = b.makeTensorInfo([...x.shape], "float32");
-  const n = tf.util.sizeFromShape(x.shape);
-  const c = bias.shape[0];
-  rawDispatch(
-    b,
-    `bias+${act} forward`,
-    FORWARD(act),
-    [y, x, bias],
-    [{ u: n }, { u: c }, { f: (attrs?.alpha as number | undefined) ?? 0 }],
-    grid(n),
-    [y],
-  );
-  return y;
-};
+const forwardKernel =
+  (act: Activation) =>
+  ({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo => {
+    const b = backend as RawWebGpuBackend;
+    const { x, bias } = inputs as Record<string, tf.TensorInfo>;
+    const y = b.makeTensorInfo([...x.shape], "float32");
+    const n = tf.util.sizeFromShape(x.shape);
+    const c = bias.shape[0];
+    rawDispatch(
+      b,
+      `bias+${act} forward`,
+      FORWARD(act),
+      [y, x, bias],
+      [{ u: n }, { u: c }, { f: (attrs?.alpha as number | undefined) ?? 0 }],
+      grid(n),
+      [y],
+    );
+    return y;
+  };
 
-const backwardKernel = (act: Activation) => ({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo[] => {
-  const b = backend as RawWebGpuBackend;
-  const { y, dy } = inputs as Record<string, tf.TensorInfo>;
-  if (!allFloat32(b, dy)) throw new Error(`bias+${act} backward: dy must hold float32 words`);
-  const c = y.shape[y.shape.length - 1];
-  const rows = tf.util.sizeFromShape(y.shape) / c;
-  const dx = b.makeTensorInfo([...y.shape], "float32");
-  const db = b.makeTensorInfo([c], "float32");
-  rawDispatch(
-    b,
-    `bias+${act} backward`,
-    BACKWARD(act),
-    [dx, db, y, dy],
-    [{ u: rows }, { u: c }, { f: (attrs?.alpha as number | undefined) ?? 0 }],
-    [Math.ceil(c / LANES), 1, 1],
-    [dx, db],
-  );
-  return [dx, db];
-};
+const backwardKernel =
+  (act: Activation) =>
+  ({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo[] => {
+    const b = backend as RawWebGpuBackend;
+    const { y, dy } = inputs as Record<string, tf.TensorInfo>;
+    if (!allFloat32(b, dy)) throw new Error(`bias+${act} backward: dy must hold float32 words`);
+    const c = y.shape[y.shape.length - 1];
+    const rows = tf.util.sizeFromShape(y.shape) / c;
+    const dx = b.makeTensorInfo([...y.shape], "float32");
+    const db = b.makeTensorInfo([c], "float32");
+    rawDispatch(
+      b,
+      `bias+${act} backward`,
+      BACKWARD(act),
+      [dx, db, y, dy],
+      [{ u: rows }, { u: c }, { f: (attrs?.alpha as number | undefined) ?? 0 }],
+      [Math.ceil(c / LANES), 1, 1],
+      [dx, db],
+    );
+    return [dx, db];
+  };
 
 function poolForwardKernel({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo[] {
   const b = backend as RawWebGpuBackend;
