@@ -48,7 +48,7 @@ it("a bench-unet training step (batch 1, 32x32): loss and every weight gradient 
 });
 
 
-it("a bench-gan D and G step (batch 1): losses and weight gradients match cpu (fused bias+leaky(+pool), softplus loss)", async (ctx) => {
+it("a bench-gan D and G step (batch 1): losses and weight gradients match cpu (fused bias+leaky(+pool), bias+tanh, softplus loss)", async (ctx) => {
   if (!start.ok) ctx.skip();
   // Batch 1: tfjs-backend-cpu's ResizeNearestNeighborGrad (G's upsampling backward) is wrong from the second sample on
   // (webgpu's matches the 2x2 block sums), so cpu is a reference for G's deeper gradients only at batch 1.
@@ -69,7 +69,7 @@ it("a bench-gan D and G step (batch 1): losses and weight gradients match cpu (f
       dStep.value,
       gStep.value,
       ...["in.w", "in.b", "down0.w", "down3.b", "fc.w"].map((n) => dStep.grads[n]),
-      ...["fc.w", "fc.b", "up0.w", "up3.b", "out.w"].map((n) => gStep.grads[n]),
+      ...["fc.w", "fc.b", "up0.w", "up3.b", "out.w", "out.b"].map((n) => gStep.grads[n]),
     ];
     g.dispose();
     d.dispose();
