@@ -190,6 +190,32 @@ describe("optimizers", () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
+  it("apply(store, grads, more) is apply with the sum of the two contributions (a parameter in one map only too)", () => {
+    const before = tf.memory().numTensors;
+    const g = (seed: number, n = 3) => rand([n], seed);
+    const run = (split: boolean) => {
+      const store = new ParamStore(3);
+      store.add("w", [3], { kind: "normal", std: 1 });
+      store.add("b", [2], { kind: "normal", std: 1 });
+      const opt = adam({ lr: 0.01, beta1: 0.5, beta2: 0.99, eps: 1e-8 });
+      for (let i = 0; i < 3; i++) {
+        const [w1, w2, b2] = [g(10 + i), g(20 + i), g(30 + i, 2)];
+        if (split) opt.apply(store, { w: w1 }, { w: w2, b: b2 });
+        else {
+          opt.apply(store, { w: tf.add(w1, w2), b: b2 });
+          tf.dispose([w1, w2]);
+        }
+      }
+      const out = [...store.get("w").dataSync(), ...store.get("b").dataSync()];
+      expect([opt.stepOf("w"), opt.stepOf("b")]).toEqual([3, 3]);
+      opt.dispose();
+      store.dispose();
+      return out;
+    };
+    expect(run(true)).toEqual(run(false));
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   it("counts steps per parameter: a parameter joining late gets its own bias correction, kept across resume", () => {
     const before = tf.memory().numTensors;
     const g = (seed: number) => rand([3], seed);
