@@ -43,9 +43,11 @@ fn main(@builtin(global_invocation_id) gid : vec3<u32>, @builtin(num_workgroups)
   y[i] = ${ACTIVATE[act]};
 }`;
 
-// Workgroup (LANES channels) x (LANES row lanes); barriers stay in uniform control flow (no early return).
-const BACKWARD = (act: Activation) => `
-struct U { rows : u32, c : u32, alpha : f32 }
+// Both backwards: dx per element and its per-channel sum (the bias gradient) in one kernel. Workgroup (LANES
+// channels) x (LANES row lanes); barriers stay in uniform control flow (no early return). `perRow` sets d = dx[k] for
+// row r, channel c, k = r * u.c + c; `fields` are extra uniforms before alpha.
+const CHANNEL_REDUCE_BACKWARD = (fields: string, perRow: string) => `
+struct U { rows : u32, c : u32, ${fields}alpha : f32 }
 @group(0) @binding(0) var<storage, read_write> dx : array<f32>;
 @group(0) @binding(1) var<storage, read_write> db : array<f32>;
 @group(0) @binding(2) var<storage, read> y : array<f32>;
@@ -59,7 +61,7 @@ fn main(@builtin(workgroup_id) wid : vec3<u32>, @builtin(local_invocation_id) li
   if (c < u.c) {
     for (var r = lid.y; r < u.rows; r = r + ${LANES}u) {
       let k = r * u.c + c;
-      let d = ${DERIVE[act]};
+${perRow}
       dx[k] = d;
       s = s + d;
     }
@@ -72,6 +74,8 @@ fn main(@builtin(workgroup_id) wid : vec3<u32>, @builtin(local_invocation_id) li
   }
   if (lid.y == 0u && c < u.c) { db[c] = red[0][lid.x]; }
 }`;
+
+const BACKWARD = (act: Activation) => CHANNEL_REDUCE_BACKWARD("", `      let d = ${DERIVE[act]};`);
 
 // Then 2x2 average pooling (a discriminator block): one invocation per pooled output writes its 2x2 block of the
 // activation (kept for the backward's mask) and the block's mean, summed in layers' avgPool2x2 order.
@@ -104,40 +108,17 @@ fn main(@builtin(global_invocation_id) gid : vec3<u32>, @builtin(num_workgroups)
   pooled[o] = 0.25 * (((act(k, bc) + act(k + u.c, bc)) + act(k + row, bc)) + act(k + row + u.c, bc));
 }`;
 
-// dx = 0.25 * dpooled (spread over the block) masked by the activation's sign; db its per-channel sum (as BACKWARD).
-const POOL_BACKWARD = `
-struct U { rows : u32, c : u32, w : u32, h : u32, alpha : f32 }
-@group(0) @binding(0) var<storage, read_write> dx : array<f32>;
-@group(0) @binding(1) var<storage, read_write> db : array<f32>;
-@group(0) @binding(2) var<storage, read> y : array<f32>;
-@group(0) @binding(3) var<storage, read> dp : array<f32>;
-@group(0) @binding(4) var<uniform> u : U;
-var<workgroup> red : array<array<f32, ${LANES}>, ${LANES}>;
-@compute @workgroup_size(${LANES}, ${LANES})
-fn main(@builtin(workgroup_id) wid : vec3<u32>, @builtin(local_invocation_id) lid : vec3<u32>) {
-  let c = wid.x * ${LANES}u + lid.x;
-  var s = 0.0;
-  if (c < u.c) {
-    for (var r = lid.y; r < u.rows; r = r + ${LANES}u) {
-      let X = r % (2u * u.w);
+// dx = 0.25 * dpooled (spread over the block) masked by the activation's sign; db its per-channel sum. Here dy is the
+// gradient of the pooled output.
+const POOL_BACKWARD = CHANNEL_REDUCE_BACKWARD(
+  "w : u32, h : u32, ",
+  `      let X = r % (2u * u.w);
       let t = r / (2u * u.w);
       let Y = t % (2u * u.h);
       let b = t / (2u * u.h);
-      let g = 0.25 * dp[((b * u.h + Y / 2u) * u.w + X / 2u) * u.c + c];
-      let k = r * u.c + c;
-      let d = select(g * u.alpha, g, y[k] > 0.0);
-      dx[k] = d;
-      s = s + d;
-    }
-  }
-  red[lid.y][lid.x] = s;
-  workgroupBarrier();
-  for (var h = ${LANES / 2}u; h > 0u; h = h >> 1u) {
-    if (lid.y < h) { red[lid.y][lid.x] = red[lid.y][lid.x] + red[lid.y + h][lid.x]; }
-    workgroupBarrier();
-  }
-  if (lid.y == 0u && c < u.c) { db[c] = red[0][lid.x]; }
-}`;
+      let g = 0.25 * dy[((b * u.h + Y / 2u) * u.w + X / 2u) * u.c + c];
+      let d = select(g * u.alpha, g, y[k] > 0.0);`,
+);
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
 
@@ -237,49 +218,47 @@ export const biasLeakyWebGpuKernels: tf.KernelConfig[] = [
   { kernelName: BIAS_TANH_GRAD_WEBGPU, backendName: "webgpu", kernelFunc: backwardKernel("tanh") as any },
 ];
 
-/**
- * leakyRelu(x + bias, alpha), bias over the last axis, alpha in (0, 1], with first-order gradients for x and the bias,
- * on the webgpu backend's fused kernels; null when they are not in use (another backend, fusion off, shapes or dtypes
- * they do not take), so the caller runs its own path.
- */
-export function biasLeakyReluWebGpu<T extends tf.Tensor>(x: T, bias: tf.Tensor1D, alpha: number): T | null {
+/** `kernel` on (x, bias) with `grad` on (its output, dy) as the gradient: both activations need only y. */
+function biasActivation<T extends tf.Tensor>(
+  kernel: string,
+  grad: string,
+  x: T,
+  bias: tf.Tensor1D,
+  attrs: tf.NamedAttrMap,
+): T | null {
   const backend = rawWebGpuBackend();
-  if (!backend || !tf.getKernel(BIAS_LEAKY_WEBGPU, "webgpu")) return null;
-  if (x.rank < 1 || x.size === 0 || bias.size !== x.shape[x.rank - 1] || !(alpha > 0)) return null;
+  if (!backend || !tf.getKernel(kernel, "webgpu")) return null;
+  if (x.rank < 1 || x.size === 0 || bias.size !== x.shape[x.rank - 1]) return null;
   if (!allFloat32(backend, x, bias)) return null;
-  const attrs = { alpha };
   const f = tf.customGrad((xi, b, save) => {
-    const value = tf.engine().runKernel(BIAS_LEAKY_WEBGPU, { x: xi as tf.Tensor, bias: b as tf.Tensor }, attrs) as T;
-    // The gradient needs only the sign of the output (alpha > 0 keeps it the sign of x + bias).
+    const value = tf.engine().runKernel(kernel, { x: xi as tf.Tensor, bias: b as tf.Tensor }, attrs) as T;
     (save as tf.GradSaveFunc)([value]);
     return {
       value,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
-        tf.engine().runKernel(BIAS_LEAKY_GRAD_WEBGPU, { y: saved[0], dy }, attrs) as tf.Tensor[],
+        tf.engine().runKernel(grad, { y: saved[0], dy }, attrs) as tf.Tensor[],
     };
   });
   return f(x, bias) as T;
 }
 
 /**
- * tanh(x + bias), bias over the last axis (a generator's output layer), with first-order gradients for x and the bias:
- * one dispatch each way on webgpu; null when not in use (see biasLeakyReluWebGpu).
+ * leakyRelu(x + bias, alpha), bias over the last axis, alpha in (0, 1], with first-order gradients for x and the bias,
+ * on the webgpu backend's fused kernels; null when they are not in use (another backend, fusion off, shapes or dtypes
+ * they do not take), so the caller runs its own path. The gradient needs only the sign of the output (alpha > 0 keeps
+ * it the sign of x + bias).
+ */
+export function biasLeakyReluWebGpu<T extends tf.Tensor>(x: T, bias: tf.Tensor1D, alpha: number): T | null {
+  if (!(alpha > 0)) return null;
+  return biasActivation(BIAS_LEAKY_WEBGPU, BIAS_LEAKY_GRAD_WEBGPU, x, bias, { alpha });
+}
+
+/**
+ * tanh(x + bias), bias over the last axis (a generator's output layer), with first-order gradients for x and the bias
+ * (tanh' = 1 - y^2): one dispatch each way on webgpu; null when not in use (see biasLeakyReluWebGpu).
  */
 export function biasTanhWebGpu<T extends tf.Tensor>(x: T, bias: tf.Tensor1D): T | null {
-  const backend = rawWebGpuBackend();
-  if (!backend || !tf.getKernel(BIAS_TANH_WEBGPU, "webgpu")) return null;
-  if (x.rank < 1 || x.size === 0 || bias.size !== x.shape[x.rank - 1]) return null;
-  if (!allFloat32(backend, x, bias)) return null;
-  const f = tf.customGrad((xi, b, save) => {
-    const value = tf.engine().runKernel(BIAS_TANH_WEBGPU, { x: xi as tf.Tensor, bias: b as tf.Tensor }) as T;
-    (save as tf.GradSaveFunc)([value]); // tanh' = 1 - y^2
-    return {
-      value,
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
-        tf.engine().runKernel(BIAS_TANH_GRAD_WEBGPU, { y: saved[0], dy }) as tf.Tensor[],
-    };
-  });
-  return f(x, bias) as T;
+  return biasActivation(BIAS_TANH_WEBGPU, BIAS_TANH_GRAD_WEBGPU, x, bias, {});
 }
 
 /**
