@@ -3,8 +3,10 @@
 // included, and its masks are valid label levels).
 import { expect } from "vitest";
 import type { FamilyModel, FamilyState } from "../src/families/model.js";
+import { demoSpadeConfig, LABEL_CLASSES, type SpadeConfig } from "../src/families/spade/config.js";
 import { type TrainFamilyOptions, trainFamily } from "../src/families/train.js";
 import type { CheckpointStore } from "../src/gan/checkpoint.js";
+import { defaultGanConfig } from "../src/gan/config.js";
 import { MASK_LEVELS, sample } from "../src/gan/sample.js";
 
 /** Keeps the last saved checkpoint in memory (what a kill -9 leaves behind is the last committed one). */
@@ -63,4 +65,18 @@ export async function expectExactResume(
   } finally {
     for (const m of models) m.dispose();
   }
+}
+
+/** The smallest two-stage config the tests train: a 16x16 label-map PGAN and a narrow SPADE stage 2. */
+export function tinySpadeConfig(o: Partial<SpadeConfig> = {}): SpadeConfig {
+  const stage1 = defaultGanConfig({
+    family: "pgan",
+    resolution: 16,
+    channels: LABEL_CLASSES,
+    latentSize: 8,
+    fmapBase: 32,
+    fmapMax: 8,
+    mbstdGroupSize: 2,
+  });
+  return demoSpadeConfig({ resolution: 16, stage1, zDim: 4, ngf: 4, spadeHidden: 8, ndf: 4, dLayers: 2, ...o });
 }

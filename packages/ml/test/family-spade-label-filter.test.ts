@@ -11,12 +11,10 @@ import {
   Rng,
   sampleBatches,
   SpadeTwoStageModel,
-  defaultGanConfig,
-  demoSpadeConfig,
-  LABEL_CLASSES,
   tf,
   twoStageClasses,
 } from "../src/index.js";
+import { tinySpadeConfig } from "./family-fixtures.js";
 
 const SIZE = 16;
 
@@ -103,16 +101,7 @@ describe("two-stage label-map outlier filter (seed 001)", () => {
   });
 
   it("the two-stage model's sample batches carry the label maps its images were made from", () => {
-    const stage1 = defaultGanConfig({
-      family: "pgan",
-      resolution: 16,
-      channels: LABEL_CLASSES,
-      latentSize: 8,
-      fmapBase: 32,
-      fmapMax: 8,
-      mbstdGroupSize: 2,
-    });
-    const config = demoSpadeConfig({ resolution: 16, stage1, zDim: 4, ngf: 4, spadeHidden: 8, ndf: 4, dLayers: 2 });
+    const config = tinySpadeConfig();
     const model = new SpadeTwoStageModel(config, 1);
     try {
       const before = tf.memory().numTensors;

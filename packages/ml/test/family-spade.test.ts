@@ -3,11 +3,9 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { tf } from "../src/backend/tf.js";
 import type { FamilyState } from "../src/families/model.js";
-import { demoSpadeConfig, LABEL_CLASSES, type SpadeConfig } from "../src/families/spade/config.js";
 import { SpadeTwoStageModel, tissueLevel } from "../src/families/spade/model.js";
 import { trainFamily } from "../src/families/train.js";
-import { expectExactResume } from "./family-fixtures.js";
-import { defaultGanConfig } from "../src/gan/config.js";
+import { expectExactResume, tinySpadeConfig } from "./family-fixtures.js";
 import type { GanState } from "../src/gan/model.js";
 import { MASK_LEVELS } from "../src/gan/sample.js";
 import { arraySliceSource } from "../src/gan/slice-source.js";
@@ -19,18 +17,7 @@ beforeAll(async () => {
   registerNativeKernels();
 });
 
-function tiny(o: Partial<SpadeConfig> = {}): SpadeConfig {
-  const stage1 = defaultGanConfig({
-    family: "pgan",
-    resolution: 16,
-    channels: LABEL_CLASSES,
-    latentSize: 8,
-    fmapBase: 32,
-    fmapMax: 8,
-    mbstdGroupSize: 2,
-  });
-  return demoSpadeConfig({ resolution: 16, stage1, zDim: 4, ngf: 4, spadeHidden: 8, ndf: 4, dLayers: 2, ...o });
-}
+const tiny = tinySpadeConfig;
 
 /** 6-channel slices: WM core, GM ring, CSF ring, a tumour (ED with an ET core); sequences follow the classes. */
 function twoStageSlices(n: number, size: number, seed: number): Float32Array {

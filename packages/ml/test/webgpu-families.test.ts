@@ -10,16 +10,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startWebGpu, type WebGpuStart } from "../src/backend/webgpu.js";
 import {
   createFamilyModel,
-  defaultGanConfig,
   demoDdpmConfig,
-  demoSpadeConfig,
   demoStyleGan2Config,
   type FamilyConfig,
-  LABEL_CLASSES,
   tf,
   tissueLevel,
 } from "../src/index.js";
-import { stateArrays } from "./family-fixtures.js";
+import { stateArrays, tinySpadeConfig } from "./family-fixtures.js";
 import { randn } from "./webgpu-fixtures.js";
 
 let start: WebGpuStart = { ok: false, reason: "not tried" };
@@ -31,23 +28,9 @@ afterAll(async () => {
   await tf.setBackend("cpu");
 });
 
-const stage1 = defaultGanConfig({
-  family: "pgan",
-  resolution: 16,
-  channels: LABEL_CLASSES,
-  latentSize: 8,
-  fmapBase: 32,
-  fmapMax: 8,
-  mbstdGroupSize: 2,
-});
-
 /** Name, config, largest learning rate of its optimizers (the sign-flip allowance above). */
 const FAMILIES: [string, FamilyConfig, number][] = [
-  [
-    "spade2stage",
-    demoSpadeConfig({ resolution: 16, stage1, zDim: 4, ngf: 4, spadeHidden: 8, ndf: 4, dLayers: 2 }),
-    2e-3,
-  ],
+  ["spade2stage", tinySpadeConfig(), 2e-3],
   [
     "stylegan2 (lazy R1 + path length on step 0)",
     demoStyleGan2Config({ resolution: 8, latentSize: 8, fmapBase: 64, fmapMax: 8, mbstdGroup: 4 }),
