@@ -154,39 +154,45 @@ describe("webgpu fused kernels", () => {
     ["SGD Nesterov with weight decay", () => sgdNesterov({ lr: 0.05, momentum: 0.9, weightDecay: 3e-3 })],
     ["Adam", () => adam({ lr: 0.01, beta1: 0.5, beta2: 0.99, eps: 1e-8 })],
   ];
+  /**
+   * 3 optimizer steps of a tiny linear layer on `backend` from seeded weights: one gradient map per input batch in
+   * `seeds` (two: a discriminator's real and fake passes, differentiated apart and handed to apply together). The
+   * final weights and optimizer slots, and the dispatches of the last apply.
+   */
+  const trajectory = async (backend: string, make: () => Optimizer, paramSeed: number, seeds: number[]) => {
+    await tf.setBackend(backend);
+    const store = new ParamStore(paramSeed);
+    store.add("w", [3, 5], { kind: "torchDefault" });
+    store.add("b", [5], { kind: "torchDefault", fanIn: 3 });
+    const opt = make();
+    const xs = seeds.map((seed) => tf.tensor2d(randn(4 * 3, seed), [4, 3]));
+    const loss = (x: tf.Tensor2D) => () =>
+      tf.tidy(() => tf.square(tf.add(tf.matMul(x, store.get("w")), store.get("b"))).mean() as tf.Scalar);
+    let updates = 0;
+    for (let i = 0; i < 3; i++) {
+      const [first, second] = xs.map((x) => store.valueAndGrads(loss(x)));
+      tf.dispose([first.value, second?.value].filter((t) => t !== undefined));
+      updates = await dispatchesOf(async () => {
+        opt.apply(store, first.grads, second?.grads);
+        await store.get("b").data();
+      });
+    }
+    const out = [
+      await store.get("w").data(),
+      await store.get("b").data(),
+      ...(await Promise.all(opt.variables().map((v) => v.data()))),
+    ];
+    opt.dispose();
+    store.dispose();
+    tf.dispose(xs);
+    return { out: out as Float32Array[], updates };
+  };
+
   for (const [name, make] of optimizers) {
     it(`${name}: in-place grouped dispatches, same trajectory as cpu over 3 steps`, async (ctx) => {
       if (!start.ok) ctx.skip();
-      const trajectory = async (backend: string) => {
-        await tf.setBackend(backend);
-        const store = new ParamStore(7);
-        store.add("w", [3, 5], { kind: "torchDefault" });
-        store.add("b", [5], { kind: "torchDefault", fanIn: 3 });
-        const opt = make();
-        const x = tf.tensor2d(randn(4 * 3, 8), [4, 3]);
-        const loss = () =>
-          tf.tidy(() => tf.square(tf.add(tf.matMul(x, store.get("w")), store.get("b"))).mean() as tf.Scalar);
-        let updates = 0;
-        for (let i = 0; i < 3; i++) {
-          const { value, grads } = store.valueAndGrads(loss);
-          value.dispose();
-          updates = await dispatchesOf(async () => {
-            opt.apply(store, grads);
-            await store.get("b").data();
-          });
-        }
-        const out = [
-          await store.get("w").data(),
-          await store.get("b").data(),
-          ...(await Promise.all(opt.variables().map((v) => v.data()))),
-        ];
-        opt.dispose();
-        store.dispose();
-        x.dispose();
-        return { out: out as Float32Array[], updates };
-      };
-      const want = await trajectory("cpu");
-      const got = await trajectory("webgpu");
+      const want = await trajectory("cpu", make, 7, [8]);
+      const got = await trajectory("webgpu", make, 7, [8]);
       expect(got.updates).toBe(1); // w and b in one grouped dispatch
       expect(got.out.length).toBe(want.out.length);
       for (const [i, g] of got.out.entries()) expect(maxRelErr(g, want.out[i]), `array ${i}`).toBeLessThan(1e-3);
@@ -196,38 +202,9 @@ describe("webgpu fused kernels", () => {
   for (const [name, make] of optimizers) {
     it(`${name} given two gradient contributions: one grouped dispatch sums them, same trajectory as cpu`, async (ctx) => {
       if (!start.ok) ctx.skip();
-      const trajectory = async (backend: string) => {
-        await tf.setBackend(backend);
-        const store = new ParamStore(9);
-        store.add("w", [3, 5], { kind: "torchDefault" });
-        store.add("b", [5], { kind: "torchDefault", fanIn: 3 });
-        const opt = make();
-        // Two losses that share the parameters (a discriminator on real and on fake samples), differentiated apart.
-        const xs = [tf.tensor2d(randn(4 * 3, 10), [4, 3]), tf.tensor2d(randn(4 * 3, 11), [4, 3])];
-        const loss = (x: tf.Tensor2D) => () =>
-          tf.tidy(() => tf.square(tf.add(tf.matMul(x, store.get("w")), store.get("b"))).mean() as tf.Scalar);
-        let updates = 0;
-        for (let i = 0; i < 3; i++) {
-          const [first, second] = xs.map((x) => store.valueAndGrads(loss(x as tf.Tensor2D)));
-          tf.dispose([first.value, second.value]);
-          updates = await dispatchesOf(async () => {
-            opt.apply(store, first.grads, second.grads);
-            await store.get("b").data();
-          });
-        }
-        const out = [
-          await store.get("w").data(),
-          await store.get("b").data(),
-          ...(await Promise.all(opt.variables().map((v) => v.data()))),
-        ];
-        opt.dispose();
-        store.dispose();
-        tf.dispose(xs);
-        return { out: out as Float32Array[], updates };
-      };
-      const want = await trajectory("cpu");
+      const want = await trajectory("cpu", make, 9, [10, 11]);
       const before = tf.memory().numTensors;
-      const got = await trajectory("webgpu");
+      const got = await trajectory("webgpu", make, 9, [10, 11]);
       expect(tf.memory().numTensors).toBe(before);
       expect(got.updates).toBe(1); // both parameters' two gradients in one dispatch, no Add
       expect(got.out.length).toBe(want.out.length);
