@@ -9,6 +9,7 @@ import {
   GanFamily,
   type GanConfig as ProtoGanConfig,
   JobState,
+  MaskEncoding,
   type OutlierFilter,
   type SampleSource,
 } from "@synthmri/contracts";
@@ -40,6 +41,18 @@ export function familyToProto(f: string): GanFamily {
   return e ? (Number(e[0]) as GanFamily) : GanFamily.UNSPECIFIED;
 }
 
+const MASK_ENCODINGS: Record<MaskEncoding, "level" | "onehot" | undefined> = {
+  [MaskEncoding.UNSPECIFIED]: undefined,
+  [MaskEncoding.LEVEL]: "level",
+  [MaskEncoding.ONEHOT]: "onehot",
+};
+
+function maskEncodingFromProto(e: MaskEncoding | undefined): "level" | "onehot" | undefined {
+  if (e === undefined) return undefined;
+  if (!(e in MASK_ENCODINGS)) throw new InvalidInput(`mask_encoding ${e} is unknown; use LEVEL or ONEHOT`);
+  return MASK_ENCODINGS[e];
+}
+
 /** The request's config (a decoded message, or its init shape when the experiment runner plans a cluster Job). */
 export function settingsFromProto(
   family: GanFamily,
@@ -68,6 +81,7 @@ export function settingsFromProto(
     maxTrainSlices: c?.maxTrainSlices || undefined,
     trainSubjectKeys: c?.trainSubjectKeys?.length ? [...c.trainSubjectKeys] : undefined,
     generatorEmaDecay: c?.generatorEmaDecay || undefined,
+    maskEncoding: maskEncodingFromProto(c?.maskEncoding),
   };
 }
 
@@ -94,6 +108,12 @@ export function settingsToProto(s: TrainSettings) {
     maxTrainSlices: s.maxTrainSlices ?? 0,
     trainSubjectKeys: s.trainSubjectKeys ?? [],
     generatorEmaDecay: s.generatorEmaDecay ?? 0,
+    maskEncoding:
+      s.maskEncoding === "onehot"
+        ? MaskEncoding.ONEHOT
+        : s.maskEncoding === "level"
+          ? MaskEncoding.LEVEL
+          : MaskEncoding.UNSPECIFIED,
   };
 }
 
