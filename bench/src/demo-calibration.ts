@@ -178,6 +178,13 @@ if (num("DEMO_CAL_GAN", 0)) {
       for (let px = 0; px < hw; px++)
         if (x.image[px * 4] || x.image[px * 4 + 1] || x.image[px * 4 + 2] || x.image[px * 4 + 3]) realNonZero++;
     const fg = synthetic.filter((x) => x.label.some((l) => l > 0)).length;
+    // Shares of NCR/ED/ET among tumour pixels, synthetic vs real: did the sampled masks keep every class?
+    const shares = (xs: SegSample[]) => {
+      const n = [0, 0, 0, 0];
+      for (const x of xs) for (const l of x.label) n[l]++;
+      const t = n[1] + n[2] + n[3] || 1;
+      return { NCR: +(n[1] / t).toFixed(3), ED: +(n[2] / t).toFixed(3), ET: +(n[3] / t).toFixed(3) };
+    };
     const realFg = realSamples.filter((x) => x.label.some((l) => l > 0)).length / realSamples.length;
     const t1 = process.cpuUsage();
     const syn = await unetDice(synthetic, undefined, test);
@@ -195,6 +202,7 @@ if (num("DEMO_CAL_GAN", 0)) {
           cpuS: +ganCpu.toFixed(1),
         },
         samplesWithTumour: fg,
+        tumourShares: { synthetic: shares(synthetic), real: shares(realSamples) },
         realTumourFraction: +realFg.toFixed(3),
         nonZeroFraction: +(nonZero / (synthetic.length * hw)).toFixed(3),
         realNonZeroFraction: +(realNonZero / (realSamples.length * hw)).toFixed(3),
