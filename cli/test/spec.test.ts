@@ -97,6 +97,8 @@ describe("gan.maskEncoding (issue 16)", () => {
     expect("maskEncoding" in ganConfig(level)).toBe(false);
     const onehot = validateSpec({ name: "x", gan: { maskEncoding: "onehot" } });
     expect(ganConfig(onehot).maskEncoding).toBe(MaskEncoding.ONEHOT);
+    const regions = validateSpec({ name: "x", gan: { maskEncoding: "regions" } });
+    expect(ganConfig(regions).maskEncoding).toBe(MaskEncoding.REGIONS);
     expect(() => validateSpec({ name: "x", gan: { maskEncoding: "ordinal" } })).toThrow(/maskEncoding/);
   });
 });

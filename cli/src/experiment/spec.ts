@@ -47,9 +47,10 @@ export interface ExperimentSpec {
     emaDecay: number;
     /**
      * How generators that emit the mask as image channels (pgan, dcgan, lsgan, hinge, ddpm) see it: one channel on
-     * the label levels, or NCR/ED/ET channels (issue 16). stylegan2 and spade2stage have one-hot classes anyway.
+     * the label levels, NCR/ED/ET channels, or the nested regions WT/TC/ET as channels (issue 16). stylegan2 and
+     * spade2stage have one-hot classes anyway.
      */
-    maskEncoding: "level" | "onehot";
+    maskEncoding: "level" | "onehot" | "regions";
   };
   synthetic: {
     images: number;

@@ -10,7 +10,9 @@ import { decodeCheckpoint } from "../src/gan/checkpoint.js";
 import { defaultGanConfig, type GanConfig } from "../src/gan/config.js";
 import { ganFromState } from "../src/gan/create.js";
 import {
+  decodeMaskChannels,
   decodeOneHotMask,
+  encodeMaskChannels,
   encodeOneHotMask,
   MASK_LEVELS,
   maskEncodedSource,
@@ -69,6 +71,30 @@ describe("one-hot mask encoding", () => {
     expect(Array.from(dec.images)).toEqual(Array.from(data));
   });
 
+  it("regions: WT/TC/ET channels nest (ET in TC in WT) and decode back exactly", () => {
+    const { data, labels } = tumourSlice();
+    const enc = encodeMaskChannels(data, 5, "regions");
+    const expected = [
+      [-1, -1, -1],
+      [1, 1, -1],
+      [1, -1, -1],
+      [1, 1, 1],
+    ];
+    for (let p = 0; p < labels.length; p++)
+      expect(Array.from(enc.subarray(p * 7 + 4, p * 7 + 7))).toEqual(expected[labels[p]]);
+    const dec = decodeMaskChannels(enc, 7, "regions");
+    expect(Array.from(dec.labels)).toEqual(Array.from(labels));
+    expect(Array.from(dec.images)).toEqual(Array.from(data));
+    // Soft outputs: WT gates everything, then TC, then ET.
+    const soft = Float32Array.from([
+      ...[0, 0, 0, 0, -0.1, 0.9, 0.9], // WT absent: background
+      ...[0, 0, 0, 0, 0.2, -0.3, 0.8], // TC absent: ED
+      ...[0, 0, 0, 0, 0.2, 0.1, -0.5], // TC, no ET: NCR
+      ...[0, 0, 0, 0, 0.5, 0.4, 0.01], // ET
+    ]);
+    expect(Array.from(decodeMaskChannels(soft, 7, "regions").labels)).toEqual([0, 2, 1, 3]);
+  });
+
   it("snaps off-level mask values to the nearest level when encoding", () => {
     const px = Float32Array.from([0, 0, 0, 0, MASK_LEVELS[2] + 0.05, 0, 0, 0, 0, -0.95]);
     const enc = encodeOneHotMask(px, 5);
@@ -117,8 +143,12 @@ describe("one-hot mask encoding", () => {
 describe("training with a one-hot mask", () => {
   const { source } = blobSlices(24, 8, 4);
 
-  for (const family of ["pgan", "hinge"] as const) {
-    it(`${family}: trains on 7 channels, samples 5-channel images with level masks, leaks no tensors`, async () => {
+  for (const [family, maskEncoding] of [
+    ["pgan", "onehot"],
+    ["hinge", "onehot"],
+    ["hinge", "regions"],
+  ] as const) {
+    it(`${family}, ${maskEncoding}: trains on 7 channels, samples 5-channel images with level masks, leaks no tensors`, async () => {
       const before = tf.memory().numTensors;
       const config: GanConfig = defaultGanConfig({
         family,
@@ -126,7 +156,7 @@ describe("training with a one-hot mask", () => {
         latentSize: 8,
         fmapBase: 32,
         fmapMax: 8,
-        maskEncoding: "onehot",
+        maskEncoding,
         generatorEmaDecay: 0.9,
       });
       const res = await trainGan({

@@ -10,11 +10,12 @@ const resolve = (family: GanFamily, maskEncoding: MaskEncoding) =>
   resolveTraining(settingsFromProto(family, { resolution: 16, totalKimg: 1, maskEncoding }));
 
 describe("mask_encoding", () => {
-  it("ONEHOT reaches the PGAN/hinge config; UNSPECIFIED and LEVEL leave no field", () => {
+  it("ONEHOT and REGIONS reach the PGAN/hinge config; UNSPECIFIED and LEVEL leave no field", () => {
     for (const family of [GanFamily.PGAN, GanFamily.HINGE]) {
       const onehot = resolve(family, MaskEncoding.ONEHOT);
       expect(onehot.config.maskEncoding).toBe("onehot");
       expect(networkChannels(onehot.config)).toBe(7);
+      expect(resolve(family, MaskEncoding.REGIONS).config.maskEncoding).toBe("regions");
       for (const e of [MaskEncoding.UNSPECIFIED, MaskEncoding.LEVEL]) {
         const level = resolve(family, e);
         expect("maskEncoding" in level.config).toBe(false);
@@ -33,6 +34,8 @@ describe("mask_encoding", () => {
   it("round-trips through the proto, and an unknown value is INVALID_ARGUMENT", () => {
     const s = settingsFromProto(GanFamily.PGAN, { resolution: 16, maskEncoding: MaskEncoding.ONEHOT });
     expect(settingsToProto(s).maskEncoding).toBe(MaskEncoding.ONEHOT);
+    const r = settingsFromProto(GanFamily.PGAN, { resolution: 16, maskEncoding: MaskEncoding.REGIONS });
+    expect(settingsToProto(r).maskEncoding).toBe(MaskEncoding.REGIONS);
     expect(settingsToProto(settingsFromProto(GanFamily.PGAN, { resolution: 16 })).maskEncoding).toBe(
       MaskEncoding.UNSPECIFIED,
     );

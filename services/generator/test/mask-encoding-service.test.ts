@@ -32,9 +32,10 @@ it("trains a one-hot PGAN as a job and samples 5-channel slices whose masks are 
   expect(last.errorMessage).toBe("");
   expect(last.state).toBe(JobState.SUCCEEDED);
   const latest = await latestCheckpoint(h.store, h.artifacts, res.ganId);
-  expect(latest?.manifest).toMatchObject({ resolution: 16, final: true });
-  expect((latest?.manifest as { swd?: number }).swd).toBeGreaterThan(0);
-  const bytes = await h.artifacts.readFile("gan-checkpoint", latest?.manifest.id as string, STATE_FILE);
+  if (!latest) throw new Error("the one-hot PGAN left no checkpoint");
+  expect(latest.manifest).toMatchObject({ resolution: 16, final: true });
+  expect((latest.manifest as { swd?: number }).swd).toBeGreaterThan(0);
+  const bytes = await h.artifacts.readFile("gan-checkpoint", latest.manifest.id, STATE_FILE);
   expect((decodeCheckpoint(new Uint8Array(bytes)).model as GanState).config.maskEncoding).toBe("onehot");
 
   const msgs: SampleResponse[] = [];

@@ -24,6 +24,12 @@ const FAMILY: Record<ExperimentSpec["gan"]["family"], GanFamily> = {
   ddpm: GanFamily.DDPM,
 };
 
+const MASK_ENCODING: Record<ExperimentSpec["gan"]["maskEncoding"], MaskEncoding> = {
+  level: MaskEncoding.LEVEL,
+  onehot: MaskEncoding.ONEHOT,
+  regions: MaskEncoding.REGIONS,
+};
+
 export const ganRow = (member: number) => `gan-${member}`;
 export const controlGanRow = (gan: string) => `gan-control-${gan}`;
 const rowsOf = (members: number) => Array.from({ length: members }, (_, i) => ganRow(i));
@@ -48,7 +54,7 @@ export function ganConfig(spec: ExperimentSpec) {
     fmapMin: spec.gan.fmapMin,
     generatorEmaDecay: spec.gan.emaDecay,
     // Only when not the default, so the stage-cache keys of level runs stay as they were.
-    ...(spec.gan.maskEncoding === "onehot" ? { maskEncoding: MaskEncoding.ONEHOT } : {}),
+    ...(spec.gan.maskEncoding !== "level" ? { maskEncoding: MASK_ENCODING[spec.gan.maskEncoding] } : {}),
   };
 }
 

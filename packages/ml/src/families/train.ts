@@ -90,7 +90,7 @@ export async function trainFamily(o: TrainFamilyOptions): Promise<TrainFamilyRes
   const run = new LoopRun(start, o.totalImages, o.checkpointEveryKimg, o.checkpoint, (ckpt) =>
     encodeFamilyCheckpoint(ckpt as FamilyCheckpoint),
   );
-  // The network's layout (mask as NCR/ED/ET channels under "onehot"); `o.data` stays in the product's.
+  // The network's layout (the mask as 3 channels unless "level"); `o.data` stays in the product's.
   const data = channels === c.channels ? maskEncodedSource(o.data, c) : o.data;
   const inputChannels = channels === c.channels ? networkChannels(c) : channels;
   const history: FamilyLosses[] = [];

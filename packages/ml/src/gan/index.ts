@@ -5,8 +5,10 @@ export * from "./create.js";
 export { discriminatorLoss, generatorLoss, gradientPenalty, type LossKind } from "./losses.js";
 export type { GanModel, GanState, Growth, StepLosses } from "./model.js";
 export {
+  decodeMaskChannels,
   decodeOneHotMask,
   encodeMask,
+  encodeMaskChannels,
   encodeOneHotMask,
   MASK_ENCODINGS,
   type MaskEncoding,

@@ -4,7 +4,7 @@
 import { InvalidInput } from "@synthmri/core";
 import { Rng } from "../random/index.js";
 import {
-  decodeOneHotMask,
+  decodeMaskChannels,
   MASK_LEVELS,
   type MaskEncoding,
   maskEncodingOf,
@@ -44,7 +44,7 @@ export interface SampleBatch {
 /**
  * What sampling needs of a model: every GanModel has it, and so has every generator-family model (families/):
  * latents of `latentSize` N(0,1) draws in, images [n, r, r, networkChannels(config)] out: the mask in the last
- * channel ("level") or as the last 3 channels ("onehot", decoded here to the product's level channel).
+ * channel ("level") or as the last 3 channels ("onehot", "regions": decoded here to the product's level channel).
  */
 export interface SampleableModel {
   /** `channels`: the product's (mask as one level channel); `maskEncoding` says what `generate` emits. */
@@ -125,7 +125,8 @@ export function toProductLayout(
   raw: Float32Array,
   config: SampleableModel["config"],
 ): { images: Float32Array; labels: Uint8Array } {
-  if (maskEncodingOf(config) === "onehot") return decodeOneHotMask(raw, networkChannels(config));
+  const encoding = maskEncodingOf(config);
+  if (encoding !== "level") return decodeMaskChannels(raw, networkChannels(config), encoding);
   const ch = config.channels;
   const mask = new Float32Array(raw.length / ch);
   for (let p = 0; p < mask.length; p++) mask[p] = raw[p * ch + ch - 1];

@@ -84,7 +84,7 @@ export async function trainGan(o: TrainGanOptions): Promise<TrainGanResult> {
     create: () => createGan(o.config, o.seed),
   });
   const { model } = start;
-  // The networks' layout (mask as NCR/ED/ET channels under "onehot"); `o.data` stays in the product's.
+  // The networks' layout (the mask as 3 channels unless "level"); `o.data` stays in the product's.
   const data = maskEncodedSource(o.data, o.config);
   const run = new LoopRun(start, o.schedule.totalImages, o.checkpointEveryKimg, o.checkpoint, (ckpt) =>
     encodeCheckpoint(ckpt as GanCheckpoint),

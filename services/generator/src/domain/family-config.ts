@@ -33,7 +33,7 @@ export function familyConfig(family: FamilyName, o: FamilyOverrides): FamilyConf
     case "ddpm": {
       // fmap_max caps the noise predictor's base width (its widest level is 2x that).
       const baseChannels = o.fmapMax ? Math.min(o.fmapMax, 16) : 16;
-      const mask = o.maskEncoding === "onehot" ? { maskEncoding: o.maskEncoding } : {};
+      const mask = o.maskEncoding && o.maskEncoding !== "level" ? { maskEncoding: o.maskEncoding } : {};
       return demoDdpmConfig({
         resolution,
         ...mask,

@@ -132,7 +132,7 @@ export function resolveTraining(s: TrainSettings): ResolvedTraining {
     driftEpsilon: positive("drift_epsilon", s.driftEpsilon) ?? base.driftEpsilon,
     // Only when set, so that configs (and the checkpoints that record them) without it stay as they were.
     ...(s.generatorEmaDecay ? { generatorEmaDecay: emaDecay(s.generatorEmaDecay) } : {}),
-    ...onehotOnly(s.maskEncoding),
+    ...nonDefaultMaskEncoding(s.maskEncoding),
   });
   const phaseImages = Math.round(
     (positive("kimg_per_phase", s.kimgPerPhase, MAX_TOTAL_KIMG) ?? DEFAULT_KIMG_PER_PHASE) * 1000,
@@ -200,11 +200,11 @@ function resolveFamily(s: TrainSettings, family: FamilyName): ResolvedTraining {
 }
 
 /**
- * The config field only for "onehot": "level" is the default, and configs (and the checkpoints that record them)
- * without the field stay byte-identical, so runs from before it resume.
+ * The config field only when not "level": "level" is the default, and configs (and the checkpoints that record
+ * them) without the field stay byte-identical, so runs from before it resume.
  */
-function onehotOnly(e: MaskEncoding | undefined): { maskEncoding?: MaskEncoding } {
-  return e === "onehot" ? { maskEncoding: e } : {};
+export function nonDefaultMaskEncoding(e: MaskEncoding | undefined): { maskEncoding?: MaskEncoding } {
+  return e && e !== "level" ? { maskEncoding: e } : {};
 }
 
 function emaDecay(v: number): number {

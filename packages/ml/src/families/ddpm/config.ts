@@ -99,7 +99,7 @@ export function validateDdpmConfig(c: DdpmConfig): void {
   validateMaskEncoding(c.maskEncoding, "DDPM");
   if (c.latentSize !== c.resolution * c.resolution * networkChannels(c))
     throw new InvalidInput(
-      "DDPM latentSize must be resolution^2 * the network's channels (the initial noise image; + 2 under onehot)",
+      "DDPM latentSize must be resolution^2 * the network's channels (the initial noise image; + 2 unless level)",
     );
   if (!levels || c.channelMults.some((m) => !Number.isInteger(m) || m < 1))
     throw new InvalidInput(`DDPM channelMults must be positive integers, got [${c.channelMults}]`);
