@@ -8,7 +8,7 @@
 // PHANTOM_UNET_CALIBRATION test. `npx tsx bench/src/demo-calibration.ts`; knobs (env): DEMO_CAL_SEED (0),
 // DEMO_CAL_GAN (0), DEMO_CAL_KIMG_PER_PHASE (0.5), DEMO_CAL_TOTAL_KIMG (3.5), DEMO_CAL_BATCH (8),
 // DEMO_CAL_LR (0.001), DEMO_CAL_EMA (0.95), DEMO_CAL_SAMPLES (2240 U-Net training samples), DEMO_CAL_REAL (1),
-// DEMO_CAL_FAMILY (pgan), DEMO_CAL_MASK (level | onehot: the GAN's mask encoding).
+// DEMO_CAL_FAMILY (pgan), DEMO_CAL_MASK (level | onehot | regions: the GAN's mask encoding).
 import { maskToLabels } from "@synthmri/core";
 import {
   arraySegSource,
