@@ -7,7 +7,8 @@
 // It answers "what does a GAN budget buy?" without starting the services. Replaces the opt-in
 // PHANTOM_UNET_CALIBRATION test. `npx tsx bench/src/demo-calibration.ts`; knobs (env): DEMO_CAL_SEED (0),
 // DEMO_CAL_GAN (0), DEMO_CAL_KIMG_PER_PHASE (0.5), DEMO_CAL_TOTAL_KIMG (3.5), DEMO_CAL_BATCH (8),
-// DEMO_CAL_LR (0.001), DEMO_CAL_EMA (0.95), DEMO_CAL_SAMPLES (2240 U-Net training samples), DEMO_CAL_REAL (1).
+// DEMO_CAL_LR (0.001), DEMO_CAL_EMA (0.95), DEMO_CAL_SAMPLES (2240 U-Net training samples), DEMO_CAL_REAL (1),
+// DEMO_CAL_FAMILY (pgan), DEMO_CAL_MASK (level | onehot | regions: the GAN's mask encoding).
 import { maskToLabels } from "@synthmri/core";
 import {
   arraySegSource,
@@ -177,6 +178,13 @@ if (num("DEMO_CAL_GAN", 0)) {
       for (let px = 0; px < hw; px++)
         if (x.image[px * 4] || x.image[px * 4 + 1] || x.image[px * 4 + 2] || x.image[px * 4 + 3]) realNonZero++;
     const fg = synthetic.filter((x) => x.label.some((l) => l > 0)).length;
+    // Shares of NCR/ED/ET among tumour pixels, synthetic vs real: did the sampled masks keep every class?
+    const shares = (xs: SegSample[]) => {
+      const n = [0, 0, 0, 0];
+      for (const x of xs) for (const l of x.label) n[l]++;
+      const t = n[1] + n[2] + n[3] || 1;
+      return { NCR: +(n[1] / t).toFixed(3), ED: +(n[2] / t).toFixed(3), ET: +(n[3] / t).toFixed(3) };
+    };
     const realFg = realSamples.filter((x) => x.label.some((l) => l > 0)).length / realSamples.length;
     const t1 = process.cpuUsage();
     const syn = await unetDice(synthetic, undefined, test);
@@ -184,8 +192,17 @@ if (num("DEMO_CAL_GAN", 0)) {
       JSON.stringify({
         seed,
         row: "synthetic-1",
-        gan: { family, batch, kimgPerPhase: phase / 1000, totalKimg: total / 1000, lr, cpuS: +ganCpu.toFixed(1) },
+        gan: {
+          family,
+          mask: env.DEMO_CAL_MASK || "level",
+          batch,
+          kimgPerPhase: phase / 1000,
+          totalKimg: total / 1000,
+          lr,
+          cpuS: +ganCpu.toFixed(1),
+        },
         samplesWithTumour: fg,
+        tumourShares: { synthetic: shares(synthetic), real: shares(realSamples) },
         realTumourFraction: +realFg.toFixed(3),
         nonZeroFraction: +(nonZero / (synthetic.length * hw)).toFixed(3),
         realNonZeroFraction: +(realNonZero / (realSamples.length * hw)).toFixed(3),

@@ -8,6 +8,7 @@ import {
   demoSpadeConfig,
   demoStyleGan2Config,
   type GanFamily,
+  type MaskEncoding,
   type SampleableModel,
   tissueLevel,
   trainFamily,
@@ -79,6 +80,8 @@ export async function trainCandidate(family: string, o: CandidateOptions): Promi
         ? { learningRate: o.lr, beta1: 0, beta2: 0.99, epsilon: 1e-8 }
         : { learningRate: o.lr, beta1: 0.5, beta2: 0.999, epsilon: 1e-8 },
       generatorEmaDecay: o.ema,
+      // DEMO_CAL_MASK: level (default) | onehot | regions, how the networks see the mask (issue 16).
+      ...(env.DEMO_CAL_MASK ? { maskEncoding: env.DEMO_CAL_MASK as MaskEncoding } : {}),
     });
     const trained = await trainGan({
       config,

@@ -87,3 +87,18 @@ describe("experiment spec", () => {
     expect(loadManifestSpecSafe('{"schema":"nope"}')).toMatch(/is not an experiment manifest/);
   });
 });
+
+describe("gan.maskEncoding (issue 16)", () => {
+  it("defaults to level and stays out of the GAN config (and the stage keys) unless onehot", async () => {
+    const { ganConfig } = await import("../src/experiment/stages/gan.js");
+    const { MaskEncoding } = await import("@synthmri/contracts");
+    const level = validateSpec({ name: "x" });
+    expect(level.gan.maskEncoding).toBe("level");
+    expect("maskEncoding" in ganConfig(level)).toBe(false);
+    const onehot = validateSpec({ name: "x", gan: { maskEncoding: "onehot" } });
+    expect(ganConfig(onehot).maskEncoding).toBe(MaskEncoding.ONEHOT);
+    const regions = validateSpec({ name: "x", gan: { maskEncoding: "regions" } });
+    expect(ganConfig(regions).maskEncoding).toBe(MaskEncoding.REGIONS);
+    expect(() => validateSpec({ name: "x", gan: { maskEncoding: "ordinal" } })).toThrow(/maskEncoding/);
+  });
+});

@@ -80,6 +80,13 @@ export const SPEC_SCHEMA = {
           default: 0.999,
           description: "generator moving average for sampling (PGAN's Gs); 0 = sample the trained generator",
         },
+        maskEncoding: {
+          enum: ["level", "onehot", "regions"],
+          default: "level",
+          description:
+            "how pgan/dcgan/lsgan/hinge/ddpm see the tumour mask: one channel on the label levels, NCR/ED/ET " +
+            "channels, or the nested regions WT/TC/ET as channels (+1/-1; samples are decoded to the level channel)",
+        },
       },
     },
     synthetic: {

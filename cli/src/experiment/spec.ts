@@ -45,6 +45,12 @@ export interface ExperimentSpec {
     startResolution: number;
     /** Generator moving-average decay used for sampling (PGAN's Gs: 0.999); 0 = none. */
     emaDecay: number;
+    /**
+     * How generators that emit the mask as image channels (pgan, dcgan, lsgan, hinge, ddpm) see it: one channel on
+     * the label levels, NCR/ED/ET channels, or the nested regions WT/TC/ET as channels (issue 16). stylegan2 and
+     * spade2stage have one-hot classes anyway.
+     */
+    maskEncoding: "level" | "onehot" | "regions";
   };
   synthetic: {
     images: number;

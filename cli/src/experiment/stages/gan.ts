@@ -1,6 +1,6 @@
 // Stage 2, GAN: an ensemble of GAN members trained on the real dataset's train split (one row per member), and
 // the control GANs (single GANs of the same configuration that see only some of the training subjects).
-import { GanFamily } from "@synthmri/contracts";
+import { GanFamily, MaskEncoding } from "@synthmri/contracts";
 import { type GanEnsembleRequest, jobNameOf } from "../../kube/scale-out.js";
 import { followJob } from "../follow-job.js";
 import type { ControlGanPlan } from "../plan.js";
@@ -22,6 +22,12 @@ const FAMILY: Record<ExperimentSpec["gan"]["family"], GanFamily> = {
   spade2stage: GanFamily.SPADE2STAGE,
   stylegan2: GanFamily.STYLEGAN2,
   ddpm: GanFamily.DDPM,
+};
+
+const MASK_ENCODING: Record<ExperimentSpec["gan"]["maskEncoding"], MaskEncoding> = {
+  level: MaskEncoding.LEVEL,
+  onehot: MaskEncoding.ONEHOT,
+  regions: MaskEncoding.REGIONS,
 };
 
 export const ganRow = (member: number) => `gan-${member}`;
@@ -47,6 +53,8 @@ export function ganConfig(spec: ExperimentSpec) {
     fmapMax: spec.gan.fmapMax,
     fmapMin: spec.gan.fmapMin,
     generatorEmaDecay: spec.gan.emaDecay,
+    // Only when not the default, so the stage-cache keys of level runs stay as they were.
+    ...(spec.gan.maskEncoding !== "level" ? { maskEncoding: MASK_ENCODING[spec.gan.maskEncoding] } : {}),
   };
 }
 

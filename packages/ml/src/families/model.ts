@@ -5,6 +5,7 @@
 import { InvalidInput } from "@synthmri/core";
 import { allVariables, hostReadable } from "../backend/host-read.js";
 import { tf } from "../backend/tf.js";
+import type { MaskEncoding } from "../gan/mask-encoding.js";
 import { canonical } from "../gan/model.js";
 import type { Optimizer, OptimizerState } from "../layers/optimizers.js";
 import type { ParamStore } from "../layers/param-store.js";
@@ -19,8 +20,13 @@ export interface FamilyConfigBase {
   family: FamilyName;
   /** Image side (power of two). */
   resolution: number;
-  /** Image channels: 5 = T1, T1Gd, T2, FLAIR, mask. */
+  /** Image channels: 5 = T1, T1Gd, T2, FLAIR, mask (the product's layout). */
   channels: number;
+  /**
+   * How a family that emits the mask as image channels sees it (gan/mask-encoding.ts; ddpm): absent = "level".
+   * StyleGAN2 (segmentation head) and the two-stage family (label maps) have one-hot classes of their own.
+   */
+  maskEncoding?: MaskEncoding;
   /** Length of one latent vector drawn by `sampleLatents` (DDPM: the whole initial noise image). */
   latentSize: number;
   /** Channels of a training slice when they differ from `channels` (two-stage: + the tissue label channel). */

@@ -5,6 +5,7 @@
 import { FailedPrecondition, InvalidInput, throwIfAborted } from "@synthmri/core";
 import { type CheckpointStore, decodeCheckpoint, encodeCheckpoint, type GanCheckpoint } from "../gan/checkpoint.js";
 import { LoopRun, startOrResume, type TrainerState } from "../gan/loop.js";
+import { maskEncodedSource, networkChannels } from "../gan/mask-encoding.js";
 import type { SliceSource } from "../gan/slice-source.js";
 import { tf } from "../backend/tf.js";
 import { createFamilyModel, familyFromState } from "./create.js";
@@ -89,12 +90,15 @@ export async function trainFamily(o: TrainFamilyOptions): Promise<TrainFamilyRes
   const run = new LoopRun(start, o.totalImages, o.checkpointEveryKimg, o.checkpoint, (ckpt) =>
     encodeFamilyCheckpoint(ckpt as FamilyCheckpoint),
   );
+  // The network's layout (the mask as 3 channels unless "level"); `o.data` stays in the product's.
+  const data = channels === c.channels ? maskEncodedSource(o.data, c) : o.data;
+  const inputChannels = channels === c.channels ? networkChannels(c) : channels;
   const history: FamilyLosses[] = [];
   try {
     while (!run.done && !(o.maxStepsThisRun !== undefined && history.length >= o.maxStepsThisRun)) {
       await run.beforeStep(o.signal, c.family);
-      const raw = await o.data.read(run.batchIndices(o.batchSize, o.data.count));
-      const real = tf.tensor4d(raw, [o.batchSize, c.resolution, c.resolution, channels]);
+      const raw = await data.read(run.batchIndices(o.batchSize, data.count));
+      const real = tf.tensor4d(raw, [o.batchSize, c.resolution, c.resolution, inputChannels]);
       let losses: FamilyLosses;
       try {
         losses = await model.trainStepAsync(real);

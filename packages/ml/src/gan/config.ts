@@ -2,6 +2,7 @@
 // used PGAN "with the default settings": latent 512, fmap_base 8192, fmap_max 512, Adam 1e-3/0/0.99,
 // WGAN-GP with lambda 10 and drift 0.001, minibatch-stddev group 4) and DCGAN's for the baselines.
 import { InvalidInput } from "@synthmri/core";
+import { type MaskEncoding, validateMaskEncoding } from "./mask-encoding.js";
 
 /** Adam settings of both networks (layers/ `adam`, per-parameter step counts); part of the checkpointed config. */
 export interface AdamConfig {
@@ -19,8 +20,13 @@ export interface GanConfig {
   family: GanFamily;
   /** Final image side (power of two, 8..1024). */
   resolution: number;
-  /** Image channels: 5 = T1, T1Gd, T2, FLAIR, mask. */
+  /** Image channels: 5 = T1, T1Gd, T2, FLAIR, mask (the product's layout; see `maskEncoding`). */
   channels: number;
+  /**
+   * How the networks see the mask (mask-encoding.ts): "level" (one channel on the label levels) or "onehot" (NCR,
+   * ED, ET channels; the networks have channels + 2). Absent = "level" (configs and checkpoints from before it).
+   */
+  maskEncoding?: MaskEncoding;
   latentSize: number;
   /** Feature maps at resolution 2^r: min(fmapBase / 2^(r-1), fmapMax). */
   fmapBase: number;
@@ -72,6 +78,7 @@ export function validateGanConfig(c: GanConfig): void {
     if (!Number.isInteger(c[k]) || c[k] < 1)
       throw new InvalidInput(`GAN config ${k} must be a positive integer, got ${c[k]}`);
   }
+  validateMaskEncoding(c.maskEncoding, "GAN");
   if (!(c.adam.learningRate > 0)) throw new InvalidInput(`learning rate must be > 0, got ${c.adam.learningRate}`);
   if (c.generatorEmaDecay !== undefined && !(c.generatorEmaDecay > 0 && c.generatorEmaDecay < 1))
     throw new InvalidInput(`generator moving-average decay must be in (0, 1), got ${c.generatorEmaDecay}`);

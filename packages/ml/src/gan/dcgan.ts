@@ -7,6 +7,7 @@ import { InvalidInput } from "@synthmri/core";
 import type { Init } from "../layers/param-store.js";
 import { type GanConfig, featureMaps, validateGanConfig } from "./config.js";
 import type { LossKind } from "./losses.js";
+import { networkChannels } from "./mask-encoding.js";
 import { AdversarialModel, type Growth } from "./model.js";
 import { lrelu } from "./ops.js";
 import { tf } from "./tf.js";
@@ -34,10 +35,10 @@ export class DcganModel extends AdversarialModel {
       g.add(`up${l}/w`, [4, 4, nf(l), nf(l - 1)], INIT);
       g.add(`up${l}/b`, [nf(l)], ZEROS);
     }
-    g.add("out/w", [3, 3, nf(this.levels), config.channels], INIT);
-    g.add("out/b", [config.channels], ZEROS);
+    g.add("out/w", [3, 3, nf(this.levels), networkChannels(config)], INIT);
+    g.add("out/b", [networkChannels(config)], ZEROS);
     for (let l = this.levels; l >= 1; l--) {
-      d.add(`down${l}/w`, [4, 4, l === this.levels ? config.channels : nf(l), nf(l - 1)], INIT);
+      d.add(`down${l}/w`, [4, 4, l === this.levels ? networkChannels(config) : nf(l), nf(l - 1)], INIT);
       d.add(`down${l}/b`, [nf(l - 1)], ZEROS);
     }
     d.add("dense/w", [16 * nf(0), 1], INIT);

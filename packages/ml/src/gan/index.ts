@@ -4,6 +4,22 @@ export * from "./config.js";
 export * from "./create.js";
 export { discriminatorLoss, generatorLoss, gradientPenalty, type LossKind } from "./losses.js";
 export type { GanModel, GanState, Growth, StepLosses } from "./model.js";
+export {
+  decodeMaskChannels,
+  decodeOneHotMask,
+  encodeMask,
+  encodeMaskChannels,
+  encodeOneHotMask,
+  MASK_ENCODINGS,
+  type MaskEncoding,
+  type MaskEncodingConfig,
+  maskEncodedSource,
+  maskEncodingOf,
+  nearestLabel,
+  networkChannels,
+  TUMOUR_CHANNELS,
+  validateMaskEncoding,
+} from "./mask-encoding.js";
 export * from "./outlier.js";
 export { DcganModel } from "./dcgan.js";
 export { PganModel } from "./pgan.js";

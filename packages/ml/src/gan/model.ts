@@ -10,6 +10,7 @@ import type { NamedArray } from "../layers/tensor-blob.js";
 import { Rng, type RngState } from "../random/index.js";
 import { type AdamState, adamStateOf, loadAdamState } from "./adam-state.js";
 import type { GanConfig } from "./config.js";
+import { networkChannels } from "./mask-encoding.js";
 import { discriminatorLoss, generatorLoss, gradientPenalty, type LossKind } from "./losses.js";
 import { tf } from "./tf.js";
 
@@ -106,8 +107,15 @@ export abstract class AdversarialModel implements GanModel {
    */
   private ema(): Map<string, tf.Variable> | null {
     if (!this.config.generatorEmaDecay) return null;
+    // The clone is disposed once the variable holds its data (a variable keeps its own reference), so disposing
+    // the model releases every tensor the average made.
     this.gEma ??= new Map(
-      this.gParams.names().map((name) => [name, tf.variable(this.gParams.get(name).clone(), false)]),
+      this.gParams.names().map((name) => {
+        const copy = this.gParams.get(name).clone();
+        const v = tf.variable(copy, false);
+        copy.dispose();
+        return [name, v];
+      }),
     );
     return this.gEma;
   }
@@ -177,8 +185,9 @@ export abstract class AdversarialModel implements GanModel {
     this.ema(); // the average starts from the weights before the first step
     const r = this.currentResolution;
     const [n, h, w, c] = real.shape;
-    if (h !== r || w !== r || c !== this.config.channels) {
-      throw new InvalidInput(`real batch is ${h}x${w}x${c}; the model is at ${r}x${r}x${this.config.channels}`);
+    const channels = networkChannels(this.config);
+    if (h !== r || w !== r || c !== channels) {
+      throw new InvalidInput(`real batch is ${h}x${w}x${c}; the model is at ${r}x${r}x${channels}`);
     }
     // Discriminator step. The fake batch is made outside the gradient scope, so G's ops are not taped.
     const z = this.sampleLatents(n);

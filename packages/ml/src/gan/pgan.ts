@@ -4,6 +4,7 @@
 // are stable); only the blocks up to the current level take part in a step.
 import { InvalidInput } from "@synthmri/core";
 import { type GanConfig, featureMaps, validateGanConfig } from "./config.js";
+import { networkChannels } from "./mask-encoding.js";
 import { AdversarialModel, type Growth } from "./model.js";
 import { defineConv, defineDense, downsample2x, lerp, lrelu, minibatchStdDev, pixelNorm, upsample2x } from "./ops.js";
 import { tf } from "./tf.js";
@@ -46,17 +47,17 @@ export class PganModel extends AdversarialModel {
     // Generator. Dense gain sqrt(2)/4 as in the reference code (the 4x4 map is then normalised).
     this.gDense = defineDense(g, "g0/dense", c.latentSize, 16 * nf1, Math.SQRT2 / 4);
     this.gBlocks[0] = [defineConv(g, "g0/conv", 3, nf1, nf1)];
-    this.toRgb[0] = defineConv(g, "g0/torgb", 1, nf1, c.channels, 1);
+    this.toRgb[0] = defineConv(g, "g0/torgb", 1, nf1, networkChannels(c), 1);
     for (let l = 1; l <= this.maxLevel; l++) {
       this.gBlocks[l] = [
         defineConv(g, `g${l}/conv0`, 3, this.nf(l - 1), this.nf(l)),
         defineConv(g, `g${l}/conv1`, 3, this.nf(l), this.nf(l)),
       ];
-      this.toRgb[l] = defineConv(g, `g${l}/torgb`, 1, this.nf(l), c.channels, 1);
+      this.toRgb[l] = defineConv(g, `g${l}/torgb`, 1, this.nf(l), networkChannels(c), 1);
     }
     // Discriminator.
     for (let l = 0; l <= this.maxLevel; l++)
-      this.fromRgb[l] = defineConv(d, `d${l}/fromrgb`, 1, c.channels, this.nf(l));
+      this.fromRgb[l] = defineConv(d, `d${l}/fromrgb`, 1, networkChannels(c), this.nf(l));
     for (let l = 1; l <= this.maxLevel; l++) {
       this.dBlocks[l] = [
         defineConv(d, `d${l}/conv0`, 3, this.nf(l), this.nf(l)),

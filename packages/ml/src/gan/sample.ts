@@ -1,12 +1,21 @@
 // Sampling: seeded latents -> 5-channel images; the mask channel snapped to the nearest label value and mapped
 // back to the internal label scheme; ensembles split the count equally across members (seed 000: 5 GANs x
 // 20,000 = 100,000); every sample carries its provenance so it can be regenerated exactly.
-import { InvalidInput, MASK_LEVELS_255 } from "@synthmri/core";
+import { InvalidInput } from "@synthmri/core";
 import { Rng } from "../random/index.js";
+import {
+  decodeMaskChannels,
+  MASK_LEVELS,
+  type MaskEncoding,
+  maskEncodingOf,
+  networkChannels,
+  quantizeMask,
+} from "./mask-encoding.js";
 import { tf } from "./tf.js";
 
-/** The mask levels of @synthmri/core (0/51/102/204 = internal labels 0..3) on the network's [-1, 1] scale. */
-export const MASK_LEVELS = MASK_LEVELS_255.map((v) => v / 127.5 - 1);
+// Kept here for the importers that had them from the sampler.
+export { MASK_LEVELS, quantizeMask };
+
 export const MAX_SAMPLES = 10_000_000;
 
 export interface SampleProvenance {
@@ -32,27 +41,14 @@ export interface SampleBatch {
   labelMaps?: Uint8Array;
 }
 
-/** Snaps mask values ([-1, 1] scale) to the nearest label level; returns the levels and the label indices. */
-export function quantizeMask(values: Float32Array): { levels: Float32Array; labels: Uint8Array } {
-  const levels = new Float32Array(values.length);
-  const labels = new Uint8Array(values.length);
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i];
-    let best = 0;
-    for (let k = 1; k < MASK_LEVELS.length; k++)
-      if (Math.abs(v - MASK_LEVELS[k]) < Math.abs(v - MASK_LEVELS[best])) best = k;
-    labels[i] = best;
-    levels[i] = MASK_LEVELS[best];
-  }
-  return { levels, labels };
-}
-
 /**
  * What sampling needs of a model: every GanModel has it, and so has every generator-family model (families/):
- * latents of `latentSize` N(0,1) draws in, images [n, r, r, channels] with the mask in the last channel out.
+ * latents of `latentSize` N(0,1) draws in, images [n, r, r, networkChannels(config)] out: the mask in the last
+ * channel ("level") or as the last 3 channels ("onehot", "regions": decoded here to the product's level channel).
  */
 export interface SampleableModel {
-  readonly config: { readonly latentSize: number; readonly channels: number };
+  /** `channels`: the product's (mask as one level channel); `maskEncoding` says what `generate` emits. */
+  readonly config: { readonly latentSize: number; readonly channels: number; readonly maskEncoding?: MaskEncoding };
   readonly currentResolution: number;
   generate(z: tf.Tensor2D): tf.Tensor4D;
   /** Models that make images from generated label maps (two-stage): those maps' classes [n, r, r] (int32). */
@@ -93,10 +89,10 @@ function generateBatch(model: SampleableModel, rng: Rng, n: number): { images: t
 
 const mapsOf = (values: ArrayLike<number> | undefined) => (values ? { labelMaps: Uint8Array.from(values) } : {});
 
-/** Host values of a generated batch -> a SampleBatch with the mask channel quantized (in place in `out`). */
+/** Host values of a generated batch -> a SampleBatch in the product's layout, the mask quantized / decoded. */
 function finishBatch(
   model: SampleableModel,
-  out: Float32Array,
+  raw: Float32Array,
   n: number,
   start: number,
   seed: number,
@@ -104,10 +100,7 @@ function finishBatch(
 ): SampleBatch {
   const size = model.currentResolution;
   const ch = model.config.channels;
-  const mask = new Float32Array(n * size * size);
-  for (let p = 0; p < mask.length; p++) mask[p] = out[p * ch + ch - 1];
-  const { levels, labels } = quantizeMask(mask);
-  for (let p = 0; p < mask.length; p++) out[p * ch + ch - 1] = levels[p];
+  const { images: out, labels } = toProductLayout(raw, model.config);
   return {
     count: n,
     size,
@@ -122,6 +115,24 @@ function finishBatch(
       index: start + k,
     })),
   };
+}
+
+/**
+ * Generated pixels (the network's layout of `config`) -> the product's channels with the mask on the level scale,
+ * and the labels (in place under "level").
+ */
+export function toProductLayout(
+  raw: Float32Array,
+  config: SampleableModel["config"],
+): { images: Float32Array; labels: Uint8Array } {
+  const encoding = maskEncodingOf(config);
+  if (encoding !== "level") return decodeMaskChannels(raw, networkChannels(config), encoding);
+  const ch = config.channels;
+  const mask = new Float32Array(raw.length / ch);
+  for (let p = 0; p < mask.length; p++) mask[p] = raw[p * ch + ch - 1];
+  const { levels, labels } = quantizeMask(mask);
+  for (let p = 0; p < mask.length; p++) raw[p * ch + ch - 1] = levels[p];
+  return { images: raw, labels };
 }
 
 /**

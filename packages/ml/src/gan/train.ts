@@ -7,6 +7,7 @@ import { Rng } from "../random/index.js";
 import { type CheckpointStore, decodeCheckpoint, encodeCheckpoint, type GanCheckpoint } from "./checkpoint.js";
 import { type GanConfig, validateGanConfig } from "./config.js";
 import { createGan, ganFromState } from "./create.js";
+import { maskEncodedSource, networkChannels } from "./mask-encoding.js";
 import { LoopRun, startOrResume } from "./loop.js";
 import type { GanModel, StepLosses } from "./model.js";
 import { downsample2x, lerp, upsample2x } from "./ops.js";
@@ -83,6 +84,8 @@ export async function trainGan(o: TrainGanOptions): Promise<TrainGanResult> {
     create: () => createGan(o.config, o.seed),
   });
   const { model } = start;
+  // The networks' layout (the mask as 3 channels unless "level"); `o.data` stays in the product's.
+  const data = maskEncodedSource(o.data, o.config);
   const run = new LoopRun(start, o.schedule.totalImages, o.checkpointEveryKimg, o.checkpoint, (ckpt) =>
     encodeCheckpoint(ckpt as GanCheckpoint),
   );
@@ -94,7 +97,7 @@ export async function trainGan(o: TrainGanOptions): Promise<TrainGanResult> {
 
   try {
     if (o.quality && run.images === 0) {
-      const v = await measureQuality(model, o, run.images);
+      const v = await measureQuality(model, o, data, run.images);
       quality.push({ kimg: 0, value: v });
       lastQuality = v;
     }
@@ -105,7 +108,7 @@ export async function trainGan(o: TrainGanOptions): Promise<TrainGanResult> {
         ? scheduleAt(o.schedule, maxLevel, before)
         : { level: maxLevel, alpha: 1, phase: "fixed" as const, batchSize: o.schedule.batchSizes[0] };
       model.setGrowth({ level: point.level, alpha: point.alpha });
-      const raw = await o.data.read(run.batchIndices(point.batchSize, o.data.count));
+      const raw = await data.read(run.batchIndices(point.batchSize, data.count));
       const real = prepareReals(raw, point.batchSize, o.config, point.level, point.alpha);
       const losses = await model.trainStepAsync(real);
       real.dispose();
@@ -115,7 +118,7 @@ export async function trainGan(o: TrainGanOptions): Promise<TrainGanResult> {
         o.quality &&
         Math.floor(images / (o.quality.everyKimg * 1000)) > Math.floor(before / (o.quality.everyKimg * 1000))
       ) {
-        lastQuality = await measureQuality(model, o, images);
+        lastQuality = await measureQuality(model, o, data, images);
         quality.push({ kimg: images / 1000, value: lastQuality });
       }
       if (o.onProgress && (images - lastReported >= (o.progressEveryImages ?? 0) || checkpointKimg !== undefined)) {
@@ -142,10 +145,13 @@ export async function trainGan(o: TrainGanOptions): Promise<TrainGanResult> {
   return { model, images: run.images, kimg: run.images / 1000, resumedFromKimg: start.resumedFromKimg, quality };
 }
 
-/** Real batch at the current level: box-downsampled from full size, blended like PGAN's process_reals. */
+/**
+ * Real batch (the networks' layout) at the current level: box-downsampled from full size, blended like PGAN's
+ * process_reals.
+ */
 export function prepareReals(raw: Float32Array, n: number, c: GanConfig, level: number, alpha: number): tf.Tensor4D {
   return tf.tidy(() => {
-    let x = tf.tensor4d(raw, [n, c.resolution, c.resolution, c.channels]);
+    let x = tf.tensor4d(raw, [n, c.resolution, c.resolution, networkChannels(c)]);
     const target = 4 * 2 ** level;
     while (x.shape[1] > target) x = downsample2x(x);
     if (alpha < 1 && level > 0) x = lerp(upsample2x(downsample2x(x)), x, alpha);
@@ -154,13 +160,13 @@ export function prepareReals(raw: Float32Array, n: number, c: GanConfig, level: 
 }
 
 /** Quality at the current level with its own Rng (seeded by the image count), so it never shifts training. */
-async function measureQuality(model: GanModel, o: TrainGanOptions, images: number): Promise<number> {
+async function measureQuality(model: GanModel, o: TrainGanOptions, data: SliceSource, images: number): Promise<number> {
   const q = o.quality as NonNullable<TrainGanOptions["quality"]>;
   const evalRng = new Rng((o.seed * 2654435761 + images) >>> 0);
   const n = q.samples;
-  const indices = Array.from({ length: n }, () => evalRng.int(o.data.count));
+  const indices = Array.from({ length: n }, () => evalRng.int(data.count));
   const g = model.growth();
-  const real = prepareReals(await o.data.read(indices), n, o.config, g.level, g.alpha);
+  const real = prepareReals(await data.read(indices), n, o.config, g.level, g.alpha);
   const z = tf.tensor2d(evalRng.fillNormal(new Float32Array(n * o.config.latentSize)), [n, o.config.latentSize]);
   const fake = tf.tidy(() => model.generate(z).clipByValue(-1, 1) as tf.Tensor4D);
   try {

@@ -3,7 +3,7 @@
 // states, growth, image count), the quality figures of that moment (quality.json: Laplacian SWD) and a sample
 // grid (samples.png) and the training curves since the previous checkpoint (history.json). The manifest is written last, so a process killed mid-save leaves no checkpoint
 // behind and the next run resumes from the previous one. Ids sort by image count: the latest is the last.
-import { type CheckpointStore, type GanCheckpoint, Rng, quantizeMask, type SliceSource, tf } from "@synthmri/ml";
+import { type CheckpointStore, type GanCheckpoint, Rng, type SliceSource, tf, toProductLayout } from "@synthmri/ml";
 import { laplacianSwd, sampleGrid } from "@synthmri/eval";
 import { type ArtifactStore, InvalidInput, type Manifest, type ObjectRef, type ObjectStore } from "@synthmri/platform";
 import { type CheckpointView, type LoadedGenerator, viewCheckpoint } from "./families.js";
@@ -136,10 +136,9 @@ export async function measureCheckpoint(
     const [, h, w, c] = fake.shape;
     const k = Math.min(settings.gridSamples, n);
     // Awaited read: backends without synchronous downloads (webgpu) can train too.
-    const values = ((await fake.data()) as Float32Array).slice(0, k * h * w * c);
-    const mask = new Float32Array(k * h * w);
-    for (let p = 0; p < mask.length; p++) mask[p] = values[p * c + c - 1];
-    const grid = sampleGrid({ data: toUint8(values, quantizeMask(mask).labels, c), n: k, h, w, c }, { columns: 2 });
+    const product = toProductLayout(((await fake.data()) as Float32Array).slice(0, k * h * w * c), model.config);
+    const pc = model.config.channels;
+    const grid = sampleGrid({ data: toUint8(product.images, product.labels, pc), n: k, h, w, c: pc }, { columns: 2 });
     return { swd: swd * 1e3, grid };
   } finally {
     tf.dispose([reals, z, fake]);

@@ -5,6 +5,8 @@
 // functions below and never branches on the family itself.
 import {
   decodeCheckpoint,
+  encodeMask,
+  networkChannels,
   type FamilyProgress,
   type FamilyState,
   familyFromState,
@@ -48,7 +50,10 @@ export interface CheckpointView {
   finalResolution: number;
   /** A generator ready to sample (caller disposes). */
   model(): LoadedGenerator;
-  /** n raw training slices ([-1, 1], the training channels) -> reals comparable with `model()`'s output. */
+  /**
+   * n raw training slices ([-1, 1], the training channels) -> reals comparable with `model()`'s output (the
+   * network's layout: mask channels one-hot under maskEncoding "onehot").
+   */
   reals(raw: Float32Array, n: number): tf.Tensor4D;
 }
 
@@ -71,8 +76,10 @@ export function viewCheckpoint(bytes: Uint8Array): CheckpointView {
       model: () => familyFromState(state),
       reals: (raw, n) =>
         tf.tidy(() => {
+          if (trainChannels === c.channels)
+            return tf.tensor4d(encodeMask(raw, c), [n, c.resolution, c.resolution, networkChannels(c)]);
           const x = tf.tensor4d(raw, [n, c.resolution, c.resolution, trainChannels]);
-          return trainChannels === c.channels ? x : x.slice([0, 0, 0, 0], [n, c.resolution, c.resolution, c.channels]);
+          return x.slice([0, 0, 0, 0], [n, c.resolution, c.resolution, c.channels]);
         }),
     };
   }
@@ -87,7 +94,7 @@ export function viewCheckpoint(bytes: Uint8Array): CheckpointView {
     resolution: 4 * 2 ** gan.growth.level,
     finalResolution: gan.config.resolution,
     model: () => samplerFromState(gan),
-    reals: (raw, n) => prepareReals(raw, n, gan.config, gan.growth.level, gan.growth.alpha),
+    reals: (raw, n) => prepareReals(encodeMask(raw, gan.config), n, gan.config, gan.growth.level, gan.growth.alpha),
   };
 }
 

@@ -9,6 +9,8 @@ import {
   type FamilyConfigBase,
   type FamilyName,
   LABEL_CLASSES,
+  type MaskEncoding,
+  networkChannels,
 } from "@synthmri/ml";
 
 export interface FamilyOverrides {
@@ -16,6 +18,8 @@ export interface FamilyOverrides {
   latentDim?: number;
   fmapMax?: number;
   learningRate?: number;
+  /** ddpm only: stylegan2 and spade2stage generate one-hot classes of their own. */
+  maskEncoding?: MaskEncoding;
 }
 
 /** Largest group count of group norm (8, 4, 2 or 1) that divides the channels. */
@@ -29,9 +33,11 @@ export function familyConfig(family: FamilyName, o: FamilyOverrides): FamilyConf
     case "ddpm": {
       // fmap_max caps the noise predictor's base width (its widest level is 2x that).
       const baseChannels = o.fmapMax ? Math.min(o.fmapMax, 16) : 16;
+      const mask = o.maskEncoding && o.maskEncoding !== "level" ? { maskEncoding: o.maskEncoding } : {};
       return demoDdpmConfig({
         resolution,
-        latentSize: resolution * resolution * 5,
+        ...mask,
+        latentSize: resolution * networkChannels({ channels: 5, ...mask }) * resolution,
         baseChannels,
         groups: groupsFor(baseChannels),
         ...(o.learningRate ? { learningRate: o.learningRate } : {}),

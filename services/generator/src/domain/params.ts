@@ -8,6 +8,7 @@ import {
   type FamilyName,
   type GanConfig,
   type GanFamily,
+  type MaskEncoding,
   type ProgressiveSchedule,
 } from "@synthmri/ml";
 import { InvalidInput } from "@synthmri/platform";
@@ -48,6 +49,8 @@ export interface TrainSettings {
   trainSubjectKeys?: string[];
   /** Generator moving-average decay for sampling (PGAN's Gs: 0.999); absent/0 = none. */
   generatorEmaDecay?: number;
+  /** How the networks see the tumour mask (packages/ml gan/mask-encoding.ts); absent = "level". */
+  maskEncoding?: MaskEncoding;
 }
 
 export const MIN_RESOLUTION = 8;
@@ -129,6 +132,7 @@ export function resolveTraining(s: TrainSettings): ResolvedTraining {
     driftEpsilon: positive("drift_epsilon", s.driftEpsilon) ?? base.driftEpsilon,
     // Only when set, so that configs (and the checkpoints that record them) without it stay as they were.
     ...(s.generatorEmaDecay ? { generatorEmaDecay: emaDecay(s.generatorEmaDecay) } : {}),
+    ...nonDefaultMaskEncoding(s.maskEncoding),
   });
   const phaseImages = Math.round(
     (positive("kimg_per_phase", s.kimgPerPhase, MAX_TOTAL_KIMG) ?? DEFAULT_KIMG_PER_PHASE) * 1000,
@@ -179,6 +183,7 @@ function resolveFamily(s: TrainSettings, family: FamilyName): ResolvedTraining {
     latentDim: integer("latent_dim", s.latentDim, 1, 4096),
     fmapMax: integer("fmap_max", s.fmapMax, 1, 4096),
     learningRate: positive("learning_rate", s.learningRate, 1),
+    maskEncoding: s.maskEncoding,
   });
   return {
     kind: "family",
@@ -192,6 +197,14 @@ function resolveFamily(s: TrainSettings, family: FamilyName): ResolvedTraining {
     maxTrainSlices: integer("max_train_slices", s.maxTrainSlices, 1, 10_000_000) ?? 0,
     trainSubjectKeys: [...(s.trainSubjectKeys ?? [])],
   };
+}
+
+/**
+ * The config field only when not "level": "level" is the default, and configs (and the checkpoints that record
+ * them) without the field stay byte-identical, so runs from before it resume.
+ */
+export function nonDefaultMaskEncoding(e: MaskEncoding | undefined): { maskEncoding?: MaskEncoding } {
+  return e && e !== "level" ? { maskEncoding: e } : {};
 }
 
 function emaDecay(v: number): number {

@@ -9,12 +9,14 @@ import {
   GanFamily,
   type GanConfig as ProtoGanConfig,
   JobState,
+  MaskEncoding,
   type OutlierFilter,
   type SampleSource,
 } from "@synthmri/contracts";
 import { InvalidInput, type ObjectRef } from "@synthmri/platform";
 import type { EnsembleView } from "../domain/ensembles.js";
 import type { GeneratorFamily as FamilyName, TrainSettings } from "../domain/params.js";
+import type { MaskEncoding as GanMaskEncoding } from "@synthmri/ml";
 import type { OutlierSettings, SourceSelection } from "../domain/sampling.js";
 
 const FAMILIES: Record<GanFamily, FamilyName> = {
@@ -38,6 +40,24 @@ export function familyFromProto(f: GanFamily): FamilyName {
 export function familyToProto(f: string): GanFamily {
   const e = (Object.entries(FAMILIES) as [string, FamilyName][]).find(([k, v]) => v === f && Number(k) !== 0);
   return e ? (Number(e[0]) as GanFamily) : GanFamily.UNSPECIFIED;
+}
+
+const MASK_ENCODINGS: Record<MaskEncoding, GanMaskEncoding | undefined> = {
+  [MaskEncoding.UNSPECIFIED]: undefined,
+  [MaskEncoding.LEVEL]: "level",
+  [MaskEncoding.ONEHOT]: "onehot",
+  [MaskEncoding.REGIONS]: "regions",
+};
+
+function maskEncodingFromProto(e: MaskEncoding | undefined): GanMaskEncoding | undefined {
+  if (e === undefined) return undefined;
+  if (!(e in MASK_ENCODINGS)) throw new InvalidInput(`mask_encoding ${e} is unknown; use LEVEL, ONEHOT or REGIONS`);
+  return MASK_ENCODINGS[e];
+}
+
+function maskEncodingToProto(e: GanMaskEncoding | undefined): MaskEncoding {
+  const found = (Object.entries(MASK_ENCODINGS) as [string, GanMaskEncoding | undefined][]).find(([, v]) => v === e);
+  return found ? (Number(found[0]) as MaskEncoding) : MaskEncoding.UNSPECIFIED;
 }
 
 /** The request's config (a decoded message, or its init shape when the experiment runner plans a cluster Job). */
@@ -68,6 +88,7 @@ export function settingsFromProto(
     maxTrainSlices: c?.maxTrainSlices || undefined,
     trainSubjectKeys: c?.trainSubjectKeys?.length ? [...c.trainSubjectKeys] : undefined,
     generatorEmaDecay: c?.generatorEmaDecay || undefined,
+    maskEncoding: maskEncodingFromProto(c?.maskEncoding),
   };
 }
 
@@ -94,6 +115,7 @@ export function settingsToProto(s: TrainSettings) {
     maxTrainSlices: s.maxTrainSlices ?? 0,
     trainSubjectKeys: s.trainSubjectKeys ?? [],
     generatorEmaDecay: s.generatorEmaDecay ?? 0,
+    maskEncoding: maskEncodingToProto(s.maskEncoding),
   };
 }
 

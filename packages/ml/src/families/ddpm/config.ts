@@ -3,6 +3,7 @@
 // embedding, residual blocks with group norm + SiLU, self-attention at the lowest resolution; cosine schedule,
 // epsilon (or v) prediction, EMA weights, DDIM sampling.
 import { InvalidInput } from "@synthmri/core";
+import { networkChannels, validateMaskEncoding } from "../../gan/mask-encoding.js";
 import type { FamilyConfigBase } from "../model.js";
 
 export type NoiseSchedule = "cosine" | "linear";
@@ -80,8 +81,8 @@ export function paperDdpmConfig(overrides: Partial<DdpmConfig> = {}): DdpmConfig
 
 function withOverrides(c: DdpmConfig, o: Partial<DdpmConfig>): DdpmConfig {
   const out = { ...c, ...o };
-  if (o.resolution !== undefined || o.channels !== undefined)
-    out.latentSize = out.resolution * out.resolution * out.channels;
+  if (o.resolution !== undefined || o.channels !== undefined || o.maskEncoding !== undefined)
+    out.latentSize = out.resolution * out.resolution * networkChannels(out);
   validateDdpmConfig(out);
   return out;
 }
@@ -95,8 +96,11 @@ export function validateDdpmConfig(c: DdpmConfig): void {
     if (!Number.isInteger(c[k]) || c[k] < 1)
       throw new InvalidInput(`DDPM config ${k} must be a positive integer, got ${c[k]}`);
   }
-  if (c.latentSize !== c.resolution * c.resolution * c.channels)
-    throw new InvalidInput("DDPM latentSize must be resolution^2 * channels (the initial noise image)");
+  validateMaskEncoding(c.maskEncoding, "DDPM");
+  if (c.latentSize !== c.resolution * c.resolution * networkChannels(c))
+    throw new InvalidInput(
+      "DDPM latentSize must be resolution^2 * the network's channels (the initial noise image; + 2 unless level)",
+    );
   if (!levels || c.channelMults.some((m) => !Number.isInteger(m) || m < 1))
     throw new InvalidInput(`DDPM channelMults must be positive integers, got [${c.channelMults}]`);
   for (const m of c.channelMults)

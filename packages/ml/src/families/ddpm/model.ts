@@ -1,7 +1,8 @@
 // DDPM training (epsilon or v objective at a uniformly drawn timestep) and DDIM sampling (eta = 0) with the
 // EMA weights. Every random draw of training (timesteps, noise) comes from the model's own Rng, which the state
 // carries, so a resumed run repeats the uninterrupted arithmetic exactly; sampling is a pure function of the
-// initial noise, which `generate` takes as its latent (latentSize = r * r * channels).
+// initial noise, which `generate` takes as its latent (latentSize = r * r * the network's channels).
+import { networkChannels } from "../../gan/mask-encoding.js";
 import { InvalidInput } from "@synthmri/core";
 import { tf } from "../../backend/tf.js";
 import { adam, type Optimizer } from "../../layers/optimizers.js";
@@ -44,7 +45,7 @@ export class DdpmModel implements FamilyModel<DdpmConfig> {
     // Building pass: one forward creates every parameter in a fixed order with the store's seeded init.
     const r = config.resolution;
     tf.tidy(() => {
-      unet(new Scope(this.net, true), config, tf.zeros([1, r, r, config.channels]), [0]);
+      unet(new Scope(this.net, true), config, tf.zeros([1, r, r, networkChannels(config)]), [0]);
     });
     emaCopy(this.net, this.ema);
     this.opt = adam({ lr: config.learningRate, beta1: 0.9, beta2: 0.999, eps: 1e-8 });
@@ -92,10 +93,9 @@ export class DdpmModel implements FamilyModel<DdpmConfig> {
   private stepTensor(real: tf.Tensor4D): tf.Scalar {
     const [n, h, w, c] = real.shape;
     const r = this.config.resolution;
-    if (h !== r || w !== r || c !== this.config.channels)
-      throw new InvalidInput(
-        `real batch is ${h}x${w}x${c}; the DDPM is configured for ${r}x${r}x${this.config.channels}`,
-      );
+    const channels = networkChannels(this.config);
+    if (h !== r || w !== r || c !== channels)
+      throw new InvalidInput(`real batch is ${h}x${w}x${c}; the DDPM is configured for ${r}x${r}x${channels}`);
     const t = Int32Array.from({ length: n }, () => this.rng.int(this.config.timesteps));
     const noise = tf.tensor4d(this.rng.fillNormal(new Float32Array(real.size)), [n, h, w, c]);
     try {
@@ -129,7 +129,8 @@ export class DdpmModel implements FamilyModel<DdpmConfig> {
 
   /** DDIM (eta = 0) from initial noise z [n, r*r*C] with `steps` steps (default config.samplingSteps), EMA weights. */
   generate(z: tf.Tensor2D, steps = this.config.samplingSteps): tf.Tensor4D {
-    const { resolution: r, channels: C, timesteps: T } = this.config;
+    const { resolution: r, timesteps: T } = this.config;
+    const C = networkChannels(this.config);
     if (z.shape[1] !== this.config.latentSize)
       throw new InvalidInput(`DDPM latents have ${z.shape[1]} values, the model needs ${this.config.latentSize}`);
     if (!Number.isInteger(steps) || steps < 1 || steps > T)

@@ -2,6 +2,7 @@
 // conv_in -> per level: resBlocks x ResBlock (+ attention at low resolution), stride-2 conv down ->
 // middle ResBlock, attention, ResBlock -> per level (reversed): resBlocks + 1 ResBlocks on [h, skip] concatenated,
 // nearest x2 + conv up -> group norm, SiLU, zero-initialised conv_out.
+import { networkChannels } from "../../gan/mask-encoding.js";
 import { tf } from "../../backend/tf.js";
 import { conv, groupNorm, linear, selfAttention, silu, timestepEmbedding, upsample2x } from "../nn.js";
 import type { Scope } from "../scope.js";
@@ -61,6 +62,6 @@ export function unet(s: Scope, c: DdpmConfig, x: tf.Tensor4D, t: ArrayLike<numbe
       }
       if (l > 0) h = conv(s, `up${l}.up`, upsample2x(h), cout);
     }
-    return conv(s, "out", silu(groupNorm(s, "out.norm", h, c.groups)), c.channels, { init: "zeros" });
+    return conv(s, "out", silu(groupNorm(s, "out.norm", h, c.groups)), networkChannels(c), { init: "zeros" });
   });
 }

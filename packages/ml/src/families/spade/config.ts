@@ -94,6 +94,10 @@ function check(c: SpadeConfig): SpadeConfig {
 }
 
 export function validateSpadeConfig(c: SpadeConfig): void {
+  if (c.maskEncoding !== undefined && c.maskEncoding !== "level")
+    throw new InvalidInput(
+      `two-stage: maskEncoding "${c.maskEncoding}" does not apply (its stage 1 already generates one-hot label maps); leave it unset`,
+    );
   if (c.family !== "spade2stage") throw new InvalidInput(`SPADE config has family "${c.family}"`);
   if (c.channels !== 5 || c.trainChannels !== 6)
     throw new InvalidInput(

@@ -81,6 +81,10 @@ function check(c: StyleGan2Config): StyleGan2Config {
 }
 
 export function validateStyleGan2Config(c: StyleGan2Config): void {
+  if (c.maskEncoding !== undefined && c.maskEncoding !== "level")
+    throw new InvalidInput(
+      `StyleGAN2: maskEncoding "${c.maskEncoding}" does not apply (its segmentation head already generates the mask as one-hot classes); leave it unset`,
+    );
   if (c.family !== "stylegan2") throw new InvalidInput(`StyleGAN2 config has family "${c.family}"`);
   const l = Math.log2(c.resolution);
   if (!Number.isInteger(l) || c.resolution < 8 || c.resolution > 1024)
