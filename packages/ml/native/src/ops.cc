@@ -266,7 +266,56 @@ void bias_leaky_backward(long rows, long c, const float* y, const float* dy, flo
   }
 }
 
-void upsample2x(long n, long h, long w, long c, const float* x, float* y) {
+// One scaled copy of a row (scale != 1): a float32 product, as tf.mul by the scalar rounds it.
+static void scaled_copy(const float* __restrict src, long n, float scale, float* __restrict dst) {
+  for (long k = 0; k < n; ++k) dst[k] = src[k] * scale;
+}
+
+static void bias_tanh_rows(long r0, long r1, long c, const float* __restrict x, const float* __restrict b,
+                           float* __restrict y) {
+  for (long r = r0; r < r1; ++r) {
+    const float* xr = x + r * c;
+    float* yr = y + r * c;
+    for (long k = 0; k < c; ++k) yr[k] = std::tanh(xr[k] + b[k]);
+  }
+}
+
+// tfjs' tanh gradient in its float32 order: dy * (1 - y*y).
+static void tanh_grad_rows(long r0, long r1, long c, const float* __restrict y, const float* __restrict dy,
+                           float* __restrict dx, double* __restrict acc) {
+  for (long r = r0; r < r1; ++r) {
+    const float* yr = y + r * c;
+    const float* dr = dy + r * c;
+    float* out = dx + r * c;
+    for (long k = 0; k < c; ++k) {
+      float sq = yr[k] * yr[k];
+      float d = dr[k] * (1.f - sq);
+      out[k] = d;
+      acc[k] += d;
+    }
+  }
+}
+
+void bias_tanh_forward(long rows, long c, const float* x, const float* b, float* y) {
+  const long tasks = std::min(rows, tasks_for(rows * c));
+  parallel_for(tasks, [&](long t, int) { bias_tanh_rows(rows * t / tasks, rows * (t + 1) / tasks, c, x, b, y); });
+}
+
+void bias_tanh_backward(long rows, long c, const float* y, const float* dy, float* dx, float* db) {
+  // Fixed row chunks, as in bias_leaky_backward: the bias gradient does not depend on the thread count.
+  const long chunks = std::max(1L, std::min(rows, (rows * c) / CHUNK));
+  std::vector<double> part((size_t)(chunks * c), 0.0);
+  parallel_for(chunks, [&](long t, int) {
+    tanh_grad_rows(rows * t / chunks, rows * (t + 1) / chunks, c, y, dy, dx, part.data() + t * c);
+  });
+  for (long k = 0; k < c; ++k) {
+    double s = 0.0;
+    for (long t = 0; t < chunks; ++t) s += part[t * c + k];
+    db[k] = (float)s;
+  }
+}
+
+void upsample2x(long n, long h, long w, long c, const float* x, float* y, float scale) {
   const long rows = n * h;  // one input row -> two output rows
   const long tasks = std::min(rows, tasks_for(rows * w * c * 4));
   parallel_for(tasks, [&](long t, int) {
@@ -275,8 +324,11 @@ void upsample2x(long n, long h, long w, long c, const float* x, float* y) {
       float* d0 = y + (2 * r) * (2 * w) * c;
       float* d1 = d0 + 2 * w * c;
       for (long j = 0; j < w; ++j) {
-        std::memcpy(d0 + (2 * j) * c, src + j * c, c * sizeof(float));
-        std::memcpy(d0 + (2 * j + 1) * c, src + j * c, c * sizeof(float));
+        if (scale == 1.f)
+          std::memcpy(d0 + (2 * j) * c, src + j * c, c * sizeof(float));
+        else
+          scaled_copy(src + j * c, c, scale, d0 + (2 * j) * c);
+        std::memcpy(d0 + (2 * j + 1) * c, d0 + (2 * j) * c, c * sizeof(float));
       }
       std::memcpy(d1, d0, 2 * w * c * sizeof(float));
     }
@@ -284,21 +336,24 @@ void upsample2x(long n, long h, long w, long c, const float* x, float* y) {
 }
 
 static void upsample_grad_row(long w, long c, const float* __restrict d0, const float* __restrict d1,
-                              float* __restrict out) {
+                              float* __restrict out, double scale) {
   for (long j = 0; j < w; ++j) {
     const float *a = d0 + 2 * j * c, *b = a + c, *e = d1 + 2 * j * c, *f = e + c;
     float* o = out + j * c;
-    for (long k = 0; k < c; ++k) o[k] = (float)((((double)a[k] + b[k]) + e[k]) + f[k]);
+    if (scale == 1.0)
+      for (long k = 0; k < c; ++k) o[k] = (float)((((double)a[k] + b[k]) + e[k]) + f[k]);
+    else
+      for (long k = 0; k < c; ++k) o[k] = (float)(scale * (((double)a[k] + b[k]) + e[k] + f[k]));
   }
 }
 
-void upsample2x_grad(long n, long h, long w, long c, const float* dy, float* dx) {
+void upsample2x_grad(long n, long h, long w, long c, const float* dy, float* dx, float scale) {
   const long rows = n * h;
   const long tasks = std::min(rows, tasks_for(rows * w * c * 4));
   parallel_for(tasks, [&](long t, int) {
     for (long r = rows * t / tasks; r < rows * (t + 1) / tasks; ++r) {
       const float* d0 = dy + (2 * r) * (2 * w) * c;
-      upsample_grad_row(w, c, d0, d0 + 2 * w * c, dx + r * w * c);
+      upsample_grad_row(w, c, d0, d0 + 2 * w * c, dx + r * w * c, (double)scale);
     }
   });
 }
