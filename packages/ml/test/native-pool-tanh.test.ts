@@ -45,11 +45,7 @@ describe.skipIf(!fresh)("native 2x2 average pool and bias + tanh (cpu)", () => {
         const native = avgPool2x2Native(x);
         used = native != null;
         native?.dispose();
-        return [
-          avgPool2x2(big),
-          ...tf.grads((xi: tf.Tensor, wi: tf.Tensor) => d(xi, wi))([x, w]),
-          tf.grad(penalty)(w),
-        ];
+        return [avgPool2x2(big), ...tf.grads((xi: tf.Tensor, wi: tf.Tensor) => d(xi, wi))([x, w]), tf.grad(penalty)(w)];
       });
       expect(used, "the native pool ran in the second pass").toBe(true);
       expect(maxRelativeError(ref, got)).toBeLessThan(2e-6);
