@@ -3,9 +3,12 @@
 // the addon is not built (or is older than these kernels).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tf } from "../src/backend/tf.js";
+import { biasLeakyReluAvgPool2x2 } from "../src/layers/bias-leaky-pool.js";
 import { avgPool2x2, biasTanh, conv2d, leakyRelu } from "../src/layers/ops.js";
 import {
   avgPool2x2Native,
+  biasLeakyRelu,
+  biasLeakyReluPool2x2Native,
   biasTanhNative,
   loadNativeAddon,
   registerNativeKernels,
@@ -14,7 +17,7 @@ import {
 import { maxRelativeError, rand, seeded, stockThenNative } from "./native-compare.js";
 
 const addon = loadNativeAddon();
-const fresh = addon?.pool2x2 != null && addon.biasTanh != null;
+const fresh = addon?.pool2x2 != null && addon.biasTanh != null && addon.biasLeakyPool != null;
 
 describe.skipIf(!fresh)("native 2x2 average pool and bias + tanh (cpu)", () => {
   let before = 0;
@@ -72,6 +75,56 @@ describe.skipIf(!fresh)("native 2x2 average pool and bias + tanh (cpu)", () => {
       const native = biasTanhNative(probe, bias);
       expect(native, "the native kernel is in use").not.toBeNull();
       tf.dispose([probe, bias, native as tf.Tensor]);
+    }, 120_000);
+  }
+
+  for (const threads of [1, 2]) {
+    it(`bias + leaky + pool fused: equal to the unfused native kernels bit for bit, close to stock (${threads}t)`, () => {
+      expect(registerNativeKernels({ threads })).toBe(true);
+      const next = seeded(23 + threads);
+      for (const shape of [
+        [4, 64, 64, 32], // 16 row chunks for the bias gradient
+        [3, 6, 10, 7],
+      ]) {
+        const x = rand(shape, next) as tf.Tensor4D;
+        const b = rand([shape[3]], next) as tf.Tensor1D;
+        const gy = rand([shape[0], shape[1] / 2, shape[2] / 2, shape[3]], next);
+        type Block = (xi: tf.Tensor4D, bi: tf.Tensor1D) => tf.Tensor4D;
+        const run = (f: Block) =>
+          tf.tidy(() => {
+            const loss = (xi: tf.Tensor, bi: tf.Tensor) => tf.sum(tf.mul(f(xi as tf.Tensor4D, bi as tf.Tensor1D), gy));
+            return [f(x, b), ...tf.grads(loss)([x, b])].map((t) => ({
+              shape: t.shape,
+              values: (t.dataSync() as Float32Array).slice(),
+            }));
+          });
+        const unfused = run((xi, bi) => avgPool2x2(biasLeakyRelu(xi, bi, 0.2)));
+        let used = false;
+        const fused = run((xi, bi) => {
+          const y = biasLeakyReluPool2x2Native(xi, bi, 0.2);
+          used = y != null;
+          return y ?? xi;
+        });
+        expect(used, "the fused kernel ran").toBe(true);
+        unfused.forEach((u, i) => {
+          let diffs = 0;
+          for (let j = 0; j < u.values.length; j++) if (!Object.is(u.values[j], fused[i].values[j])) diffs++;
+          expect(diffs, `output ${i}: ${diffs} of ${u.values.length} values differ`).toBe(0);
+        });
+        // The layers op picks the fused kernel; against stock leakyRelu + reshape/mean on stock kernels (the small shape
+        // only: the stock broadcast gradients over 2M values take ~10 s).
+        if (shape[0] !== 3) {
+          tf.dispose([x, b, gy]);
+          continue;
+        }
+        const [ref, got] = stockThenNative(() => {
+          const loss = (xi: tf.Tensor, bi: tf.Tensor) =>
+            tf.sum(tf.mul(biasLeakyReluAvgPool2x2(xi as tf.Tensor4D, bi as tf.Tensor1D, 0.2), gy));
+          return [biasLeakyReluAvgPool2x2(x, b, 0.2), ...tf.grads(loss)([x, b])];
+        });
+        expect(maxRelativeError(ref, got)).toBeLessThan(1e-5);
+        tf.dispose([x, b, gy]);
+      }
     }, 120_000);
   }
 

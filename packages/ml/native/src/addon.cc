@@ -406,6 +406,50 @@ napi_value Upsample2xGrad(napi_env env, napi_callback_info info) { return Upsamp
 napi_value Spread2x2(napi_env env, napi_callback_info info) { return Upsample(env, info, false, true); }
 napi_value Pool2x2(napi_env env, napi_callback_info info) { return Upsample(env, info, true, true); }
 
+// biasLeakyPool(x, b, y, Int32Array [n, h, w, c], alpha) and biasLeakyPoolGrad(x, b, dy, dx, db, shape, alpha): h, w
+// the pooled side; x, dx [n, 2h, 2w, c], y, dy [n, h, w, c], b, db [c].
+bool read_pool_shape(napi_env env, napi_value v, const int32_t** p, double* alpha, napi_value a) {
+  size_t len;
+  if (!get_ints(env, v, p, &len, 4, "biasLeakyPool shape [n, h, w, c]")) return false;
+  if ((*p)[0] < 1 || (*p)[1] < 1 || (*p)[2] < 1 || (*p)[3] < 1) return fail(env, "biasLeakyPool shape entries must be positive");
+  if (napi_get_value_double(env, a, alpha) != napi_ok) return fail(env, "biasLeakyPool: alpha must be a number");
+  return true;
+}
+
+napi_value BiasLeakyPool(napi_env env, napi_callback_info info) {
+  napi_value args[5];
+  if (!read_args(env, info, 5, args)) return nullptr;
+  Floats x, b, y;
+  const int32_t* p;
+  double alpha;
+  if (!get_floats(env, args[0], &x, "x") || !get_floats(env, args[1], &b, "bias") || !get_floats(env, args[2], &y, "y") ||
+      !read_pool_shape(env, args[3], &p, &alpha, args[4]))
+    return nullptr;
+  long small = (long)p[0] * p[1] * p[2] * p[3];
+  if (!check_len(env, x, 4 * small, "x") || !check_len(env, b, p[3], "bias") || !check_len(env, y, small, "y"))
+    return nullptr;
+  bias_leaky_pool_forward(p[0], p[1], p[2], p[3], x.data, b.data, (float)alpha, y.data);
+  return nullptr;
+}
+
+napi_value BiasLeakyPoolGrad(napi_env env, napi_callback_info info) {
+  napi_value args[7];
+  if (!read_args(env, info, 7, args)) return nullptr;
+  Floats x, b, dy, dx, db;
+  const int32_t* p;
+  double alpha;
+  if (!get_floats(env, args[0], &x, "x") || !get_floats(env, args[1], &b, "bias") || !get_floats(env, args[2], &dy, "dy") ||
+      !get_floats(env, args[3], &dx, "dx") || !get_floats(env, args[4], &db, "dbias") ||
+      !read_pool_shape(env, args[5], &p, &alpha, args[6]))
+    return nullptr;
+  long small = (long)p[0] * p[1] * p[2] * p[3];
+  if (!check_len(env, x, 4 * small, "x") || !check_len(env, b, p[3], "bias") || !check_len(env, dy, small, "dy") ||
+      !check_len(env, dx, 4 * small, "dx") || !check_len(env, db, p[3], "dbias"))
+    return nullptr;
+  bias_leaky_pool_backward(p[0], p[1], p[2], p[3], x.data, b.data, dy.data, (float)alpha, dx.data, db.data);
+  return nullptr;
+}
+
 // biasTanh(x, b, y): y = tanh(x + b), x and y [rows x c], b [c]; biasTanhGrad(y, dy, dx, db).
 napi_value BiasTanh(napi_env env, napi_callback_info info) {
   napi_value args[3];
@@ -583,6 +627,8 @@ napi_value Init(napi_env env, napi_value exports) {
       {"upsample2xGrad", nullptr, Upsample2xGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"spread2x2", nullptr, Spread2x2, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"pool2x2", nullptr, Pool2x2, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"biasLeakyPool", nullptr, BiasLeakyPool, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"biasLeakyPoolGrad", nullptr, BiasLeakyPoolGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"biasTanh", nullptr, BiasTanh, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"biasTanhGrad", nullptr, BiasTanhGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"sgdNesterov", nullptr, SgdNesterov, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -315,6 +315,59 @@ void bias_tanh_backward(long rows, long c, const float* y, const float* dy, floa
   }
 }
 
+// avgPool2x2(leaky(x + b)) over NHWC x [n, 2h, 2w, c], with the unfused kernels' float32 arithmetic (bias_leaky_rows,
+// then upsample_grad_row at scale 1/4): one read of x instead of a full-size y written and read back.
+void bias_leaky_pool_forward(long n, long h, long w, long c, const float* x, const float* b, float alpha, float* y) {
+  const long rows = n * h;
+  const long tasks = std::min(rows, tasks_for(rows * w * c * 4));
+  parallel_for(tasks, [&](long t, int) {
+    for (long r = rows * t / tasks; r < rows * (t + 1) / tasks; ++r) {
+      const float* x0 = x + (2 * r) * (2 * w) * c;
+      const float* x1 = x0 + 2 * w * c;
+      float* out = y + r * w * c;
+      for (long j = 0; j < w; ++j) {
+        const float *p = x0 + 2 * j * c, *q = p + c, *u = x1 + 2 * j * c, *v = u + c;
+        float* o = out + j * c;
+        for (long k = 0; k < c; ++k) {
+          float z0 = p[k] + b[k], z1 = q[k] + b[k], z2 = u[k] + b[k], z3 = v[k] + b[k];
+          float y0 = z0 * (z0 > 0.f ? 1.f : alpha), y1 = z1 * (z1 > 0.f ? 1.f : alpha);
+          float y2 = z2 * (z2 > 0.f ? 1.f : alpha), y3 = z3 * (z3 > 0.f ? 1.f : alpha);
+          o[k] = (float)(0.25 * ((((double)y0 + y1) + y2) + y3));
+        }
+      }
+    }
+  });
+}
+
+// Its gradient: dx = (dy_pooled * 1/4) * (x + b > 0 ? 1 : alpha), db = column sums of dx, over the same fixed row chunks
+// as bias_leaky_backward (so equal to spread + biasLeakyGrad bit for bit, at any thread count).
+void bias_leaky_pool_backward(long n, long h, long w, long c, const float* x, const float* b, const float* dy, float alpha,
+                              float* dx, float* db) {
+  const long W = 2 * w, rows = n * 2 * h * W;
+  const long chunks = std::max(1L, std::min(rows, (rows * c) / CHUNK));
+  std::vector<double> part((size_t)(chunks * c), 0.0);
+  parallel_for(chunks, [&](long t, int) {
+    double* acc = part.data() + t * c;
+    for (long r = rows * t / chunks; r < rows * (t + 1) / chunks; ++r) {
+      const long X = r % W, Y = (r / W) % (2 * h), img = r / (W * 2 * h);
+      const float* g = dy + ((img * h + Y / 2) * w + X / 2) * c;
+      const float* xr = x + r * c;
+      float* out = dx + r * c;
+      for (long k = 0; k < c; ++k) {
+        float z = xr[k] + b[k];
+        float d = (g[k] * 0.25f) * (z > 0.f ? 1.f : alpha);
+        out[k] = d;
+        acc[k] += d;
+      }
+    }
+  });
+  for (long k = 0; k < c; ++k) {
+    double s = 0.0;
+    for (long t = 0; t < chunks; ++t) s += part[t * c + k];
+    db[k] = (float)s;
+  }
+}
+
 void upsample2x(long n, long h, long w, long c, const float* x, float* y, float scale) {
   const long rows = n * h;  // one input row -> two output rows
   const long tasks = std::min(rows, tasks_for(rows * w * c * 4));

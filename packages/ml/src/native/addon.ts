@@ -56,6 +56,18 @@ export interface NativeAddon {
   biasActivation?(y: Float32Array, bias: Float32Array, channels: number, mode: number, alpha: number): void;
   /** dx = dy * (y > 0 ? 1 : alpha), db = column sums of dx; scalars [alpha]. */
   biasLeakyGrad(y: Float32Array, dy: Float32Array, dx: Float32Array, db: Float32Array, scalars: Float32Array): void;
+  /** avgPool2x2(leaky(x + b)) of NHWC x (shape [n, h, w, c] of the pooled side) and its gradient for x and b, with the
+   * unfused kernels' arithmetic. Optional (older addons). */
+  biasLeakyPool?(x: Float32Array, b: Float32Array, y: Float32Array, shape: Int32Array, alpha: number): void;
+  biasLeakyPoolGrad?(
+    x: Float32Array,
+    b: Float32Array,
+    dy: Float32Array,
+    dx: Float32Array,
+    db: Float32Array,
+    shape: Int32Array,
+    alpha: number,
+  ): void;
   /** y = tanh(x + b) over rows of b's length; biasTanhGrad: dx = dy * (1 - y*y), db = column sums of dx. Optional: an
    * addon built before they existed lacks them. */
   biasTanh?(x: Float32Array, b: Float32Array, y: Float32Array): void;

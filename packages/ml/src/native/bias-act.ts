@@ -11,6 +11,8 @@ import type { CpuBackendLike } from "./kernel-types.js";
 
 export const BIAS_LEAKY_KERNEL = "SynthmriBiasLeaky";
 export const BIAS_LEAKY_GRAD_KERNEL = "SynthmriBiasLeakyGrad";
+export const BIAS_LEAKY_POOL_KERNEL = "SynthmriBiasLeakyPool";
+export const BIAS_LEAKY_POOL_GRAD_KERNEL = "SynthmriBiasLeakyPoolGrad";
 export const BIAS_TANH_KERNEL = "SynthmriBiasTanh";
 export const BIAS_TANH_GRAD_KERNEL = "SynthmriBiasTanhGrad";
 
@@ -53,8 +55,43 @@ export function makeBiasActKernels(addon: NativeAddon): tf.KernelConfig[] {
             },
           },
         ];
+  const { biasLeakyPool, biasLeakyPoolGrad } = addon;
+  const pooled: tf.KernelConfig[] =
+    biasLeakyPool == null || biasLeakyPoolGrad == null
+      ? []
+      : [
+          {
+            kernelName: BIAS_LEAKY_POOL_KERNEL,
+            backendName: "cpu",
+            kernelFunc: ({ inputs, backend, attrs }) => {
+              const b = backend as unknown as CpuBackendLike;
+              const { x, bias } = inputs as Record<string, tf.TensorInfo>;
+              const [n, h, w, c] = x.shape;
+              const shape = [n, h / 2, w / 2, c];
+              const y = takeFloat32(b, tf.util.sizeFromShape(shape));
+              biasLeakyPool(values(b, x), values(b, bias), y, Int32Array.from(shape), attrs?.alpha as number);
+              return b.makeTensorInfo(shape, "float32", y);
+            },
+          },
+          {
+            kernelName: BIAS_LEAKY_POOL_GRAD_KERNEL,
+            backendName: "cpu",
+            kernelFunc: ({ inputs, backend, attrs }) => {
+              const b = backend as unknown as CpuBackendLike;
+              const { x, bias, dy } = inputs as Record<string, tf.TensorInfo>;
+              const xv = values(b, x);
+              const c = x.shape[3];
+              const dx = takeFloat32(b, xv.length);
+              const db = takeFloat32(b, c);
+              const shape = Int32Array.from(dy.shape);
+              biasLeakyPoolGrad(xv, values(b, bias), values(b, dy), dx, db, shape, attrs?.alpha as number);
+              return [b.makeTensorInfo([...x.shape], "float32", dx), b.makeTensorInfo([c], "float32", db)];
+            },
+          },
+        ];
   return [
     ...tanh,
+    ...pooled,
     {
       kernelName: BIAS_LEAKY_KERNEL,
       backendName: "cpu",
@@ -137,4 +174,28 @@ export function biasLeakyRelu<T extends tf.Tensor>(x: T, bias: tf.Tensor1D, alph
  */
 export function biasTanhNative<T extends tf.Tensor>(x: T, bias: tf.Tensor1D): T | null {
   return nativeBiasActivation(BIAS_TANH_KERNEL, BIAS_TANH_GRAD_KERNEL, x, bias, {});
+}
+
+/**
+ * avgPool2x2(leakyRelu(x + bias, alpha)), x [B,H,W,C] with H, W even, alpha in (0, 1], on the cpu backend's native
+ * kernels: one pass over x each way instead of the full-size activation written, pooled, spread back and masked
+ * (issue 18). First-order gradients only; equal to the unfused native kernels bit for bit. Null when not in use.
+ */
+export function biasLeakyReluPool2x2Native(x: tf.Tensor4D, bias: tf.Tensor1D, alpha: number): tf.Tensor4D | null {
+  if (tf.getBackend() !== "cpu" || tf.getKernel(BIAS_LEAKY_POOL_KERNEL, "cpu") == null) return null;
+  if (x.rank !== 4 || x.dtype !== "float32" || bias.dtype !== "float32" || !(alpha > 0)) return null;
+  const [, H, W, C] = x.shape;
+  if (H % 2 !== 0 || W % 2 !== 0 || x.size === 0 || bias.size !== C) return null;
+  const attrs = { alpha };
+  const f = tf.customGrad((xi, b, save) => {
+    const value = tf.engine().runKernel(BIAS_LEAKY_POOL_KERNEL, { x: xi as tf.Tensor, bias: b as tf.Tensor }, attrs);
+    // The mask needs x + bias: the conv output the tape keeps anyway, not a full-size activation.
+    (save as tf.GradSaveFunc)([xi as tf.Tensor, b as tf.Tensor]);
+    return {
+      value: value as tf.Tensor4D,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
+        tf.engine().runKernel(BIAS_LEAKY_POOL_GRAD_KERNEL, { x: saved[0], bias: saved[1], dy }, attrs) as tf.Tensor[],
+    };
+  });
+  return f(x, bias) as tf.Tensor4D;
 }

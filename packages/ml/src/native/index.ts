@@ -11,9 +11,12 @@ import { makePoolKernels, registerPoolGradients } from "./pool2x2.js";
 export {
   BIAS_LEAKY_GRAD_KERNEL,
   BIAS_LEAKY_KERNEL,
+  BIAS_LEAKY_POOL_GRAD_KERNEL,
+  BIAS_LEAKY_POOL_KERNEL,
   BIAS_TANH_GRAD_KERNEL,
   BIAS_TANH_KERNEL,
   biasLeakyRelu,
+  biasLeakyReluPool2x2Native,
   biasLeakyReluReference,
   biasTanhNative,
 } from "./bias-act.js";
