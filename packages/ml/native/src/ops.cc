@@ -315,6 +315,29 @@ void bias_tanh_backward(long rows, long c, const float* y, const float* dy, floa
   }
 }
 
+// Plain functions with restrict parameters so the channel loops vectorise (see column_sums).
+static void bias_leaky_pool_cell(long c, const float* __restrict top, const float* __restrict bottom,
+                                 const float* __restrict b, float alpha, float* __restrict o) {
+  const float *p = top, *q = top + c, *u = bottom, *v = bottom + c;
+  for (long k = 0; k < c; ++k) {
+    float z0 = p[k] + b[k], z1 = q[k] + b[k], z2 = u[k] + b[k], z3 = v[k] + b[k];
+    float y0 = z0 * (z0 > 0.f ? 1.f : alpha), y1 = z1 * (z1 > 0.f ? 1.f : alpha);
+    float y2 = z2 * (z2 > 0.f ? 1.f : alpha), y3 = z3 * (z3 > 0.f ? 1.f : alpha);
+    o[k] = (float)(0.25 * ((((double)y0 + y1) + y2) + y3));
+  }
+}
+
+static void bias_leaky_pool_grad_pixel(long c, const float* __restrict g, const float* __restrict x,
+                                       const float* __restrict b, float alpha, float* __restrict dx,
+                                       double* __restrict acc) {
+  for (long k = 0; k < c; ++k) {
+    float z = x[k] + b[k];
+    float d = (g[k] * 0.25f) * (z > 0.f ? 1.f : alpha);
+    dx[k] = d;
+    acc[k] += d;
+  }
+}
+
 // avgPool2x2(leaky(x + b)) over NHWC x [n, 2h, 2w, c], with the unfused kernels' float32 arithmetic (bias_leaky_rows,
 // then upsample_grad_row at scale 1/4): one read of x instead of a full-size y written and read back.
 void bias_leaky_pool_forward(long n, long h, long w, long c, const float* x, const float* b, float alpha, float* y) {
@@ -325,16 +348,7 @@ void bias_leaky_pool_forward(long n, long h, long w, long c, const float* x, con
       const float* x0 = x + (2 * r) * (2 * w) * c;
       const float* x1 = x0 + 2 * w * c;
       float* out = y + r * w * c;
-      for (long j = 0; j < w; ++j) {
-        const float *p = x0 + 2 * j * c, *q = p + c, *u = x1 + 2 * j * c, *v = u + c;
-        float* o = out + j * c;
-        for (long k = 0; k < c; ++k) {
-          float z0 = p[k] + b[k], z1 = q[k] + b[k], z2 = u[k] + b[k], z3 = v[k] + b[k];
-          float y0 = z0 * (z0 > 0.f ? 1.f : alpha), y1 = z1 * (z1 > 0.f ? 1.f : alpha);
-          float y2 = z2 * (z2 > 0.f ? 1.f : alpha), y3 = z3 * (z3 > 0.f ? 1.f : alpha);
-          o[k] = (float)(0.25 * ((((double)y0 + y1) + y2) + y3));
-        }
-      }
+      for (long j = 0; j < w; ++j) bias_leaky_pool_cell(c, x0 + 2 * j * c, x1 + 2 * j * c, b, alpha, out + j * c);
     }
   });
 }
@@ -350,15 +364,7 @@ void bias_leaky_pool_backward(long n, long h, long w, long c, const float* x, co
     double* acc = part.data() + t * c;
     for (long r = rows * t / chunks; r < rows * (t + 1) / chunks; ++r) {
       const long X = r % W, Y = (r / W) % (2 * h), img = r / (W * 2 * h);
-      const float* g = dy + ((img * h + Y / 2) * w + X / 2) * c;
-      const float* xr = x + r * c;
-      float* out = dx + r * c;
-      for (long k = 0; k < c; ++k) {
-        float z = xr[k] + b[k];
-        float d = (g[k] * 0.25f) * (z > 0.f ? 1.f : alpha);
-        out[k] = d;
-        acc[k] += d;
-      }
+      bias_leaky_pool_grad_pixel(c, dy + ((img * h + Y / 2) * w + X / 2) * c, x + r * c, b, alpha, dx + r * c, acc);
     }
   });
   for (long k = 0; k < c; ++k) {
