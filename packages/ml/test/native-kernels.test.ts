@@ -43,6 +43,10 @@ const convCases: ConvCase[] = [
   { x: [1, 12, 9, 2], k: 5, cout: 3, stride: 2, pad: "same" },
   // Filters of >= 64Ki floats are packed and flipped on the pool at 2 threads: several K blocks, a partial column group.
   { x: [1, 5, 4, 80], k: 3, cout: 100, stride: 1, pad: "same" },
+  // >= 2048 output pixels: the filter gradient's pixel-block groups. 2304 pixels are 9 blocks of 256 in 5 groups of 2:
+  // with 8 groups, 3 stayed empty and the previous case's partials in the scratch buffer were added into dW.
+  { x: [2, 32, 32, 13], k: 3, cout: 24, stride: 1, pad: "same" },
+  { x: [1, 48, 48, 20], k: 1, cout: 7, stride: 1, pad: "same" },
 ];
 const maxErr: Record<string, number> = {};
 

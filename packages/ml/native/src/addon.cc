@@ -371,9 +371,11 @@ napi_value BiasLeakyGrad(napi_env env, napi_callback_info info) {
 }
 
 // upsample2x(x, y, Int32Array [n, h, w, c]) and upsample2xGrad(dy, dx, Int32Array [n, h, w, c]); h, w: the small side.
-napi_value Upsample(napi_env env, napi_callback_info info, bool grad) {
-  napi_value args[3];
-  if (!read_args(env, info, 3, args)) return nullptr;
+// spread2x2(x, y, shape, scale) and pool2x2(x, y, shape, scale): the same two with a scale (pool2x2 with 1/4 is 2x2
+// average pooling), each the other's adjoint.
+napi_value Upsample(napi_env env, napi_callback_info info, bool grad, bool scaled) {
+  napi_value args[4];
+  if (!read_args(env, info, scaled ? 4 : 3, args)) return nullptr;
   Floats a, b;
   const int32_t* p;
   size_t len;
@@ -384,18 +386,101 @@ napi_value Upsample(napi_env env, napi_callback_info info, bool grad) {
     fail(env, "upsample shape entries must be positive");
     return nullptr;
   }
+  double scale = 1.0;
+  if (scaled && napi_get_value_double(env, args[3], &scale) != napi_ok) {
+    fail(env, "pool2x2 / spread2x2: scale must be a number");
+    return nullptr;
+  }
   long small = (long)p[0] * p[1] * p[2] * p[3];
   if (!check_len(env, a, grad ? 4 * small : small, grad ? "dy" : "x") ||
       !check_len(env, b, grad ? small : 4 * small, grad ? "dx" : "y"))
     return nullptr;
   if (grad)
-    upsample2x_grad(p[0], p[1], p[2], p[3], a.data, b.data);
+    upsample2x_grad(p[0], p[1], p[2], p[3], a.data, b.data, (float)scale);
   else
-    upsample2x(p[0], p[1], p[2], p[3], a.data, b.data);
+    upsample2x(p[0], p[1], p[2], p[3], a.data, b.data, (float)scale);
   return nullptr;
 }
-napi_value Upsample2x(napi_env env, napi_callback_info info) { return Upsample(env, info, false); }
-napi_value Upsample2xGrad(napi_env env, napi_callback_info info) { return Upsample(env, info, true); }
+napi_value Upsample2x(napi_env env, napi_callback_info info) { return Upsample(env, info, false, false); }
+napi_value Upsample2xGrad(napi_env env, napi_callback_info info) { return Upsample(env, info, true, false); }
+napi_value Spread2x2(napi_env env, napi_callback_info info) { return Upsample(env, info, false, true); }
+napi_value Pool2x2(napi_env env, napi_callback_info info) { return Upsample(env, info, true, true); }
+
+// biasLeakyPool(x, b, y, Int32Array [n, h, w, c], alpha) and biasLeakyPoolGrad(x, b, dy, dx, db, shape, alpha): h, w
+// the pooled side; x, dx [n, 2h, 2w, c], y, dy [n, h, w, c], b, db [c].
+bool read_pool_shape(napi_env env, napi_value v, const int32_t** p, double* alpha, napi_value a) {
+  size_t len;
+  if (!get_ints(env, v, p, &len, 4, "biasLeakyPool shape [n, h, w, c]")) return false;
+  if ((*p)[0] < 1 || (*p)[1] < 1 || (*p)[2] < 1 || (*p)[3] < 1) return fail(env, "biasLeakyPool shape entries must be positive");
+  if (napi_get_value_double(env, a, alpha) != napi_ok) return fail(env, "biasLeakyPool: alpha must be a number");
+  return true;
+}
+
+napi_value BiasLeakyPool(napi_env env, napi_callback_info info) {
+  napi_value args[5];
+  if (!read_args(env, info, 5, args)) return nullptr;
+  Floats x, b, y;
+  const int32_t* p;
+  double alpha;
+  if (!get_floats(env, args[0], &x, "x") || !get_floats(env, args[1], &b, "bias") || !get_floats(env, args[2], &y, "y") ||
+      !read_pool_shape(env, args[3], &p, &alpha, args[4]))
+    return nullptr;
+  long small = (long)p[0] * p[1] * p[2] * p[3];
+  if (!check_len(env, x, 4 * small, "x") || !check_len(env, b, p[3], "bias") || !check_len(env, y, small, "y"))
+    return nullptr;
+  bias_leaky_pool_forward(p[0], p[1], p[2], p[3], x.data, b.data, (float)alpha, y.data);
+  return nullptr;
+}
+
+napi_value BiasLeakyPoolGrad(napi_env env, napi_callback_info info) {
+  napi_value args[7];
+  if (!read_args(env, info, 7, args)) return nullptr;
+  Floats x, b, dy, dx, db;
+  const int32_t* p;
+  double alpha;
+  if (!get_floats(env, args[0], &x, "x") || !get_floats(env, args[1], &b, "bias") || !get_floats(env, args[2], &dy, "dy") ||
+      !get_floats(env, args[3], &dx, "dx") || !get_floats(env, args[4], &db, "dbias") ||
+      !read_pool_shape(env, args[5], &p, &alpha, args[6]))
+    return nullptr;
+  long small = (long)p[0] * p[1] * p[2] * p[3];
+  if (!check_len(env, x, 4 * small, "x") || !check_len(env, b, p[3], "bias") || !check_len(env, dy, small, "dy") ||
+      !check_len(env, dx, 4 * small, "dx") || !check_len(env, db, p[3], "dbias"))
+    return nullptr;
+  bias_leaky_pool_backward(p[0], p[1], p[2], p[3], x.data, b.data, dy.data, (float)alpha, dx.data, db.data);
+  return nullptr;
+}
+
+// biasTanh(x, b, y): y = tanh(x + b), x and y [rows x c], b [c]; biasTanhGrad(y, dy, dx, db).
+napi_value BiasTanh(napi_env env, napi_callback_info info) {
+  napi_value args[3];
+  if (!read_args(env, info, 3, args)) return nullptr;
+  Floats x, b, y;
+  if (!get_floats(env, args[0], &x, "x") || !get_floats(env, args[1], &b, "bias") || !get_floats(env, args[2], &y, "y"))
+    return nullptr;
+  if (b.length == 0 || x.length % b.length != 0) {
+    fail(env, "biasTanh: x's length must be a multiple of the bias length (its last axis)");
+    return nullptr;
+  }
+  if (!check_len(env, y, (long)x.length, "y")) return nullptr;
+  bias_tanh_forward((long)(x.length / b.length), (long)b.length, x.data, b.data, y.data);
+  return nullptr;
+}
+
+napi_value BiasTanhGrad(napi_env env, napi_callback_info info) {
+  napi_value args[4];
+  if (!read_args(env, info, 4, args)) return nullptr;
+  Floats y, dy, dx, db;
+  if (!get_floats(env, args[0], &y, "y") || !get_floats(env, args[1], &dy, "dy") || !get_floats(env, args[2], &dx, "dx") ||
+      !get_floats(env, args[3], &db, "dbias"))
+    return nullptr;
+  if (db.length == 0 || y.length % db.length != 0) {
+    fail(env, "biasTanhGrad: y's length must be a multiple of the bias length (its last axis)");
+    return nullptr;
+  }
+  if (!check_len(env, dy, (long)y.length, "dy") || !check_len(env, dx, (long)y.length, "dx")) return nullptr;
+  bias_tanh_backward((long)(y.length / db.length), (long)db.length, y.data, dy.data, dx.data, db.data);
+  return nullptr;
+}
 
 // sgdNesterov(p, g, v, Float32Array [lr, momentum, weightDecay]): p and v updated in place.
 napi_value SgdNesterov(napi_env env, napi_callback_info info) {
@@ -540,6 +625,12 @@ napi_value Init(napi_env env, napi_value exports) {
       {"biasLeakyGrad", nullptr, BiasLeakyGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"upsample2x", nullptr, Upsample2x, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"upsample2xGrad", nullptr, Upsample2xGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"spread2x2", nullptr, Spread2x2, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"pool2x2", nullptr, Pool2x2, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"biasLeakyPool", nullptr, BiasLeakyPool, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"biasLeakyPoolGrad", nullptr, BiasLeakyPoolGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"biasTanh", nullptr, BiasTanh, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"biasTanhGrad", nullptr, BiasTanhGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"sgdNesterov", nullptr, SgdNesterov, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"adam", nullptr, Adam, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"ceDiceLoss", nullptr, CeDiceLoss, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -133,7 +133,9 @@ void conv2d_backprop_filter(const ConvShape& s, const float* x, const float* dy,
   }
   // Large layers: pixel blocks in a fixed number of groups, each summed in order into its own partial dW, then the
   // partials in group order, so the result never depends on the thread count or on which worker ran which block.
-  const long groups = std::min<long>(tasks, 8), perGroup = (tasks + groups - 1) / groups;
+  // groups from perGroup, not min(tasks, 8): 9 blocks in 8 groups of 2 left 3 groups empty, and their stale partials
+  // (the scratch buffer of an earlier call) were added into dW.
+  const long perGroup = (tasks + 7) / 8, groups = (tasks + perGroup - 1) / perGroup;
   // Every group's first block overwrites its partial (accumulate = false): no zero fill needed.
   std::vector<float>& partial = scratch(PartialDw);
   partial.resize((size_t)(groups * K * s.outC));

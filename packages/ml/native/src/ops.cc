@@ -266,7 +266,115 @@ void bias_leaky_backward(long rows, long c, const float* y, const float* dy, flo
   }
 }
 
-void upsample2x(long n, long h, long w, long c, const float* x, float* y) {
+// One scaled copy of a row (scale != 1): a float32 product, as tf.mul by the scalar rounds it.
+static void scaled_copy(const float* __restrict src, long n, float scale, float* __restrict dst) {
+  for (long k = 0; k < n; ++k) dst[k] = src[k] * scale;
+}
+
+static void bias_tanh_rows(long r0, long r1, long c, const float* __restrict x, const float* __restrict b,
+                           float* __restrict y) {
+  for (long r = r0; r < r1; ++r) {
+    const float* xr = x + r * c;
+    float* yr = y + r * c;
+    for (long k = 0; k < c; ++k) yr[k] = std::tanh(xr[k] + b[k]);
+  }
+}
+
+// tfjs' tanh gradient in its float32 order: dy * (1 - y*y).
+static void tanh_grad_rows(long r0, long r1, long c, const float* __restrict y, const float* __restrict dy,
+                           float* __restrict dx, double* __restrict acc) {
+  for (long r = r0; r < r1; ++r) {
+    const float* yr = y + r * c;
+    const float* dr = dy + r * c;
+    float* out = dx + r * c;
+    for (long k = 0; k < c; ++k) {
+      float sq = yr[k] * yr[k];
+      float d = dr[k] * (1.f - sq);
+      out[k] = d;
+      acc[k] += d;
+    }
+  }
+}
+
+void bias_tanh_forward(long rows, long c, const float* x, const float* b, float* y) {
+  const long tasks = std::min(rows, tasks_for(rows * c));
+  parallel_for(tasks, [&](long t, int) { bias_tanh_rows(rows * t / tasks, rows * (t + 1) / tasks, c, x, b, y); });
+}
+
+void bias_tanh_backward(long rows, long c, const float* y, const float* dy, float* dx, float* db) {
+  // Fixed row chunks, as in bias_leaky_backward: the bias gradient does not depend on the thread count.
+  const long chunks = std::max(1L, std::min(rows, (rows * c) / CHUNK));
+  std::vector<double> part((size_t)(chunks * c), 0.0);
+  parallel_for(chunks, [&](long t, int) {
+    tanh_grad_rows(rows * t / chunks, rows * (t + 1) / chunks, c, y, dy, dx, part.data() + t * c);
+  });
+  for (long k = 0; k < c; ++k) {
+    double s = 0.0;
+    for (long t = 0; t < chunks; ++t) s += part[t * c + k];
+    db[k] = (float)s;
+  }
+}
+
+// Plain functions with restrict parameters so the channel loops vectorise (see column_sums).
+static void bias_leaky_pool_cell(long c, const float* __restrict top, const float* __restrict bottom,
+                                 const float* __restrict b, float alpha, float* __restrict o) {
+  const float *p = top, *q = top + c, *u = bottom, *v = bottom + c;
+  for (long k = 0; k < c; ++k) {
+    float z0 = p[k] + b[k], z1 = q[k] + b[k], z2 = u[k] + b[k], z3 = v[k] + b[k];
+    float y0 = z0 * (z0 > 0.f ? 1.f : alpha), y1 = z1 * (z1 > 0.f ? 1.f : alpha);
+    float y2 = z2 * (z2 > 0.f ? 1.f : alpha), y3 = z3 * (z3 > 0.f ? 1.f : alpha);
+    o[k] = (float)(0.25 * ((((double)y0 + y1) + y2) + y3));
+  }
+}
+
+static void bias_leaky_pool_grad_pixel(long c, const float* __restrict g, const float* __restrict x,
+                                       const float* __restrict b, float alpha, float* __restrict dx,
+                                       double* __restrict acc) {
+  for (long k = 0; k < c; ++k) {
+    float z = x[k] + b[k];
+    float d = (g[k] * 0.25f) * (z > 0.f ? 1.f : alpha);
+    dx[k] = d;
+    acc[k] += d;
+  }
+}
+
+// avgPool2x2(leaky(x + b)) over NHWC x [n, 2h, 2w, c], with the unfused kernels' float32 arithmetic (bias_leaky_rows,
+// then upsample_grad_row at scale 1/4): one read of x instead of a full-size y written and read back.
+void bias_leaky_pool_forward(long n, long h, long w, long c, const float* x, const float* b, float alpha, float* y) {
+  const long rows = n * h;
+  const long tasks = std::min(rows, tasks_for(rows * w * c * 4));
+  parallel_for(tasks, [&](long t, int) {
+    for (long r = rows * t / tasks; r < rows * (t + 1) / tasks; ++r) {
+      const float* x0 = x + (2 * r) * (2 * w) * c;
+      const float* x1 = x0 + 2 * w * c;
+      float* out = y + r * w * c;
+      for (long j = 0; j < w; ++j) bias_leaky_pool_cell(c, x0 + 2 * j * c, x1 + 2 * j * c, b, alpha, out + j * c);
+    }
+  });
+}
+
+// Its gradient: dx = (dy_pooled * 1/4) * (x + b > 0 ? 1 : alpha), db = column sums of dx, over the same fixed row chunks
+// as bias_leaky_backward (so equal to spread + biasLeakyGrad bit for bit, at any thread count).
+void bias_leaky_pool_backward(long n, long h, long w, long c, const float* x, const float* b, const float* dy, float alpha,
+                              float* dx, float* db) {
+  const long W = 2 * w, rows = n * 2 * h * W;
+  const long chunks = std::max(1L, std::min(rows, (rows * c) / CHUNK));
+  std::vector<double> part((size_t)(chunks * c), 0.0);
+  parallel_for(chunks, [&](long t, int) {
+    double* acc = part.data() + t * c;
+    for (long r = rows * t / chunks; r < rows * (t + 1) / chunks; ++r) {
+      const long X = r % W, Y = (r / W) % (2 * h), img = r / (W * 2 * h);
+      bias_leaky_pool_grad_pixel(c, dy + ((img * h + Y / 2) * w + X / 2) * c, x + r * c, b, alpha, dx + r * c, acc);
+    }
+  });
+  for (long k = 0; k < c; ++k) {
+    double s = 0.0;
+    for (long t = 0; t < chunks; ++t) s += part[t * c + k];
+    db[k] = (float)s;
+  }
+}
+
+void upsample2x(long n, long h, long w, long c, const float* x, float* y, float scale) {
   const long rows = n * h;  // one input row -> two output rows
   const long tasks = std::min(rows, tasks_for(rows * w * c * 4));
   parallel_for(tasks, [&](long t, int) {
@@ -275,8 +383,11 @@ void upsample2x(long n, long h, long w, long c, const float* x, float* y) {
       float* d0 = y + (2 * r) * (2 * w) * c;
       float* d1 = d0 + 2 * w * c;
       for (long j = 0; j < w; ++j) {
-        std::memcpy(d0 + (2 * j) * c, src + j * c, c * sizeof(float));
-        std::memcpy(d0 + (2 * j + 1) * c, src + j * c, c * sizeof(float));
+        if (scale == 1.f)
+          std::memcpy(d0 + (2 * j) * c, src + j * c, c * sizeof(float));
+        else
+          scaled_copy(src + j * c, c, scale, d0 + (2 * j) * c);
+        std::memcpy(d0 + (2 * j + 1) * c, d0 + (2 * j) * c, c * sizeof(float));
       }
       std::memcpy(d1, d0, 2 * w * c * sizeof(float));
     }
@@ -284,21 +395,24 @@ void upsample2x(long n, long h, long w, long c, const float* x, float* y) {
 }
 
 static void upsample_grad_row(long w, long c, const float* __restrict d0, const float* __restrict d1,
-                              float* __restrict out) {
+                              float* __restrict out, double scale) {
   for (long j = 0; j < w; ++j) {
     const float *a = d0 + 2 * j * c, *b = a + c, *e = d1 + 2 * j * c, *f = e + c;
     float* o = out + j * c;
-    for (long k = 0; k < c; ++k) o[k] = (float)((((double)a[k] + b[k]) + e[k]) + f[k]);
+    if (scale == 1.0)
+      for (long k = 0; k < c; ++k) o[k] = (float)((((double)a[k] + b[k]) + e[k]) + f[k]);
+    else
+      for (long k = 0; k < c; ++k) o[k] = (float)(scale * (((double)a[k] + b[k]) + e[k] + f[k]));
   }
 }
 
-void upsample2x_grad(long n, long h, long w, long c, const float* dy, float* dx) {
+void upsample2x_grad(long n, long h, long w, long c, const float* dy, float* dx, float scale) {
   const long rows = n * h;
   const long tasks = std::min(rows, tasks_for(rows * w * c * 4));
   parallel_for(tasks, [&](long t, int) {
     for (long r = rows * t / tasks; r < rows * (t + 1) / tasks; ++r) {
       const float* d0 = dy + (2 * r) * (2 * w) * c;
-      upsample_grad_row(w, c, d0, d0 + 2 * w * c, dx + r * w * c);
+      upsample_grad_row(w, c, d0, d0 + 2 * w * c, dx + r * w * c, (double)scale);
     }
   });
 }

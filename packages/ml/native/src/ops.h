@@ -26,10 +26,22 @@ void bias_leaky_forward(long rows, long c, const float* x, const float* b, float
 // dx = dy * (y > 0 ? 1 : alpha); db = column sums of dx (double, fixed order: independent of the thread count).
 void bias_leaky_backward(long rows, long c, const float* y, const float* dy, float alpha, float* dx, float* db);
 
-// Nearest-neighbour 2x upsampling of NHWC [n, h, w, c] to [n, 2h, 2w, c], and its gradient (sum of each 2x2 block, in
-// the stock kernel's order, in double).
-void upsample2x(long n, long h, long w, long c, const float* x, float* y);
-void upsample2x_grad(long n, long h, long w, long c, const float* dy, float* dx);
+// y = tanh(x + b) over [rows x c] (b per column); backward dx = dy * (1 - y*y) (tfjs' float32 order) and db = column
+// sums of dx (double, fixed order: independent of the thread count).
+void bias_tanh_forward(long rows, long c, const float* x, const float* b, float* y);
+void bias_tanh_backward(long rows, long c, const float* y, const float* dy, float* dx, float* db);
+
+// avgPool2x2(leaky(x + b)) of NHWC x [n, 2h, 2w, c] (h, w the pooled side) and its gradient for x and b, with the
+// float32 arithmetic of bias_leaky_forward + upsample2x_grad(1/4) and of upsample2x(1/4) + bias_leaky_backward.
+void bias_leaky_pool_forward(long n, long h, long w, long c, const float* x, const float* b, float alpha, float* y);
+void bias_leaky_pool_backward(long n, long h, long w, long c, const float* x, const float* b, const float* dy, float alpha,
+                              float* dx, float* db);
+
+// Nearest-neighbour 2x upsampling of NHWC [n, h, w, c] to [n, 2h, 2w, c] times `scale` (a float32 product), and its
+// adjoint: scale times the sum of each 2x2 block (in the stock resize gradient's order, in double, rounded once). With
+// scale 1/4 the adjoint is 2x2 average pooling; the two are each other's gradient.
+void upsample2x(long n, long h, long w, long c, const float* x, float* y, float scale = 1.f);
+void upsample2x_grad(long n, long h, long w, long c, const float* dy, float* dx, float scale = 1.f);
 
 // SGD with Nesterov momentum and L2 decay, in place (float32 arithmetic in the order of the tfjs op graph):
 // g' = g + wd*p; v = m*v + g'; p = p - lr*(g' + m*v).

@@ -4,6 +4,8 @@ import { tf } from "../backend/tf.js";
 import { biasTanhWebGpu } from "../kernels/webgpu/bias-leaky.js";
 import { convTranspose2x2WebGpu } from "../kernels/webgpu/conv-transpose.js";
 import { avgPool2x2WebGpu } from "../kernels/webgpu/pool.js";
+import { biasTanhNative } from "../native/bias-act.js";
+import { avgPool2x2Native } from "../native/pool2x2.js";
 
 export type Padding = "same" | "valid" | number;
 
@@ -52,11 +54,11 @@ export function convTranspose2x2(x: tf.Tensor4D, w: tf.Tensor4D, b: tf.Tensor1D 
 }
 
 /**
- * tanh(x + b), b over the last axis: one fused kernel each way on webgpu (first-order gradients only there), else the
- * two ops.
+ * tanh(x + b), b over the last axis: one fused kernel each way on webgpu and on cpu with the native kernels
+ * (first-order gradients only there: a generator's output layer, never under a gradient penalty), else the two ops.
  */
 export function biasTanh<T extends tf.Tensor>(x: T, b: tf.Tensor1D): T {
-  return biasTanhWebGpu(x, b) ?? tf.tidy(() => tf.tanh(tf.add(x, b)) as T);
+  return biasTanhWebGpu(x, b) ?? biasTanhNative(x, b) ?? tf.tidy(() => tf.tanh(tf.add(x, b)) as T);
 }
 
 /** x [B,In] @ w [In,Out] + b [Out]. */
@@ -93,9 +95,10 @@ export function leakyRelu<T extends tf.Tensor>(x: T, a = 0.2): T {
 
 /** 2x2 stride-2 average pooling as reshape + mean (tf.avgPool has no second-order gradient). H, W even. */
 export function avgPool2x2(x: tf.Tensor4D): tf.Tensor4D {
-  // webgpu: one dispatch each way, still differentiable to any order (kernels/webgpu/pool.ts).
-  const gpu = avgPool2x2WebGpu(x);
-  if (gpu) return gpu;
+  // webgpu and native cpu: one kernel each way, still differentiable to any order (kernels/webgpu/pool.ts,
+  // native/pool2x2.ts).
+  const fused = avgPool2x2WebGpu(x) ?? avgPool2x2Native(x);
+  if (fused) return fused;
   return tf.tidy(() => {
     const [B, H, W, C] = x.shape;
     return tf.mean(tf.reshape(x, [B, H / 2, 2, W / 2, 2, C]), [2, 4]) as tf.Tensor4D;

@@ -56,6 +56,26 @@ export interface NativeAddon {
   biasActivation?(y: Float32Array, bias: Float32Array, channels: number, mode: number, alpha: number): void;
   /** dx = dy * (y > 0 ? 1 : alpha), db = column sums of dx; scalars [alpha]. */
   biasLeakyGrad(y: Float32Array, dy: Float32Array, dx: Float32Array, db: Float32Array, scalars: Float32Array): void;
+  /** avgPool2x2(leaky(x + b)) of NHWC x (shape [n, h, w, c] of the pooled side) and its gradient for x and b, with the
+   * unfused kernels' arithmetic. Optional (older addons). */
+  biasLeakyPool?(x: Float32Array, b: Float32Array, y: Float32Array, shape: Int32Array, alpha: number): void;
+  biasLeakyPoolGrad?(
+    x: Float32Array,
+    b: Float32Array,
+    dy: Float32Array,
+    dx: Float32Array,
+    db: Float32Array,
+    shape: Int32Array,
+    alpha: number,
+  ): void;
+  /** y = tanh(x + b) over rows of b's length; biasTanhGrad: dx = dy * (1 - y*y), db = column sums of dx. Optional: an
+   * addon built before they existed lacks them. */
+  biasTanh?(x: Float32Array, b: Float32Array, y: Float32Array): void;
+  biasTanhGrad?(y: Float32Array, dy: Float32Array, dx: Float32Array, db: Float32Array): void;
+  /** pool2x2: scale times each 2x2 block's sum (x the large side); spread2x2: each value times scale to a 2x2 block (y
+   * the large side); shape [n, h, w, c] of the small side. Each is the other's adjoint. Optional (older addons). */
+  pool2x2?(x: Float32Array, y: Float32Array, shape: Int32Array, scale: number): void;
+  spread2x2?(x: Float32Array, y: Float32Array, shape: Int32Array, scale: number): void;
   /** Nearest 2x upsampling NHWC; shape [n, h, w, c] of the small side. */
   upsample2x(x: Float32Array, y: Float32Array, shape: Int32Array): void;
   upsample2xGrad(dy: Float32Array, dx: Float32Array, shape: Int32Array): void;

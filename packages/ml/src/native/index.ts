@@ -6,13 +6,21 @@ import { type CpuBackendLike, makeKernels } from "./kernels.js";
 import { makeBiasActKernels } from "./bias-act.js";
 import { makeLossKernels } from "./loss.js";
 import { makeNormKernels } from "./norm.js";
+import { makePoolKernels, registerPoolGradients } from "./pool2x2.js";
 
 export {
   BIAS_LEAKY_GRAD_KERNEL,
   BIAS_LEAKY_KERNEL,
+  BIAS_LEAKY_POOL_GRAD_KERNEL,
+  BIAS_LEAKY_POOL_KERNEL,
+  BIAS_TANH_GRAD_KERNEL,
+  BIAS_TANH_KERNEL,
   biasLeakyRelu,
+  biasLeakyReluPool2x2Native,
   biasLeakyReluReference,
+  biasTanhNative,
 } from "./bias-act.js";
+export { avgPool2x2Native, POOL2X2_KERNEL, SPREAD2X2_KERNEL } from "./pool2x2.js";
 export {
   INSTANCE_NORM_GRAD_KERNEL,
   INSTANCE_NORM_KERNEL,
@@ -53,7 +61,13 @@ export function registerNativeKernels(options: { threads?: number } = {}): boole
     unregisterKernel(kernelName, BACKEND);
     registerKernel({ ...stock, kernelFunc });
   }
-  for (const config of [...makeNormKernels(addon), ...makeBiasActKernels(addon), ...makeLossKernels(addon)]) {
+  registerPoolGradients();
+  for (const config of [
+    ...makeNormKernels(addon),
+    ...makeBiasActKernels(addon),
+    ...makeLossKernels(addon),
+    ...makePoolKernels(addon),
+  ]) {
     if (getKernel(config.kernelName, BACKEND) != null) continue;
     registerKernel(config);
     added.push(config.kernelName);
