@@ -36,10 +36,10 @@ interface LesionPlan {
 }
 
 function planLesions(rng: SeededRandom, vent: number[][], ventR: number[]): LesionPlan {
-  // about 1 in 7 subjects lesion-free, the rest mild to marked (Fazekas-like grades)
-  const grade = rng.next() < 0.15 ? 0 : rng.uniform(0.7, 1.8);
+  // about 1 in 10 subjects lesion-free, the rest mild to marked (Fazekas-like grades)
+  const grade = rng.next() < 0.1 ? 0 : rng.uniform(0.9, 2);
   const deep: LesionPlan["deep"] = [];
-  const count = Math.round(grade * rng.uniform(4, 10));
+  const count = Math.round(grade * rng.uniform(5, 11));
   for (let tries = 0; deep.length < count && tries < 200; tries++) {
     const c: [number, number, number] = [rng.uniform(-0.55, 0.55), rng.uniform(-0.6, 0.6), rng.uniform(-0.3, 0.55)];
     if (Math.hypot(...c) > 0.62) continue;

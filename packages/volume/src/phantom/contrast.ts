@@ -34,8 +34,8 @@ const BASE_CONTRAST: readonly (readonly number[])[] = [
   //  CSF  GM   WM   ED   ET   NCR  NET  VES  CHO  WML
   [   270, 520, 680, 470, 520, 300, 430, 490, 470, 490], // T1
   [   270, 540, 700, 500, 840, 310, 450, 860, 820, 510], // T1Gd
-  [   930, 650, 470, 780, 650, 880, 760, 580, 640, 770], // T2
-  [   180, 600, 480, 700, 620, 320, 680, 560, 560, 690], // FLAIR
+  [   930, 680, 470, 780, 650, 880, 760, 580, 640, 770], // T2
+  [   180, 640, 480, 700, 620, 320, 680, 560, 560, 690], // FLAIR
 ];
 
 /** A scanner/site: how its sequences weight each material, how strong its bias field and noise are. */
@@ -57,7 +57,7 @@ export const PHANTOM_SITES = 4;
 export function siteProfile(k: number, rng: SeededRandom): SiteProfile {
   return {
     site: k,
-    contrast: BASE_CONTRAST.map((row) => row.map(() => rng.uniform(0.9, 1.1))),
+    contrast: BASE_CONTRAST.map((row) => withLesionLikeOedema(row.slice(0, M.WML).map(() => rng.uniform(0.9, 1.1)))),
     gamma: [0, 1, 2, 3].map(() => rng.uniform(0.8, 1.25)),
     bias: rng.uniform(0.12, 0.3),
     noise: rng.uniform(14, 32),
@@ -66,5 +66,16 @@ export function siteProfile(k: number, rng: SeededRandom): SiteProfile {
 
 /** The subject's contrast table: base x site x a small per-subject jitter. */
 export function subjectContrast(site: SiteProfile, rng: SeededRandom): number[][] {
-  return BASE_CONTRAST.map((row, s) => row.map((v, m) => v * site.contrast[s][m] * rng.uniform(0.95, 1.05)));
+  return BASE_CONTRAST.map((row, s) => {
+    const jitter = withLesionLikeOedema(row.slice(0, M.WML).map(() => rng.uniform(0.95, 1.05)));
+    return row.map((v, m) => v * site.contrast[s][m] * jitter[m]);
+  });
+}
+
+/**
+ * A white-matter lesion takes the oedema's site and subject factors (both are tissue water). Drawing no factors of
+ * its own also keeps the random streams, and so every other part of a phantom, as they were before lesions.
+ */
+function withLesionLikeOedema(factors: number[]): number[] {
+  return [...factors, factors[M.ED]];
 }
