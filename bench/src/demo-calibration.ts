@@ -24,7 +24,7 @@ import {
 } from "@synthmri/ml";
 import { intensityOnlyBaseline, scoreSubjects } from "@synthmri/eval";
 import { trainCandidate } from "./demo-candidates.js";
-import { generatePhantomSubject, resizeBatch, sliceSubject, splitSubjects } from "@synthmri/volume";
+import { ingestedPhantomCohort } from "@synthmri/volume";
 
 const env = process.env;
 const num = (k: string, d: number) => (env[k] !== undefined && env[k] !== "" ? Number(env[k]) : d);
@@ -38,13 +38,16 @@ interface Subject {
   gan: Float32Array;
 }
 
+/** The demo cohort exactly as ingest imports it (same slices, same held-out subjects as the evaluator scores). */
 function cohort(): { train: Subject[]; test: Subject[] } {
-  const all: Subject[] = [];
-  for (let i = 0; i < 30; i++) {
-    const p = generatePhantomSubject(i, { size: [64, 64, 40], seed: String(seed) });
-    const seg = Uint8Array.from(p.seg, (v) => (v === 4 ? 3 : v));
-    let { batch } = sliceSubject(p.id, { shape: p.shape, t1: p.t1, t1ce: p.t1ce, t2: p.t2, flair: p.flair, seg });
-    if (batch.height !== SIZE) batch = resizeBatch(batch, SIZE);
+  const all = ingestedPhantomCohort({
+    subjects: 30,
+    size: [64, 64, 40],
+    seed,
+    testSubjects: 10,
+    sliceSize: SIZE,
+  }).map((p) => {
+    const { batch } = p;
     const hw = SIZE * SIZE;
     const slices: SegSample[] = [];
     for (let k = 0; k < batch.count; k++) {
@@ -57,14 +60,14 @@ function cohort(): { train: Subject[]; test: Subject[] } {
       }
       slices.push({ height: SIZE, width: SIZE, channels: 4, image, label: maskToLabels(mask, "phantom slice") });
     }
-    all.push({ subject: p.id, slices, gan: Float32Array.from(batch.data, (v) => v / 127.5 - 1) });
-  }
-  const split = splitSubjects(
-    all.map((s) => s.subject),
-    { seed: String(seed), testFraction: 10 / 30 },
-  );
-  const test = new Set(split.test);
-  return { train: all.filter((s) => !test.has(s.subject)), test: all.filter((s) => test.has(s.subject)) };
+    return {
+      subject: p.subject,
+      split: p.split,
+      slices,
+      gan: Float32Array.from(batch.data, (v) => v / 127.5 - 1),
+    };
+  });
+  return { train: all.filter((s) => s.split === "train"), test: all.filter((s) => s.split === "test") };
 }
 
 function cpuSeconds(since: NodeJS.CpuUsage): number {

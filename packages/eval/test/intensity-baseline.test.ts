@@ -1,7 +1,7 @@
 // The intensity-only baseline (issue 16): a per-pixel Gaussian classifier on the four z-scored intensities,
 // no spatial context. It must solve data that intensities separate, and must NOT solve the phantoms: on
-// held-out phantom subjects of the demo cohort it stays at or below 0.5 mean Dice over NCR/ED/ET (the demo's
-// U-Net reaches ~0.72 there: bench/src/demo-calibration.ts).
+// held-out phantom subjects of the demo cohort it stays at or below 0.5 mean Dice over NCR/ED/ET and on WT (the
+// demo's real-only U-Net reaches mean ~0.6, WT 0.66-0.70 there: bench/src/demo-calibration.ts).
 import { describe, expect, it } from "vitest";
 import { Rng, type SegSample } from "@synthmri/ml";
 import { fitIntensityClassifier, intensityOnlyBaseline, predictIntensityLabels, scoreSubjects } from "../src/index.js";
@@ -81,9 +81,10 @@ describe("intensity-only classifier", () => {
     expect(() => fitIntensityClassifier([])).toThrow(/no training slices/);
   });
 
-  it("scores <= 0.5 mean Dice over NCR/ED/ET on held-out subjects of the demo's phantom cohort", () => {
-    // the demo: 30 subjects of 64x64x40 sliced and resized to 32x32 as ingest does, 10 held out (measured:
-    // seed 0 mean 0.435, WT 0.50; at 64x64 seed 0 0.42, seed 1 0.36)
+  it("scores <= 0.5 mean Dice over NCR/ED/ET (and ~0.5 WT) on held-out subjects of the demo's phantom cohort", () => {
+    // the demo's cohort as ingest imports it (30 subjects of 64x64x40, 32x32 slices, the evaluator's 10 held-out
+    // subjects): the numbers the report's baseline row shows. Measured: seed 0 mean 0.430, WT 0.509; seed 1 mean
+    // 0.345, WT 0.385 (before the white-matter lesions and the grey matter / oedema overlap: seed 0 0.524 / WT 0.649)
     const { train, test } = phantomCohortSplit({ subjects: 30, test: 10, size: [64, 64, 40], seed: 0, sliceSize: 32 });
     const r = intensityOnlyBaseline(
       train.flatMap((s) => s.slices),
@@ -93,6 +94,7 @@ describe("intensity-only classifier", () => {
       `intensity-only baseline on held-out phantoms: NCR ${r.dice.NCR.toFixed(3)} ED ${r.dice.ED.toFixed(3)} ET ${r.dice.ET.toFixed(3)} mean ${r.meanNcrEdEt.toFixed(3)} WT ${r.dice.WT.toFixed(3)}`,
     );
     expect(r.perSubject).toHaveLength(10);
-    expect(r.meanNcrEdEt).toBeLessThanOrEqual(0.5);
-  });
+    expect(r.meanNcrEdEt).toBeLessThanOrEqual(0.45);
+    expect(r.dice.WT).toBeLessThanOrEqual(0.52);
+  }, 120_000);
 });

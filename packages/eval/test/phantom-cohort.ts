@@ -1,16 +1,9 @@
-// Test helper: a phantom cohort sliced as ingest slices it (seed-000 slicing, 64x64 at the demo size) and split
-// into training and held-out subjects as ingest splits it, as U-Net samples (HWC float 0-255, labels 0..3).
-import {
-  generatePhantomSubject,
-  type PhantomSubject,
-  resizeBatch,
-  type SliceBatch,
-  sliceSubject,
-  splitSubjects,
-} from "@synthmri/volume";
+// Test helper: the demo's phantom cohort as the ingest service imports it (@synthmri/volume
+// ingestedPhantomCohort: same slices, same held-out subjects as the experiment's evaluator scores), as U-Net
+// samples (HWC float 0-255, labels 0..3).
+import { maskToLabels } from "@synthmri/core";
 import type { SegSample } from "@synthmri/ml";
-
-const MASK_TO_LABEL: Record<number, number> = { 0: 0, 51: 1, 102: 2, 204: 3 };
+import { ingestedPhantomCohort, type PhantomSubject, type SliceBatch } from "@synthmri/volume";
 
 export interface SlicedSubject {
   subject: string;
@@ -19,24 +12,21 @@ export interface SlicedSubject {
   batch: SliceBatch;
 }
 
-/** `sliceSize`: the final resize ingest applies (the demo: 32); unset keeps the padded slice side. */
-export function sliceForTraining(p: PhantomSubject, sliceSize?: number): SlicedSubject {
-  const seg = Uint8Array.from(p.seg, (v) => (v === 4 ? 3 : v));
-  let { batch } = sliceSubject(p.id, { shape: p.shape, t1: p.t1, t1ce: p.t1ce, t2: p.t2, flair: p.flair, seg });
-  if (sliceSize && batch.count > 0 && batch.height !== sliceSize) batch = resizeBatch(batch, sliceSize);
+/** The slices of a 5-channel batch as U-Net samples. */
+export function segSamplesOf(batch: SliceBatch): SegSample[] {
   const hw = batch.height * batch.width;
   const slices: SegSample[] = [];
   for (let k = 0; k < batch.count; k++) {
     const image = new Float32Array(hw * 4);
-    const label = new Uint8Array(hw);
+    const mask = new Uint8Array(hw);
     for (let i = 0; i < hw; i++) {
       const o = (k * hw + i) * 5;
       for (let c = 0; c < 4; c++) image[i * 4 + c] = batch.data[o + c];
-      label[i] = MASK_TO_LABEL[batch.data[o + 4]];
+      mask[i] = batch.data[o + 4];
     }
-    slices.push({ height: batch.height, width: batch.width, channels: 4, image, label });
+    slices.push({ height: batch.height, width: batch.width, channels: 4, image, label: maskToLabels(mask, "phantom") });
   }
-  return { subject: p.id, phantom: p, slices, batch };
+  return slices;
 }
 
 /** The demo's cohort: `subjects` phantoms of `size`, `test` of them held out (ingest's seeded subject split). */
@@ -44,16 +34,12 @@ export function phantomCohortSplit(opts: {
   subjects: number;
   test: number;
   size: [number, number, number];
-  seed: string | number;
+  seed: number;
   sliceSize?: number;
 }): { train: SlicedSubject[]; test: SlicedSubject[] } {
-  const all = Array.from({ length: opts.subjects }, (_, i) =>
-    sliceForTraining(generatePhantomSubject(i, { size: opts.size, seed: String(opts.seed) }), opts.sliceSize),
-  );
-  const split = splitSubjects(
-    all.map((s) => s.subject),
-    { seed: String(opts.seed), testFraction: opts.test / opts.subjects },
-  );
-  const test = new Set(split.test);
-  return { train: all.filter((s) => !test.has(s.subject)), test: all.filter((s) => test.has(s.subject)) };
+  const all = ingestedPhantomCohort({ ...opts, testSubjects: opts.test }).map((s) => ({
+    ...s,
+    slices: segSamplesOf(s.batch),
+  }));
+  return { train: all.filter((s) => s.split === "train"), test: all.filter((s) => s.split === "test") };
 }

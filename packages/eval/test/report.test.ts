@@ -81,6 +81,16 @@ describe("renderReport", () => {
     expect(r.markdown).toMatch(/\| 10 GANs \| real only \| WT \| secondary \|/);
   });
 
+  it("says what one run per condition means: no spread over runs, p-values over subjects only", () => {
+    const one = (c: ConditionInput): ConditionInput => ({ ...c, runMeanDice: c.runMeanDice.slice(0, 1) });
+    const single = renderReport([one(real), one(gans)], { baseline: "real only", emptyPolicy: "both-empty-1" });
+    expect(JSON.parse(single.jsonText).n_runs).toBe(1);
+    expect(single.markdown).toMatch(/one training run per condition \(no standard deviation over runs/);
+    expect(single.markdown).toMatch(/paired over the test subjects/);
+    expect(r.markdown).toMatch(/mean ± standard deviation over 3 training runs/);
+    expect(r.markdown).not.toMatch(/one training run per condition/);
+  });
+
   it("writes summary and per-subject CSVs and the box plot PNG", () => {
     const summary = r.summaryCsv.trim().split("\n");
     expect(summary[0]).toBe("condition,class,dice_mean,dice_std,n_runs,n_subjects,p_value_vs_baseline,p_corrected");

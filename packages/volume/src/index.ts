@@ -13,6 +13,7 @@ export * from "./slicing/resize.js";
 export * from "./slicing/shard.js";
 export * from "./slicing/slices.js";
 export * from "./phantom/phantom.js";
+export * from "./phantom/ingested.js";
 export { PHANTOM_SITES, PHANTOM_TISSUE, type PhantomTissue } from "./phantom/contrast.js";
 export * from "./cohort/deidentify.js";
 export * from "./cohort/labels.js";

@@ -281,9 +281,16 @@ export function renderMarkdown(report: ReportJson, alpha = 0.05): string {
     lines.push(`| ${md(label)} | ${cells.join(" | ")} | ${mean} |`);
   }
   const runs = report.n_runs ?? `${report.conditions.map((c) => c.n_runs).join("/")}`;
+  // One run per condition: no spread over runs to show, and the paired tests see only subject-to-subject variation.
+  const spread =
+    report.n_runs === 1
+      ? "one training run per condition (no standard deviation over runs: ± n/a). The tests are paired over the " +
+        "test subjects, so a p-value covers which subjects were tested, not run-to-run variation (the GAN a run " +
+        "drew, the U-Net's initialisation); more runs per condition would add that. "
+      : `mean ± standard deviation over ${runs} training runs. `;
   lines.push("");
   lines.push(
-    `Dice per subject on ${report.n_subjects} test subjects; mean ± standard deviation over ${runs} training runs. ` +
+    `Dice per subject on ${report.n_subjects} test subjects; ${spread}` +
       `p: ${report.metric_definitions.p_value}; vs "${report.baseline}", Bonferroni-corrected over ` +
       `${report.correction.n_comparisons} comparisons (the primary family: NCR, ED, ET and Mean of every ` +
       `hypothesis; WT and TC form a secondary family of ${report.correction.families?.secondary ?? 0}, the controls ` +

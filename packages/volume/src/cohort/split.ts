@@ -34,3 +34,11 @@ export function splitSubjects(
     train: shuffled.slice(nTest).sort(),
   };
 }
+
+/**
+ * The split seed the ingest service uses for an experiment's numeric seed: three digits, so seed 0 is seed 000's
+ * "000" (and "0" would be another split). Everything that must hold out the subjects ingest holds out uses this.
+ */
+export function splitSeedText(seed: number | string): string {
+  return String(seed).padStart(3, "0");
+}

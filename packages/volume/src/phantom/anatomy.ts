@@ -21,6 +21,34 @@ export interface AnatomyFractions {
   /** white matter is 1 - csf - gm */
   vessel: Float32Array;
   choroid: Float32Array;
+  /**
+   * White-matter lesions that are not tumour (small-vessel disease): periventricular caps and punctate/confluent
+   * deep lesions, bright on T2/FLAIR like oedema, never labelled. An intensity rule calls them oedema; their
+   * place and shape (hugging a ventricle, no core inside) tell them apart.
+   */
+  lesion: Float32Array;
+}
+
+/** A subject's white-matter lesion load: periventricular cap width and deep lesions (normalised units). */
+interface LesionPlan {
+  capWidth: number;
+  deep: { centre: [number, number, number]; radii: [number, number, number] }[];
+}
+
+function planLesions(rng: SeededRandom, vent: number[][], ventR: number[]): LesionPlan {
+  // about 1 in 10 subjects lesion-free, the rest mild to marked (Fazekas-like grades)
+  const grade = rng.next() < 0.1 ? 0 : rng.uniform(0.9, 2);
+  const deep: LesionPlan["deep"] = [];
+  const count = Math.round(grade * rng.uniform(5, 11));
+  for (let tries = 0; deep.length < count && tries < 200; tries++) {
+    const c: [number, number, number] = [rng.uniform(-0.55, 0.55), rng.uniform(-0.6, 0.6), rng.uniform(-0.3, 0.55)];
+    if (Math.hypot(...c) > 0.62) continue;
+    if (vent.some((v) => Math.hypot((c[0] - v[0]) / ventR[0], (c[1] - v[1]) / ventR[1], (c[2] - v[2]) / ventR[2]) < 2))
+      continue;
+    const r = rng.uniform(0.05, 0.1) * (0.7 + 0.5 * grade);
+    deep.push({ centre: c, radii: [r * rng.uniform(0.7, 1.4), r * rng.uniform(0.7, 1.6), r * rng.uniform(0.7, 1.3)] });
+  }
+  return { capWidth: grade * rng.uniform(0.6, 1.3), deep };
 }
 
 /** Linear ramp from 1 (x <= edge - w/2) to 0 (x >= edge + w/2): a partial-volume edge of width w. */
@@ -41,7 +69,13 @@ export function sampleBrain(rng: SeededRandom, shape: readonly number[]): BrainG
   };
 }
 
-export function drawAnatomy(rng: SeededRandom, shape: readonly number[], brain: BrainGeometry): AnatomyFractions {
+/** `lesionRng` draws the white-matter lesions (a stream of its own, so the rest of the anatomy does not move). */
+export function drawAnatomy(
+  rng: SeededRandom,
+  shape: readonly number[],
+  brain: BrainGeometry,
+  lesionRng?: SeededRandom,
+): AnatomyFractions {
   const [X, Y, Z] = shape;
   const n = X * Y * Z;
   const [cx, cy, cz] = brain.centre;
@@ -62,7 +96,9 @@ export function drawAnatomy(rng: SeededRandom, shape: readonly number[], brain: 
   const choroidR = [0.05, 0.07, 0.06];
   const deep = [-1, 1].map((s) => [s * 0.25, 0.08, -0.05]);
   const deepR = [0.13, 0.19, 0.15];
-  const vesselWidth = rng.uniform(0.06, 0.09);
+  const vesselWidth = rng.uniform(0.08, 0.12);
+  const lesions = lesionRng ? planLesions(lesionRng, vent, ventR) : { capWidth: 0, deep: [] };
+  const capNoise = lesionRng ? new ValueNoise3(lesionRng, shape, Math.max(2, Math.round(side / 8))) : undefined;
 
   const out: AnatomyFractions = {
     inside: new Uint8Array(n),
@@ -70,6 +106,7 @@ export function drawAnatomy(rng: SeededRandom, shape: readonly number[], brain: 
     gm: new Float32Array(n),
     vessel: new Float32Array(n),
     choroid: new Float32Array(n),
+    lesion: new Float32Array(n),
   };
   const ell = (u: readonly number[], c: readonly number[], r: readonly number[]) => {
     const a = (u[0] - c[0]) / r[0];
@@ -117,6 +154,18 @@ export function drawAnatomy(rng: SeededRandom, shape: readonly number[], brain: 
         }
         const sinus = ramp(Math.abs(u[0]) * ax, 0.8, 1) * ramp(depth, 0.06, px) * (u[2] > -0.2 ? 1 : 0);
         out.vessel[idx] = Math.max(tube, sinus) * (1 - ventricle);
+        // white-matter lesions: caps around the ventricles (thickest at the horns, ragged) and deep lesions
+        let lesion = 0;
+        if (lesions.capWidth > 0 && capNoise) {
+          const e = Math.min(ell(u, vent[0], ventR), ell(u, vent[1], ventR));
+          if (e < 1 + 2 * lesions.capWidth)
+            lesion = ramp(e, 1 + lesions.capWidth * (1 + 0.6 * capNoise.at(i, j, k)), 0.3);
+        }
+        for (const d of lesions.deep) {
+          const q = ell(u, d.centre, d.radii);
+          if (q < 1.5) lesion = Math.max(lesion, ramp(q, 1, 0.4));
+        }
+        out.lesion[idx] = lesion * Math.max(0, 1 - csf - out.gm[idx]) * (1 - out.vessel[idx]);
       }
     }
   }

@@ -8,7 +8,8 @@ import { normalTable, ValueNoise3 } from "./noise.js";
 import { drawTumour, type PhantomTumour, planTumour } from "./tumour.js";
 
 // A synthetic BraTS-2020-like cohort that behaves like BraTS for a segmenter: skull-stripped brains with
-// partial-volume tissue edges, folded cortex, deep grey nuclei, ventricles with choroid plexus and vessels;
+// partial-volume tissue edges, folded cortex, deep grey nuclei, ventricles with choroid plexus and vessels,
+// oedema-like white-matter lesions that are not tumour (periventricular caps, deep lesions; own random stream);
 // one to three irregular tumours per subject (necrotic core (label 1) inside an enhancing rim (label 4)
 // inside oedema (label 2); some subjects lack necrosis or enhancement). Intensities overlap between tissue
 // and tumour classes per sequence (contrast.ts), each subject is scanned at one of a few sites (contrast
@@ -72,7 +73,7 @@ export function generatePhantomSubject(index: number, opts: Omit<PhantomOptions,
   const site = siteProfile(siteIndex, new SeededRandom(`${opts.seed ?? 0}:site:${siteIndex}`));
   const contrast = subjectContrast(site, rng);
   const brain = sampleBrain(rng, shape);
-  const anatomy = drawAnatomy(rng, shape, brain);
+  const anatomy = drawAnatomy(rng, shape, brain, new SeededRandom(`${opts.seed ?? 0}:${index}:lesions`));
   const plan = planTumour(rng, brain);
   const tumour = drawTumour(rng, shape, plan, anatomy);
 
@@ -120,6 +121,7 @@ export function generatePhantomSubject(index: number, opts: Omit<PhantomOptions,
           let x = csf * c[M.CSF] + gm * c[M.GM] + wm * c[M.WM];
           x += vessel * (c[M.VESSEL] - x);
           x += choroid * (c[M.CHOROID] - x);
+          x += anatomy.lesion[idx] * (c[M.WML] - x);
           x += oedema * (c[M.ED] - x);
           const coreValue = plan.hasEnhancement
             ? c[M.ET] + necrosis * (c[M.NCR] - c[M.ET])

@@ -77,7 +77,7 @@ export function planTumour(rng: SeededRandom, brain: BrainGeometry): TumourPlan 
     foci.push({ centre, radii: [rn, rc, re] });
     stretch.push([rng.uniform(0.75, 1.3), rng.uniform(0.75, 1.3), rng.uniform(0.75, 1.3)]);
   }
-  return { foci, stretch, hasNecrosis, hasEnhancement, oedemaStrength: rng.uniform(0.55, 1) };
+  return { foci, stretch, hasNecrosis, hasEnhancement, oedemaStrength: rng.uniform(0.45, 1) };
 }
 
 export function drawTumour(

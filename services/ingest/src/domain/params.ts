@@ -8,6 +8,7 @@ import {
   SEED000_TEST_FRACTION,
   type SequenceName,
   type SliceParams,
+  splitSeedText,
 } from "@synthmri/volume";
 
 export type ImportSourceSpec =
@@ -79,7 +80,7 @@ export function sliceParamsOf(p: ImportParams): SliceParams {
 
 /** Split seeds print as three digits, so seed 0 is seed 000's "000". */
 export function splitSeedOf(seed: number): string {
-  return String(seed).padStart(3, "0");
+  return splitSeedText(seed);
 }
 
 /** test_count wins over test_fraction; default 56/369 (seed 000). */
