@@ -6,8 +6,14 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ModelFormat, Split } from "@synthmri/contracts";
-import { type EncoderImages, encoderFrechetDistance, type ImageSet } from "@synthmri/eval";
-import { loadUNet, type UNet, zScoreInPlace } from "@synthmri/ml";
+import {
+  type EncoderImages,
+  type EncoderReference,
+  encoderFrechetToReference,
+  encoderReference,
+  type ImageSet,
+} from "@synthmri/eval";
+import { initBackend, loadUNet, type UNet, zScoreInPlace } from "@synthmri/ml";
 import type { ServiceClients } from "./clients.js";
 import { readImageSet } from "./families-measures.js";
 import type { ExperimentResult } from "./run-experiment.js";
@@ -49,9 +55,14 @@ async function downloadModel(clients: ServiceClients, modelId: string): Promise<
   return loadUNet(Buffer.concat(parts));
 }
 
-async function row(model: UNet, source: string, set: EncoderImages, real: EncoderImages): Promise<EncoderFrechetRow> {
+async function row(
+  model: UNet,
+  source: string,
+  set: EncoderImages,
+  real: EncoderReference,
+): Promise<EncoderFrechetRow> {
   try {
-    const r = await encoderFrechetDistance(model, set, real);
+    const r = await encoderFrechetToReference(model, set, real);
     return {
       source,
       distance: r.distance,
@@ -72,17 +83,25 @@ export async function encoderFrechetRows(
 ): Promise<EncoderFrechetRow[]> {
   const modelId = result.models.real?.[0];
   if (!modelId) return [{ source: REFERENCE_ROW, error: "no real-only U-Net was trained" }];
+  // The CLI's own tensor work must run on the product's backend (native kernels): tfjs' stock cpu fallback,
+  // current until initBackend runs, took 28x longer (8 minutes of a demo run for these rows).
+  await initBackend();
   const model = await downloadModel(clients, modelId);
   try {
-    const real = toEncoderImages(await readImageSet(clients, result.datasetId, { split: Split.TRAIN }));
+    const realImages = toEncoderImages(await readImageSet(clients, result.datasetId, { split: Split.TRAIN }));
+    // The real training slices are encoded once and every set is compared with their statistics.
+    const real = await encoderReference(model, realImages);
     const heldOut = toEncoderImages(await readImageSet(clients, result.datasetId, { split: Split.TEST }));
     const rows = [await row(model, REFERENCE_ROW, heldOut, real)];
     for (const [source, ids] of Object.entries(result.synthetic)) {
       const id = ids[0];
       if (!id) continue;
       const set = await readImageSet(clients, id, { split: Split.ALL });
-      if (set.h !== real.height) {
-        rows.push({ source, error: `images are ${set.h}x${set.w}, the real slices ${real.height}x${real.width}` });
+      if (set.h !== realImages.height) {
+        rows.push({
+          source,
+          error: `images are ${set.h}x${set.w}, the real slices ${realImages.height}x${realImages.width}`,
+        });
         continue;
       }
       rows.push(await row(model, source, toEncoderImages(set), real));

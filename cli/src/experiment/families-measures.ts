@@ -14,6 +14,7 @@ import {
   type MemorizationComparison,
   slicedWassersteinDistanceAsync,
 } from "@synthmri/eval";
+import { initBackend } from "@synthmri/ml";
 import { receiveTensors } from "@synthmri/rpc";
 import type { ServiceClients } from "./clients.js";
 import { CONTROL_CONDITION, planControlGans } from "./plan.js";
@@ -145,6 +146,8 @@ export async function measureFamily(
   spec: ExperimentSpec,
   result: ExperimentResult,
 ): Promise<FamilyMeasures> {
+  // The distances below run tensors in this process: on the product's backend, not tfjs' stock cpu fallback.
+  await initBackend();
   const errors: string[] = [];
   const k = Math.max(...spec.synthetic.ensembleSizes);
   const synId = result.synthetic[`synthetic-${k}`]?.[0];

@@ -2,7 +2,13 @@
 // (structured: one bright pixel) set than for another draw of the same distribution, refused below 4 images per feature dimension, no leaks.
 import { Rng, tf, UNet } from "@synthmri/ml";
 import { describe, expect, it } from "vitest";
-import { type EncoderImages, encoderFeatures, encoderFrechetDistance } from "../src/index.js";
+import {
+  type EncoderImages,
+  encoderFeatures,
+  encoderFrechetDistance,
+  encoderFrechetToReference,
+  encoderReference,
+} from "../src/index.js";
 
 const H = 8;
 const C = 4;
@@ -40,6 +46,16 @@ describe("encoder Fréchet distance", () => {
     const shifted = await encoderFrechetDistance(model, set(60, 3, 20), real);
     expect(shifted.distance).toBeGreaterThan(other.distance * 3);
     expect(other).toMatchObject({ featureDim: 12, nA: 60, nB: 60, imagesPerFeature: 5 });
+  });
+
+  it("a reference encoded once gives the same distances as encoding both sets each time", async () => {
+    const real = set(60, 1);
+    const reference = await encoderReference(model, real);
+    for (const other of [set(60, 2), set(60, 3, 20)]) {
+      const once = await encoderFrechetToReference(model, other, reference);
+      expect(once).toEqual(await encoderFrechetDistance(model, other, real));
+    }
+    await expect(encoderReference(model, set(40, 1))).rejects.toThrow(/the reference set has 40/);
   });
 
   it("refuses fewer than 4 images per feature dimension", async () => {

@@ -55,6 +55,55 @@ export async function encoderFeatures(
   return { features, dim };
 }
 
+/** A set's encoder-feature statistics, computed once and compared with many sets (the real training slices). */
+export interface EncoderReference {
+  mean: Float64Array;
+  cov: Float64Array;
+  n: number;
+  dim: number;
+}
+
+function checkEnough(n: number, dim: number, perFeature: number, what: string): void {
+  const need = minImagesForFrechet(dim, perFeature);
+  if (n < need)
+    throw new InvalidInput(
+      `Fréchet distance on ${dim} encoder features needs at least ${need} images per set (${perFeature}x the feature dimension), ${what} has ${n}`,
+    );
+}
+
+/** The encoder-feature mean and covariance of a set, to compare other sets against without re-encoding it. */
+export async function encoderReference(
+  model: UNet,
+  set: EncoderImages,
+  perFeature = MIN_IMAGES_PER_FEATURE,
+): Promise<EncoderReference> {
+  const f = await encoderFeatures(model, set);
+  checkEnough(set.n, f.dim, perFeature, "the reference set");
+  const s = meanCov(f.features, set.n, f.dim);
+  return { mean: s.mean, cov: s.cov, n: set.n, dim: f.dim };
+}
+
+/** Fréchet distance of a set's encoder features (A: e.g. synthetic) to a reference's (B: real training slices). */
+export async function encoderFrechetToReference(
+  model: UNet,
+  a: EncoderImages,
+  reference: EncoderReference,
+  perFeature = MIN_IMAGES_PER_FEATURE,
+): Promise<EncoderFrechetResult> {
+  const fa = await encoderFeatures(model, a);
+  if (fa.dim !== reference.dim)
+    throw new InvalidInput(`encoder features: ${fa.dim} per image, the reference has ${reference.dim}`);
+  checkEnough(a.n, fa.dim, perFeature, "the compared set");
+  const sa = meanCov(fa.features, a.n, fa.dim);
+  return {
+    distance: frechetDistance(sa.mean, sa.cov, reference.mean, reference.cov, fa.dim),
+    featureDim: fa.dim,
+    nA: a.n,
+    nB: reference.n,
+    imagesPerFeature: Math.min(a.n, reference.n) / fa.dim,
+  };
+}
+
 /** Fréchet distance between two sets' encoder features (A: e.g. synthetic, B: real training slices). */
 export async function encoderFrechetDistance(
   model: UNet,
@@ -62,21 +111,5 @@ export async function encoderFrechetDistance(
   b: EncoderImages,
   perFeature = MIN_IMAGES_PER_FEATURE,
 ): Promise<EncoderFrechetResult> {
-  const fa = await encoderFeatures(model, a);
-  const fb = await encoderFeatures(model, b);
-  const dim = fa.dim;
-  const need = minImagesForFrechet(dim, perFeature);
-  if (a.n < need || b.n < need)
-    throw new InvalidInput(
-      `Fréchet distance on ${dim} encoder features needs at least ${need} images per set (${perFeature}x the feature dimension), got ${a.n} and ${b.n}`,
-    );
-  const sa = meanCov(fa.features, a.n, dim);
-  const sb = meanCov(fb.features, b.n, dim);
-  return {
-    distance: frechetDistance(sa.mean, sa.cov, sb.mean, sb.cov, dim),
-    featureDim: dim,
-    nA: a.n,
-    nB: b.n,
-    imagesPerFeature: Math.min(a.n, b.n) / dim,
-  };
+  return encoderFrechetToReference(model, a, await encoderReference(model, b, perFeature), perFeature);
 }
