@@ -42,7 +42,7 @@ describe("planControlGans", () => {
   const keys = Array.from({ length: 10 }, (_, i) => `k${i}`);
   it("halves are disjoint and cover the train subjects; the mode-dropping GAN sees its fraction", () => {
     const s = loadPreset("demo");
-    s.controls = { modeDroppingFraction: 0.2, disjointHalves: true };
+    s.controls = { modeDroppingFraction: 0.2, disjointHalves: true, equivalenceMargin: 0.05 };
     const [md, a, b] = planControlGans(s, keys);
     expect(md?.gan).toBe("mode-dropping");
     expect(md?.subjectKeys).toHaveLength(2);
@@ -58,7 +58,7 @@ describe("planControlGans", () => {
 
   it("nothing when the spec asks for no controls", () => {
     const s = loadPreset("demo");
-    s.controls = { modeDroppingFraction: 0, disjointHalves: false };
+    s.controls = { modeDroppingFraction: 0, disjointHalves: false, equivalenceMargin: 0.05 };
     expect(planControlGans(s, keys)).toEqual([]);
     expect(planConditions(s).some((c) => c.role === "control")).toBe(false);
   });
@@ -89,7 +89,7 @@ describe("planHypotheses (the tests the report runs)", () => {
     const s = loadPreset("demo");
     s.synthetic = { ...s.synthetic, ensembleSizes: [1, 2, 4], mixWithReal: [4] };
     s.gan = { ...s.gan, members: 4 };
-    s.controls = { modeDroppingFraction: 0.25, disjointHalves: true };
+    s.controls = { modeDroppingFraction: 0.25, disjointHalves: true, equivalenceMargin: 0.05 };
     expect(extraComparisons(s)).toEqual([
       { a: "synthetic-2", b: "synthetic-1", family: "" },
       { a: "synthetic-4", b: "synthetic-1", family: "" },

@@ -33,7 +33,7 @@ function spec(): ExperimentSpec {
   s.gan = { ...s.gan, members: 3 };
   s.synthetic = { ...s.synthetic, ensembleSizes: [1, 3], mixWithReal: [3] };
   s.segmenter = { ...s.segmenter, runs: 2 };
-  s.controls = { modeDroppingFraction: 0, disjointHalves: false };
+  s.controls = { modeDroppingFraction: 0, disjointHalves: false, equivalenceMargin: 0.05 };
   s.baselines = { intensityOnly: false };
   return s;
 }
@@ -195,7 +195,7 @@ describe("runExperiment: controls and baseline", () => {
     const events: string[] = [];
     const gan = deferred<void>();
     const s = spec();
-    s.controls = { modeDroppingFraction: 0.25, disjointHalves: true };
+    s.controls = { modeDroppingFraction: 0.25, disjointHalves: true, equivalenceMargin: 0.05 };
     s.baselines = { intensityOnly: true };
     const running = runExperiment(options(s), recordingStages(events, gan.promise));
     await settle();

@@ -66,6 +66,17 @@ describe("buildVerdicts", () => {
     );
     expect(failed.map((x) => x.outcome)).toEqual(["control failed", "control failed"]);
     expect(failed[0]?.verdict).toMatch(/inconclusive/);
+    // A consistent but negligible difference (seed 0's two near-zero halves: -0.002, p 0.047) is equal in
+    // practice within the margin; a larger one still fails the control.
+    const halves = (d: number) =>
+      buildVerdicts(
+        [h("control-half-a-gan", "control-half-b-gan", "none", "control")],
+        [row("control-half-a-gan", "control-half-b-gan", "Mean", d, 0.047)],
+        { equivalenceMargin: 0.05 },
+      )[0];
+    expect(halves(-0.002)?.outcome).toBe("control works");
+    expect(halves(-0.002)?.verdict).toMatch(/smaller than the equivalence margin of 0.05/);
+    expect(halves(0.08)?.outcome).toBe("control failed");
   });
 
   it("open questions (mixed vs real) and missing tests", () => {

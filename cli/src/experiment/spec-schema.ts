@@ -194,6 +194,14 @@ export const SPEC_SCHEMA = {
           default: false,
           description: "negative control: two GANs of the ensemble's configuration on disjoint halves of the subjects",
         },
+        equivalenceMargin: {
+          type: "number",
+          minimum: 0,
+          maximum: 1,
+          default: 0.05,
+          description:
+            "where no difference is expected (the negative control), a significant difference of less than this much mean Dice still counts as equal: a paired test over 10 subjects calls a consistent 0.002 significant",
+        },
       },
     },
     baselines: {

@@ -84,7 +84,7 @@ export interface ExperimentSpec {
     validation: "per-source" | "real-subjects";
   };
   /** Rows that check the test itself (positive and negative controls). */
-  controls: { modeDroppingFraction: number; disjointHalves: boolean };
+  controls: { modeDroppingFraction: number; disjointHalves: boolean; equivalenceMargin: number };
   /** Where U-Net runs train (cli/src/kube): the segmenter service, or one Kubernetes pod per run. */
   executor: ExecutorKind;
   kubernetes: KubernetesSpec;

@@ -41,8 +41,25 @@ function findTest(rows: ComparisonRow[], a: string, b: string, cls: string): Ver
 const fmtP = (p: number) => (p < 0.001 ? "p<0.001" : `p=${p.toFixed(3)}`);
 const fmtD = (d: number) => `${d >= 0 ? "+" : ""}${d.toFixed(3)}`;
 
+export interface VerdictOptions {
+  /** Significance level for the corrected p-values (0.05). */
+  alpha?: number;
+  /**
+   * Where no difference is expected: a significant difference smaller than this (mean Dice) still counts as "no
+   * difference" (practical equivalence). A paired sign-flip test over few subjects calls any consistent
+   * difference significant, however small (0 = significance alone decides).
+   */
+  equivalenceMargin?: number;
+}
+
 /** One verdict per hypothesis, decided at `alpha` on the corrected p of the Mean column. */
-export function buildVerdicts(hypotheses: HypothesisPlan[], comparisons: ComparisonRow[], alpha = 0.05): Verdict[] {
+export function buildVerdicts(
+  hypotheses: HypothesisPlan[],
+  comparisons: ComparisonRow[],
+  options: VerdictOptions = {},
+): Verdict[] {
+  const alpha = options.alpha ?? 0.05;
+  const margin = options.equivalenceMargin ?? 0;
   return hypotheses.map((h) => {
     const classes = [...new Set(comparisons.map((c) => c.class))];
     const p_values: Record<string, VerdictP> = {};
@@ -75,10 +92,14 @@ export function buildVerdicts(hypotheses: HypothesisPlan[], comparisons: Compari
     let outcome: string;
     let verdict: string;
     if (h.expected === "none") {
-      outcome = sig ? (isControl ? "control failed" : "difference") : isControl ? "control works" : "no difference";
-      verdict = sig
+      const negligible = sig && Math.abs(t.mean_difference) < margin;
+      const differs = sig && !negligible;
+      outcome = differs ? (isControl ? "control failed" : "difference") : isControl ? "control works" : "no difference";
+      verdict = differs
         ? `${isControl ? "control failed: " : ""}${better} scores higher than ${worse} although no difference is expected (${numbers}${where})`
-        : `${isControl ? "control works: " : ""}no significant difference, as expected (${numbers})`;
+        : negligible
+          ? `${isControl ? "control works: " : ""}the difference is significant but smaller than the equivalence margin of ${margin} mean Dice, so equal in practice, as expected (${numbers})`
+          : `${isControl ? "control works: " : ""}no significant difference, as expected (${numbers})`;
     } else if (h.expected === "open") {
       outcome = sig ? "difference" : "no difference";
       verdict = sig
@@ -168,7 +189,9 @@ export function writeVerdicts(outDir: string, spec: ExperimentSpec, quality: Mem
     condition_roles?: Record<string, string>;
     memorization?: MemorizationRow[];
   };
-  const verdicts = buildVerdicts(planHypotheses(spec), report.comparisons ?? []);
+  const verdicts = buildVerdicts(planHypotheses(spec), report.comparisons ?? [], {
+    equivalenceMargin: spec.controls.equivalenceMargin,
+  });
   report.verdicts = verdicts;
   report.condition_roles = Object.fromEntries(planConditions(spec).map((c) => [c.name, c.role]));
   if (quality.length) report.memorization = quality;
