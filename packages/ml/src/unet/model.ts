@@ -3,7 +3,7 @@
 // 2x2 to go up, concat [up, skip], a 1x1 head at each supervised decoder level.
 import { InvalidInput } from "@synthmri/core";
 import { tf } from "../backend/tf.js";
-import { conv2d, convTranspose2x2 } from "../layers/ops.js";
+import { conv2dFirstOrder, convTranspose2x2 } from "../layers/ops.js";
 import { ParamStore } from "../layers/param-store.js";
 import { sizeMultiple, type UNetConfig, unetConfig } from "./config.js";
 import { instanceNormLeakyReluFast } from "./norm-act.js";
@@ -53,14 +53,26 @@ export class UNet {
 
   private block(name: string, x: tf.Tensor4D, stride: number): tf.Tensor4D {
     const p = this.params;
-    const y = conv2d(x, p.get(`${name}.conv.w`) as tf.Tensor4D, p.get(`${name}.conv.b`) as tf.Tensor1D, stride, "same");
+    const y = conv2dFirstOrder(
+      x,
+      p.get(`${name}.conv.w`) as tf.Tensor4D,
+      p.get(`${name}.conv.b`) as tf.Tensor1D,
+      stride,
+      "same",
+    );
     const g = p.get(`${name}.norm.g`) as tf.Tensor1D;
     return instanceNormLeakyReluFast(y, g, p.get(`${name}.norm.b`) as tf.Tensor1D, this.config.leakySlope);
   }
 
   private head(d: number, x: tf.Tensor4D): tf.Tensor4D {
     const p = this.params;
-    return conv2d(x, p.get(`dec${d}.head.w`) as tf.Tensor4D, p.get(`dec${d}.head.b`) as tf.Tensor1D, 1, "valid");
+    return conv2dFirstOrder(
+      x,
+      p.get(`dec${d}.head.w`) as tf.Tensor4D,
+      p.get(`dec${d}.head.b`) as tf.Tensor1D,
+      1,
+      "valid",
+    );
   }
 
   /**
