@@ -40,7 +40,8 @@ export function conv2d(
  * conv2d + bias for nets trained with first-order gradients only (the U-Net): on cpu with the native kernels one
  * FusedConv2D (tf.fused.conv2d, its gradient a customGrad: not second-order differentiable) adds the bias in the conv's
  * epilogue on the worker pool, the same float32 addition as conv2d's Add without a separate pass over the output and
- * its tape entry; elsewhere conv2d.
+ * its tape entry; elsewhere conv2d. Its gradient always computes the input gradient: for a net's data input, where
+ * training needs none, conv2d skips that backprop (a full-resolution conv on the U-Net's first layer).
  */
 export function conv2dFirstOrder(
   x: tf.Tensor4D,
