@@ -5,6 +5,7 @@ import {
   ceDiceLoss,
   ceDiceLossWebGpuActive,
   conv2d,
+  conv2dFirstOrder,
   convTranspose2x2,
   instanceNormLeakyReluFast,
   nativeCeDiceLossAvailable,
@@ -57,8 +58,10 @@ export function buildBenchUnet(seed = 0): ParamStore {
   return s;
 }
 
-function block(s: ParamStore, name: string, x: tf.Tensor4D, stride: number): tf.Tensor4D {
-  const y = conv2d(x, s.get(`${name}.w`) as tf.Tensor4D, s.get(`${name}.b`) as tf.Tensor1D, stride, "same");
+/** dataInput: x is the net's input, for which training needs no gradient (see conv2dFirstOrder). */
+function block(s: ParamStore, name: string, x: tf.Tensor4D, stride: number, dataInput = false): tf.Tensor4D {
+  const conv = dataInput ? conv2d : conv2dFirstOrder;
+  const y = conv(x, s.get(`${name}.w`) as tf.Tensor4D, s.get(`${name}.b`) as tf.Tensor1D, stride, "same");
   // Same maths as layers' instanceNorm + leakyRelu; the product U-Net's fused native kernel when it is active.
   return instanceNormLeakyReluFast(
     y,
@@ -73,7 +76,7 @@ export function benchUnetForward(s: ParamStore, x: tf.Tensor4D, training: boolea
   const skips: tf.Tensor4D[] = [];
   let h = x;
   ENC.forEach(([, , stride], i) => {
-    h = block(s, `enc${i}.b`, block(s, `enc${i}.a`, h, stride), 1);
+    h = block(s, `enc${i}.b`, block(s, `enc${i}.a`, h, stride, training && i === 0), 1);
     skips.push(h);
   });
   const outs: tf.Tensor4D[] = [];
@@ -81,7 +84,13 @@ export function benchUnetForward(s: ParamStore, x: tf.Tensor4D, training: boolea
     const up = convTranspose2x2(h, s.get(`dec${d}.up.w`) as tf.Tensor4D, s.get(`dec${d}.up.b`) as tf.Tensor1D);
     h = block(s, `dec${d}.b`, block(s, `dec${d}.a`, tf.concat([up, skips[d]], 3), 1), 1);
     if (training || d === 0) {
-      outs[d] = conv2d(h, s.get(`dec${d}.head.w`) as tf.Tensor4D, s.get(`dec${d}.head.b`) as tf.Tensor1D, 1, "valid");
+      outs[d] = conv2dFirstOrder(
+        h,
+        s.get(`dec${d}.head.w`) as tf.Tensor4D,
+        s.get(`dec${d}.head.b`) as tf.Tensor1D,
+        1,
+        "valid",
+      );
     }
   }
   return training ? outs : [outs[0]];

@@ -5,6 +5,8 @@ import { biasTanhWebGpu } from "../kernels/webgpu/bias-leaky.js";
 import { convTranspose2x2WebGpu } from "../kernels/webgpu/conv-transpose.js";
 import { avgPool2x2WebGpu } from "../kernels/webgpu/pool.js";
 import { biasTanhNative } from "../native/bias-act.js";
+import { convTranspose2x2Native } from "../native/conv-transpose.js";
+import { nativeKernelsActive } from "../native/index.js";
 import { avgPool2x2Native } from "../native/pool2x2.js";
 
 export type Padding = "same" | "valid" | number;
@@ -35,13 +37,34 @@ export function conv2d(
 }
 
 /**
+ * conv2d + bias for nets trained with first-order gradients only (the U-Net): on cpu with the native kernels one
+ * FusedConv2D (tf.fused.conv2d, its gradient a customGrad: not second-order differentiable) adds the bias in the conv's
+ * epilogue on the worker pool, the same float32 addition as conv2d's Add without a separate pass over the output and
+ * its tape entry; elsewhere conv2d. Its gradient always computes the input gradient: for a net's data input, where
+ * training needs none, conv2d skips that backprop (a full-resolution conv on the U-Net's first layer).
+ */
+export function conv2dFirstOrder(
+  x: tf.Tensor4D,
+  w: tf.Tensor4D,
+  b: tf.Tensor1D | null,
+  stride = 1,
+  pad: Padding = "same",
+): tf.Tensor4D {
+  if (b != null && x.dtype === "float32" && tf.getBackend() === "cpu" && nativeKernelsActive())
+    return tf.fused.conv2d({ x, filter: w, strides: stride, pad: padArg(pad), bias: b });
+  return conv2d(x, w, b, stride, pad);
+}
+
+/**
  * Transposed conv 2x2 stride 2 (doubles H and W). w has tfjs' conv2dTranspose layout [2,2,Cout,Cin].
  * Computed as one matMul plus a pixel shuffle: its gradients are matMul/transpose, fast on every backend.
- * On webgpu (with a bias): one fused kernel, first-order gradients only (kernels/webgpu/conv-transpose.ts).
+ * On webgpu (with a bias): one fused kernel, first-order gradients only (kernels/webgpu/conv-transpose.ts); on cpu
+ * with the native kernels (with a bias): one kernel each way, same bits as the graph, first order only
+ * (native/conv-transpose.ts).
  */
 export function convTranspose2x2(x: tf.Tensor4D, w: tf.Tensor4D, b: tf.Tensor1D | null): tf.Tensor4D {
-  const gpu = convTranspose2x2WebGpu(x, w, b);
-  if (gpu) return gpu;
+  const fused = convTranspose2x2WebGpu(x, w, b) ?? (b ? convTranspose2x2Native(x, w, b) : null);
+  if (fused) return fused;
   return tf.tidy(() => {
     const [B, H, W, cin] = x.shape;
     const cout = w.shape[2];

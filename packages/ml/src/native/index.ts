@@ -4,6 +4,7 @@ import { getKernel, type KernelConfig, type KernelFunc, registerKernel, unregist
 import { loadNativeAddon, nativeAddonLoadError } from "./addon.js";
 import { type CpuBackendLike, makeKernels } from "./kernels.js";
 import { makeBiasActKernels } from "./bias-act.js";
+import { makeConvTransposeKernels } from "./conv-transpose.js";
 import { makeLossKernels } from "./loss.js";
 import { makeNormKernels } from "./norm.js";
 import { makePoolKernels, registerPoolGradients } from "./pool2x2.js";
@@ -20,6 +21,11 @@ export {
   biasLeakyReluReference,
   biasTanhNative,
 } from "./bias-act.js";
+export {
+  CONV_TRANSPOSE_2X2_GRAD_KERNEL,
+  CONV_TRANSPOSE_2X2_KERNEL,
+  convTranspose2x2Native,
+} from "./conv-transpose.js";
 export { avgPool2x2Native, POOL2X2_KERNEL, SPREAD2X2_KERNEL } from "./pool2x2.js";
 export {
   INSTANCE_NORM_GRAD_KERNEL,
@@ -67,6 +73,7 @@ export function registerNativeKernels(options: { threads?: number } = {}): boole
     ...makeBiasActKernels(addon),
     ...makeLossKernels(addon),
     ...makePoolKernels(addon),
+    ...makeConvTransposeKernels(addon),
   ]) {
     if (getKernel(config.kernelName, BACKEND) != null) continue;
     registerKernel(config);

@@ -3,7 +3,7 @@
 // 2x2 to go up, concat [up, skip], a 1x1 head at each supervised decoder level.
 import { InvalidInput } from "@synthmri/core";
 import { tf } from "../backend/tf.js";
-import { conv2d, convTranspose2x2 } from "../layers/ops.js";
+import { conv2d, conv2dFirstOrder, convTranspose2x2 } from "../layers/ops.js";
 import { ParamStore } from "../layers/param-store.js";
 import { sizeMultiple, type UNetConfig, unetConfig } from "./config.js";
 import { instanceNormLeakyReluFast } from "./norm-act.js";
@@ -51,16 +51,24 @@ export class UNet {
     }
   }
 
-  private block(name: string, x: tf.Tensor4D, stride: number): tf.Tensor4D {
+  /** dataInput: x is the net's input, for which training needs no gradient (see conv2dFirstOrder). */
+  private block(name: string, x: tf.Tensor4D, stride: number, dataInput = false): tf.Tensor4D {
     const p = this.params;
-    const y = conv2d(x, p.get(`${name}.conv.w`) as tf.Tensor4D, p.get(`${name}.conv.b`) as tf.Tensor1D, stride, "same");
+    const conv = dataInput ? conv2d : conv2dFirstOrder;
+    const y = conv(x, p.get(`${name}.conv.w`) as tf.Tensor4D, p.get(`${name}.conv.b`) as tf.Tensor1D, stride, "same");
     const g = p.get(`${name}.norm.g`) as tf.Tensor1D;
     return instanceNormLeakyReluFast(y, g, p.get(`${name}.norm.b`) as tf.Tensor1D, this.config.leakySlope);
   }
 
   private head(d: number, x: tf.Tensor4D): tf.Tensor4D {
     const p = this.params;
-    return conv2d(x, p.get(`dec${d}.head.w`) as tf.Tensor4D, p.get(`dec${d}.head.b`) as tf.Tensor1D, 1, "valid");
+    return conv2dFirstOrder(
+      x,
+      p.get(`dec${d}.head.w`) as tf.Tensor4D,
+      p.get(`dec${d}.head.b`) as tf.Tensor1D,
+      1,
+      "valid",
+    );
   }
 
   /**
@@ -79,7 +87,7 @@ export class UNet {
       const skips: tf.Tensor4D[] = [];
       let y = x;
       for (let i = 0; i < widths.length; i++) {
-        y = this.block(`enc${i}.0`, y, i === 0 ? 1 : 2);
+        y = this.block(`enc${i}.0`, y, i === 0 ? 1 : 2, training && i === 0);
         y = this.block(`enc${i}.1`, y, 1);
         skips.push(y);
       }
