@@ -59,9 +59,11 @@ async function row(
   model: UNet,
   source: string,
   set: EncoderImages,
-  real: EncoderReference,
+  real: EncoderReference | Error,
+  realImages: number,
 ): Promise<EncoderFrechetRow> {
   try {
+    if (real instanceof Error) throw real;
     const r = await encoderFrechetToReference(model, set, real);
     return {
       source,
@@ -72,7 +74,7 @@ async function row(
       imagesPerFeature: r.imagesPerFeature,
     };
   } catch (e) {
-    return { source, images: set.n, realImages: real.n, error: (e as Error).message };
+    return { source, images: set.n, realImages, error: (e as Error).message };
   }
 }
 
@@ -90,9 +92,10 @@ export async function encoderFrechetRows(
   try {
     const realImages = toEncoderImages(await readImageSet(clients, result.datasetId, { split: Split.TRAIN }));
     // The real training slices are encoded once and every set is compared with their statistics.
-    const real = await encoderReference(model, realImages);
+    // A reference too small for a distance still gives every row, each saying why.
+    const real = await encoderReference(model, realImages).catch((e: Error) => e);
     const heldOut = toEncoderImages(await readImageSet(clients, result.datasetId, { split: Split.TEST }));
-    const rows = [await row(model, REFERENCE_ROW, heldOut, real)];
+    const rows = [await row(model, REFERENCE_ROW, heldOut, real, realImages.n)];
     for (const [source, ids] of Object.entries(result.synthetic)) {
       const id = ids[0];
       if (!id) continue;
@@ -104,7 +107,7 @@ export async function encoderFrechetRows(
         });
         continue;
       }
-      rows.push(await row(model, source, toEncoderImages(set), real));
+      rows.push(await row(model, source, toEncoderImages(set), real, realImages.n));
     }
     return rows;
   } finally {
