@@ -7,7 +7,8 @@ import { demoSpadeConfig, LABEL_CLASSES, type SpadeConfig } from "../src/familie
 import { type TrainFamilyOptions, trainFamily } from "../src/families/train.js";
 import type { CheckpointStore } from "../src/gan/checkpoint.js";
 import { defaultGanConfig } from "../src/gan/config.js";
-import { MASK_LEVELS, sample } from "../src/gan/sample.js";
+import { MASK_LEVELS } from "../src/gan/mask-encoding.js";
+import { sample } from "../src/gan/sample.js";
 
 /** Keeps the last saved checkpoint in memory (what a kill -9 leaves behind is the last committed one). */
 export function memoryCheckpointStore(): CheckpointStore & { last?: Uint8Array } {

@@ -7,7 +7,7 @@ import { SpadeTwoStageModel, tissueLevel } from "../src/families/spade/model.js"
 import { trainFamily } from "../src/families/train.js";
 import { expectExactResume, tinySpadeConfig } from "./family-fixtures.js";
 import type { GanState } from "../src/gan/model.js";
-import { MASK_LEVELS } from "../src/gan/sample.js";
+import { MASK_LEVELS } from "../src/gan/mask-encoding.js";
 import { arraySliceSource } from "../src/gan/slice-source.js";
 import { registerNativeKernels } from "../src/native/index.js";
 import { Rng } from "../src/random/index.js";

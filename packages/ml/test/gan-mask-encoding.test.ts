@@ -11,9 +11,7 @@ import { defaultGanConfig, type GanConfig } from "../src/gan/config.js";
 import { ganFromState } from "../src/gan/create.js";
 import {
   decodeMaskChannels,
-  decodeOneHotMask,
   encodeMaskChannels,
-  encodeOneHotMask,
   MASK_LEVELS,
   maskEncodedSource,
   maskEncodingOf,
@@ -59,14 +57,14 @@ describe("one-hot mask encoding", () => {
   it("encodes a slice with NCR, ED and ET into three +-1 channels and decodes it back exactly", () => {
     const { data, labels } = tumourSlice();
     expect(new Set(labels)).toEqual(new Set([0, 1, 2, 3]));
-    const enc = encodeOneHotMask(data, 5);
+    const enc = encodeMaskChannels(data, 5, "onehot");
     expect(enc.length).toBe(16 * 16 * 7);
     for (let p = 0; p < labels.length; p++) {
       for (let c = 0; c < 4; c++) expect(enc[p * 7 + c]).toBe(data[p * 5 + c]);
       const tumour = Array.from(enc.subarray(p * 7 + 4, p * 7 + 7));
       expect(tumour).toEqual([1, 2, 3].map((k) => (labels[p] === k ? 1 : -1)));
     }
-    const dec = decodeOneHotMask(enc, 7);
+    const dec = decodeMaskChannels(enc, 7, "onehot");
     expect(Array.from(dec.labels)).toEqual(Array.from(labels));
     expect(Array.from(dec.images)).toEqual(Array.from(data));
   });
@@ -97,7 +95,7 @@ describe("one-hot mask encoding", () => {
 
   it("snaps off-level mask values to the nearest level when encoding", () => {
     const px = Float32Array.from([0, 0, 0, 0, MASK_LEVELS[2] + 0.05, 0, 0, 0, 0, -0.95]);
-    const enc = encodeOneHotMask(px, 5);
+    const enc = encodeMaskChannels(px, 5, "onehot");
     expect(Array.from(enc.subarray(4, 7))).toEqual([-1, 1, -1]);
     expect(Array.from(enc.subarray(11, 14))).toEqual([-1, -1, -1]);
   });
@@ -111,7 +109,7 @@ describe("one-hot mask encoding", () => {
       ...px([0.05, -1, 0.01]), // NCR, barely present
       ...px([-1, 0.2, 0.9]), // ET
     ]);
-    const dec = decodeOneHotMask(enc, 7);
+    const dec = decodeMaskChannels(enc, 7, "onehot");
     expect(Array.from(dec.labels)).toEqual([0, 2, 1, 3]);
     expect(Array.from(dec.images.subarray(5, 9))).toEqual(Array.from(Float32Array.from(seq)));
     expect(dec.images[9]).toBe(Math.fround(MASK_LEVELS[2]));

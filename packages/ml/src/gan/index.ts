@@ -6,17 +6,17 @@ export { discriminatorLoss, generatorLoss, gradientPenalty, type LossKind } from
 export type { GanModel, GanState, Growth, StepLosses } from "./model.js";
 export {
   decodeMaskChannels,
-  decodeOneHotMask,
   encodeMask,
   encodeMaskChannels,
-  encodeOneHotMask,
   MASK_ENCODINGS,
+  MASK_LEVELS,
   type MaskEncoding,
   type MaskEncodingConfig,
   maskEncodedSource,
   maskEncodingOf,
   nearestLabel,
   networkChannels,
+  quantizeMask,
   TUMOUR_CHANNELS,
   validateMaskEncoding,
 } from "./mask-encoding.js";

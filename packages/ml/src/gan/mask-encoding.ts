@@ -148,16 +148,6 @@ export function decodeMaskChannels(
   return { images, labels };
 }
 
-/** `encodeMaskChannels` for "onehot". */
-export function encodeOneHotMask(data: Float32Array, channels: number): Float32Array {
-  return encodeMaskChannels(data, channels, "onehot");
-}
-
-/** `decodeMaskChannels` for "onehot". */
-export function decodeOneHotMask(data: Float32Array, channels: number): { images: Float32Array; labels: Uint8Array } {
-  return decodeMaskChannels(data, channels, "onehot");
-}
-
 /** Product-layout pixels -> the network's layout (the same array under "level", else an encoded copy). */
 export function encodeMask(data: Float32Array, c: MaskEncodingConfig): Float32Array {
   const e = maskEncodingOf(c);

@@ -5,16 +5,12 @@ import { InvalidInput } from "@synthmri/core";
 import { Rng } from "../random/index.js";
 import {
   decodeMaskChannels,
-  MASK_LEVELS,
   type MaskEncoding,
   maskEncodingOf,
   networkChannels,
   quantizeMask,
 } from "./mask-encoding.js";
 import { tf } from "./tf.js";
-
-// Kept here for the importers that had them from the sampler.
-export { MASK_LEVELS, quantizeMask };
 
 export const MAX_SAMPLES = 10_000_000;
 

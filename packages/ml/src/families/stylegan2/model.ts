@@ -6,7 +6,7 @@
 // them as separate passes with Adam's rate/betas adjusted): one forward/backward less per regularised step.
 import { InvalidInput } from "@synthmri/core";
 import { tf } from "../../backend/tf.js";
-import { MASK_LEVELS } from "../../gan/sample.js";
+import { MASK_LEVELS } from "../../gan/mask-encoding.js";
 import { adam, type Optimizer } from "../../layers/optimizers.js";
 import { ParamStore } from "../../layers/param-store.js";
 import { Rng } from "../../random/index.js";
