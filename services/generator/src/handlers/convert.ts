@@ -19,45 +19,62 @@ import type { GeneratorFamily as FamilyName, TrainSettings } from "../domain/par
 import type { MaskEncoding as GanMaskEncoding } from "@synthmri/ml";
 import type { OutlierSettings, SourceSelection } from "../domain/sampling.js";
 
-const FAMILIES: Record<GanFamily, FamilyName> = {
-  [GanFamily.UNSPECIFIED]: "pgan",
-  [GanFamily.PGAN]: "pgan",
-  [GanFamily.DCGAN]: "dcgan",
-  [GanFamily.LSGAN]: "lsgan",
-  [GanFamily.HINGE]: "hinge",
-  [GanFamily.SPADE2STAGE]: "spade2stage",
-  [GanFamily.STYLEGAN2]: "stylegan2",
-  [GanFamily.DDPM]: "ddpm",
-};
+/**
+ * One proto enum <-> domain value table, both ways: from proto refuses a number the table lacks (a newer client's
+ * value) with `unknown`; to proto never answers UNSPECIFIED (0) for a value another entry names.
+ */
+function enumTable<E extends number, V>(table: Record<E, V>, unknown: (e: number) => string) {
+  const entries = Object.entries(table) as [string, V][];
+  return {
+    fromProto(e: E): V {
+      if (!(e in table)) throw new InvalidInput(unknown(e));
+      return table[e];
+    },
+    toProto(v: V): E {
+      const hit = entries.find(([k, x]) => x === v && Number(k) !== 0);
+      return (hit ? Number(hit[0]) : 0) as E;
+    },
+  };
+}
+
+const FAMILIES = enumTable<GanFamily, FamilyName>(
+  {
+    [GanFamily.UNSPECIFIED]: "pgan",
+    [GanFamily.PGAN]: "pgan",
+    [GanFamily.DCGAN]: "dcgan",
+    [GanFamily.LSGAN]: "lsgan",
+    [GanFamily.HINGE]: "hinge",
+    [GanFamily.SPADE2STAGE]: "spade2stage",
+    [GanFamily.STYLEGAN2]: "stylegan2",
+    [GanFamily.DDPM]: "ddpm",
+  },
+  (f) => `GAN family ${f} is unknown; use PGAN, DCGAN, LSGAN, HINGE, SPADE2STAGE, STYLEGAN2 or DDPM`,
+);
 
 export function familyFromProto(f: GanFamily): FamilyName {
-  const name = FAMILIES[f];
-  if (!name)
-    throw new InvalidInput(`GAN family ${f} is unknown; use PGAN, DCGAN, LSGAN, HINGE, SPADE2STAGE, STYLEGAN2 or DDPM`);
-  return name;
+  return FAMILIES.fromProto(f);
 }
 
 export function familyToProto(f: string): GanFamily {
-  const e = (Object.entries(FAMILIES) as [string, FamilyName][]).find(([k, v]) => v === f && Number(k) !== 0);
-  return e ? (Number(e[0]) as GanFamily) : GanFamily.UNSPECIFIED;
+  return FAMILIES.toProto(f as FamilyName);
 }
 
-const MASK_ENCODINGS: Record<MaskEncoding, GanMaskEncoding | undefined> = {
-  [MaskEncoding.UNSPECIFIED]: undefined,
-  [MaskEncoding.LEVEL]: "level",
-  [MaskEncoding.ONEHOT]: "onehot",
-  [MaskEncoding.REGIONS]: "regions",
-};
+const MASK_ENCODINGS = enumTable<MaskEncoding, GanMaskEncoding | undefined>(
+  {
+    [MaskEncoding.UNSPECIFIED]: undefined,
+    [MaskEncoding.LEVEL]: "level",
+    [MaskEncoding.ONEHOT]: "onehot",
+    [MaskEncoding.REGIONS]: "regions",
+  },
+  (e) => `mask_encoding ${e} is unknown; use LEVEL, ONEHOT or REGIONS`,
+);
 
 function maskEncodingFromProto(e: MaskEncoding | undefined): GanMaskEncoding | undefined {
-  if (e === undefined) return undefined;
-  if (!(e in MASK_ENCODINGS)) throw new InvalidInput(`mask_encoding ${e} is unknown; use LEVEL, ONEHOT or REGIONS`);
-  return MASK_ENCODINGS[e];
+  return e === undefined ? undefined : MASK_ENCODINGS.fromProto(e);
 }
 
 function maskEncodingToProto(e: GanMaskEncoding | undefined): MaskEncoding {
-  const found = (Object.entries(MASK_ENCODINGS) as [string, GanMaskEncoding | undefined][]).find(([, v]) => v === e);
-  return found ? (Number(found[0]) as MaskEncoding) : MaskEncoding.UNSPECIFIED;
+  return MASK_ENCODINGS.toProto(e);
 }
 
 /** The request's config (a decoded message, or its init shape when the experiment runner plans a cluster Job). */
